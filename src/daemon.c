@@ -1,0 +1,374 @@
+/*
+ * daemon.c - housekeeperd: command line (SPEC 2), configuration loading,
+ * the one-shot modes (-t, -T, --once) and the long-running daemon: event
+ * loop, signals as loop events, reload with all-or-nothing apply.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "engine.h"
+#include "log.h"
+#include "util.h"
+
+#define HK_DEFAULT_CONFIG HK_SYSCONFDIR "/housekeeper.conf"
+
+struct daemon_opts {
+	const char *config_file;
+	const char *state_dir;
+	const char *pidfile;
+	bool foreground;
+	bool check_config;
+	bool print_config;
+	bool verbose;
+	bool once;
+	bool dry_run;
+	bool daemonize;
+};
+
+enum {
+	OPT_ONCE = 0x100,
+	OPT_DRY_RUN,
+	OPT_DAEMONIZE,
+	OPT_PIDFILE,
+};
+
+static const struct option daemon_long_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "state-dir", required_argument, NULL, 'S' },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "check-config", no_argument, NULL, 't' },
+	{ "print-config", no_argument, NULL, 'T' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
+	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void daemon_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: housekeeperd [-c FILE] [-S STATEDIR] [-f] [-t] [-T] [-v] [-h] [-V]\n"
+		"                    [--once [--dry-run]] [--daemonize] [--pidfile FILE]\n"
+		"\n"
+		"Keeps registered directories within their age, count and size limits.\n"
+		"\n"
+		"  -c, --config FILE      main configuration file\n"
+		"                         (default: %s)\n"
+		"  -S, --state-dir DIR    state directory: LMDB store, reports (overrides config)\n"
+		"  -f, --foreground       do not daemonize, log to stderr\n"
+		"  -t, --check-config     validate the configuration, print errors, exit 0 or 1\n"
+		"  -T, --print-config     print the effective merged configuration and exit\n"
+		"  -v, --verbose          debug logging\n"
+		"      --once             run one full sweep of every registration, print the\n"
+		"                         report and exit\n"
+		"      --dry-run          with --once: report what would be deleted, delete nothing\n"
+		"      --daemonize        detach from the terminal (init systems other than systemd)\n"
+		"      --pidfile FILE     write the daemon's pid to FILE\n"
+		"  -h, --help             show this help and exit\n"
+		"  -V, --version          show the version and exit\n",
+		HK_DEFAULT_CONFIG);
+}
+
+/* Parse argv into opts. Returns 0, or 2 (usage error, printed), or -1 when
+ * the program is done (help or version printed). */
+static int daemon_parse_args(int argc, char **argv, struct daemon_opts *opts)
+{
+	int c;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":c:S:ftTvhV", daemon_long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': opts->config_file = optarg; break;
+		case 'S': opts->state_dir = optarg; break;
+		case 'f': opts->foreground = true; break;
+		case 't': opts->check_config = true; break;
+		case 'T': opts->print_config = true; break;
+		case 'v': opts->verbose = true; break;
+		case 'h': daemon_usage(stdout); return -1;
+		case 'V': printf("housekeeperd %s\n", PACKAGE_VERSION); return -1;
+		case OPT_ONCE: opts->once = true; break;
+		case OPT_DRY_RUN: opts->dry_run = true; break;
+		case OPT_DAEMONIZE: opts->daemonize = true; break;
+		case OPT_PIDFILE: opts->pidfile = optarg; break;
+		case ':':
+			fprintf(stderr, "housekeeperd: option '%s' needs an argument\n", argv[optind - 1]);
+			goto usage;
+		default:
+			fprintf(stderr, "housekeeperd: unknown option '%s'\n", argv[optind - 1]);
+			goto usage;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "housekeeperd: unexpected argument '%s'\n", argv[optind]);
+		goto usage;
+	}
+	if (opts->dry_run && !opts->once) {
+		fprintf(stderr, "housekeeperd: --dry-run goes with --once\n");
+		goto usage;
+	}
+	if (opts->check_config + opts->print_config + opts->once > 1) {
+		fprintf(stderr, "housekeeperd: -t, -T and --once exclude each other\n");
+		goto usage;
+	}
+	if (opts->daemonize && (opts->foreground || opts->once)) {
+		fprintf(stderr, "housekeeperd: --daemonize excludes -f and --once\n");
+		goto usage;
+	}
+	if (opts->state_dir && !hk_path_is_clean_absolute(opts->state_dir)) {
+		fprintf(stderr, "housekeeperd: -S %s: the state directory must be an absolute path\n",
+			opts->state_dir);
+		goto usage;
+	}
+	return 0;
+usage:
+	daemon_usage(stderr);
+	return 2;
+}
+
+/* Load the configuration, printing every error to stderr. */
+static struct hk_config *daemon_load_config(const char *file)
+{
+	struct hk_config *cfg = NULL;
+	struct hk_config_errors errs = { 0 };
+	if (hk_config_load(file, NULL, &cfg, &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		fprintf(stderr, "housekeeperd: %s: configuration has %zu error%s\n", file, errs.n,
+			errs.n == 1 ? "" : "s");
+	}
+	hk_config_errors_fini(&errs);
+	return cfg;
+}
+
+/* sd_notify: a datagram to $NOTIFY_SOCKET, when set (abstract or path). */
+static void daemon_notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(path);
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	ssize_t r = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+			   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	(void)r;
+	close(fd);
+}
+
+struct daemon_state {
+	struct ev_loop *loop;
+	const struct daemon_opts *opts;
+	struct hk_config *cfg;
+	struct hk_engine *engine;
+	ev_signal sighup, sigterm, sigint, sigusr1;
+};
+
+static void daemon_apply_log_level(const struct daemon_opts *opts, const struct hk_config *cfg)
+{
+	int level = LOG_INFO;
+	if (cfg->daemon.log_level && hk_log_level_parse(cfg->daemon.log_level) >= 0)
+		level = hk_log_level_parse(cfg->daemon.log_level);
+	if (opts->verbose)
+		level = LOG_DEBUG;
+	hk_log_set_level(level);
+}
+
+/* SIGHUP: load the new configuration; apply it only if it has no error. */
+static void daemon_reload(struct daemon_state *st)
+{
+	daemon_notify("RELOADING=1");
+	struct hk_config *cfg = NULL;
+	struct hk_config_errors errs = { 0 };
+	if (hk_config_load(st->opts->config_file, NULL, &cfg, &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_errx("config", "%s", errs.msgs[i]);
+		log_errx("config", "%s: reload refused (%zu error%s); the running configuration "
+			 "stays in force", st->opts->config_file, errs.n, errs.n == 1 ? "" : "s");
+		hk_config_errors_fini(&errs);
+		daemon_notify("READY=1\nSTATUS=reload refused: configuration has errors");
+		return;
+	}
+	hk_config_errors_fini(&errs);
+	hk_engine_apply_config(st->engine, cfg);
+	hk_config_free(st->cfg);
+	st->cfg = cfg;
+	daemon_apply_log_level(st->opts, cfg);
+	log_info("config", "%s: reloaded, %zu registration%s", st->opts->config_file, cfg->n_regs,
+		 cfg->n_regs == 1 ? "" : "s");
+	daemon_notify("READY=1\nSTATUS=running");
+}
+
+static void daemon_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon_state *st = w->data;
+	switch (w->signum) {
+	case SIGHUP:
+		daemon_reload(st);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("daemon", "signal %d: stopping", w->signum);
+		daemon_notify("STOPPING=1");
+		ev_break(loop, EVBREAK_ALL);
+		break;
+	case SIGUSR1:
+		log_info("daemon", "%zu registration%s, %s", st->cfg->n_regs,
+			 st->cfg->n_regs == 1 ? "" : "s",
+			 hk_engine_idle(st->engine) ? "idle" : "scanning");
+		break;
+	default:
+		break;
+	}
+}
+
+static int daemon_write_pidfile(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_err("daemon", "%s: cannot write pid file", path);
+		return -1;
+	}
+	dprintf(fd, "%ld\n", (long)getpid());
+	close(fd);
+	return 0;
+}
+
+/* Raise the soft fd limit: recursive registrations hold one fd per
+ * directory. */
+static void daemon_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
+{
+	struct daemon_state st = { .opts = opts, .cfg = cfg };
+	int rc = 1;
+	if (opts->daemonize && daemon(0, 0) < 0) {
+		log_err("daemon", "daemon()");
+		goto out;
+	}
+	if (opts->pidfile && daemon_write_pidfile(opts->pidfile) < 0)
+		goto out;
+	daemon_raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	st.loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
+	if (!st.loop) {
+		log_errx("daemon", "cannot create the event loop");
+		goto out;
+	}
+	ev_signal *sigs[] = { &st.sighup, &st.sigterm, &st.sigint, &st.sigusr1 };
+	int signums[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
+	for (size_t i = 0; i < HK_ARRAY_SIZE(sigs); i++) {
+		ev_signal_init(sigs[i], daemon_signal_cb, signums[i]);
+		sigs[i]->data = &st;
+		ev_signal_start(st.loop, sigs[i]);
+	}
+	st.engine = hk_engine_create(st.loop, cfg);
+	if (!st.engine)
+		goto out;
+	log_info("daemon", "started: %zu registration%s from %s", cfg->n_regs,
+		 cfg->n_regs == 1 ? "" : "s", opts->config_file);
+	daemon_notify("READY=1\nSTATUS=running");
+	ev_run(st.loop, 0);
+	rc = 0;
+out:
+	hk_engine_free(st.engine);
+	if (opts->pidfile)
+		unlink(opts->pidfile);
+	if (st.loop)
+		ev_loop_destroy(st.loop);
+	hk_config_free(st.cfg);
+	log_info("daemon", "stopped");
+	return rc;
+}
+
+/* --once: one full sweep, the report on stdout. */
+static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
+{
+	struct hk_engine *eng = hk_engine_create(NULL, cfg);
+	int err = 0;
+	struct hk_report *rep = hk_engine_sweep(eng, NULL, opts->dry_run, "once", &err);
+	int rc = 0;
+	if (rep) {
+		hk_report_print(rep, stdout);
+		for (size_t i = 0; i < rep->n_regs; i++)
+			if (rep->regs[i].errors)
+				rc = 1;
+	}
+	hk_report_free(rep);
+	hk_engine_free(eng);
+	hk_config_free(cfg);
+	return rc;
+}
+
+int hk_daemon_main(int argc, char **argv)
+{
+	struct daemon_opts opts = { .config_file = HK_DEFAULT_CONFIG };
+	int r = daemon_parse_args(argc, argv, &opts);
+	if (r != 0)
+		return r < 0 ? 0 : r;
+
+	enum hk_log_target target = HK_LOG_STDERR;
+	if (!opts.foreground && !opts.once && !opts.check_config && !opts.print_config &&
+	    opts.daemonize)
+		target = HK_LOG_SYSLOG;
+	else if (getenv("JOURNAL_STREAM") || getenv("NOTIFY_SOCKET"))
+		target = HK_LOG_JOURNAL;
+	hk_log_init("housekeeperd", target, opts.verbose ? LOG_DEBUG : LOG_INFO);
+
+	struct hk_config *cfg = daemon_load_config(opts.config_file);
+	if (!cfg)
+		return 1;
+	if (opts.state_dir) {
+		free(cfg->daemon.state_directory);
+		cfg->daemon.state_directory = hk_xstrdup(opts.state_dir);
+	}
+	daemon_apply_log_level(&opts, cfg);
+	if (opts.check_config) {
+		printf("%s: configuration is valid (%zu file%s, %zu registration%s)\n",
+		       opts.config_file, cfg->n_files, cfg->n_files == 1 ? "" : "s", cfg->n_regs,
+		       cfg->n_regs == 1 ? "" : "s");
+		hk_config_free(cfg);
+		return 0;
+	}
+	if (opts.print_config) {
+		hk_config_print(cfg, stdout);
+		hk_config_free(cfg);
+		return 0;
+	}
+	if (opts.once)
+		return daemon_once(&opts, cfg);
+	return daemon_run(&opts, cfg);
+}

@@ -1,0 +1,1212 @@
+/*
+ * engine.c - the runtime of every registration.
+ *
+ * Each registration (struct eng_reg) owns: its pinned root directory fd
+ * (opened component by component with O_NOFOLLOW) and, when recursive, a
+ * table of subdirectory fds (ids are slots of that table, 0 = root); one
+ * inotify watch per directory; the index of its candidate files; an age
+ * timer armed at the moment its oldest file expires; and its own schedule
+ * timer if it has one.
+ *
+ * Invariants:
+ *  - no deletion happens on a registration whose index is in doubt: before
+ *    its first scan completes, while it is being rescanned (after an
+ *    overflow or on a sweep's reconcile), or while its root is missing;
+ *  - every deletion goes through hk_reap_file with the entry's identity;
+ *  - registrations are processed in priority order (lower first, ties by
+ *    name), and a file deleted by one is purged from the view of the next
+ *    ones in the same run before they decide (struct eng_run), so each
+ *    applies to what the previous ones left (SPEC 5).
+ */
+#include "autoconfig.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "index.h"
+#include "log.h"
+#include "scan.h"
+#include "units.h"
+#include "util.h"
+#include "watch.h"
+
+#define ENG_ROOT 0u
+#define ENG_ANCESTOR UINT32_MAX
+#define ENG_SCAN_SLICE 4096        /* directory entries per loop iteration */
+#define ENG_CHANGED_RETRIES 64     /* re-evaluations of changed files per enforcement */
+
+struct eng_dir {
+	char *name;          /* NULL for the root */
+	uint32_t parent;
+	int fd;              /* -1: free slot */
+	int wd;              /* -1: not watched */
+	uint64_t dev;
+	uint64_t ino;
+};
+
+struct eng_reg {
+	struct hk_engine *eng;
+	struct hk_registration *conf;     /* owned copy */
+	struct hk_policy policy;
+	struct hk_index *index;
+	struct eng_dir *dirs;
+	size_t n_dirs;
+	bool attached;                    /* root is open */
+	bool root_mount;                  /* root is a mount point: protect aquota.* */
+	int anc_fd;                       /* while detached: deepest existing ancestor */
+	int anc_wd;
+	bool scanned;                     /* a complete scan has built the index */
+	bool scanning;                    /* a scan is in progress */
+	bool dirty;                       /* events since the last enforcement */
+	bool watch_failed;                /* watch limit: rescans on sweeps only */
+	/* sliced scan state */
+	uint32_t *queue;
+	size_t n_queue;
+	size_t cap_queue;
+	struct hk_dirscan *cur;
+	uint32_t cur_dir;
+	ev_timer age_timer;
+	ev_periodic sched_timer;
+	bool has_sched;
+	/* counters since start */
+	uint64_t files_deleted;
+	uint64_t bytes_deleted;
+	uint64_t delete_errors;
+	int64_t last_run;
+};
+
+struct hk_engine {
+	struct ev_loop *loop;
+	const struct hk_config *cfg;
+	struct hk_watch *watch;
+	struct eng_reg **regs;            /* priority order */
+	size_t n_regs;
+	ev_idle scan_idle;
+	ev_periodic sweep_timer;
+	uint64_t next_job_id;
+	bool overflowed;
+};
+
+/* One deletion (or would-be deletion) recorded in a run, so that later
+ * registrations in the same run see what the earlier ones left. */
+struct eng_gone {
+	uint64_t dir_dev;
+	uint64_t dir_ino;
+	uint64_t ino;
+	char *name;
+};
+
+struct eng_run {
+	bool dry_run;
+	int64_t now_ns;
+	bool age_allowed;
+	struct hk_report *rep;            /* NULL on the event path */
+	struct eng_gone *gone;
+	size_t n_gone;
+	size_t cap_gone;
+};
+
+static void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run);
+static void eng_reg_arm_age(struct eng_reg *reg);
+static void eng_reg_attach(struct eng_reg *reg);
+static void eng_reg_detach(struct eng_reg *reg);
+static void eng_scan_kick(struct hk_engine *eng);
+
+/* Runs -------------------------------------------------------------------- */
+
+static void eng_run_init(struct eng_run *run, bool dry_run, struct hk_report *rep)
+{
+	memset(run, 0, sizeof(*run));
+	run->dry_run = dry_run;
+	run->now_ns = hk_time_now_ns();
+	run->age_allowed = !hk_clock_implausible(run->now_ns);
+	run->rep = rep;
+}
+
+static void eng_run_fini(struct eng_run *run)
+{
+	for (size_t i = 0; i < run->n_gone; i++)
+		free(run->gone[i].name);
+	free(run->gone);
+}
+
+static void eng_run_add_gone(struct eng_run *run, const struct eng_dir *d, uint64_t ino,
+			     const char *name)
+{
+	if (run->n_gone == run->cap_gone) {
+		run->cap_gone = run->cap_gone ? run->cap_gone * 2 : 64;
+		run->gone = hk_xreallocarray(run->gone, run->cap_gone, sizeof(*run->gone));
+	}
+	run->gone[run->n_gone++] = (struct eng_gone){ d->dev, d->ino, ino, hk_xstrdup(name) };
+}
+
+/* Directories ------------------------------------------------------------- */
+
+static uint32_t eng_dir_alloc(struct eng_reg *reg)
+{
+	for (size_t i = 1; i < reg->n_dirs; i++)
+		if (reg->dirs[i].fd < 0)
+			return (uint32_t)i;
+	reg->dirs = hk_xreallocarray(reg->dirs, reg->n_dirs + 1, sizeof(*reg->dirs));
+	return (uint32_t)reg->n_dirs++;
+}
+
+static bool eng_dir_live(const struct eng_reg *reg, uint32_t id)
+{
+	return id < reg->n_dirs && reg->dirs[id].fd >= 0;
+}
+
+/* Find the live directory of reg with identity (dev, ino). */
+static bool eng_dir_find(const struct eng_reg *reg, uint64_t dev, uint64_t ino, uint32_t *id)
+{
+	for (size_t i = 0; i < reg->n_dirs; i++) {
+		const struct eng_dir *d = &reg->dirs[i];
+		if (d->fd >= 0 && d->dev == dev && d->ino == ino) {
+			*id = (uint32_t)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void eng_dir_unwatch(struct eng_reg *reg, uint32_t id)
+{
+	struct eng_dir *d = &reg->dirs[id];
+	if (d->wd >= 0 && reg->eng->watch)
+		hk_watch_remove(reg->eng->watch, d->wd, reg, id);
+	d->wd = -1;
+}
+
+/* Drop directory id, its subdirectories and their index entries. */
+static void eng_dir_drop(struct eng_reg *reg, uint32_t id)
+{
+	if (!eng_dir_live(reg, id))
+		return;
+	for (size_t i = 1; i < reg->n_dirs; i++)
+		if (reg->dirs[i].fd >= 0 && reg->dirs[i].parent == id && i != id)
+			eng_dir_drop(reg, (uint32_t)i);
+	struct eng_dir *d = &reg->dirs[id];
+	eng_dir_unwatch(reg, id);
+	hk_index_remove_dir(reg->index, id);
+	close(d->fd);
+	d->fd = -1;
+	free(d->name);
+	d->name = NULL;
+	/* a scan of this directory in progress stops here */
+	if (reg->cur && reg->cur_dir == id) {
+		hk_dirscan_free(reg->cur);
+		reg->cur = NULL;
+	}
+	for (size_t i = 0; i < reg->n_queue; i++)
+		if (reg->queue[i] == id)
+			reg->queue[i] = ENG_ANCESTOR;   /* tombstone, skipped */
+}
+
+/* The path of dir id relative to the root ("" for the root, "a/b/"). */
+static void eng_dir_relpath(const struct eng_reg *reg, uint32_t id, struct hk_buf *b)
+{
+	if (id == ENG_ROOT)
+		return;
+	eng_dir_relpath(reg, reg->dirs[id].parent, b);
+	hk_buf_append(b, reg->dirs[id].name, strlen(reg->dirs[id].name));
+	hk_buf_append(b, "/", 1);
+}
+
+static char *eng_file_path(const struct eng_reg *reg, uint32_t dir, const char *name)
+{
+	struct hk_buf b = { 0 };
+	hk_buf_append(&b, reg->conf->directory, strlen(reg->conf->directory));
+	if (strcmp(reg->conf->directory, "/") != 0)
+		hk_buf_append(&b, "/", 1);
+	eng_dir_relpath(reg, dir, &b);
+	hk_buf_append(&b, name, strlen(name));
+	return b.data;
+}
+
+static void eng_queue_scan(struct eng_reg *reg, uint32_t dir)
+{
+	if (reg->n_queue == reg->cap_queue) {
+		reg->cap_queue = reg->cap_queue ? reg->cap_queue * 2 : 8;
+		reg->queue = hk_xreallocarray(reg->queue, reg->cap_queue, sizeof(*reg->queue));
+	}
+	reg->queue[reg->n_queue++] = dir;
+	reg->scanning = true;
+}
+
+static void eng_dir_watch(struct eng_reg *reg, uint32_t id)
+{
+	struct hk_engine *eng = reg->eng;
+	if (!eng->watch)
+		return;
+	int wd = hk_watch_add(eng->watch, reg->dirs[id].fd, reg, id);
+	if (wd >= 0) {
+		reg->dirs[id].wd = wd;
+		return;
+	}
+	if (wd == -ENOSPC) {
+		if (!reg->watch_failed)
+			log_errx("watch",
+				 "%s: inotify watch limit reached; raise the sysctl "
+				 "fs.inotify.max_user_watches. This registration is now "
+				 "enforced on sweeps only",
+				 reg->conf->directory);
+	} else {
+		log_errx("watch", "%s: cannot watch: %s", reg->conf->directory, hk_strerror(wd));
+	}
+	reg->watch_failed = true;
+}
+
+/* A subdirectory found by a scan or an event: open it safely, watch it,
+ * queue its scan. Mount points and other devices are never entered. */
+static void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *name)
+{
+	if (strcmp(name, "lost+found") == 0)
+		return;
+	for (size_t i = 1; i < reg->n_dirs; i++) {
+		const struct eng_dir *d = &reg->dirs[i];
+		if (d->fd >= 0 && d->parent == parent && strcmp(d->name, name) == 0)
+			return;   /* known already */
+	}
+	int fd = hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev);
+	if (fd < 0) {
+		if (fd == -EXDEV)
+			log_debug("scan", "%s/%s: mount point, not entered", reg->conf->directory, name);
+		return;
+	}
+	struct hk_stat st;
+	if (hk_stat_fd(fd, &st) < 0) {
+		close(fd);
+		return;
+	}
+	uint32_t id = eng_dir_alloc(reg);
+	reg->dirs[id] = (struct eng_dir){ hk_xstrdup(name), parent, fd, -1, st.dev, st.ino };
+	eng_dir_watch(reg, id);
+	eng_queue_scan(reg, id);
+}
+
+/* Files ------------------------------------------------------------------- */
+
+static bool eng_name_matches(const struct hk_registration *conf, const char *name)
+{
+	if (fnmatch(conf->pattern, name, 0) != 0)
+		return false;
+	for (size_t i = 0; i < conf->n_excludes; i++)
+		if (fnmatch(conf->excludes[i], name, 0) == 0)
+			return false;
+	return true;
+}
+
+/* Bring the index entry of dir/name in line with the disk. */
+static void eng_file_refresh(struct eng_reg *reg, uint32_t dir, const char *name)
+{
+	struct hk_stat st;
+	size_t len = strlen(name);
+	int r = hk_stat_at(reg->dirs[dir].fd, name, &st);
+	if (r < 0 || !S_ISREG(st.mode) || st.dev != reg->dirs[ENG_ROOT].dev || st.mount_root) {
+		hk_index_remove(reg->index, dir, name, len);
+		return;
+	}
+	struct hk_file_meta meta;
+	hk_stat_to_meta(&st, reg->conf->age_by, &meta);
+	hk_index_set(reg->index, dir, name, len, &meta);
+}
+
+/* Scanning ---------------------------------------------------------------- */
+
+static void eng_scan_entry(struct eng_reg *reg, uint32_t dir, const char *name,
+			   unsigned char d_type)
+{
+	if (d_type == DT_DIR || d_type == DT_UNKNOWN) {
+		if (d_type == DT_UNKNOWN) {
+			struct hk_stat st;
+			if (hk_stat_at(reg->dirs[dir].fd, name, &st) < 0)
+				return;
+			if (!S_ISDIR(st.mode))
+				goto file;
+		}
+		if (reg->conf->recursive)
+			eng_subdir_found(reg, dir, name);
+		return;
+	}
+	if (d_type != DT_REG)
+		return;
+file:
+	if (eng_name_matches(reg->conf, name))
+		eng_file_refresh(reg, dir, name);
+}
+
+static void eng_scan_done(struct eng_reg *reg)
+{
+	size_t gone = hk_index_sweep_unseen(reg->index);
+	if (gone)
+		log_debug("scan", "%s: %zu vanished files dropped", reg->conf->directory, gone);
+	reg->scanning = false;
+	reg->scanned = true;
+	reg->dirty = true;
+	log_debug("scan", "%s: %zu files, %" PRIu64 " bytes", reg->conf->directory,
+		  hk_index_count(reg->index), hk_index_bytes(reg->index));
+}
+
+/* Read up to budget directory entries of reg's pending scan. Returns the
+ * number read; reg->scanning turns false when the scan is complete. */
+static size_t eng_scan_step(struct eng_reg *reg, size_t budget)
+{
+	size_t done = 0;
+	while (done < budget) {
+		if (!reg->cur) {
+			if (reg->n_queue == 0) {
+				eng_scan_done(reg);
+				break;
+			}
+			uint32_t id = reg->queue[0];
+			memmove(reg->queue, reg->queue + 1, --reg->n_queue * sizeof(*reg->queue));
+			if (id == ENG_ANCESTOR || !eng_dir_live(reg, id))
+				continue;
+			reg->cur = hk_dirscan_create(reg->dirs[id].fd);
+			reg->cur_dir = id;
+		}
+		const char *name;
+		unsigned char d_type;
+		int r = hk_dirscan_next(reg->cur, &name, &d_type);
+		if (r <= 0) {
+			if (r < 0)
+				log_warnx("scan", "%s: reading directory: %s", reg->conf->directory,
+					  hk_strerror(r));
+			hk_dirscan_free(reg->cur);
+			reg->cur = NULL;
+			continue;
+		}
+		eng_scan_entry(reg, reg->cur_dir, name, d_type);
+		done++;
+	}
+	return done;
+}
+
+/* Start a full (re)scan: existing entries are kept and served until the
+ * scan has confirmed or dropped them. */
+static void eng_reg_rescan(struct eng_reg *reg)
+{
+	if (!reg->attached)
+		return;
+	if (reg->cur) {
+		hk_dirscan_free(reg->cur);
+		reg->cur = NULL;
+	}
+	reg->n_queue = 0;
+	hk_index_unmark_all(reg->index);
+	eng_queue_scan(reg, ENG_ROOT);
+	/* subdirectories are rediscovered by the scan */
+	for (size_t i = 1; i < reg->n_dirs; i++)
+		if (reg->dirs[i].fd >= 0)
+			eng_queue_scan(reg, (uint32_t)i);
+	eng_scan_kick(reg->eng);
+}
+
+static void eng_scan_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct hk_engine *eng = w->data;
+	size_t budget = ENG_SCAN_SLICE;
+	bool more = false;
+	struct eng_run run;
+	eng_run_init(&run, false, NULL);
+	for (size_t i = 0; i < eng->n_regs && budget; i++) {
+		struct eng_reg *reg = eng->regs[i];
+		if (!reg->scanning)
+			continue;
+		budget -= eng_scan_step(reg, budget);
+		if (reg->scanning) {
+			more = true;
+		} else {
+			eng_reg_enforce(reg, &run);
+		}
+	}
+	eng_run_fini(&run);
+	for (size_t i = 0; i < eng->n_regs && !more; i++)
+		more = eng->regs[i]->scanning;
+	if (!more)
+		ev_idle_stop(loop, w);
+}
+
+static void eng_scan_kick(struct hk_engine *eng)
+{
+	if (eng->loop && !ev_is_active(&eng->scan_idle))
+		ev_idle_start(eng->loop, &eng->scan_idle);
+}
+
+/* Attaching the root ------------------------------------------------------ */
+
+/* Open path component by component, never following a symlink. Returns
+ * the directory fd, or -errno; on -ENOENT *ancestor is the deepest
+ * existing directory (or -1). */
+static int eng_open_path(const char *path, int *ancestor)
+{
+	*ancestor = -1;
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	const char *p = path + 1;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		char comp[256];
+		if (len == 0 || len >= sizeof(comp)) {
+			close(fd);
+			return -ENAMETOOLONG;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			int err = -errno;
+			if (err == -ENOENT)
+				*ancestor = fd;
+			else
+				close(fd);
+			return err;
+		}
+		close(fd);
+		fd = next;
+		p = slash ? slash + 1 : p + len;
+	}
+	return fd;
+}
+
+static void eng_reg_set_ancestor(struct eng_reg *reg, int anc_fd)
+{
+	if (reg->anc_wd >= 0)
+		hk_watch_remove(reg->eng->watch, reg->anc_wd, reg, ENG_ANCESTOR);
+	if (reg->anc_fd >= 0)
+		close(reg->anc_fd);
+	reg->anc_fd = anc_fd;
+	reg->anc_wd = -1;
+	if (anc_fd >= 0 && reg->eng->watch) {
+		int wd = hk_watch_add(reg->eng->watch, anc_fd, reg, ENG_ANCESTOR);
+		if (wd >= 0)
+			reg->anc_wd = wd;
+	}
+}
+
+static void eng_reg_attach(struct eng_reg *reg)
+{
+	if (reg->attached)
+		return;
+	int anc = -1;
+	int fd = eng_open_path(reg->conf->directory, &anc);
+	if (fd < 0) {
+		if (fd == -ENOENT)
+			log_info("watch", "%s: does not exist (yet); waiting for it",
+				 reg->conf->directory);
+		else if (fd == -ELOOP || fd == -ENOTDIR)
+			log_errx("watch", "%s: a path component is a symlink or not a directory; "
+				 "refusing to follow it", reg->conf->directory);
+		else
+			log_errx("watch", "%s: cannot open: %s", reg->conf->directory,
+				 hk_strerror(fd));
+		eng_reg_set_ancestor(reg, anc);
+		return;
+	}
+	eng_reg_set_ancestor(reg, -1);
+	struct hk_stat st;
+	if (hk_stat_fd(fd, &st) < 0) {
+		close(fd);
+		return;
+	}
+	if (reg->n_dirs == 0)
+		reg->dirs = hk_xcalloc(1, sizeof(*reg->dirs)), reg->n_dirs = 1;
+	reg->dirs[ENG_ROOT] = (struct eng_dir){ NULL, ENG_ROOT, fd, -1, st.dev, st.ino };
+	reg->root_mount = st.mount_root;
+	reg->attached = true;
+	reg->scanned = false;
+	eng_dir_watch(reg, ENG_ROOT);
+	hk_index_clear(reg->index);
+	eng_reg_rescan(reg);
+}
+
+static void eng_reg_detach(struct eng_reg *reg)
+{
+	if (reg->cur) {
+		hk_dirscan_free(reg->cur);
+		reg->cur = NULL;
+	}
+	reg->n_queue = 0;
+	reg->scanning = false;
+	reg->scanned = false;
+	if (reg->attached) {
+		for (size_t i = reg->n_dirs; i-- > 1;)
+			eng_dir_drop(reg, (uint32_t)i);
+		eng_dir_unwatch(reg, ENG_ROOT);
+		close(reg->dirs[ENG_ROOT].fd);
+		reg->dirs[ENG_ROOT].fd = -1;
+		reg->attached = false;
+	}
+	hk_index_clear(reg->index);
+	if (reg->eng->loop)
+		ev_timer_stop(reg->eng->loop, &reg->age_timer);
+}
+
+/* Is the registered path still the directory we pinned? (A parent may have
+ * been renamed or the path replaced.) */
+static bool eng_reg_identity_ok(struct eng_reg *reg)
+{
+	int anc = -1;
+	int fd = eng_open_path(reg->conf->directory, &anc);
+	if (anc >= 0)
+		close(anc);
+	if (fd < 0)
+		return false;
+	struct hk_stat st;
+	bool ok = hk_stat_fd(fd, &st) == 0 && st.dev == reg->dirs[ENG_ROOT].dev &&
+		  st.ino == reg->dirs[ENG_ROOT].ino;
+	close(fd);
+	return ok;
+}
+
+/* Enforcement ------------------------------------------------------------- */
+
+static void eng_report_add(struct eng_run *run, struct eng_reg *reg, struct hk_report_reg *rr,
+			   uint32_t dir, const char *name, const struct hk_reap_result *res,
+			   uint64_t size, int64_t mtime_ns, enum hk_reason why)
+{
+	if (!run->rep)
+		return;
+	struct hk_report *rep = run->rep;
+	if ((rep->n_files & (rep->n_files - 1)) == 0)
+		rep->files = hk_xreallocarray(rep->files, rep->n_files ? rep->n_files * 2 : 1,
+					      sizeof(*rep->files));
+	rep->files[rep->n_files++] = (struct hk_report_file){
+		.path = eng_file_path(reg, dir, name),
+		.reg_id = rr ? rr->id : reg->conf->id,
+		.size = size,
+		.blocks = res->st.blocks,
+		.mtime_ns = mtime_ns,
+		.reason = why,
+		.outcome = res->outcome,
+		.err = res->err,
+	};
+}
+
+/* Try to delete entry e (selected for reason why). Returns true when the
+ * entry left the index as a result. */
+static bool eng_reap_entry(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+			   struct hk_entry *e, enum hk_reason why)
+{
+	uint32_t dir = e->dir;
+	struct eng_dir *d = &reg->dirs[dir];
+	struct hk_reap_expect exp = {
+		.dev = reg->dirs[ENG_ROOT].dev,
+		.ino = e->ino,
+		.size = e->size,
+		.mtime_ns = e->mtime_ns,
+		.dir_is_mount_root = dir == ENG_ROOT && reg->root_mount,
+	};
+	struct hk_reap_result res;
+	char name[256];
+	memcpy(name, e->name, (size_t)e->name_len + 1);
+	uint64_t size = e->size, ino = e->ino;
+	int64_t mtime = e->mtime_ns;
+	hk_reap_file(d->fd, name, &exp, run->dry_run, &res);
+
+	if (rr && res.outcome != HK_REAP_CHANGED)
+		rr->selected++;
+	switch (res.outcome) {
+	case HK_REAP_DELETED:
+	case HK_REAP_WOULD_DELETE:
+		eng_run_add_gone(run, d, ino, name);
+		eng_report_add(run, reg, rr, dir, name, &res, size, mtime, why);
+		if (rr) {
+			rr->deleted++;
+			rr->bytes += size;
+			rr->blocks_bytes += res.st.blocks * 512;
+		}
+		if (res.outcome == HK_REAP_DELETED) {
+			reg->files_deleted++;
+			reg->bytes_deleted += size;
+			log_debug("reap", "%s/%s: deleted (%s)", reg->conf->directory, name,
+				  hk_reason_name(why));
+			hk_index_remove_entry(reg->index, e);
+			return true;
+		}
+		return false;
+	case HK_REAP_GONE:
+		hk_index_remove_entry(reg->index, e);
+		return true;
+	case HK_REAP_CHANGED:
+		/* re-evaluate with what is on disk now */
+		eng_file_refresh(reg, dir, name);
+		return true;
+	case HK_REAP_LOCKED:
+	case HK_REAP_REFUSED:
+	case HK_REAP_FAILED:
+		if (rr) {
+			rr->skipped += res.outcome != HK_REAP_FAILED;
+			rr->errors += res.outcome == HK_REAP_FAILED;
+		}
+		eng_report_add(run, reg, rr, dir, name, &res, size, mtime, why);
+		if (res.outcome == HK_REAP_FAILED) {
+			reg->delete_errors++;
+			log_errx("reap", "%s/%s: cannot delete: %s", reg->conf->directory, name,
+				 hk_strerror(res.err));
+		} else {
+			log_info("reap", "%s/%s: kept (%s)", reg->conf->directory, name,
+				 hk_reap_outcome_name(res.outcome));
+		}
+		/* Held out of the index until an event or a rescan brings it
+		 * back: it counts as handled, as the policy decided. */
+		if (!run->dry_run)
+			hk_index_remove_entry(reg->index, e);
+		return !run->dry_run;
+	}
+	return false;
+}
+
+/* Remove from reg's index the files that earlier registrations of this run
+ * deleted (real runs), so reg decides on what they left. */
+static void eng_reg_purge_gone(struct eng_reg *reg, const struct eng_run *run, size_t from)
+{
+	for (size_t i = from; i < run->n_gone; i++) {
+		const struct eng_gone *g = &run->gone[i];
+		uint32_t dir;
+		if (!eng_dir_find(reg, g->dir_dev, g->dir_ino, &dir))
+			continue;
+		struct hk_entry *e = hk_index_get(reg->index, dir, g->name, strlen(g->name));
+		if (e && e->ino == g->ino)
+			hk_index_remove_entry(reg->index, e);
+	}
+}
+
+static bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
+				  const struct hk_entry *e)
+{
+	const struct eng_dir *d = &reg->dirs[e->dir];
+	for (size_t i = 0; i < run->n_gone; i++) {
+		const struct eng_gone *g = &run->gone[i];
+		if (g->ino == e->ino && g->dir_ino == d->ino && g->dir_dev == d->dev &&
+		    strcmp(g->name, e->name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool eng_reg_may_delete(const struct eng_reg *reg)
+{
+	return reg->attached && reg->scanned && !reg->scanning;
+}
+
+/* Event and timer path: delete the oldest while any policy selects it. */
+static void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
+{
+	const struct hk_scheduler_settings *s = &reg->eng->cfg->scheduler;
+	reg->dirty = false;
+	if (!eng_reg_may_delete(reg))
+		return;
+	if (s->housekeeper_read_only || s->housekeeper_dry_run) {
+		/* only sweeps report in these modes */
+		eng_reg_arm_age(reg);
+		return;
+	}
+	eng_reg_purge_gone(reg, run, 0);
+	size_t changed = 0;
+	struct hk_entry *e;
+	while ((e = hk_index_oldest(reg->index))) {
+		enum hk_reason why = hk_policy_check_oldest(&reg->policy, hk_index_count(reg->index),
+							    hk_index_bytes(reg->index), e->key_ns,
+							    run->now_ns, run->age_allowed);
+		if (why == HK_REASON_NONE)
+			break;
+		uint64_t ino = e->ino;
+		eng_reap_entry(reg, run, NULL, e, why);
+		struct hk_entry *again = hk_index_oldest(reg->index);
+		if (again && again->ino == ino && ++changed > ENG_CHANGED_RETRIES) {
+			log_warnx("reap", "%s: files keep changing under us; retrying later",
+				  reg->conf->directory);
+			break;
+		}
+	}
+	eng_reg_arm_age(reg);
+}
+
+static void eng_age_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct eng_reg *reg = w->data;
+	struct eng_run run;
+	eng_run_init(&run, false, NULL);
+	eng_reg_enforce(reg, &run);
+	eng_run_fini(&run);
+}
+
+/* Arm the age timer for the moment the oldest file expires (no polling:
+ * nothing is armed when there is nothing to expire). */
+static void eng_reg_arm_age(struct eng_reg *reg)
+{
+	struct ev_loop *loop = reg->eng->loop;
+	if (!loop)
+		return;
+	ev_timer_stop(loop, &reg->age_timer);
+	struct hk_entry *e = hk_index_oldest(reg->index);
+	if (!e || !eng_reg_may_delete(reg))
+		return;
+	int64_t expiry = hk_policy_next_expiry(&reg->policy, e->key_ns);
+	if (expiry == INT64_MAX)
+		return;
+	int64_t now = hk_time_now_ns();
+	if (hk_clock_implausible(now))
+		return;
+	/* strictly older than retention: fire just after the expiry */
+	double delay = expiry > now ? (double)(expiry - now) / 1e9 + 0.001 : 0.001;
+	ev_timer_set(&reg->age_timer, delay, 0.);
+	ev_timer_start(loop, &reg->age_timer);
+}
+
+/* Sweeps ------------------------------------------------------------------ */
+
+static void eng_reg_scan_now(struct eng_reg *reg)
+{
+	eng_reg_rescan(reg);
+	while (reg->scanning)
+		eng_scan_step(reg, SIZE_MAX);
+}
+
+/* Sweep one registration: revalidate its root, rescan and reconcile, then
+ * select with the batch policy and delete (or report) in order. */
+static void eng_reg_sweep(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr)
+{
+	if (reg->attached && !eng_reg_identity_ok(reg)) {
+		log_warnx("watch", "%s: no longer the directory that was registered; re-attaching",
+			  reg->conf->directory);
+		eng_reg_detach(reg);
+	}
+	if (!reg->attached)
+		eng_reg_attach(reg);
+	if (!reg->attached) {
+		rr->error = hk_xstrdup("directory does not exist or cannot be opened");
+		return;
+	}
+	eng_reg_scan_now(reg);
+	reg->last_run = run->now_ns / HK_NSEC_PER_SEC;
+	if (!run->dry_run)
+		eng_reg_purge_gone(reg, run, 0);
+
+	struct hk_entry **sorted = NULL;
+	size_t n = hk_index_sorted(reg->index, &sorted);
+	struct hk_policy_file *files = hk_xcalloc(n ? n : 1, sizeof(*files));
+	enum hk_reason *why = hk_xcalloc(n ? n : 1, sizeof(*why));
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (run->dry_run && run->n_gone && eng_entry_gone_in_run(reg, run, sorted[i]))
+			continue;
+		sorted[m] = sorted[i];
+		files[m].key_ns = sorted[i]->key_ns;
+		files[m].size = sorted[i]->size;
+		m++;
+	}
+	rr->scanned = m;
+	size_t k = hk_policy_select(&reg->policy, files, m, run->now_ns, run->age_allowed, why);
+	/* entries are freed as they are deleted: copy the selection first */
+	for (size_t i = 0; i < k; i++) {
+		struct hk_entry *e = sorted[i];
+		eng_reap_entry(reg, run, rr, e, why[i]);
+	}
+	free(files);
+	free(why);
+	free(sorted);
+	eng_reg_arm_age(reg);
+}
+
+static int eng_reg_cmp(const void *a, const void *b)
+{
+	const struct eng_reg *x = *(const struct eng_reg *const *)a;
+	const struct eng_reg *y = *(const struct eng_reg *const *)b;
+	if (x->conf->priority != y->conf->priority)
+		return x->conf->priority < y->conf->priority ? -1 : 1;
+	const char *nx = x->conf->name ? x->conf->name : x->conf->id;
+	const char *ny = y->conf->name ? y->conf->name : y->conf->id;
+	return strcmp(nx, ny);
+}
+
+struct hk_report *hk_engine_sweep(struct hk_engine *eng, const char *reg_id, bool dry_run,
+				  const char *trigger, int *err)
+{
+	struct hk_report *rep = hk_xcalloc(1, sizeof(*rep));
+	rep->job_id = ++eng->next_job_id;
+	rep->trigger = trigger;
+	rep->dry_run = dry_run || eng->cfg->scheduler.housekeeper_dry_run ||
+		       eng->cfg->scheduler.housekeeper_read_only;
+	rep->started_ns = hk_time_now_ns();
+	rep->regs = hk_xcalloc(eng->n_regs ? eng->n_regs : 1, sizeof(*rep->regs));
+	struct eng_run run;
+	eng_run_init(&run, rep->dry_run, rep);
+	if (!run.age_allowed)
+		log_errx("sched", "the system clock is before the build date: age limits are "
+			 "not enforced until it is right");
+	bool found = false;
+	for (size_t i = 0; i < eng->n_regs; i++) {
+		struct eng_reg *reg = eng->regs[i];
+		if (reg_id && strcmp(reg_id, reg->conf->id) != 0 &&
+		    !(reg->conf->name && strcmp(reg_id, reg->conf->name) == 0))
+			continue;
+		found = true;
+		struct hk_report_reg *rr = &rep->regs[rep->n_regs++];
+		memcpy(rr->id, reg->conf->id, sizeof(rr->id));
+		rr->name = reg->conf->name ? hk_xstrdup(reg->conf->name) : NULL;
+		rr->directory = hk_xstrdup(reg->conf->directory);
+		eng_reg_sweep(reg, &run, rr);
+	}
+	eng_run_fini(&run);
+	rep->finished_ns = hk_time_now_ns();
+	if (reg_id && !found) {
+		hk_report_free(rep);
+		*err = HK_ENOTFOUND;
+		return NULL;
+	}
+	*err = 0;
+	return rep;
+}
+
+void hk_report_free(struct hk_report *rep)
+{
+	if (!rep)
+		return;
+	for (size_t i = 0; i < rep->n_regs; i++) {
+		free(rep->regs[i].name);
+		free(rep->regs[i].directory);
+		free(rep->regs[i].error);
+	}
+	for (size_t i = 0; i < rep->n_files; i++)
+		free(rep->files[i].path);
+	free(rep->regs);
+	free(rep->files);
+	free(rep);
+}
+
+void hk_report_print(const struct hk_report *rep, FILE *out)
+{
+	uint64_t files = 0, bytes = 0, errors = 0, skipped = 0;
+	char sz[32];
+	for (size_t i = 0; i < rep->n_files; i++) {
+		const struct hk_report_file *f = &rep->files[i];
+		struct hk_buf path = { 0 };
+		hk_buf_append_escaped(&path, f->path, strlen(f->path));
+		fprintf(out, "%-12s %-5s %10s  %s", hk_reap_outcome_name(f->outcome),
+			hk_reason_name(f->reason), hk_size_human(f->size, sz, sizeof(sz)),
+			path.data);
+		if (f->outcome == HK_REAP_FAILED)
+			fprintf(out, " (%s)", hk_strerror(f->err));
+		fputc('\n', out);
+		hk_buf_fini(&path);
+	}
+	for (size_t i = 0; i < rep->n_regs; i++) {
+		const struct hk_report_reg *r = &rep->regs[i];
+		files += r->deleted;
+		bytes += r->bytes;
+		errors += r->errors;
+		skipped += r->skipped;
+		if (r->error)
+			fprintf(out, "error        %s: %s\n", r->directory, r->error);
+	}
+	fprintf(out, "total: %" PRIu64 " file%s, %s %s (%zu registration%s, %" PRIu64
+		" skipped, %" PRIu64 " error%s)\n",
+		files, files == 1 ? "" : "s", hk_size_human(bytes, sz, sizeof(sz)),
+		rep->dry_run ? "would be deleted" : "deleted", rep->n_regs,
+		rep->n_regs == 1 ? "" : "s", skipped, errors, errors == 1 ? "" : "s");
+}
+
+/* Events ------------------------------------------------------------------ */
+
+static void eng_event_cb(void *ctx, void *owner, uint32_t dir, uint32_t mask, const char *name)
+{
+	struct eng_reg *reg = owner;
+	if (dir == ENG_ANCESTOR) {
+		/* something appeared or vanished on the way to our root */
+		if (mask & IN_IGNORED)
+			reg->anc_wd = -1;
+		eng_reg_attach(reg);
+		return;
+	}
+	if (!eng_dir_live(reg, dir))
+		return;
+	if (!name) {
+		if (mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
+			if (mask & IN_IGNORED)
+				reg->dirs[dir].wd = -1;   /* the kernel dropped it */
+			if (dir == ENG_ROOT) {
+				log_info("watch", "%s: directory removed or moved away",
+					 reg->conf->directory);
+				eng_reg_detach(reg);
+				eng_reg_attach(reg);   /* it may already be back */
+			} else {
+				eng_dir_drop(reg, dir);
+			}
+		}
+		return;
+	}
+	if (mask & IN_ISDIR) {
+		if (!reg->conf->recursive)
+			return;
+		if (mask & (IN_CREATE | IN_MOVED_TO)) {
+			eng_subdir_found(reg, dir, name);
+			eng_scan_kick(reg->eng);
+		} else if (mask & (IN_DELETE | IN_MOVED_FROM)) {
+			for (size_t i = 1; i < reg->n_dirs; i++) {
+				struct eng_dir *d = &reg->dirs[i];
+				if (d->fd >= 0 && d->parent == dir && strcmp(d->name, name) == 0) {
+					eng_dir_drop(reg, (uint32_t)i);
+					break;
+				}
+			}
+		}
+		return;
+	}
+	if (!eng_name_matches(reg->conf, name))
+		return;
+	if (mask & (IN_DELETE | IN_MOVED_FROM))
+		hk_index_remove(reg->index, dir, name, strlen(name));
+	else
+		eng_file_refresh(reg, dir, name);
+	reg->dirty = true;
+}
+
+static void eng_overflow_cb(void *ctx)
+{
+	struct hk_engine *eng = ctx;
+	log_warnx("watch", "inotify queue overflowed: events were lost; rescanning every "
+		  "registration (raise fs.inotify.max_queued_events if this repeats)");
+	eng->overflowed = true;
+	for (size_t i = 0; i < eng->n_regs; i++)
+		eng_reg_rescan(eng->regs[i]);
+}
+
+static void eng_batch_end_cb(void *ctx)
+{
+	struct hk_engine *eng = ctx;
+	struct eng_run run;
+	eng_run_init(&run, false, NULL);
+	for (size_t i = 0; i < eng->n_regs; i++) {
+		struct eng_reg *reg = eng->regs[i];
+		if (reg->dirty || (run.n_gone && reg->attached))
+			eng_reg_enforce(reg, &run);
+	}
+	eng_run_fini(&run);
+}
+
+static const struct hk_watch_ops eng_watch_ops = {
+	.event = eng_event_cb,
+	.overflow = eng_overflow_cb,
+	.batch_end = eng_batch_end_cb,
+};
+
+/* Registrations ----------------------------------------------------------- */
+
+static void eng_sched_cb(struct ev_loop *loop, ev_periodic *w, int revents);
+
+static ev_tstamp eng_cron_reschedule(ev_periodic *w, ev_tstamp now, const struct hk_cron *cron)
+{
+	time_t next;
+	if (hk_cron_next(cron, (time_t)now, &next) < 0)
+		return now + 1e9;   /* never */
+	return (ev_tstamp)next;
+}
+
+static ev_tstamp eng_reg_sched_resched(ev_periodic *w, ev_tstamp now)
+{
+	struct eng_reg *reg = w->data;
+	return eng_cron_reschedule(w, now, &reg->conf->schedule_cron);
+}
+
+static struct eng_reg *eng_reg_create(struct hk_engine *eng, const struct hk_registration *conf)
+{
+	struct eng_reg *reg = hk_xcalloc(1, sizeof(*reg));
+	reg->eng = eng;
+	reg->conf = hk_registration_dup(conf);
+	hk_policy_from_registration(reg->conf, eng->cfg->scheduler.housekeeper_default_retention,
+				    &reg->policy);
+	reg->index = hk_index_create();
+	reg->anc_fd = -1;
+	reg->anc_wd = -1;
+	ev_timer_init(&reg->age_timer, eng_age_timer_cb, 0., 0.);
+	reg->age_timer.data = reg;
+	if (reg->conf->schedule && eng->loop) {
+		ev_periodic_init(&reg->sched_timer, eng_sched_cb, 0., 0., eng_reg_sched_resched);
+		reg->sched_timer.data = reg;
+		ev_periodic_start(eng->loop, &reg->sched_timer);
+		reg->has_sched = true;
+	}
+	return reg;
+}
+
+static void eng_reg_free(struct eng_reg *reg)
+{
+	struct hk_engine *eng = reg->eng;
+	eng_reg_detach(reg);
+	eng_reg_set_ancestor(reg, -1);
+	if (eng->loop) {
+		ev_timer_stop(eng->loop, &reg->age_timer);
+		if (reg->has_sched)
+			ev_periodic_stop(eng->loop, &reg->sched_timer);
+	}
+	free(reg->dirs);
+	free(reg->queue);
+	hk_index_free(reg->index);
+	hk_registration_free(reg->conf);
+	free(reg);
+}
+
+static void eng_sched_cb(struct ev_loop *loop, ev_periodic *w, int revents)
+{
+	struct eng_reg *reg = w->data;
+	int err;
+	struct hk_report *rep = hk_engine_sweep(reg->eng, reg->conf->id, false, "schedule", &err);
+	if (rep) {
+		log_info("sched", "%s: scheduled sweep: %" PRIu64 " deleted",
+			 reg->conf->directory, rep->n_regs ? rep->regs[0].deleted : 0);
+		hk_report_free(rep);
+	}
+}
+
+static ev_tstamp eng_sweep_resched(ev_periodic *w, ev_tstamp now)
+{
+	struct hk_engine *eng = w->data;
+	return eng_cron_reschedule(w, now, &eng->cfg->scheduler.schedule_cron);
+}
+
+static void eng_sweep_cb(struct ev_loop *loop, ev_periodic *w, int revents)
+{
+	struct hk_engine *eng = w->data;
+	int err;
+	struct hk_report *rep = hk_engine_sweep(eng, NULL, false, "schedule", &err);
+	if (rep) {
+		uint64_t n = 0;
+		for (size_t i = 0; i < rep->n_regs; i++)
+			n += rep->regs[i].deleted;
+		log_info("sched", "full sweep: %" PRIu64 " files %s in %zu registrations", n,
+			 rep->dry_run ? "would be deleted" : "deleted", rep->n_regs);
+		hk_report_free(rep);
+	}
+}
+
+static bool eng_same_selection(const struct hk_registration *a, const struct hk_registration *b)
+{
+	if (strcmp(a->directory, b->directory) != 0 || strcmp(a->pattern, b->pattern) != 0 ||
+	    a->recursive != b->recursive || a->age_by != b->age_by ||
+	    a->n_excludes != b->n_excludes)
+		return false;
+	for (size_t i = 0; i < a->n_excludes; i++)
+		if (strcmp(a->excludes[i], b->excludes[i]) != 0)
+			return false;
+	return true;
+}
+
+static bool eng_same_schedule(const struct hk_registration *a, const struct hk_registration *b)
+{
+	if (!a->schedule || !b->schedule)
+		return a->schedule == b->schedule;
+	return strcmp(a->schedule, b->schedule) == 0;
+}
+
+void hk_engine_apply_config(struct hk_engine *eng, const struct hk_config *cfg)
+{
+	const struct hk_config *old_cfg = eng->cfg;
+	eng->cfg = cfg;
+	struct eng_reg **next = hk_xcalloc(cfg->n_regs ? cfg->n_regs : 1, sizeof(*next));
+	bool *kept = hk_xcalloc(eng->n_regs ? eng->n_regs : 1, sizeof(*kept));
+	for (size_t i = 0; i < cfg->n_regs; i++) {
+		const struct hk_registration *conf = cfg->regs[i];
+		struct eng_reg *reg = NULL;
+		for (size_t j = 0; j < eng->n_regs; j++) {
+			if (!kept[j] && strcmp(eng->regs[j]->conf->id, conf->id) == 0 &&
+			    eng_same_selection(eng->regs[j]->conf, conf) &&
+			    eng_same_schedule(eng->regs[j]->conf, conf)) {
+				reg = eng->regs[j];
+				kept[j] = true;
+				break;
+			}
+		}
+		if (reg) {
+			/* same files: keep watches and index, take the new limits */
+			hk_registration_free(reg->conf);
+			reg->conf = hk_registration_dup(conf);
+			hk_policy_from_registration(reg->conf,
+						    cfg->scheduler.housekeeper_default_retention,
+						    &reg->policy);
+			reg->dirty = true;
+		} else {
+			reg = eng_reg_create(eng, conf);
+		}
+		next[i] = reg;
+	}
+	for (size_t j = 0; j < eng->n_regs; j++)
+		if (!kept[j])
+			eng_reg_free(eng->regs[j]);
+	free(kept);
+	free(eng->regs);
+	eng->regs = next;
+	eng->n_regs = cfg->n_regs;
+	qsort(eng->regs, eng->n_regs, sizeof(*eng->regs), eng_reg_cmp);
+
+	if (eng->loop) {
+		if (!old_cfg || strcmp(old_cfg->scheduler.housekeeper_schedule,
+				       cfg->scheduler.housekeeper_schedule) != 0 ||
+		    !ev_is_active(&eng->sweep_timer)) {
+			ev_periodic_stop(eng->loop, &eng->sweep_timer);
+			ev_periodic_again(eng->loop, &eng->sweep_timer);
+		}
+		for (size_t i = 0; i < eng->n_regs; i++) {
+			struct eng_reg *reg = eng->regs[i];
+			if (!reg->attached)
+				eng_reg_attach(reg);
+		}
+		/* enforce changed limits at once */
+		eng_batch_end_cb(eng);
+	}
+}
+
+struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config *cfg)
+{
+	struct hk_engine *eng = hk_xcalloc(1, sizeof(*eng));
+	eng->loop = loop;
+	if (loop) {
+		eng->watch = hk_watch_create(loop, &eng_watch_ops, eng);
+		if (!eng->watch) {
+			log_err("watch", "inotify_init1");
+			free(eng);
+			return NULL;
+		}
+		ev_idle_init(&eng->scan_idle, eng_scan_idle_cb);
+		eng->scan_idle.data = eng;
+		ev_periodic_init(&eng->sweep_timer, eng_sweep_cb, 0., 0., eng_sweep_resched);
+		eng->sweep_timer.data = eng;
+	}
+	hk_engine_apply_config(eng, cfg);
+	return eng;
+}
+
+void hk_engine_free(struct hk_engine *eng)
+{
+	if (!eng)
+		return;
+	for (size_t i = 0; i < eng->n_regs; i++)
+		eng_reg_free(eng->regs[i]);
+	free(eng->regs);
+	if (eng->loop) {
+		ev_idle_stop(eng->loop, &eng->scan_idle);
+		ev_periodic_stop(eng->loop, &eng->sweep_timer);
+	}
+	hk_watch_free(eng->watch);
+	free(eng);
+}
+
+bool hk_engine_idle(const struct hk_engine *eng)
+{
+	for (size_t i = 0; i < eng->n_regs; i++)
+		if (eng->regs[i]->scanning)
+			return false;
+	return true;
+}

@@ -1,0 +1,85 @@
+/*
+ * engine.h - the reactive core: one runtime object per registration
+ * (pinned root fd, directory table, index, timers), fed by inotify events,
+ * enforcing count and size limits after every event batch, age limits on a
+ * per-registration timer, and everything on sweeps (SPEC 5, 6, 7).
+ */
+#ifndef HK_ENGINE_H
+#define HK_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "policy.h"
+#include "reap.h"
+
+struct ev_loop;
+struct hk_engine;
+
+/* One file of a run report. */
+struct hk_report_file {
+	char *path;                 /* absolute, raw bytes */
+	const char *reg_id;         /* borrowed from the registration (valid for the job) */
+	uint64_t size;
+	uint64_t blocks;
+	int64_t mtime_ns;
+	enum hk_reason reason;
+	enum hk_reap_outcome outcome;
+	int err;
+};
+
+/* Per registration totals of a run. */
+struct hk_report_reg {
+	char id[HK_UUID_LEN + 1];
+	char *name;
+	char *directory;
+	uint64_t scanned;           /* candidate files seen */
+	uint64_t selected;          /* chosen by the policies */
+	uint64_t deleted;           /* deleted (or would be, in a dry run) */
+	uint64_t bytes;             /* their st_size sum */
+	uint64_t blocks_bytes;      /* their st_blocks * 512 sum */
+	uint64_t skipped;           /* changed, locked, refused */
+	uint64_t errors;
+	char *error;                /* the registration could not be cleaned (NULL: fine) */
+};
+
+/* The outcome of one sweep or manual run. */
+struct hk_report {
+	uint64_t job_id;
+	const char *trigger;        /* "once", "schedule", "manual", ... (static) */
+	bool dry_run;
+	int64_t started_ns;
+	int64_t finished_ns;
+	struct hk_report_reg *regs;
+	size_t n_regs;
+	struct hk_report_file *files;
+	size_t n_files;
+};
+void hk_report_free(struct hk_report *rep);
+/* Human text: one line per file, then totals. */
+void hk_report_print(const struct hk_report *rep, FILE *out);
+
+/* Create the engine. loop may be NULL for one-shot use (no inotify, no
+ * timers: hk_engine_sweep only). cfg is borrowed until the next
+ * hk_engine_apply_config or hk_engine_free. */
+struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config *cfg);
+void hk_engine_free(struct hk_engine *eng);
+
+/* Switch to a new (valid) configuration: unchanged registrations keep their
+ * watches and index, changed ones are updated in place or rebuilt, removed
+ * ones stop at once, new ones are attached and scanned. */
+void hk_engine_apply_config(struct hk_engine *eng, const struct hk_config *cfg);
+
+/* Rescan, reconcile and apply every policy to the registration with id
+ * reg_id (NULL: all, in priority order). Synchronous. Returns a new report
+ * owned by the caller, or NULL with *err set (HK_ENOTFOUND). */
+struct hk_report *hk_engine_sweep(struct hk_engine *eng, const char *reg_id, bool dry_run,
+				  const char *trigger, int *err);
+
+/* Has every registration finished its first scan? */
+bool hk_engine_idle(const struct hk_engine *eng);
+
+#endif /* HK_ENGINE_H */

@@ -1,0 +1,150 @@
+/*
+ * policy.c - the cleanup policies of SPEC 5 as pure functions.
+ *
+ * Owns no state. The candidates of a registration are ordered oldest first
+ * (hk_entry_cmp). Age, count and size each delete from the oldest end, each
+ * applied to what the previous left, so the deleted files are the prefix of
+ * length max(k_age, k_count, k_size), where
+ *  - k_age:   files with now - key > retention (strictly), a prefix because
+ *             the order is by key first;
+ *  - k_count: n - max_files when positive;
+ *  - k_size:  the shortest prefix whose removal leaves total <= max_size.
+ * A selected file's reason is the first policy selecting it: AGE if
+ * expired, else COUNT if among the n - max_files oldest, else SIZE.
+ * hk_policy_check_oldest is the same rule applied one file at a time to the
+ * remaining set; the unit tests check both agree.
+ *
+ * Times are int64 nanoseconds; every sum and difference saturates instead
+ * of overflowing.
+ */
+#include "autoconfig.h"
+
+#include "policy.h"
+
+#define POLICY_NS_PER_SEC INT64_C(1000000000)
+#define POLICY_SEC_PER_DAY INT64_C(86400)
+
+const char *hk_reason_name(enum hk_reason r)
+{
+	switch (r) {
+	case HK_REASON_NONE:
+		return "none";
+	case HK_REASON_AGE:
+		return "age";
+	case HK_REASON_COUNT:
+		return "count";
+	case HK_REASON_SIZE:
+		return "size";
+	}
+	return "unknown";
+}
+
+/* seconds -> nanoseconds; <= 0 is "no limit" (0), overflow clamps. */
+static int64_t policy_sec_to_ns(int64_t sec)
+{
+	if (sec <= 0)
+		return 0;
+	if (sec > INT64_MAX / POLICY_NS_PER_SEC)
+		return INT64_MAX;
+	return sec * POLICY_NS_PER_SEC;
+}
+
+void hk_policy_from_registration(const struct hk_registration *reg, long default_retention_days,
+				 struct hk_policy *out)
+{
+	/* Same test as hk_registration_has_policy(), without linking config.c. */
+	bool has_policy = reg->retention > 0 || reg->has_max_files || reg->has_max_size;
+
+	out->retention_ns = policy_sec_to_ns(reg->retention);
+	out->has_max_files = reg->has_max_files;
+	out->max_files = reg->has_max_files ? reg->max_files : 0;
+	out->has_max_size = reg->has_max_size;
+	out->max_size = reg->has_max_size ? reg->max_size : 0;
+	if (!has_policy) {
+		int64_t days = default_retention_days;
+
+		if (days > INT64_MAX / POLICY_SEC_PER_DAY)
+			days = INT64_MAX / POLICY_SEC_PER_DAY;
+		out->retention_ns = policy_sec_to_ns(days * POLICY_SEC_PER_DAY);
+	}
+}
+
+/* Is a file with age key key_ns older than the retention at now_ns?
+ * now - key > retention, computed as key < now - retention without
+ * overflow: when now - retention is below INT64_MIN nothing is expired. */
+static bool policy_expired(const struct hk_policy *p, int64_t key_ns, int64_t now_ns,
+			   bool age_allowed)
+{
+	if (!age_allowed || p->retention_ns <= 0)
+		return false;
+	if (now_ns < INT64_MIN + p->retention_ns)
+		return false;
+	return key_ns < now_ns - p->retention_ns;
+}
+
+enum hk_reason hk_policy_check_oldest(const struct hk_policy *p, size_t count, uint64_t bytes,
+				      int64_t oldest_key_ns, int64_t now_ns, bool age_allowed)
+{
+	if (count == 0)
+		return HK_REASON_NONE;
+	if (policy_expired(p, oldest_key_ns, now_ns, age_allowed))
+		return HK_REASON_AGE;
+	if (p->has_max_files && (uint64_t)count > p->max_files)
+		return HK_REASON_COUNT;
+	if (p->has_max_size && bytes > p->max_size)
+		return HK_REASON_SIZE;
+	return HK_REASON_NONE;
+}
+
+size_t hk_policy_select(const struct hk_policy *p, const struct hk_policy_file *files, size_t n,
+			int64_t now_ns, bool age_allowed, enum hk_reason *reasons)
+{
+	size_t k_age = 0;
+	size_t k_count = 0;
+	size_t k_size = 0;
+	size_t k;
+
+	while (k_age < n && policy_expired(p, files[k_age].key_ns, now_ns, age_allowed))
+		k_age++;
+	if (p->has_max_files && (uint64_t)n > p->max_files)
+		k_count = n - (size_t)p->max_files;
+	if (p->has_max_size) {
+		/* Keep the longest newest-end suffix whose total fits; summing
+		 * from the newest end never overflows before exceeding max. */
+		uint64_t kept = 0;
+
+		k_size = n;
+		while (k_size > 0 && files[k_size - 1].size <= p->max_size - kept) {
+			kept += files[k_size - 1].size;
+			k_size--;
+		}
+	}
+
+	k = k_age;
+	if (k_count > k)
+		k = k_count;
+	if (k_size > k)
+		k = k_size;
+	for (size_t i = 0; i < n; i++) {
+		if (i < k_age)
+			reasons[i] = HK_REASON_AGE;
+		else if (i < k_count)
+			reasons[i] = HK_REASON_COUNT;
+		else if (i < k)
+			reasons[i] = HK_REASON_SIZE;
+		else
+			reasons[i] = HK_REASON_NONE;
+	}
+	return k;
+}
+
+int64_t hk_policy_next_expiry(const struct hk_policy *p, int64_t oldest_key_ns)
+{
+	if (p->retention_ns <= 0)
+		return INT64_MAX;
+	/* Expired means now - key > retention: the first such instant is
+	 * key + retention + 1 ns. */
+	if (oldest_key_ns >= INT64_MAX - p->retention_ns)
+		return INT64_MAX;
+	return oldest_key_ns + p->retention_ns + 1;
+}

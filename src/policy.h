@@ -1,0 +1,71 @@
+/*
+ * policy.h - the cleanup policies of SPEC 5 as pure functions.
+ *
+ * For one registration the candidates are ordered oldest first (age key,
+ * ties by name). Age applies first, then count, then size, each to what the
+ * previous left; since each deletes from the oldest end, the files deleted
+ * are always an oldest-first prefix, and each file's reason is the first
+ * policy that selects it.
+ */
+#ifndef HK_POLICY_H
+#define HK_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+enum hk_reason {
+	HK_REASON_NONE = 0,
+	HK_REASON_AGE,     /* older than retention */
+	HK_REASON_COUNT,   /* beyond the newest max_files */
+	HK_REASON_SIZE,    /* total over max_size */
+};
+const char *hk_reason_name(enum hk_reason r);   /* "age", "count", "size", "none" */
+
+struct hk_policy {
+	int64_t retention_ns;   /* 0 = no age limit */
+	uint64_t max_files;
+	bool has_max_files;
+	uint64_t max_size;
+	bool has_max_size;
+};
+
+/* The effective policy of a registration: its own limits (retention in
+ * seconds becomes nanoseconds, clamped to INT64_MAX), or, when it sets none
+ * (retention 0, no max_files, no max_size), default_retention_days as its
+ * age limit (<= 0: no limit at all). */
+void hk_policy_from_registration(const struct hk_registration *reg, long default_retention_days,
+				 struct hk_policy *out);
+
+/* Incremental form, for the event path: given the set's current count and
+ * total bytes and the age key of its oldest file, must that oldest file go,
+ * and why? age_allowed false (implausible clock) disables the age policy.
+ * Calling this, removing the oldest, and repeating until NONE deletes
+ * exactly the files hk_policy_select selects. */
+enum hk_reason hk_policy_check_oldest(const struct hk_policy *p, size_t count, uint64_t bytes,
+				      int64_t oldest_key_ns, int64_t now_ns, bool age_allowed);
+
+/* One candidate, as hk_policy_select sees it. */
+struct hk_policy_file {
+	int64_t key_ns;
+	uint64_t size;
+};
+
+/* Batch form, for sweeps, dry runs and explain: files[0..n) sorted oldest
+ * first. Fills reasons[i] for every file (NONE for survivors) and returns
+ * how many are selected (always the first k). Age: now - key > retention.
+ * Count: max_files 0 selects all. Size: the oldest go until the rest total
+ * at most max_size, so with max_size 0 empty files newer than the newest
+ * non-empty one stay. O(n). */
+size_t hk_policy_select(const struct hk_policy *p, const struct hk_policy_file *files, size_t n,
+			int64_t now_ns, bool age_allowed, enum hk_reason *reasons);
+
+/* When does the age policy next select something, given the oldest key?
+ * The first instant at which hk_policy_check_oldest returns AGE for it:
+ * key + retention + 1 ns (the age test is strict), saturating at
+ * INT64_MAX; INT64_MAX when there is no age limit. */
+int64_t hk_policy_next_expiry(const struct hk_policy *p, int64_t oldest_key_ns);
+
+#endif /* HK_POLICY_H */

@@ -1,0 +1,48 @@
+/*
+ * reap.h - the one code path that deletes a file (SPEC 7, SAFETY.md
+ * checklist). Every deletion, whatever triggered it, goes through
+ * hk_reap_file.
+ */
+#ifndef HK_REAP_H
+#define HK_REAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scan.h"
+
+/* What the caller decided on: the file as the index knows it. */
+struct hk_reap_expect {
+	uint64_t dev;        /* device of the registered root */
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_ns;
+	bool dir_is_mount_root;  /* protects aquota.* */
+};
+
+enum hk_reap_outcome {
+	HK_REAP_DELETED,      /* unlinked */
+	HK_REAP_WOULD_DELETE, /* dry run: every check passed, nothing touched */
+	HK_REAP_GONE,         /* already gone (ENOENT): not an error */
+	HK_REAP_CHANGED,      /* inode, size or mtime differ: re-evaluate (res->st fresh) */
+	HK_REAP_LOCKED,       /* held under flock by someone: kept on purpose */
+	HK_REAP_REFUSED,      /* not a regular file, mount point, other device,
+			       * aquota.* at a mount root: never deleted */
+	HK_REAP_FAILED,       /* an error: res->err is -errno */
+};
+const char *hk_reap_outcome_name(enum hk_reap_outcome o);
+
+struct hk_reap_result {
+	enum hk_reap_outcome outcome;
+	int err;              /* -errno for FAILED (and why REFUSED/CHANGED when known) */
+	struct hk_stat st;    /* fresh metadata when it could be read */
+};
+
+/* Delete dir_fd/name if, right now, it is still the regular file the caller
+ * decided on, on the expected device, not a mount point, and not locked.
+ * With dry_run, run every check but open nothing for writing and unlink
+ * nothing. Never follows a symlink; never blocks (O_NONBLOCK, LOCK_NB). */
+void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp, bool dry_run,
+		  struct hk_reap_result *res);
+
+#endif /* HK_REAP_H */

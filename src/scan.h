@@ -1,0 +1,56 @@
+/*
+ * scan.h - reading directories and file metadata through directory file
+ * descriptors only (SPEC 7): getdents64 on a pinned fd, statx relative to
+ * it with AT_SYMLINK_NOFOLLOW. No path string ever reaches a syscall.
+ */
+#ifndef HK_SCAN_H
+#define HK_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "index.h"
+
+/* Metadata of one directory entry, from statx. */
+struct hk_stat {
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t size;
+	uint64_t blocks;       /* 512-byte blocks */
+	int64_t mtime_ns;
+	int64_t atime_ns;
+	int64_t ctime_ns;
+	uint32_t mode;
+	uint32_t uid;
+	bool mount_root;       /* the entry is a mount point (STATX_ATTR_MOUNT_ROOT) */
+};
+
+/* statx(dir_fd, name, AT_SYMLINK_NOFOLLOW). Returns 0 or -errno. */
+int hk_stat_at(int dir_fd, const char *name, struct hk_stat *st);
+/* fstat an open fd into the same shape. */
+int hk_stat_fd(int fd, struct hk_stat *st);
+/* The age key of a file: the newest of the times selected by age_by. */
+int64_t hk_stat_age_key(const struct hk_stat *st, unsigned age_by);
+void hk_stat_to_meta(const struct hk_stat *st, unsigned age_by, struct hk_file_meta *meta);
+
+/* Open a directory below dir_fd by name, never following a symlink, and
+ * verify that what was opened is what a statx of the name saw (so a swap in
+ * between is caught). Returns the new fd or -errno (-ELOOP/-ENOTDIR for a
+ * symlink or non-directory, HK_ECHANGED for a swap, -EXDEV for a mount
+ * point or another device than want_dev). */
+int hk_open_subdir(int dir_fd, const char *name, uint64_t want_dev);
+
+/* A directory being read. */
+struct hk_dirscan;
+/* Start reading the directory open at dir_fd (the fd is borrowed and must
+ * stay open until hk_dirscan_free). */
+struct hk_dirscan *hk_dirscan_create(int dir_fd);
+/* Next entry other than "." and "..": returns 1 and sets *name (valid until
+ * the next call) and *d_type (DT_UNKNOWN possible), 0 at the end, -errno on
+ * a read error. */
+int hk_dirscan_next(struct hk_dirscan *ds, const char **name, unsigned char *d_type);
+void hk_dirscan_free(struct hk_dirscan *ds);
+
+#endif /* HK_SCAN_H */

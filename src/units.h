@@ -1,0 +1,56 @@
+/*
+ * units.h - the value grammars of the configuration.
+ *
+ * Durations follow the systemd/tmpfiles.d grammar: terms of a number
+ * (decimal fractions allowed, "1.5h") and a unit, optionally separated by
+ * whitespace, that add up ("1w 2d", "1h30min", "2 h 5 min"). Units are
+ * case-sensitive as in systemd: us/usec, ms/msec, s/sec/second(s),
+ * m/min/minute(s), h/hr/hour(s), d/day(s), w/week(s), M/month(s) = 30.44
+ * days, y/year(s) = 365.25 days. The sum is rounded UP to whole seconds (a
+ * limit is never shorter than written: "1500ms" is 2 s), but a nonzero
+ * total below one second is an error ("500ms"), as it is surely a mistake.
+ *
+ * Sizes are a whole number with an optional 1024-based suffix K M G T
+ * (either case), optionally followed by "B" or "iB" with the same meaning
+ * ("500M" = "500MB" = "500MiB" = 500 * 2^20), or "B" alone for bytes
+ * ("1000B"). Fractions ("1.5G") are rejected: use a smaller unit.
+ *
+ * "0" is always valid and means 0. Any other number without a unit is an
+ * error unless allow_bare is set; then it means seconds or bytes.
+ * Pure functions; the only allocation is the cause string.
+ */
+#ifndef HK_UNITS_H
+#define HK_UNITS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parse a duration into whole seconds. A bare number other than "0" is an
+ * error (units are required) unless allow_bare is set. Returns 0, -EINVAL
+ * (bad syntax, *cause says what and suggests a unit), or -ERANGE (overflow
+ * of int64 seconds). *cause, when non-NULL, is a new string owned by the
+ * caller, set only on error. */
+int hk_duration_parse(const char *s, bool allow_bare, int64_t *out_sec, char **cause);
+/* Parse a size into bytes (K/M/G/T = 1024^n, optional trailing "B" or "iB").
+ * Same error contract as hk_duration_parse. */
+int hk_size_parse(const char *s, bool allow_bare, uint64_t *out_bytes, char **cause);
+
+/* Buffer size that always holds the output of the three formatters below;
+ * a smaller buffer gets a truncated, NUL-terminated string. */
+#define HK_UNITS_FORMAT_MAX 64
+
+/* Format seconds canonically with w, d, h, min and s, largest first ("1w
+ * 2d 3h", "1min 30s", "0"), into buf. Re-parses to the same value. A
+ * negative value gets a leading '-' (the parser never produces one, and
+ * does not accept it back). Returns buf. */
+char *hk_duration_format(int64_t sec, char *buf, size_t len);
+/* Format a size with the largest exact unit: "500M", "1536K", "0", and
+ * "1000B" when not a multiple of 1024, so it re-parses with allow_bare
+ * false. Returns buf. */
+char *hk_size_format(uint64_t bytes, char *buf, size_t len);
+/* Human size for tables: bytes below 1 KiB exactly ("512 B"), otherwise one
+ * decimal, rounded half up, in KiB..EiB ("1.5 MiB", "3.0 GiB"). Returns buf. */
+char *hk_size_human(uint64_t bytes, char *buf, size_t len);
+
+#endif /* HK_UNITS_H */

@@ -1,0 +1,239 @@
+/*
+ * watch.c - owns the inotify fd. Invariants: every wd in the table has at
+ * least one owner and is a live inotify watch; the table is keyed by wd
+ * (open addressing), each slot holding the owners that share the wd.
+ * Events are read in 64 KiB gulps until EAGAIN, dispatched to owners, then
+ * batch_end lets the engine enforce count and size limits once per batch.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "watch.h"
+
+#define WATCH_MASK                                                                               \
+	(IN_CREATE | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE |       \
+	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
+
+struct watch_owner {
+	void *owner;
+	uint32_t dir_id;
+};
+
+struct watch_slot {
+	int wd;                 /* 0 = empty (inotify wds start at 1) */
+	size_t n_owners;
+	struct watch_owner *owners;
+};
+
+struct hk_watch {
+	struct ev_loop *loop;
+	ev_io io;
+	int fd;
+	const struct hk_watch_ops *ops;
+	void *ctx;
+	struct watch_slot *slots;
+	size_t cap;             /* power of two */
+	size_t used;
+	uint64_t overflows;
+};
+
+static size_t watch_hash(int wd, size_t cap)
+{
+	return ((uint32_t)wd * 2654435761u) & (cap - 1);
+}
+
+static struct watch_slot *watch_find(const struct hk_watch *w, int wd)
+{
+	if (!w->cap)
+		return NULL;
+	for (size_t i = watch_hash(wd, w->cap);; i = (i + 1) & (w->cap - 1)) {
+		if (w->slots[i].wd == wd)
+			return &w->slots[i];
+		if (w->slots[i].wd == 0)
+			return NULL;
+	}
+}
+
+static struct watch_slot *watch_insert_slot(struct hk_watch *w, int wd);
+
+static void watch_grow(struct hk_watch *w)
+{
+	struct watch_slot *old = w->slots;
+	size_t old_cap = w->cap;
+	w->cap = old_cap ? old_cap * 2 : 64;
+	w->slots = hk_xcalloc(w->cap, sizeof(*w->slots));
+	w->used = 0;
+	for (size_t i = 0; i < old_cap; i++) {
+		if (old[i].wd) {
+			struct watch_slot *s = watch_insert_slot(w, old[i].wd);
+			*s = old[i];
+		}
+	}
+	free(old);
+}
+
+static struct watch_slot *watch_insert_slot(struct hk_watch *w, int wd)
+{
+	if ((w->used + 1) * 4 > w->cap * 3)
+		watch_grow(w);
+	size_t i = watch_hash(wd, w->cap);
+	while (w->slots[i].wd != 0)
+		i = (i + 1) & (w->cap - 1);
+	w->slots[i].wd = wd;
+	w->used++;
+	return &w->slots[i];
+}
+
+/* Delete a slot with backward-shift so probe chains stay intact. */
+static void watch_delete_slot(struct hk_watch *w, struct watch_slot *s)
+{
+	free(s->owners);
+	size_t i = (size_t)(s - w->slots);
+	size_t j = i;
+	for (;;) {
+		j = (j + 1) & (w->cap - 1);
+		if (w->slots[j].wd == 0)
+			break;
+		size_t home = watch_hash(w->slots[j].wd, w->cap);
+		/* can slot j move to i? only if its home is not in (i, j] */
+		bool between = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+		if (!between) {
+			w->slots[i] = w->slots[j];
+			i = j;
+		}
+	}
+	memset(&w->slots[i], 0, sizeof(w->slots[i]));
+	w->used--;
+}
+
+static void watch_dispatch(struct hk_watch *w, const struct inotify_event *ev)
+{
+	if (ev->mask & IN_Q_OVERFLOW) {
+		w->overflows++;
+		w->ops->overflow(w->ctx);
+		return;
+	}
+	struct watch_slot *s = watch_find(w, ev->wd);
+	if (!s)
+		return;   /* a watch we already dropped */
+	/* Owners may remove themselves while handling: work on a copy. */
+	size_t n = s->n_owners;
+	struct watch_owner stack_copy[4];
+	struct watch_owner *copy = n <= 4 ? stack_copy : hk_xmalloc(n * sizeof(*copy));
+	memcpy(copy, s->owners, n * sizeof(*copy));
+	bool ignored = ev->mask & IN_IGNORED;
+	if (ignored)
+		watch_delete_slot(w, s);   /* the kernel already dropped the wd */
+	const char *name = ev->len ? ev->name : NULL;
+	for (size_t i = 0; i < n; i++)
+		w->ops->event(w->ctx, copy[i].owner, copy[i].dir_id, ev->mask, name);
+	if (copy != stack_copy)
+		free(copy);
+}
+
+void hk_watch_read(struct hk_watch *w)
+{
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = read(w->fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				log_warn("watch", "inotify read");
+			return;
+		}
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			watch_dispatch(w, ev);
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+static void watch_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct hk_watch *w = io->data;
+	hk_watch_read(w);
+	w->ops->batch_end(w->ctx);
+}
+
+struct hk_watch *hk_watch_create(struct ev_loop *loop, const struct hk_watch_ops *ops, void *ctx)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct hk_watch *w = hk_xcalloc(1, sizeof(*w));
+	w->loop = loop;
+	w->fd = fd;
+	w->ops = ops;
+	w->ctx = ctx;
+	ev_io_init(&w->io, watch_io_cb, fd, EV_READ);
+	w->io.data = w;
+	ev_io_start(loop, &w->io);
+	return w;
+}
+
+void hk_watch_free(struct hk_watch *w)
+{
+	if (!w)
+		return;
+	ev_io_stop(w->loop, &w->io);
+	close(w->fd);
+	for (size_t i = 0; i < w->cap; i++)
+		free(w->slots[i].owners);
+	free(w->slots);
+	free(w);
+}
+
+int hk_watch_add(struct hk_watch *w, int dir_fd, void *owner, uint32_t dir_id)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dir_fd);
+	int wd = inotify_add_watch(w->fd, path, WATCH_MASK);
+	if (wd < 0)
+		return -errno;
+	struct watch_slot *s = watch_find(w, wd);
+	if (!s)
+		s = watch_insert_slot(w, wd);
+	s->owners = hk_xreallocarray(s->owners, s->n_owners + 1, sizeof(*s->owners));
+	s->owners[s->n_owners++] = (struct watch_owner){ owner, dir_id };
+	return wd;
+}
+
+void hk_watch_remove(struct hk_watch *w, int wd, void *owner, uint32_t dir_id)
+{
+	struct watch_slot *s = watch_find(w, wd);
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_owners; i++) {
+		if (s->owners[i].owner == owner && s->owners[i].dir_id == dir_id) {
+			s->owners[i] = s->owners[--s->n_owners];
+			break;
+		}
+	}
+	if (s->n_owners == 0) {
+		inotify_rm_watch(w->fd, wd);
+		watch_delete_slot(w, s);
+	}
+}
+
+uint64_t hk_watch_overflows(const struct hk_watch *w)
+{
+	return w->overflows;
+}
+
+size_t hk_watch_count(const struct hk_watch *w)
+{
+	return w->used;
+}

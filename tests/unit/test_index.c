@@ -1,0 +1,701 @@
+/*
+ * test_index.c - unit tests of the file index (src/index.c): lookup, update,
+ * removal, heap order against a sorted reference under random operations,
+ * totals, remove_dir, the seen mark, name lengths, snapshots, and the
+ * memory used per entry.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index.h"
+
+static struct hk_file_meta meta_of(int64_t key, uint64_t size)
+{
+	struct hk_file_meta m = {
+		.ino = (uint64_t)key * 7u + size,
+		.size = size,
+		.mtime_ns = key - 1,
+		.key_ns = key,
+	};
+	return m;
+}
+
+static int set_str(struct hk_index *idx, uint32_t dir, const char *name, int64_t key,
+		   uint64_t size)
+{
+	struct hk_file_meta m = meta_of(key, size);
+
+	return hk_index_set(idx, dir, name, strlen(name), &m);
+}
+
+static struct hk_entry *get_str(struct hk_index *idx, uint32_t dir, const char *name)
+{
+	return hk_index_get(idx, dir, name, strlen(name));
+}
+
+/* Deterministic PRNG (splitmix64) so failures reproduce. */
+static uint64_t rng_state;
+
+static uint64_t rng_next(void)
+{
+	uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static uint64_t rng_below(uint64_t n)
+{
+	return rng_next() % n;
+}
+
+static void test_create_free(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+
+	(void)state;
+	assert_non_null(idx);
+	assert_int_equal(hk_index_count(idx), 0);
+	assert_int_equal(hk_index_bytes(idx), 0);
+	assert_null(hk_index_oldest(idx));
+	assert_null(get_str(idx, 0, "x"));
+	assert_false(hk_index_remove(idx, 0, "x", 1));
+	assert_int_equal(hk_index_remove_dir(idx, 0), 0);
+	assert_int_equal(hk_index_sweep_unseen(idx), 0);
+	hk_index_free(idx);
+	hk_index_free(NULL);
+}
+
+static void test_set_get_update_remove(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	struct hk_entry *e;
+
+	(void)state;
+	assert_int_equal(set_str(idx, 0, "a.log", 300, 10), 1);
+	assert_int_equal(set_str(idx, 0, "b.log", 200, 20), 1);
+	assert_int_equal(set_str(idx, 1, "a.log", 100, 30), 1);
+	assert_int_equal(hk_index_count(idx), 3);
+	assert_int_equal(hk_index_bytes(idx), 60);
+
+	e = get_str(idx, 0, "a.log");
+	assert_non_null(e);
+	assert_int_equal(e->dir, 0);
+	assert_int_equal(e->key_ns, 300);
+	assert_int_equal(e->mtime_ns, 299);
+	assert_int_equal(e->size, 10);
+	assert_int_equal(e->ino, 300 * 7 + 10);
+	assert_int_equal(e->name_len, 5);
+	assert_string_equal(e->name, "a.log");
+	assert_ptr_equal(hk_index_oldest(idx), get_str(idx, 1, "a.log"));
+	assert_null(get_str(idx, 2, "a.log"));
+	assert_null(get_str(idx, 0, "a.lo"));
+	assert_null(get_str(idx, 0, "a.log2"));
+
+	/* update: same entry object, new meta, total adjusted, re-heaped */
+	assert_int_equal(set_str(idx, 0, "a.log", 50, 5), 0);
+	assert_ptr_equal(get_str(idx, 0, "a.log"), e);
+	assert_int_equal(e->key_ns, 50);
+	assert_int_equal(e->size, 5);
+	assert_int_equal(hk_index_count(idx), 3);
+	assert_int_equal(hk_index_bytes(idx), 55);
+	assert_ptr_equal(hk_index_oldest(idx), e);
+	assert_int_equal(set_str(idx, 0, "a.log", 1000, 5), 0);
+	assert_ptr_equal(hk_index_oldest(idx), get_str(idx, 1, "a.log"));
+
+	assert_true(hk_index_remove(idx, 1, "a.log", 5));
+	assert_false(hk_index_remove(idx, 1, "a.log", 5));
+	assert_null(get_str(idx, 1, "a.log"));
+	assert_int_equal(hk_index_count(idx), 2);
+	assert_int_equal(hk_index_bytes(idx), 25);
+	assert_ptr_equal(hk_index_oldest(idx), get_str(idx, 0, "b.log"));
+
+	hk_index_remove_entry(idx, hk_index_oldest(idx));
+	assert_int_equal(hk_index_count(idx), 1);
+	assert_int_equal(hk_index_bytes(idx), 5);
+	assert_ptr_equal(hk_index_oldest(idx), get_str(idx, 0, "a.log"));
+	hk_index_remove_entry(idx, hk_index_oldest(idx));
+	assert_null(hk_index_oldest(idx));
+	assert_int_equal(hk_index_bytes(idx), 0);
+	hk_index_free(idx);
+}
+
+static void test_invalid_names(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	struct hk_file_meta m = meta_of(1, 1);
+	char big[300];
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(hk_index_set(idx, 0, "", 0, &m), -EINVAL);
+	assert_int_equal(hk_index_set(idx, 0, big, 256, &m), -EINVAL);
+	assert_int_equal(hk_index_count(idx), 0);
+	assert_null(hk_index_get(idx, 0, big, 256));
+	assert_null(hk_index_get(idx, 0, "", 0));
+	assert_false(hk_index_remove(idx, 0, big, 256));
+	hk_index_free(idx);
+}
+
+/* Names of 1 and 255 bytes, with every byte value but NUL and '/'. */
+static void test_name_lengths(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	struct hk_file_meta m = meta_of(5, 7);
+	char n255[255];
+	char n254[254];
+	struct hk_entry *e;
+	size_t j = 0;
+
+	(void)state;
+	for (unsigned c = 1; j < sizeof(n255); c = c % 255 + 1)
+		if (c != '/')
+			n255[j++] = (char)c;
+	memcpy(n254, n255, sizeof(n254));
+
+	assert_int_equal(hk_index_set(idx, 3, n255, 255, &m), 1);
+	assert_int_equal(hk_index_set(idx, 3, n254, 254, &m), 1);
+	assert_int_equal(hk_index_set(idx, 3, "\xff", 1, &m), 1);
+	assert_int_equal(hk_index_set(idx, 3, "z", 1, &m), 1);
+	assert_int_equal(hk_index_count(idx), 4);
+
+	e = hk_index_get(idx, 3, n255, 255);
+	assert_non_null(e);
+	assert_int_equal(e->name_len, 255);
+	assert_memory_equal(e->name, n255, 255);
+	assert_int_equal(e->name[255], '\0');
+	e = hk_index_get(idx, 3, n254, 254);
+	assert_non_null(e);
+	assert_int_equal(e->name_len, 254);
+	assert_int_equal(e->name[254], '\0');
+	e = hk_index_get(idx, 3, "\xff", 1);
+	assert_non_null(e);
+	assert_int_equal(e->name_len, 1);
+	assert_int_equal((unsigned char)e->name[0], 0xff);
+	assert_int_equal(e->name[1], '\0');
+
+	/* same key: bytewise order, the 254-byte prefix before the 255-byte
+	 * name, 0xff (unsigned) last */
+	assert_ptr_equal(hk_index_oldest(idx), hk_index_get(idx, 3, n254, 254));
+	assert_true(hk_index_remove(idx, 3, n254, 254));
+	assert_ptr_equal(hk_index_oldest(idx), hk_index_get(idx, 3, n255, 255));
+	assert_true(hk_index_remove(idx, 3, n255, 255));
+	assert_ptr_equal(hk_index_oldest(idx), hk_index_get(idx, 3, "z", 1));
+	assert_true(hk_index_remove(idx, 3, "z", 1));
+	assert_ptr_equal(hk_index_oldest(idx), hk_index_get(idx, 3, "\xff", 1));
+	hk_index_free(idx);
+}
+
+static void test_entry_cmp(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	struct hk_entry *a, *ab, *b, *a1, *old;
+
+	(void)state;
+	set_str(idx, 0, "b", 10, 1);
+	set_str(idx, 0, "ab", 10, 1);
+	set_str(idx, 1, "a", 10, 1);
+	set_str(idx, 0, "a", 10, 1);
+	set_str(idx, 9, "zzz", 9, 1);
+	a = get_str(idx, 0, "a");
+	a1 = get_str(idx, 1, "a");
+	ab = get_str(idx, 0, "ab");
+	b = get_str(idx, 0, "b");
+	old = get_str(idx, 9, "zzz");
+
+	assert_true(hk_entry_cmp(old, a) < 0);   /* key first */
+	assert_true(hk_entry_cmp(a, old) > 0);
+	assert_true(hk_entry_cmp(a, ab) < 0);    /* shorter prefix first */
+	assert_true(hk_entry_cmp(ab, b) < 0);    /* bytewise */
+	assert_true(hk_entry_cmp(a, a1) < 0);    /* then dir */
+	assert_true(hk_entry_cmp(a1, ab) < 0);   /* name before dir */
+	assert_int_equal(hk_entry_cmp(a, a), 0);
+
+	assert_ptr_equal(hk_index_oldest(idx), old);
+	hk_index_remove_entry(idx, old);
+	assert_ptr_equal(hk_index_oldest(idx), a);
+	hk_index_remove_entry(idx, a);
+	assert_ptr_equal(hk_index_oldest(idx), a1);
+	hk_index_remove_entry(idx, a1);
+	assert_ptr_equal(hk_index_oldest(idx), ab);
+	hk_index_remove_entry(idx, ab);
+	assert_ptr_equal(hk_index_oldest(idx), b);
+	hk_index_free(idx);
+}
+
+static void test_sorted_snapshot(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	struct hk_entry **arr = NULL;
+	size_t n;
+
+	(void)state;
+	n = hk_index_sorted(idx, &arr);
+	assert_int_equal(n, 0);
+	free(arr);
+
+	set_str(idx, 2, "c", 30, 1);
+	set_str(idx, 1, "b", 10, 1);
+	set_str(idx, 0, "b", 10, 1);
+	set_str(idx, 0, "a", 20, 1);
+	set_str(idx, 0, "a0", 10, 1);
+	n = hk_index_sorted(idx, &arr);
+	assert_int_equal(n, 5);
+	assert_non_null(arr);
+	assert_string_equal(arr[0]->name, "a0");
+	assert_string_equal(arr[1]->name, "b");
+	assert_int_equal(arr[1]->dir, 0);
+	assert_string_equal(arr[2]->name, "b");
+	assert_int_equal(arr[2]->dir, 1);
+	assert_string_equal(arr[3]->name, "a");
+	assert_string_equal(arr[4]->name, "c");
+	for (size_t i = 1; i < n; i++)
+		assert_true(hk_entry_cmp(arr[i - 1], arr[i]) < 0);
+	free(arr);
+	/* the index is untouched */
+	assert_int_equal(hk_index_count(idx), 5);
+	assert_string_equal(hk_index_oldest(idx)->name, "a0");
+	hk_index_free(idx);
+}
+
+static void test_remove_dir(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	char name[32];
+
+	(void)state;
+	for (unsigned i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "f%u", i);
+		set_str(idx, i % 3, name, (int64_t)(1000 - i), 1 + i % 3);
+	}
+	assert_int_equal(hk_index_count(idx), 300);
+	assert_int_equal(hk_index_bytes(idx), 100 * (1 + 2 + 3));
+	assert_int_equal(hk_index_remove_dir(idx, 2), 100);
+	assert_int_equal(hk_index_remove_dir(idx, 2), 0);
+	assert_int_equal(hk_index_remove_dir(idx, 7), 0);
+	assert_int_equal(hk_index_count(idx), 200);
+	assert_int_equal(hk_index_bytes(idx), 100 * (1 + 2));
+	for (unsigned i = 0; i < 300; i++) {
+		struct hk_entry *e;
+
+		snprintf(name, sizeof(name), "f%u", i);
+		e = get_str(idx, i % 3, name);
+		if (i % 3 == 2) {
+			assert_null(e);
+		} else {
+			assert_non_null(e);
+			assert_int_equal(e->key_ns, 1000 - i);
+		}
+	}
+	/* oldest is f298 (dir 1), then descending */
+	for (unsigned i = 299; i-- > 0;) {
+		struct hk_entry *e;
+
+		if (i % 3 == 2)
+			continue;
+		e = hk_index_oldest(idx);
+		assert_non_null(e);
+		snprintf(name, sizeof(name), "f%u", i);
+		assert_string_equal(e->name, name);
+		hk_index_remove_entry(idx, e);
+	}
+	assert_int_equal(hk_index_count(idx), 0);
+	assert_int_equal(hk_index_bytes(idx), 0);
+	hk_index_free(idx);
+}
+
+static void test_unmark_sweep(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	char name[32];
+
+	(void)state;
+	for (unsigned i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "f%u", i);
+		set_str(idx, 0, name, (int64_t)i, 10);
+	}
+	/* freshly set entries are seen */
+	assert_int_equal(hk_index_sweep_unseen(idx), 0);
+	assert_int_equal(hk_index_count(idx), 10);
+
+	hk_index_unmark_all(idx);
+	/* the rescan finds f0, f3, f6, f9 (one with a new key) and a new one */
+	set_str(idx, 0, "f0", 0, 10);
+	set_str(idx, 0, "f3", 3, 10);
+	set_str(idx, 0, "f6", 100, 11);
+	set_str(idx, 0, "f9", 9, 10);
+	set_str(idx, 0, "new", 5, 1);
+	assert_int_equal(hk_index_sweep_unseen(idx), 6);
+	assert_int_equal(hk_index_count(idx), 5);
+	assert_int_equal(hk_index_bytes(idx), 10 + 10 + 11 + 10 + 1);
+	assert_non_null(get_str(idx, 0, "f0"));
+	assert_non_null(get_str(idx, 0, "f3"));
+	assert_non_null(get_str(idx, 0, "f6"));
+	assert_non_null(get_str(idx, 0, "f9"));
+	assert_non_null(get_str(idx, 0, "new"));
+	assert_null(get_str(idx, 0, "f1"));
+	assert_null(get_str(idx, 0, "f8"));
+	/* the marks stay until the next unmark */
+	assert_int_equal(hk_index_sweep_unseen(idx), 0);
+
+	{
+		const char *order[] = { "f0", "f3", "new", "f9", "f6" };
+
+		for (size_t i = 0; i < 5; i++) {
+			struct hk_entry *e = hk_index_oldest(idx);
+
+			assert_string_equal(e->name, order[i]);
+			hk_index_remove_entry(idx, e);
+		}
+	}
+	/* unmark everything and sweep all */
+	set_str(idx, 0, "a", 1, 1);
+	set_str(idx, 0, "b", 2, 1);
+	hk_index_unmark_all(idx);
+	assert_int_equal(hk_index_sweep_unseen(idx), 2);
+	assert_int_equal(hk_index_count(idx), 0);
+	assert_null(hk_index_oldest(idx));
+	hk_index_free(idx);
+}
+
+static void test_clear_and_reuse(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	char name[32];
+
+	(void)state;
+	for (unsigned i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "g%u", i);
+		set_str(idx, 0, name, (int64_t)i, 1);
+	}
+	hk_index_clear(idx);
+	assert_int_equal(hk_index_count(idx), 0);
+	assert_int_equal(hk_index_bytes(idx), 0);
+	assert_null(hk_index_oldest(idx));
+	assert_null(get_str(idx, 0, "g1"));
+	assert_int_equal(set_str(idx, 0, "g1", 1, 4), 1);
+	assert_int_equal(hk_index_bytes(idx), 4);
+	assert_ptr_equal(hk_index_oldest(idx), get_str(idx, 0, "g1"));
+	hk_index_free(idx);
+}
+
+struct fe_acc {
+	size_t n;
+	uint64_t bytes;
+};
+
+static void fe_cb(struct hk_entry *e, void *arg)
+{
+	struct fe_acc *acc = arg;
+
+	acc->n++;
+	acc->bytes += e->size;
+}
+
+static void test_foreach(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	struct fe_acc acc = { 0, 0 };
+	char name[32];
+
+	(void)state;
+	hk_index_foreach(idx, fe_cb, &acc);
+	assert_int_equal(acc.n, 0);
+	for (unsigned i = 0; i < 77; i++) {
+		snprintf(name, sizeof(name), "h%u", i);
+		set_str(idx, i, name, (int64_t)i, i);
+	}
+	hk_index_foreach(idx, fe_cb, &acc);
+	assert_int_equal(acc.n, 77);
+	assert_int_equal(acc.bytes, hk_index_bytes(idx));
+	assert_int_equal(acc.bytes, 76 * 77 / 2);
+	hk_index_free(idx);
+}
+
+/* Grow far, shrink back by single removals: lookups and order survive the
+ * table shrinking and the backward shifts. */
+static void test_grow_shrink(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	char name[32];
+	const unsigned n = 50000;
+
+	(void)state;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "s%u", i);
+		assert_int_equal(set_str(idx, i & 7, name, (int64_t)((i * 7919u) % n), 1), 1);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "s%u", i);
+		assert_non_null(get_str(idx, i & 7, name));
+	}
+	for (unsigned i = 0; i < n - 10; i++) {
+		snprintf(name, sizeof(name), "s%u", i);
+		assert_true(hk_index_remove(idx, i & 7, name, strlen(name)));
+	}
+	assert_int_equal(hk_index_count(idx), 10);
+	assert_int_equal(hk_index_bytes(idx), 10);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "s%u", i);
+		if (i < n - 10)
+			assert_null(get_str(idx, i & 7, name));
+		else
+			assert_non_null(get_str(idx, i & 7, name));
+	}
+	{
+		int64_t prev = INT64_MIN;
+
+		while (hk_index_count(idx) > 0) {
+			struct hk_entry *e = hk_index_oldest(idx);
+
+			assert_true(e->key_ns >= prev);
+			prev = e->key_ns;
+			hk_index_remove_entry(idx, e);
+		}
+	}
+	hk_index_free(idx);
+}
+
+/* --- randomized operations against a reference model ------------------- */
+
+#define REF_DIRS 4u
+#define REF_NAMES 500u
+#define REF_SLOTS (REF_DIRS * REF_NAMES)
+
+struct ref_file {
+	bool present;
+	bool seen;
+	int64_t key;
+	uint64_t size;
+	uint32_t dir;
+	char name[16];
+};
+
+static struct ref_file ref[REF_SLOTS];
+
+static int ref_cmp(const struct ref_file *a, const struct ref_file *b)
+{
+	size_t la = strlen(a->name), lb = strlen(b->name);
+	size_t n = la < lb ? la : lb;
+	int c;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	c = memcmp(a->name, b->name, n);
+	if (c != 0)
+		return c;
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return a->dir < b->dir ? -1 : a->dir > b->dir;
+}
+
+static int ref_qsort_cmp(const void *a, const void *b)
+{
+	return ref_cmp(*(const struct ref_file *const *)a, *(const struct ref_file *const *)b);
+}
+
+static const struct ref_file *ref_oldest(void)
+{
+	const struct ref_file *best = NULL;
+
+	for (size_t i = 0; i < REF_SLOTS; i++)
+		if (ref[i].present && (best == NULL || ref_cmp(&ref[i], best) < 0))
+			best = &ref[i];
+	return best;
+}
+
+static void ref_check_full(struct hk_index *idx)
+{
+	struct ref_file *sorted[REF_SLOTS];
+	struct hk_entry **arr = NULL;
+	size_t n = 0, got;
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < REF_SLOTS; i++) {
+		struct hk_entry *e = hk_index_get(idx, ref[i].dir, ref[i].name,
+						  strlen(ref[i].name));
+
+		if (!ref[i].present) {
+			assert_null(e);
+			continue;
+		}
+		assert_non_null(e);
+		assert_int_equal(e->key_ns, ref[i].key);
+		assert_int_equal(e->size, ref[i].size);
+		sorted[n++] = &ref[i];
+		bytes += ref[i].size;
+	}
+	qsort(sorted, n, sizeof(sorted[0]), ref_qsort_cmp);
+	got = hk_index_sorted(idx, &arr);
+	assert_int_equal(got, n);
+	assert_int_equal(hk_index_count(idx), n);
+	assert_int_equal(hk_index_bytes(idx), bytes);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(arr[i]->dir, sorted[i]->dir);
+		assert_string_equal(arr[i]->name, sorted[i]->name);
+		assert_int_equal(arr[i]->key_ns, sorted[i]->key);
+	}
+	free(arr);
+}
+
+static void test_random_ops(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	const unsigned ops = 10000;
+
+	(void)state;
+	rng_state = 20240601;
+	memset(ref, 0, sizeof(ref));
+	for (uint32_t i = 0; i < REF_SLOTS; i++) {
+		ref[i].dir = i / REF_NAMES;
+		/* names of varied length, some prefixes of others */
+		snprintf(ref[i].name, sizeof(ref[i].name), "%.*s%u",
+			 (int)(i % 5), "xxxxx", i % REF_NAMES);
+	}
+
+	for (unsigned op = 0; op < ops; op++) {
+		uint64_t r = rng_below(100);
+		struct ref_file *f = &ref[rng_below(REF_SLOTS)];
+		const struct ref_file *o;
+		struct hk_entry *e;
+
+		if (r < 55) {
+			/* insert or update; few distinct keys, so ties are common */
+			struct hk_file_meta m = meta_of((int64_t)rng_below(64) - 8, rng_below(1000));
+			int rc = hk_index_set(idx, f->dir, f->name, strlen(f->name), &m);
+
+			assert_int_equal(rc, f->present ? 0 : 1);
+			f->present = true;
+			f->seen = true;
+			f->key = m.key_ns;
+			f->size = m.size;
+		} else if (r < 75) {
+			assert_int_equal(hk_index_remove(idx, f->dir, f->name, strlen(f->name)),
+					 f->present);
+			f->present = false;
+		} else if (r < 95) {
+			o = ref_oldest();
+			e = hk_index_oldest(idx);
+			if (o == NULL) {
+				assert_null(e);
+			} else {
+				assert_non_null(e);
+				assert_int_equal(e->dir, o->dir);
+				assert_string_equal(e->name, o->name);
+				hk_index_remove_entry(idx, e);
+				ref[o - ref].present = false;
+			}
+		} else if (r < 97) {
+			uint32_t dir = (uint32_t)rng_below(REF_DIRS + 1);
+			size_t expect = 0;
+
+			for (size_t i = 0; i < REF_SLOTS; i++) {
+				if (ref[i].present && ref[i].dir == dir) {
+					ref[i].present = false;
+					expect++;
+				}
+			}
+			assert_int_equal(hk_index_remove_dir(idx, dir), expect);
+		} else if (r < 98) {
+			hk_index_unmark_all(idx);
+			for (size_t i = 0; i < REF_SLOTS; i++)
+				ref[i].seen = false;
+		} else {
+			size_t expect = 0;
+
+			for (size_t i = 0; i < REF_SLOTS; i++) {
+				if (ref[i].present && !ref[i].seen) {
+					ref[i].present = false;
+					expect++;
+				}
+			}
+			assert_int_equal(hk_index_sweep_unseen(idx), expect);
+		}
+
+		o = ref_oldest();
+		e = hk_index_oldest(idx);
+		if (o == NULL) {
+			assert_null(e);
+		} else {
+			assert_non_null(e);
+			assert_int_equal(e->dir, o->dir);
+			assert_string_equal(e->name, o->name);
+		}
+		if (op % 250 == 0 || op == ops - 1)
+			ref_check_full(idx);
+	}
+	hk_index_free(idx);
+}
+
+/* --- memory --------------------------------------------------------------- */
+
+static size_t mem_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* Anonymous memory per indexed file with 14-byte names: entry chunk, heap
+ * slot and hash slot. Meaningless under ASan (its own allocator). */
+static void test_memory_per_entry(void **state)
+{
+	const size_t n = 100000;
+	struct hk_index *idx;
+	size_t before, after;
+	double per;
+	char name[15];
+
+	(void)state;
+	idx = hk_index_create();
+	before = mem_in_use();
+	for (size_t i = 0; i < n; i++) {
+		struct hk_file_meta m = meta_of((int64_t)(i * 2654435761u % 1000003u), 4096);
+
+		snprintf(name, sizeof(name), "app-%06zu.log", i);
+		assert_int_equal(strlen(name), 14);
+		assert_int_equal(hk_index_set(idx, 0, name, 14, &m), 1);
+	}
+	after = mem_in_use();
+	per = (double)(after - before) / (double)n;
+#if defined(__SANITIZE_ADDRESS__)
+	(void)per;
+	print_message("index memory: not measured (ASan replaces malloc)\n");
+#else
+	print_message("index memory: %.2f bytes per entry (%zu entries, 14-byte names)\n", per,
+		      n);
+	assert_true(per <= 96.0);
+#endif
+	hk_index_free(idx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_free),
+		cmocka_unit_test(test_set_get_update_remove),
+		cmocka_unit_test(test_invalid_names),
+		cmocka_unit_test(test_name_lengths),
+		cmocka_unit_test(test_entry_cmp),
+		cmocka_unit_test(test_sorted_snapshot),
+		cmocka_unit_test(test_remove_dir),
+		cmocka_unit_test(test_unmark_sweep),
+		cmocka_unit_test(test_clear_and_reuse),
+		cmocka_unit_test(test_foreach),
+		cmocka_unit_test(test_grow_shrink),
+		cmocka_unit_test(test_random_ops),
+		cmocka_unit_test(test_memory_per_entry),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
