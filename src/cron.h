@@ -46,8 +46,10 @@ struct hk_cron {
 	bool wday_star;     /* day-of-week field started with '*' */
 };
 
-/* Parse expr into *out. Returns 0, or -EINVAL with *cause (new string owned
- * by the caller, may be NULL to not ask) naming the bad field and why. */
+/* Parse expr into *out (shorthands in any case; "@reboot" is refused).
+ * Returns 0, or -EINVAL with *cause (new string owned by the caller; pass
+ * NULL to not ask) naming the bad field and why, e.g. "minute: 60 is out of
+ * range 0-59". On error *out is untouched; *cause is set only on error. */
 int hk_cron_parse(const char *expr, struct hk_cron *out, char **cause);
 
 /* The first fire time strictly after `after` (epoch seconds), in the local

@@ -445,11 +445,11 @@ static void eng_scan_kick(struct hk_engine *eng)
 /* Attaching the root ------------------------------------------------------ */
 
 /* Open path component by component, never following a symlink. Returns
- * the directory fd, or -errno; on -ENOENT *ancestor is the deepest
- * existing directory (or -1). */
-static int eng_open_path(const char *path, int *ancestor)
+ * the directory fd or -errno. *parent receives the deepest existing
+ * directory above the target (its parent on success), or -1. */
+static int eng_open_path(const char *path, int *parent)
 {
-	*ancestor = -1;
+	*parent = -1;
 	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -468,14 +468,17 @@ static int eng_open_path(const char *path, int *ancestor)
 		if (next < 0) {
 			int err = -errno;
 			if (err == -ENOENT)
-				*ancestor = fd;
+				*parent = fd;
 			else
 				close(fd);
 			return err;
 		}
-		close(fd);
-		fd = next;
 		p = slash ? slash + 1 : p + len;
+		if (*p == '\0')
+			*parent = fd;
+		else
+			close(fd);
+		fd = next;
 	}
 	return fd;
 }
@@ -495,12 +498,17 @@ static void eng_reg_set_ancestor(struct eng_reg *reg, int anc_fd)
 	}
 }
 
+/* Open the registered root and start scanning it. The parent directory (or,
+ * while the root is missing, its deepest existing ancestor) is watched too:
+ * a directory we hold open reports no IN_DELETE_SELF until we close it, so
+ * its removal or replacement is seen from the parent. */
 static void eng_reg_attach(struct eng_reg *reg)
 {
 	if (reg->attached)
 		return;
-	int anc = -1;
-	int fd = eng_open_path(reg->conf->directory, &anc);
+	int parent = -1;
+	int fd = eng_open_path(reg->conf->directory, &parent);
+	eng_reg_set_ancestor(reg, parent);
 	if (fd < 0) {
 		if (fd == -ENOENT)
 			log_info("watch", "%s: does not exist (yet); waiting for it",
@@ -511,17 +519,17 @@ static void eng_reg_attach(struct eng_reg *reg)
 		else
 			log_errx("watch", "%s: cannot open: %s", reg->conf->directory,
 				 hk_strerror(fd));
-		eng_reg_set_ancestor(reg, anc);
 		return;
 	}
-	eng_reg_set_ancestor(reg, -1);
 	struct hk_stat st;
 	if (hk_stat_fd(fd, &st) < 0) {
 		close(fd);
 		return;
 	}
-	if (reg->n_dirs == 0)
-		reg->dirs = hk_xcalloc(1, sizeof(*reg->dirs)), reg->n_dirs = 1;
+	if (reg->n_dirs == 0) {
+		reg->dirs = hk_xcalloc(1, sizeof(*reg->dirs));
+		reg->n_dirs = 1;
+	}
 	reg->dirs[ENG_ROOT] = (struct eng_dir){ NULL, ENG_ROOT, fd, -1, st.dev, st.ino };
 	reg->root_mount = st.mount_root;
 	reg->attached = true;
@@ -557,10 +565,10 @@ static void eng_reg_detach(struct eng_reg *reg)
  * been renamed or the path replaced.) */
 static bool eng_reg_identity_ok(struct eng_reg *reg)
 {
-	int anc = -1;
-	int fd = eng_open_path(reg->conf->directory, &anc);
-	if (anc >= 0)
-		close(anc);
+	int parent = -1;
+	int fd = eng_open_path(reg->conf->directory, &parent);
+	if (parent >= 0)
+		close(parent);
 	if (fd < 0)
 		return false;
 	struct hk_stat st;
@@ -928,6 +936,13 @@ static void eng_event_cb(void *ctx, void *owner, uint32_t dir, uint32_t mask, co
 		/* something appeared or vanished on the way to our root */
 		if (mask & IN_IGNORED)
 			reg->anc_wd = -1;
+		if (reg->attached && name &&
+			!(mask & (IN_DELETE | IN_MOVED_FROM | IN_CREATE | IN_MOVED_TO)))
+			return;
+		if (reg->attached && !eng_reg_identity_ok(reg)) {
+			log_info("watch", "%s: directory removed or replaced", reg->conf->directory);
+			eng_reg_detach(reg);
+		}
 		eng_reg_attach(reg);
 		return;
 	}

@@ -1,0 +1,40 @@
+#!/bin/sh
+# SIGHUP with a valid config applies the new limits at once; with a broken
+# one it logs every error and keeps running the old config unchanged.
+. "$(dirname "$0")/lib.sh"
+D="$T/logs"
+mkdir -p "$D"
+mkfiles "$D" f 10
+write_config <<EOC
+[cleanup "r"]
+directory = $D
+max_files = 8
+EOC
+start_daemon
+wait_until count_is "$D" 8 || fail "initial limit"
+cat >"$T/hk.conf" <<EOC
+[cleanup "r"]
+directory = $D
+max_files = 4
+EOC
+kill -HUP "$HK_PID"
+wait_until count_is "$D" 4 || fail "new limit not applied on reload: $(names "$D")"
+# broken: unknown key and a bad value; the old limit (4) must stay in force
+cat >"$T/hk.conf" <<EOC
+[cleanup "r"]
+directory = $D
+max_files = 1
+bogus = 1
+retention = 12
+EOC
+kill -HUP "$HK_PID"
+wait_for_log "reload refused" || fail "broken reload not reported"
+grep -q "hk.conf:4: " "$HK_LOG" || fail "error for line 4 not logged"
+grep -q "hk.conf:5: " "$HK_LOG" || fail "error for line 5 not logged"
+for i in 1 2 3; do echo $i >"$D/new$i.log"; done
+wait_until count_is "$D" 4 || fail "old config not kept: $(names "$D")"
+sleep 0.3
+count_is "$D" 4 || fail "broken config was applied: $(names "$D")"
+kill -0 "$HK_PID" || fail "daemon died on a broken reload"
+stop_daemon || fail "SIGTERM: non-zero exit"
+exit 0
