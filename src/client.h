@@ -1,0 +1,3 @@
+#ifndef HK_CLIENT_H
+#define HK_CLIENT_H
+#endif

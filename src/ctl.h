@@ -1,0 +1,3 @@
+#ifndef HK_CTL_H
+#define HK_CTL_H
+#endif

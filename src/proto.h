@@ -1,0 +1,3 @@
+#ifndef HK_PROTO_H
+#define HK_PROTO_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef HK_STORE_H
+#define HK_STORE_H
+#endif
