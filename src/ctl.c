@@ -1,1 +1,1164 @@
-/* being written */
+/*
+ * ctl.c - the control socket server: socket creation, clients on the loop,
+ * per-client limits, authorization and the dispatch table (see ctl.h).
+ *
+ * Invariants:
+ * - A client is served one request at a time: while a reply is being
+ *   written nothing more is read or decoded, so a client can never make
+ *   the daemon buffer more than one reply plus one read chunk.
+ * - Every client has exactly one deadline armed: finishing a started
+ *   request (HK_CTL_READ_TIMEOUT), taking a pending reply
+ *   (HK_CTL_WRITE_TIMEOUT), or idling (HK_CTL_IDLE_TIMEOUT).
+ * - Nothing a client sends can stop the server: protocol errors answer
+ *   with an error and, when the stream cannot continue (oversize frame),
+ *   close that client only.
+ * - Handlers (ctl_op_*) see a request and a reply sink, never a socket.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+#define CTL_READ_CHUNK 65536
+
+/* Reply sink ----------------------------------------------------------------- */
+
+void hk_ctl_reply_init(struct hk_ctl_reply *reply)
+{
+	memset(reply, 0, sizeof(*reply));
+}
+
+void hk_ctl_reply_fini(struct hk_ctl_reply *reply)
+{
+	free(reply->message);
+	json_decref(reply->result);
+	json_decref(reply->details);
+	memset(reply, 0, sizeof(*reply));
+}
+
+void hk_ctl_reply_set_result(struct hk_ctl_reply *reply, json_t *result)
+{
+	json_decref(reply->result);
+	reply->result = result;
+	reply->code = 0;
+}
+
+void hk_ctl_reply_set_error(struct hk_ctl_reply *reply, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(reply->message);
+	reply->message = NULL;
+	reply->code = code < 0 ? code : HK_EPROTO;
+	if (fmt) {
+		va_start(ap, fmt);
+		reply->message = hk_xvasprintf(fmt, ap);
+		va_end(ap);
+	} else {
+		reply->message = hk_xstrdup(hk_strerror(reply->code));
+	}
+}
+
+/* Set an error from an op's return code and optional cause (freed). */
+static void ctl_reply_op_error(struct hk_ctl_reply *reply, int code, char *cause)
+{
+	if (cause)
+		hk_ctl_reply_set_error(reply, code, "%s", cause);
+	else
+		hk_ctl_reply_set_error(reply, code, NULL);
+	free(cause);
+}
+
+/* Argument helpers -------------------------------------------------------------- */
+
+/* Refuse keys of args not in allowed (NULL-terminated). */
+static bool ctl_args_only(const struct hk_ctl_request *req, struct hk_ctl_reply *reply,
+			  const char *const *allowed)
+{
+	const char *key;
+	const json_t *v;
+
+	json_object_foreach((json_t *)req->args, key, v) {
+		bool ok = false;
+		for (size_t i = 0; allowed && allowed[i]; i++)
+			ok |= strcmp(key, allowed[i]) == 0;
+		if (!ok) {
+			hk_ctl_reply_set_error(reply, -EINVAL, "%s: unknown argument '%s'", req->op, key);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* args["id"]: a registration id. required: missing is an error; else NULL
+ * (absent or null) is allowed. Returns false with the reply set on error. */
+static bool ctl_arg_id(const struct hk_ctl_request *req, struct hk_ctl_reply *reply, bool required,
+		       const char **id)
+{
+	const json_t *v = json_object_get(req->args, "id");
+
+	*id = NULL;
+	if (!v || json_is_null(v)) {
+		if (required) {
+			hk_ctl_reply_set_error(reply, -EINVAL, "%s: missing argument 'id'", req->op);
+			return false;
+		}
+		return true;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > HK_UUID_LEN || strlen(json_string_value(v)) != json_string_length(v)) {
+		hk_ctl_reply_set_error(reply, -EINVAL, "%s: 'id' must be a registration id (a string)",
+				       req->op);
+		return false;
+	}
+	*id = json_string_value(v);
+	return true;
+}
+
+static bool ctl_arg_bool(const struct hk_ctl_request *req, struct hk_ctl_reply *reply,
+			 const char *key, bool *out)
+{
+	const json_t *v = json_object_get(req->args, key);
+
+	*out = false;
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_boolean(v)) {
+		hk_ctl_reply_set_error(reply, -EINVAL, "%s: '%s' must be true or false", req->op, key);
+		return false;
+	}
+	*out = json_is_true(v);
+	return true;
+}
+
+/* Authorization ------------------------------------------------------------------- */
+
+/* Is path a directory owned by uid, reached without following any symlink?
+ * Walks it component by component with O_PATH|O_NOFOLLOW, so what is
+ * checked is what the path names at this moment. */
+static int ctl_dir_owned_by(const char *path, uid_t uid, char **cause)
+{
+	char *copy = hk_xstrdup(path);
+	char *save = NULL;
+	int fd = -1, r = 0;
+	struct stat st;
+	struct hk_buf walked = { 0 };
+
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		*cause = hk_xasprintf("directory: '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int nfd = openat(fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		hk_buf_printf(&walked, "/%s", c);
+		if (nfd < 0) {
+			r = -errno;
+			*cause = hk_xasprintf("directory: '%s': %s", walked.data, strerror(errno));
+			goto out;
+		}
+		close(fd);
+		fd = nfd;
+		if (fstat(fd, &st) < 0) {
+			r = -errno;
+			*cause = hk_xasprintf("directory: '%s': %s", walked.data, strerror(errno));
+			goto out;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			r = HK_EDENIED;
+			*cause = hk_xasprintf("directory: '%s' goes through the symlink '%s'; "
+					      "register the real path", path, walked.data);
+			goto out;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			r = -ENOTDIR;
+			*cause = hk_xasprintf("directory: '%s' is not a directory", walked.data);
+			goto out;
+		}
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		*cause = hk_xasprintf("directory: '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (st.st_uid != uid) {
+		r = HK_EDENIED;
+		*cause = hk_xasprintf("directory: '%s' is owned by uid %u, not by the caller (uid %u)",
+				      path, (unsigned)st.st_uid, (unsigned)uid);
+		goto out;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	hk_buf_fini(&walked);
+	return r;
+}
+
+/* Fetch registration id and check that the caller may change it. Returns
+ * the copy (caller frees) or NULL with the reply set. */
+static struct hk_registration *ctl_get_changeable(const struct hk_ctl_ops *ops, void *ctx,
+						  const struct hk_ctl_request *req,
+						  struct hk_ctl_reply *reply, const char *id,
+						  bool config_ok, bool check_owner)
+{
+	struct hk_registration *reg = NULL;
+	int r;
+
+	if (!ops->get_registration) {
+		hk_ctl_reply_set_error(reply, -ENOSYS, "%s: not implemented by this daemon", req->op);
+		return NULL;
+	}
+	r = ops->get_registration(ctx, id, &reg);
+	if (r < 0 || !reg) {
+		if (r == HK_ENOTFOUND || !reg)
+			hk_ctl_reply_set_error(reply, HK_ENOTFOUND, "no registration with id '%s'", id);
+		else
+			hk_ctl_reply_set_error(reply, r, "%s: %s", id, hk_strerror(r));
+		return NULL;
+	}
+	if (!config_ok && reg->source == HK_SOURCE_CONFIG) {
+		hk_ctl_reply_set_error(reply, HK_ESOURCE,
+				       "registration '%s' comes from %s:%u; edit that file and reload",
+				       id, reg->source_file ? reg->source_file : "a configuration file",
+				       reg->source_line);
+		goto fail;
+	}
+	if (check_owner && req->peer.uid != 0 && reg->owner_uid != req->peer.uid) {
+		if (reg->source == HK_SOURCE_CONFIG)
+			hk_ctl_reply_set_error(reply, HK_EDENIED,
+					       "registration '%s' comes from the configuration; "
+					       "only root may run it", id);
+		else
+			hk_ctl_reply_set_error(reply, HK_EDENIED,
+					       "registration '%s' belongs to uid %u, not to the caller (uid %u)",
+					       id, (unsigned)reg->owner_uid, (unsigned)req->peer.uid);
+		goto fail;
+	}
+	return reg;
+fail:
+	hk_registration_free(reg);
+	return NULL;
+}
+
+/* Checks shared by register and update on a filled-in registration. */
+static bool ctl_check_registration(const struct hk_ctl_request *req, struct hk_ctl_reply *reply,
+				   const struct hk_registration *reg, unsigned set)
+{
+	char *cause = NULL;
+	int r;
+
+	if (req->peer.uid != 0 && (set & HK_PROTO_F_ALLOW_SYSDIR) && reg->allow_system_directory) {
+		hk_ctl_reply_set_error(reply, HK_EDENIED,
+				       "allow_system_directory: only root may set it");
+		return false;
+	}
+	r = hk_registration_validate(reg, &cause);
+	if (r < 0) {
+		ctl_reply_op_error(reply, r, cause);
+		return false;
+	}
+	if (req->peer.uid != 0 && (set & HK_PROTO_F_DIRECTORY)) {
+		r = ctl_dir_owned_by(reg->directory, req->peer.uid, &cause);
+		if (r < 0) {
+			ctl_reply_op_error(reply, r, cause);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Handlers ---------------------------------------------------------------------- */
+
+static void ctl_op_register(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			    struct hk_ctl_reply *reply)
+{
+	struct hk_registration *reg = hk_xcalloc(1, sizeof(*reg));
+	char id[HK_UUID_LEN + 1] = "";
+	char *cause = NULL;
+	unsigned set = 0;
+	bool existed = false;
+	json_t *res;
+	int r;
+
+	reg->pattern = hk_xstrdup("*");
+	reg->excludes = hk_xcalloc(1, sizeof(*reg->excludes));
+	reg->priority = 100;
+	reg->age_by = HK_AGE_MTIME;
+	reg->source = HK_SOURCE_API;
+	reg->owner_uid = req->peer.uid;
+	r = hk_proto_registration_parse(req->args, NULL, reg, &set, &cause);
+	if (r < 0) {
+		ctl_reply_op_error(reply, r, cause);
+		goto out;
+	}
+	if (!(set & HK_PROTO_F_DIRECTORY)) {
+		hk_ctl_reply_set_error(reply, HK_ECONFIG, "directory: required");
+		goto out;
+	}
+	if (!ctl_check_registration(req, reply, reg, set))
+		goto out;
+	r = ops->register_cleanup(ctx, reg, &req->peer, id, &existed, &cause);
+	if (r < 0) {
+		ctl_reply_op_error(reply, r, cause);
+		goto out;
+	}
+	free(cause);
+	id[HK_UUID_LEN] = '\0';
+	log_info("ctl", "%s: %s as %s (pattern %s) by uid %u pid %d", reg->directory,
+		 existed ? "registration updated" : "registered", id, reg->pattern,
+		 (unsigned)req->peer.uid, (int)req->peer.pid);
+	res = json_pack("{s:s, s:b}", "id", id, "existed", existed);
+	hk_ctl_reply_set_result(reply, res);
+out:
+	hk_registration_free(reg);
+}
+
+static void ctl_op_update(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			  struct hk_ctl_reply *reply)
+{
+	static const char *const ignore[] = { "id", NULL };
+	struct hk_registration *reg = NULL;
+	const char *id;
+	char *cause = NULL;
+	unsigned set = 0;
+	int r;
+
+	if (!ctl_arg_id(req, reply, true, &id))
+		goto out;
+	reg = ctl_get_changeable(ops, ctx, req, reply, id, false, true);
+	if (!reg)
+		goto out;
+	r = hk_proto_registration_parse(req->args, ignore, reg, &set, &cause);
+	if (r < 0) {
+		ctl_reply_op_error(reply, r, cause);
+		goto out;
+	}
+	if (!set) {
+		hk_ctl_reply_set_error(reply, -EINVAL, "update_cleanup_config: no field to change");
+		goto out;
+	}
+	if (!ctl_check_registration(req, reply, reg, set))
+		goto out;
+	r = ops->update_cleanup_config(ctx, reg, set, &cause);
+	if (r < 0) {
+		ctl_reply_op_error(reply, r, cause);
+		goto out;
+	}
+	free(cause);
+	log_info("ctl", "%s: registration %s updated by uid %u pid %d", reg->directory, reg->id,
+		 (unsigned)req->peer.uid, (int)req->peer.pid);
+	hk_ctl_reply_set_result(reply, json_pack("{s:s}", "id", reg->id));
+out:
+	hk_registration_free(reg);
+}
+
+static void ctl_op_remove(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			  struct hk_ctl_reply *reply)
+{
+	static const char *const allowed[] = { "id", NULL };
+	struct hk_registration *reg = NULL;
+	const char *id;
+	char *cause = NULL;
+	int r;
+
+	if (!ctl_args_only(req, reply, allowed) || !ctl_arg_id(req, reply, true, &id))
+		goto out;
+	reg = ctl_get_changeable(ops, ctx, req, reply, id, false, true);
+	if (!reg)
+		goto out;
+	r = ops->remove_cleanup_config(ctx, reg->id, &cause);
+	if (r < 0) {
+		ctl_reply_op_error(reply, r, cause);
+		goto out;
+	}
+	free(cause);
+	log_info("ctl", "%s: registration %s removed by uid %u pid %d", reg->directory, reg->id,
+		 (unsigned)req->peer.uid, (int)req->peer.pid);
+	hk_ctl_reply_set_result(reply, json_pack("{s:s}", "id", reg->id));
+out:
+	hk_registration_free(reg);
+}
+
+/* A read op returning a JSON value of the expected type. */
+static void ctl_reply_json(struct hk_ctl_reply *reply, int r, json_t *out, char *cause,
+			   bool want_array)
+{
+	if (r < 0) {
+		json_decref(out);
+		ctl_reply_op_error(reply, r, cause);
+		return;
+	}
+	free(cause);
+	if (!out || (want_array && !json_is_array(out))) {
+		json_decref(out);
+		hk_ctl_reply_set_error(reply, HK_EPROTO, "internal error: bad result from the daemon");
+		return;
+	}
+	hk_ctl_reply_set_result(reply, out);
+}
+
+static void ctl_op_list(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			struct hk_ctl_reply *reply)
+{
+	json_t *out = NULL;
+
+	if (!ctl_args_only(req, reply, NULL))
+		return;
+	ctl_reply_json(reply, ops->get_cleanup_configs(ctx, &out), out, NULL, true);
+}
+
+static void ctl_op_run(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+		       struct hk_ctl_reply *reply)
+{
+	static const char *const allowed[] = { "id", "dry_run", NULL };
+	struct hk_registration *reg = NULL;
+	const char *id;
+	bool dry_run;
+	json_t *out = NULL;
+	char *cause = NULL;
+	int r;
+
+	if (!ctl_args_only(req, reply, allowed) || !ctl_arg_id(req, reply, false, &id) ||
+	    !ctl_arg_bool(req, reply, "dry_run", &dry_run))
+		return;
+	if (!dry_run && !id && req->peer.uid != 0) {
+		hk_ctl_reply_set_error(reply, HK_EDENIED,
+				       "only root may run every registration; give an id or dry_run");
+		return;
+	}
+	if (id) {
+		/* a dry run of anything is a read; a real run is a change */
+		reg = ctl_get_changeable(ops, ctx, req, reply, id, true, !dry_run);
+		if (!reg)
+			return;
+	}
+	r = ops->run_cleanup(ctx, id, dry_run, &out, &cause);
+	if (!dry_run && r >= 0)
+		log_info("ctl", "%s: cleanup run by uid %u pid %d", id ? id : "all registrations",
+			 (unsigned)req->peer.uid, (int)req->peer.pid);
+	ctl_reply_json(reply, r, out, cause, false);
+	hk_registration_free(reg);
+}
+
+static void ctl_op_status(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			  struct hk_ctl_reply *reply)
+{
+	json_t *out = NULL;
+
+	if (!ctl_args_only(req, reply, NULL))
+		return;
+	ctl_reply_json(reply, ops->status(ctx, &out), out, NULL, false);
+}
+
+static void ctl_op_explain(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			   struct hk_ctl_reply *reply)
+{
+	static const char *const allowed[] = { "path", "path_b64", NULL };
+	char *path = NULL, *cause = NULL;
+	json_t *out = NULL;
+	int r;
+
+	if (!ctl_args_only(req, reply, allowed))
+		return;
+	r = hk_proto_get_bytes(req->args, "path", &path, NULL);
+	if (r < 0 || !*path) {
+		hk_ctl_reply_set_error(reply, -EINVAL, "explain: %s argument 'path'",
+				       r == -ENOENT ? "missing" : "invalid");
+		goto out;
+	}
+	if (path[0] != '/') {
+		hk_ctl_reply_set_error(reply, -EINVAL, "explain: path must be absolute");
+		goto out;
+	}
+	r = ops->explain(ctx, path, &out, &cause);
+	ctl_reply_json(reply, r, out, cause, false);
+out:
+	free(path);
+}
+
+static void ctl_op_audit(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			 struct hk_ctl_reply *reply)
+{
+	static const char *const allowed[] = { "since", "id", NULL };
+	const json_t *since = json_object_get(req->args, "since");
+	const char *id;
+	int64_t t = 0;
+	json_t *out = NULL;
+
+	if (!ctl_args_only(req, reply, allowed) || !ctl_arg_id(req, reply, false, &id))
+		return;
+	if (since && !json_is_null(since)) {
+		if (!json_is_number(since) || json_number_value(since) < 0) {
+			hk_ctl_reply_set_error(reply, -EINVAL,
+					       "audit: 'since' must be epoch seconds (a non-negative number)");
+			return;
+		}
+		t = (int64_t)json_number_value(since);
+	}
+	ctl_reply_json(reply, ops->audit(ctx, t, id, &out), out, NULL, true);
+}
+
+static void ctl_op_jobs(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			struct hk_ctl_reply *reply)
+{
+	json_t *out = NULL;
+
+	if (!ctl_args_only(req, reply, NULL))
+		return;
+	ctl_reply_json(reply, ops->jobs(ctx, &out), out, NULL, true);
+}
+
+static void ctl_op_reload(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			  struct hk_ctl_reply *reply)
+{
+	json_t *errors = NULL;
+	int r;
+
+	if (!ctl_args_only(req, reply, NULL))
+		return;
+	if (req->peer.uid != 0) {
+		hk_ctl_reply_set_error(reply, HK_EDENIED, "reload: only root may reload the configuration");
+		return;
+	}
+	r = ops->reload(ctx, &errors);
+	log_info("ctl", "configuration reload requested by uid %u pid %d: %s",
+		 (unsigned)req->peer.uid, (int)req->peer.pid, r < 0 ? hk_strerror(r) : "done");
+	if (r < 0) {
+		size_t n = json_is_array(errors) ? json_array_size(errors) : 0;
+		if (n)
+			hk_ctl_reply_set_error(reply, r,
+					       "configuration has %zu error%s; the running one stays in force",
+					       n, n == 1 ? "" : "s");
+		else
+			hk_ctl_reply_set_error(reply, r, NULL);
+		reply->details = errors;
+		return;
+	}
+	json_decref(errors);
+	hk_ctl_reply_set_result(reply, json_pack("{s:b}", "reloaded", true));
+}
+
+static void ctl_op_metrics(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			   struct hk_ctl_reply *reply)
+{
+	char *text = NULL;
+	int r;
+
+	if (!ctl_args_only(req, reply, NULL))
+		return;
+	r = ops->metrics(ctx, &text);
+	if (r < 0 || !text) {
+		free(text);
+		hk_ctl_reply_set_error(reply, r < 0 ? r : HK_EPROTO, NULL);
+		return;
+	}
+	hk_ctl_reply_set_result(reply, json_string(text));
+	if (!reply->result)
+		hk_ctl_reply_set_error(reply, HK_EPROTO, "metrics: text is not UTF-8");
+	free(text);
+}
+
+static void ctl_op_version(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			   struct hk_ctl_reply *reply)
+{
+	if (!ctl_args_only(req, reply, NULL))
+		return;
+	hk_ctl_reply_set_result(reply, json_pack("{s:s, s:i}", "version", PACKAGE_VERSION,
+						 "protocol", HK_PROTO_VERSION));
+}
+
+typedef void (*ctl_handler_fn)(const struct hk_ctl_ops *ops, void *ctx,
+			       const struct hk_ctl_request *req, struct hk_ctl_reply *reply);
+
+/* The dispatch table. needs_write: the op may change state; its failures
+ * are logged too. ops_offset: the vtable slot that must be set (or
+ * SIZE_MAX). */
+static const struct ctl_handle {
+	const char *op;
+	ctl_handler_fn handler;
+	bool needs_write;
+	size_t ops_offset;
+} ctl_handles[] = {
+#define CTL_OP(o) offsetof(struct hk_ctl_ops, o)
+	{ "register_cleanup", ctl_op_register, true, CTL_OP(register_cleanup) },
+	{ "update_cleanup_config", ctl_op_update, true, CTL_OP(update_cleanup_config) },
+	{ "remove_cleanup_config", ctl_op_remove, true, CTL_OP(remove_cleanup_config) },
+	{ "get_cleanup_configs", ctl_op_list, false, CTL_OP(get_cleanup_configs) },
+	{ "run_cleanup", ctl_op_run, true, CTL_OP(run_cleanup) },
+	{ "status", ctl_op_status, false, CTL_OP(status) },
+	{ "explain", ctl_op_explain, false, CTL_OP(explain) },
+	{ "audit", ctl_op_audit, false, CTL_OP(audit) },
+	{ "jobs", ctl_op_jobs, false, CTL_OP(jobs) },
+	{ "reload", ctl_op_reload, true, CTL_OP(reload) },
+	{ "metrics", ctl_op_metrics, false, CTL_OP(metrics) },
+	{ "version", ctl_op_version, false, SIZE_MAX },
+#undef CTL_OP
+};
+
+void hk_ctl_dispatch(const struct hk_ctl_ops *ops, void *ops_ctx, const struct hk_ctl_request *req,
+		     struct hk_ctl_reply *reply)
+{
+	const struct ctl_handle *h = NULL;
+
+	for (size_t i = 0; i < HK_ARRAY_SIZE(ctl_handles); i++)
+		if (strcmp(req->op, ctl_handles[i].op) == 0)
+			h = &ctl_handles[i];
+	if (!h) {
+		hk_ctl_reply_set_error(reply, HK_EPROTO, "unknown operation '%s'", req->op);
+		return;
+	}
+	if (h->ops_offset != SIZE_MAX) {
+		void (*fn)(void);
+		memcpy(&fn, (const char *)ops + h->ops_offset, sizeof(fn));
+		if (!fn) {
+			hk_ctl_reply_set_error(reply, -ENOSYS, "%s: not implemented by this daemon",
+					       req->op);
+			return;
+		}
+	}
+	log_debug("ctl", "uid %u pid %d: %s", (unsigned)req->peer.uid, (int)req->peer.pid, req->op);
+	h->handler(ops, ops_ctx, req, reply);
+	if (h->needs_write && reply->code < 0)
+		log_info("ctl", "%s by uid %u pid %d refused: %s", req->op, (unsigned)req->peer.uid,
+			 (int)req->peer.pid, reply->message ? reply->message : hk_strerror(reply->code));
+}
+
+static void ctl_encode(json_t *msg, int64_t id, char **frame, size_t *frame_len)
+{
+	int r = msg ? hk_proto_frame_encode(msg, HK_PROTO_MAX_RESPONSE, frame, frame_len) : -ENOMEM;
+
+	json_decref(msg);
+	if (r == HK_EPROTO) {
+		msg = hk_proto_response_error(id, -EMSGSIZE, "reply too large for the protocol", NULL);
+		r = msg ? hk_proto_frame_encode(msg, HK_PROTO_MAX_RESPONSE, frame, frame_len) : -ENOMEM;
+		json_decref(msg);
+	}
+	if (r < 0) {
+		fprintf(stderr, "housekeeper: out of memory\n");
+		abort();
+	}
+}
+
+void hk_ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
+			   const struct hk_ctl_peer *peer, const char *text, size_t len,
+			   char **frame, size_t *frame_len)
+{
+	struct hk_proto_request preq;
+	struct hk_ctl_reply reply;
+	char *cause = NULL;
+	json_t *msg;
+	int r;
+
+	hk_ctl_reply_init(&reply);
+	r = hk_proto_request_parse(text, len, &preq, &cause);
+	if (r < 0) {
+		log_debug("ctl", "uid %u pid %d: bad request: %s", (unsigned)peer->uid, (int)peer->pid,
+			  cause ? cause : hk_strerror(r));
+		msg = hk_proto_response_error(preq.id, r, cause, NULL);
+	} else {
+		struct hk_ctl_request req = { .op = preq.op, .args = preq.args, .peer = *peer };
+		hk_ctl_dispatch(ops, ops_ctx, &req, &reply);
+		if (reply.code < 0) {
+			msg = hk_proto_response_error(preq.id, reply.code, reply.message, reply.details);
+			reply.details = NULL;
+		} else {
+			msg = hk_proto_response_ok(preq.id, reply.result);
+			reply.result = NULL;
+		}
+	}
+	ctl_encode(msg, preq.id, frame, frame_len);
+	free(cause);
+	hk_ctl_reply_fini(&reply);
+	hk_proto_request_fini(&preq);
+}
+
+/* Server ------------------------------------------------------------------------ */
+
+struct ctl_client {
+	struct hk_ctl *ctl;
+	struct ctl_client *next;
+	struct ctl_client *prev;
+	int fd;
+	ev_io rio;
+	ev_io wio;
+	ev_timer timer;
+	struct hk_proto_decoder dec;
+	char *in;               /* read but not yet decoded */
+	size_t in_len, in_off;
+	char *out;              /* reply being written */
+	size_t out_len, out_off;
+	struct hk_ctl_peer peer;
+	ev_tstamp partial_since;
+	ev_tstamp last_activity;
+	bool closing;           /* close once out is written */
+};
+
+struct hk_ctl {
+	struct ev_loop *loop;
+	int fd;
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	const struct hk_ctl_ops *ops;
+	void *ops_ctx;
+	ev_io accept_w;
+	ev_timer backoff_w;
+	struct ctl_client *clients;
+	size_t n_clients;
+	double read_timeout;
+	double write_timeout;
+	double idle_timeout;
+};
+
+static void ctl_client_free(struct ctl_client *c)
+{
+	struct hk_ctl *ctl = c->ctl;
+
+	ev_io_stop(ctl->loop, &c->rio);
+	ev_io_stop(ctl->loop, &c->wio);
+	ev_timer_stop(ctl->loop, &c->timer);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctl->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctl->n_clients--;
+	close(c->fd);
+	hk_proto_decoder_fini(&c->dec);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* Arm the one deadline that applies now (see the invariants). */
+static void ctl_client_arm(struct ctl_client *c)
+{
+	struct ev_loop *loop = c->ctl->loop;
+	ev_tstamp deadline;
+
+	if (c->out)
+		deadline = c->last_activity + c->ctl->write_timeout;
+	else if (hk_proto_decoder_partial(&c->dec) || c->in)
+		deadline = c->partial_since + c->ctl->read_timeout;
+	else
+		deadline = c->last_activity + c->ctl->idle_timeout;
+	ev_timer_stop(loop, &c->timer);
+	ev_timer_set(&c->timer, deadline > ev_now(loop) ? deadline - ev_now(loop) : 0.0, 0.0);
+	ev_timer_start(loop, &c->timer);
+	if (c->out) {
+		ev_io_stop(loop, &c->rio);
+		ev_io_start(loop, &c->wio);
+	} else {
+		ev_io_stop(loop, &c->wio);
+		if (c->closing)
+			ev_io_stop(loop, &c->rio);
+		else
+			ev_io_start(loop, &c->rio);
+	}
+}
+
+/* Write what we can of c->out. Returns false when the client was freed. */
+static bool ctl_client_flush(struct ctl_client *c)
+{
+	while (c->out && c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return true;
+			log_debug("ctl", "client pid %d: write: %s", (int)c->peer.pid, strerror(errno));
+			ctl_client_free(c);
+			return false;
+		}
+		c->out_off += (size_t)n;
+		c->last_activity = ev_now(c->ctl->loop);
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	if (c->closing) {
+		ctl_client_free(c);
+		return false;
+	}
+	return true;
+}
+
+/* Queue a frame and try to write it. Returns false when the client was freed. */
+static bool ctl_client_send(struct ctl_client *c, char *frame, size_t len)
+{
+	c->out = frame;
+	c->out_len = len;
+	c->out_off = 0;
+	return ctl_client_flush(c);
+}
+
+/* Decode and answer buffered requests, one at a time. Returns false when
+ * the client was freed. */
+static bool ctl_client_process(struct ctl_client *c)
+{
+	struct hk_ctl *ctl = c->ctl;
+
+	while (c->in && !c->out) {
+		bool was_partial = hk_proto_decoder_partial(&c->dec);
+		size_t used = 0;
+		int r = hk_proto_decoder_feed(&c->dec, c->in + c->in_off, c->in_len - c->in_off, &used);
+		c->in_off += used;
+		if (c->in_off == c->in_len) {
+			free(c->in);
+			c->in = NULL;
+			c->in_len = c->in_off = 0;
+		}
+		if (!was_partial && hk_proto_decoder_partial(&c->dec))
+			c->partial_since = ev_now(ctl->loop);
+		if (r < 0) {
+			/* oversize: answer, then drop the unsynchronizable stream */
+			char *frame = NULL;
+			size_t len = 0;
+			json_t *msg = hk_proto_response_error(-1, HK_EPROTO,
+							      "message too large (at most 1 MiB)", NULL);
+			log_info("ctl", "client uid %u pid %d: oversized message, disconnecting",
+				 (unsigned)c->peer.uid, (int)c->peer.pid);
+			ctl_encode(msg, -1, &frame, &len);
+			c->closing = true;
+			free(c->in);
+			c->in = NULL;
+			return ctl_client_send(c, frame, len);
+		}
+		if (r == 1) {
+			size_t len = 0, flen = 0;
+			char *text = hk_proto_decoder_take(&c->dec, &len);
+			char *frame = NULL;
+			hk_ctl_handle_payload(ctl->ops, ctl->ops_ctx, &c->peer, text, len, &frame, &flen);
+			free(text);
+			c->partial_since = ev_now(ctl->loop);
+			if (!ctl_client_send(c, frame, flen))
+				return false;
+		}
+	}
+	return true;
+}
+
+static void ctl_client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl_client *c = w->data;
+	char buf[CTL_READ_CHUNK];
+	ssize_t n;
+
+	n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n < 0)
+			log_debug("ctl", "client pid %d: read: %s", (int)c->peer.pid, strerror(errno));
+		ctl_client_free(c);
+		return;
+	}
+	c->last_activity = ev_now(loop);
+	if (!hk_proto_decoder_partial(&c->dec))
+		c->partial_since = ev_now(loop);
+	c->in = hk_xmalloc((size_t)n);
+	memcpy(c->in, buf, (size_t)n);
+	c->in_len = (size_t)n;
+	c->in_off = 0;
+	if (ctl_client_process(c))
+		ctl_client_arm(c);
+}
+
+static void ctl_client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl_client *c = w->data;
+
+	if (!ctl_client_flush(c))
+		return;
+	if (ctl_client_process(c))
+		ctl_client_arm(c);
+}
+
+static void ctl_client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ctl_client *c = w->data;
+
+	if (c->out)
+		log_info("ctl", "client uid %u pid %d: reply not read within %.0f s, disconnecting",
+			 (unsigned)c->peer.uid, (int)c->peer.pid, c->ctl->write_timeout);
+	else if (hk_proto_decoder_partial(&c->dec))
+		log_info("ctl", "client uid %u pid %d: request not completed within %.0f s, disconnecting",
+			 (unsigned)c->peer.uid, (int)c->peer.pid, c->ctl->read_timeout);
+	else
+		log_debug("ctl", "client uid %u pid %d: idle, disconnecting", (unsigned)c->peer.uid,
+			  (int)c->peer.pid);
+	ctl_client_free(c);
+}
+
+/* Refuse a connection with one error frame, best effort, never blocking. */
+static void ctl_refuse(int fd, int code, const char *message)
+{
+	json_t *msg = hk_proto_response_error(-1, code, message, NULL);
+	char *frame = NULL;
+	size_t len = 0;
+
+	if (msg && hk_proto_frame_encode(msg, HK_PROTO_MAX_RESPONSE, &frame, &len) == 0) {
+		ssize_t n = send(fd, frame, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)n;
+	}
+	json_decref(msg);
+	free(frame);
+	close(fd);
+}
+
+static void ctl_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct hk_ctl *ctl = w->data;
+
+	ev_io_start(loop, &ctl->accept_w);
+}
+
+static void ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct hk_ctl *ctl = w->data;
+
+	for (int i = 0; i < 16; i++) {
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+		int fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* out of descriptors: pause accepting instead of spinning */
+				log_warn("ctl", "%s: accept", ctl->path);
+				ev_io_stop(loop, &ctl->accept_w);
+				ev_timer_stop(loop, &ctl->backoff_w);
+				ev_timer_set(&ctl->backoff_w, HK_CTL_ACCEPT_BACKOFF, 0.0);
+				ev_timer_start(loop, &ctl->backoff_w);
+				return;
+			}
+			log_warn("ctl", "%s: accept", ctl->path);
+			return;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+			log_warn("ctl", "%s: SO_PEERCRED", ctl->path);
+			close(fd);
+			continue;
+		}
+		if (ctl->n_clients >= HK_CTL_MAX_CLIENTS) {
+			log_warnx("ctl", "%s: too many clients (%d), refusing pid %d", ctl->path,
+				  HK_CTL_MAX_CLIENTS, (int)cred.pid);
+			ctl_refuse(fd, HK_EBUSY, "too many clients; try again later");
+			continue;
+		}
+		struct ctl_client *c = hk_xcalloc(1, sizeof(*c));
+		c->ctl = ctl;
+		c->fd = fd;
+		c->peer.uid = cred.uid;
+		c->peer.gid = cred.gid;
+		c->peer.pid = cred.pid;
+		c->last_activity = c->partial_since = ev_now(loop);
+		hk_proto_decoder_init(&c->dec, HK_PROTO_MAX_REQUEST);
+		ev_io_init(&c->rio, ctl_client_read_cb, fd, EV_READ);
+		ev_io_init(&c->wio, ctl_client_write_cb, fd, EV_WRITE);
+		ev_init(&c->timer, ctl_client_timer_cb);
+		c->rio.data = c->wio.data = c->timer.data = c;
+		c->next = ctl->clients;
+		if (ctl->clients)
+			ctl->clients->prev = c;
+		ctl->clients = c;
+		ctl->n_clients++;
+		log_debug("ctl", "client connected: uid %u gid %u pid %d", (unsigned)cred.uid,
+			  (unsigned)cred.gid, (int)cred.pid);
+		ctl_client_arm(c);
+	}
+}
+
+/* mkdir -p the parent of path, each new directory 0755. */
+static int ctl_mkparent(const char *path, char **cause)
+{
+	char *dir = hk_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	int r = 0;
+	struct stat st;
+
+	if (!slash || slash == dir)
+		goto out;
+	*slash = '\0';
+	for (char *p = dir + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+				r = -errno;
+				*cause = hk_xasprintf("%s: cannot create directory: %s", dir, strerror(errno));
+				goto out;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		r = -ENOTDIR;
+		*cause = hk_xasprintf("%s: not a directory", dir);
+	}
+out:
+	free(dir);
+	return r;
+}
+
+/* Is something listening on the socket at path? */
+static bool ctl_socket_alive(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	bool alive;
+
+	if (fd < 0)
+		return false;
+	alive = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
+	close(fd);
+	return alive;
+}
+
+int hk_ctl_create(struct ev_loop *loop, const char *path, mode_t mode, gid_t gid,
+		  const struct hk_ctl_ops *ops, void *ops_ctx, struct hk_ctl **out, char **cause)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct hk_ctl *ctl = NULL;
+	struct stat st;
+	mode_t old_umask;
+	int fd = -1, r;
+
+	*out = NULL;
+	*cause = NULL;
+	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path)) {
+		*cause = hk_xasprintf("%s: socket path empty or too long (at most %zu bytes)",
+				      path ? path : "", sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	r = ctl_mkparent(path, cause);
+	if (r < 0)
+		return r;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			*cause = hk_xasprintf("%s: exists and is not a socket; refusing to replace it", path);
+			return -EEXIST;
+		}
+		if (ctl_socket_alive(&sa)) {
+			*cause = hk_xasprintf("%s: another server is listening on this socket", path);
+			return HK_EBUSY;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			r = -errno;
+			*cause = hk_xasprintf("%s: cannot remove stale socket: %s", path, strerror(errno));
+			return r;
+		}
+	} else if (errno != ENOENT) {
+		r = -errno;
+		*cause = hk_xasprintf("%s: %s", path, strerror(errno));
+		return r;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		*cause = hk_xasprintf("%s: socket: %s", path, strerror(errno));
+		return r;
+	}
+	/* the mode comes from the umask at bind time: no window with wider access */
+	old_umask = umask((mode_t)(~mode & 0777));
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (r < 0) {
+		r = -errno;
+		*cause = hk_xasprintf("%s: bind: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (gid != (gid_t)-1 && fchownat(AT_FDCWD, path, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = -errno;
+		*cause = hk_xasprintf("%s: cannot set group %u: %s", path, (unsigned)gid, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
+	if (lstat(path, &st) < 0 || listen(fd, 128) < 0) {
+		r = -errno;
+		*cause = hk_xasprintf("%s: listen: %s", path, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
+	ctl = hk_xcalloc(1, sizeof(*ctl));
+	ctl->loop = loop;
+	ctl->fd = fd;
+	ctl->path = hk_xstrdup(path);
+	ctl->dev = st.st_dev;
+	ctl->ino = st.st_ino;
+	ctl->ops = ops;
+	ctl->ops_ctx = ops_ctx;
+	ctl->read_timeout = HK_CTL_READ_TIMEOUT;
+	ctl->write_timeout = HK_CTL_WRITE_TIMEOUT;
+	ctl->idle_timeout = HK_CTL_IDLE_TIMEOUT;
+	ev_io_init(&ctl->accept_w, ctl_accept_cb, fd, EV_READ);
+	ctl->accept_w.data = ctl;
+	ev_init(&ctl->backoff_w, ctl_backoff_cb);
+	ctl->backoff_w.data = ctl;
+	ev_io_start(loop, &ctl->accept_w);
+	log_debug("ctl", "%s: listening (mode %04o)", path, (unsigned)mode);
+	*out = ctl;
+	return 0;
+fail:
+	close(fd);
+	return r;
+}
+
+void hk_ctl_free(struct hk_ctl *ctl)
+{
+	struct stat st;
+
+	if (!ctl)
+		return;
+	while (ctl->clients)
+		ctl_client_free(ctl->clients);
+	ev_io_stop(ctl->loop, &ctl->accept_w);
+	ev_timer_stop(ctl->loop, &ctl->backoff_w);
+	close(ctl->fd);
+	if (lstat(ctl->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == ctl->dev &&
+	    st.st_ino == ctl->ino)
+		unlink(ctl->path);
+	free(ctl->path);
+	free(ctl);
+}
+
+void hk_ctl_set_timeouts(struct hk_ctl *ctl, double read_timeout, double write_timeout,
+			 double idle_timeout)
+{
+	ctl->read_timeout = read_timeout;
+	ctl->write_timeout = write_timeout;
+	ctl->idle_timeout = idle_timeout;
+}
+
+size_t hk_ctl_clients(const struct hk_ctl *ctl)
+{
+	return ctl->n_clients;
+}

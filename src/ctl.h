@@ -1,3 +1,176 @@
+/*
+ * ctl.h - the control socket server (SPEC 9): accepts clients on a Unix
+ * socket, decodes requests (proto.h), authorizes them by SO_PEERCRED and
+ * dispatches each to a handler through a table. Handlers get a request and
+ * a reply sink, never the socket; the operations themselves are behind a
+ * vtable (struct hk_ctl_ops) that the daemon implements against the engine,
+ * so this module knows nothing of the engine and tests drive hk_ctl_dispatch
+ * with a fake vtable.
+ *
+ * Authorization, done here before any op is called:
+ * - read verbs (get_cleanup_configs, status, explain, audit, jobs, metrics,
+ *   version, run_cleanup with dry_run) for anyone who can open the socket;
+ * - uid 0 may change anything;
+ * - another uid may register only a directory that is, without following
+ *   any symlink on its path, a directory it owns; may update, remove and
+ *   run (for real) only registrations whose owner_uid is its uid, and may
+ *   not run every registration at once nor reload;
+ * - config registrations cannot be updated or removed through the socket
+ *   (HK_ESOURCE, the message names the file);
+ * - every change is logged (tag "ctl") with the caller's uid and pid.
+ */
 #ifndef HK_CTL_H
 #define HK_CTL_H
-#endif
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "config.h"
+
+struct ev_loop;
+struct hk_ctl;
+
+/* Per-client limits. */
+#define HK_CTL_MAX_CLIENTS 64
+#define HK_CTL_READ_TIMEOUT 5.0      /* seconds to finish a started request */
+#define HK_CTL_WRITE_TIMEOUT 30.0    /* seconds for a stalled reader to take a reply */
+#define HK_CTL_IDLE_TIMEOUT 600.0    /* seconds an idle connection is kept */
+#define HK_CTL_ACCEPT_BACKOFF 1.0    /* seconds without accept() after EMFILE */
+
+/* Who is calling (SO_PEERCRED). */
+struct hk_ctl_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+/*
+ * The operations, implemented by the daemon. Every function returns 0 or
+ * an error code (-errno, HK_E*); with an error it may set *cause to a
+ * message for the caller (a new string the server frees), otherwise
+ * hk_strerror's text is sent. JSON outputs are new references the server
+ * takes over. ctx is the ops_ctx given to hk_ctl_create. All are called
+ * on the loop thread, one at a time; they must not block for long.
+ * Arguments arrive validated and authorized (see the top of this file).
+ */
+struct hk_ctl_ops {
+	/* A copy of registration id (caller frees with hk_registration_free),
+	 * with owner_uid, source and source_file filled in; HK_ENOTFOUND. Used
+	 * for authorization and to merge updates. */
+	int (*get_registration)(void *ctx, const char *id, struct hk_registration **out);
+
+	/* Register reg (validated: hk_registration_validate passed; directory,
+	 * pattern, defaults filled in; source HK_SOURCE_API; owner_uid =
+	 * peer uid; id empty). Idempotent on the same canonical directory and
+	 * pattern (SPEC 4): then apply the changed fields to the existing one
+	 * and set *existed; an existing registration owned by another uid must
+	 * be refused with HK_EDENIED unless peer->uid is 0. Writes the id into
+	 * id_out (NUL-terminated). */
+	int (*register_cleanup)(void *ctx, const struct hk_registration *reg,
+				const struct hk_ctl_peer *peer, char id_out[HK_UUID_LEN + 1],
+				bool *existed, char **cause);
+
+	/* Replace registration merged->id by merged: the stored one with the
+	 * fields in `changed` (HK_PROTO_F_* bits) replaced, validated. */
+	int (*update_cleanup_config)(void *ctx, const struct hk_registration *merged,
+				     unsigned changed, char **cause);
+
+	/* Remove registration id (an api one; checked). */
+	int (*remove_cleanup_config)(void *ctx, const char *id, char **cause);
+
+	/* Every registration, config and api, as a JSON array of
+	 * hk_proto_registration_to_json objects, in priority order. */
+	int (*get_cleanup_configs)(void *ctx, json_t **out);
+
+	/* Sweep registration id (NULL: all, in priority order) now; the report
+	 * as hk_proto_report_to_json. HK_ENOTFOUND; HK_EREADONLY for a real
+	 * run under housekeeper_read_only; HK_EBUSY when it cannot start. */
+	int (*run_cleanup)(void *ctx, const char *id, bool dry_run, json_t **report,
+			   char **cause);
+
+	/* A JSON array, one object per registration: id, name, directory,
+	 * pattern, files, bytes, retention, max_files, max_size (as in
+	 * registrations), oldest (epoch seconds or null), next_expiry (epoch
+	 * seconds or null), last_run, reclaimed_bytes, reclaimed_files. */
+	int (*status)(void *ctx, json_t **out);
+
+	/* Which registrations cover path (raw bytes) and when/why it will be
+	 * deleted: an object {"path", "registrations": [{"id", "directory",
+	 * "pattern", "matches" (bool), "excluded" (bool), "reason" (age,
+	 * count, size or null), "delete_at" (epoch seconds or null), "note"
+	 * (text)}]}. */
+	int (*explain)(void *ctx, const char *path, json_t **out, char **cause);
+
+	/* Audit records newer than since (epoch seconds, 0 = all), of
+	 * registration id (NULL = all): a JSON array of {time,
+	 * registration_id, path, size, mtime, reason, dry_run, result}. */
+	int (*audit)(void *ctx, int64_t since, const char *id, json_t **out);
+
+	/* Job history, newest first: a JSON array of {job_id, trigger,
+	 * registration_id (or null), dry_run, started, finished, outcome,
+	 * deleted, bytes, errors}. */
+	int (*jobs)(void *ctx, json_t **out);
+
+	/* Reload the configuration like SIGHUP. On a config with errors
+	 * return HK_ECONFIG and set *errors to a JSON array of the
+	 * "file:line: message" strings (the old config stays). */
+	int (*reload)(void *ctx, json_t **errors);
+
+	/* Prometheus text exposition (a new string the server frees). */
+	int (*metrics)(void *ctx, char **text);
+};
+
+/* One request as a handler sees it. */
+struct hk_ctl_request {
+	const char *op;
+	const json_t *args;          /* always an object */
+	struct hk_ctl_peer peer;
+};
+
+/* The reply sink: a handler sets either a result or an error. */
+struct hk_ctl_reply {
+	int code;                    /* 0 = success */
+	char *message;               /* error text (owned) */
+	json_t *result;              /* success value (owned; NULL = null) */
+	json_t *details;             /* optional error details (owned) */
+};
+void hk_ctl_reply_init(struct hk_ctl_reply *reply);
+void hk_ctl_reply_fini(struct hk_ctl_reply *reply);
+/* Set the result (stolen). */
+void hk_ctl_reply_set_result(struct hk_ctl_reply *reply, json_t *result);
+/* Set an error: code and a printf message (NULL fmt: hk_strerror(code)). */
+void hk_ctl_reply_set_error(struct hk_ctl_reply *reply, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Dispatch one request through the table to its handler (authorization
+ * included). Always fills reply. */
+void hk_ctl_dispatch(const struct hk_ctl_ops *ops, void *ops_ctx, const struct hk_ctl_request *req,
+		     struct hk_ctl_reply *reply);
+
+/* Handle one request payload end to end: parse, dispatch, build the
+ * response; returns the response frame (caller frees) in *frame. Never
+ * fails except on out-of-memory (aborts). */
+void hk_ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
+			   const struct hk_ctl_peer *peer, const char *text, size_t len,
+			   char **frame, size_t *frame_len);
+
+/* Create the socket at path (mode, group gid or (gid_t)-1 to keep) and
+ * serve it on loop. The parent directory is created 0755 when missing; an
+ * existing socket file that no server answers is replaced; anything else
+ * at path (a file, a symlink, a live socket) is an error. Returns 0 with
+ * *out, or -errno / HK_EBUSY with *cause (owned by the caller). */
+int hk_ctl_create(struct ev_loop *loop, const char *path, mode_t mode, gid_t gid,
+		  const struct hk_ctl_ops *ops, void *ops_ctx, struct hk_ctl **out, char **cause);
+/* Close every client and the socket, unlink it (if it is still ours). */
+void hk_ctl_free(struct hk_ctl *ctl);
+/* Change the per-client time limits (seconds; defaults HK_CTL_*_TIMEOUT);
+ * for tests. Applies from each client's next event. */
+void hk_ctl_set_timeouts(struct hk_ctl *ctl, double read_timeout, double write_timeout,
+			 double idle_timeout);
+/* Number of connected clients (for status and tests). */
+size_t hk_ctl_clients(const struct hk_ctl *ctl);
+
+#endif /* HK_CTL_H */

@@ -1,1 +1,1156 @@
-int main(void) { return 0; }
+/*
+ * housekeeperctl.c - the control CLI (SPEC 9): one subcommand per
+ * operation of the control protocol, sent with libhousekeeper's hk_call.
+ *
+ * Output: human tables by default (sizes in KiB/MiB/GiB unless --bytes,
+ * times relative to now, colour only on a terminal and never with
+ * NO_COLOR); --json prints the daemon's result as is (snake_case fields,
+ * lists as JSON arrays). Exit codes: 0 ok, 1 error reported by the daemon,
+ * 2 usage error, 3 daemon not reachable.
+ *
+ * Socket: -s, else $HOUSEKEEPER_SOCKET, else [daemon] control_socket of
+ * the config (-c, default $sysconfdir/housekeeper/housekeeper.conf; a
+ * missing file is fine), else the compiled-in default.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "housekeeper.h"
+#include "proto.h"
+#include "units.h"
+#include "util.h"
+
+#define CLI_OK 0
+#define CLI_EDAEMON 1
+#define CLI_EUSAGE 2
+#define CLI_EUNREACH 3
+
+struct cli {
+	const char *socket;
+	const char *config;
+	bool json;
+	bool bytes;
+	bool color;
+	const char *cmd;
+	struct hk_client *client;
+	char *socket_resolved;
+};
+
+static const char *cli_prog = "housekeeperctl";
+
+static void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+	bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
+
+	fprintf(stderr, "%s%s:%s ", color ? "\033[1;31m" : "", cli_prog, color ? "\033[0m" : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Socket and calls ------------------------------------------------------------ */
+
+static const char *cli_socket(struct cli *cli)
+{
+	struct hk_config *cfg = NULL;
+	struct hk_config_errors errs = { 0 };
+	const char *env = getenv(HK_SOCKET_ENV);
+	const char *file = cli->config ? cli->config : HK_SYSCONFDIR "/housekeeper.conf";
+
+	if (cli->socket_resolved)
+		return cli->socket_resolved;
+	if (cli->socket)
+		cli->socket_resolved = hk_xstrdup(cli->socket);
+	else if (env && *env)
+		cli->socket_resolved = hk_xstrdup(env);
+	else if (access(file, F_OK) == 0 || cli->config) {
+		if (hk_config_load(file, NULL, &cfg, &errs) == 0) {
+			if (cfg->daemon.control_socket && *cfg->daemon.control_socket)
+				cli->socket_resolved = hk_xstrdup(cfg->daemon.control_socket);
+		} else if (cli->config) {
+			cli_err("%s: %zu configuration error%s; using the default socket (first: %s)",
+				file, errs.n, errs.n == 1 ? "" : "s", errs.n ? errs.msgs[0] : "?");
+		}
+		hk_config_errors_fini(&errs);
+		hk_config_free(cfg);
+	}
+	if (!cli->socket_resolved)
+		cli->socket_resolved = hk_xstrdup(hk_default_socket_path());
+	return cli->socket_resolved;
+}
+
+static bool cli_unreachable(int r)
+{
+	return r == HK_ENODAEMON || r == -ETIMEDOUT || r == -ECONNRESET || r == -EPIPE ||
+	       r == -EACCES || r == -ENAMETOOLONG || r == -ECONNREFUSED || r == -ENOENT;
+}
+
+/* Call op with args (stolen, NULL = {}). On success returns CLI_OK with
+ * *result (owned); otherwise prints the error and returns the exit code. */
+static int cli_call(struct cli *cli, const char *op, json_t *args, json_t **result)
+{
+	char *argtext = NULL, *restext = NULL;
+	json_t *res = NULL;
+	int r;
+
+	*result = NULL;
+	if (!cli->client) {
+		r = hk_connect(cli_socket(cli), &cli->client);
+		if (r < 0) {
+			cli_err("cannot reach the daemon at %s: %s%s", cli_socket(cli), hk_strerror(r),
+				r == HK_ENODAEMON ? " (is housekeeperd running?)" : "");
+			json_decref(args);
+			return CLI_EUNREACH;
+		}
+	}
+	if (args)
+		argtext = json_dumps(args, JSON_COMPACT);
+	json_decref(args);
+	r = hk_call(cli->client, op, argtext, &restext);
+	free(argtext);
+	if (restext)
+		res = json_loads(restext, JSON_DECODE_ANY, NULL);
+	free(restext);
+	if (r == 0) {
+		*result = res ? res : json_null();
+		return CLI_OK;
+	}
+	if (res) {
+		/* the daemon's error object */
+		char *msg = NULL;
+		const json_t *details = json_object_get(res, "details");
+		if (hk_proto_get_bytes(res, "message", &msg, NULL) < 0)
+			msg = hk_xstrdup(hk_strerror(r));
+		cli_err("%s", msg);
+		if (json_is_array(details)) {
+			size_t i;
+			const json_t *d;
+			json_array_foreach(details, i, d)
+				if (json_is_string(d))
+					fprintf(stderr, "  %s\n", json_string_value(d));
+		}
+		free(msg);
+		json_decref(res);
+		return CLI_EDAEMON;
+	}
+	{
+		char *msg = hk_client_last_error(cli->client);
+		cli_err("%s: %s%s%s", op, hk_strerror(r), msg ? ": " : "", msg ? msg : "");
+		free(msg);
+	}
+	return cli_unreachable(r) || r == HK_EPROTO ? CLI_EUNREACH : CLI_EDAEMON;
+}
+
+static void cli_print_json(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+	if (s) {
+		puts(s);
+		free(s);
+	}
+}
+
+/* Formatting ------------------------------------------------------------------ */
+
+static char *cli_size(const struct cli *cli, const json_t *v)
+{
+	char buf[HK_UNITS_FORMAT_MAX];
+
+	if (!json_is_number(v))
+		return hk_xstrdup("-");
+	uint64_t b = json_is_integer(v) ? (uint64_t)json_integer_value(v) : (uint64_t)json_number_value(v);
+	if (cli->bytes)
+		return hk_xasprintf("%" PRIu64, b);
+	return hk_xstrdup(hk_size_human(b, buf, sizeof(buf)));
+}
+
+static char *cli_duration(const json_t *v)
+{
+	char buf[HK_UNITS_FORMAT_MAX];
+
+	if (!json_is_integer(v))
+		return hk_xstrdup("-");
+	return hk_xstrdup(hk_duration_format(json_integer_value(v), buf, sizeof(buf)));
+}
+
+static char *cli_num(const json_t *v)
+{
+	if (json_is_integer(v))
+		return hk_xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	if (json_is_real(v))
+		return hk_xasprintf("%.1f", json_real_value(v));
+	if (json_is_boolean(v))
+		return hk_xstrdup(json_is_true(v) ? "yes" : "no");
+	if (json_is_string(v))
+		return hk_xstrdup(json_string_value(v));
+	return hk_xstrdup("-");
+}
+
+/* "3m ago", "in 2h", "-" for 0/null. */
+static char *cli_reltime(const json_t *v)
+{
+	double t = json_is_number(v) ? json_number_value(v) : 0;
+	double d;
+	int64_t a;
+	const char *unit;
+
+	if (t <= 0)
+		return hk_xstrdup("-");
+	d = t - (double)time(NULL);
+	a = (int64_t)(d < 0 ? -d : d);
+	if (a < 5)
+		return hk_xstrdup("now");
+	if (a < 120)
+		unit = "s";
+	else if ((a /= 60) < 120)
+		unit = "m";
+	else if ((a /= 60) < 48)
+		unit = "h";
+	else
+		a /= 24, unit = "d";
+	return d < 0 ? hk_xasprintf("%" PRId64 "%s ago", a, unit) : hk_xasprintf("in %" PRId64 "%s", a, unit);
+}
+
+/* A byte-string field for display: escaped, never raw control bytes. */
+static char *cli_bytes(const json_t *o, const char *key)
+{
+	char *raw = NULL;
+	size_t len = 0;
+	struct hk_buf b = { 0 };
+
+	if (hk_proto_get_bytes(o, key, &raw, &len) < 0)
+		return hk_xstrdup("-");
+	hk_buf_append_escaped(&b, raw, len);
+	free(raw);
+	if (!b.data)
+		hk_buf_append(&b, "", 0);
+	return b.data;
+}
+
+/* A table of strings, printed with aligned columns. */
+struct cli_table {
+	size_t ncols;
+	char **cells;    /* row-major, header first */
+	size_t n;
+};
+
+static void cli_table_add(struct cli_table *t, char *cell)
+{
+	t->cells = hk_xreallocarray(t->cells, t->n + 1, sizeof(*t->cells));
+	t->cells[t->n++] = cell;
+}
+
+static void cli_table_print(const struct cli *cli, struct cli_table *t)
+{
+	size_t *w = hk_xcalloc(t->ncols, sizeof(*w));
+	size_t rows = t->n / t->ncols;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (strlen(t->cells[i]) > w[i % t->ncols])
+			w[i % t->ncols] = strlen(t->cells[i]);
+	for (size_t r = 0; r < rows; r++) {
+		if (r == 0 && cli->color)
+			fputs("\033[1m", stdout);
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *s = t->cells[r * t->ncols + c];
+			if (c + 1 == t->ncols)
+				fputs(s, stdout);
+			else
+				printf("%-*s  ", (int)w[c], s);
+		}
+		if (r == 0 && cli->color)
+			fputs("\033[0m", stdout);
+		fputc('\n', stdout);
+	}
+	for (size_t i = 0; i < t->n; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(w);
+	t->cells = NULL;
+	t->n = 0;
+}
+
+static void cli_table_header(struct cli_table *t, const char *const *names)
+{
+	t->ncols = 0;
+	for (size_t i = 0; names[i]; i++, t->ncols++)
+		cli_table_add(t, hk_xstrdup(names[i]));
+}
+
+/* Options ------------------------------------------------------------------ */
+
+enum {
+	OPT_JSON = 1000, OPT_BYTES, OPT_HELP, OPT_PATTERN, OPT_EXCLUDE, OPT_RETENTION,
+	OPT_MAX_FILES, OPT_MAX_SIZE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_RECURSIVE,
+	OPT_NO_RECURSIVE, OPT_AGE_BY, OPT_SCHEDULE, OPT_DRY_RUN, OPT_SINCE, OPT_ID, OPT_NAME,
+};
+
+struct cli_cmd;
+typedef int (*cli_fn)(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
+
+struct cli_cmd {
+	const char *name;
+	cli_fn fn;
+	const char *args;                /* usage after the name */
+	const char *help;                /* one line */
+	const char *options;             /* option help text, or NULL */
+	const struct option *longopts;   /* command options besides the common ones */
+};
+
+static void cli_usage_cmd(const struct cli_cmd *c, FILE *out)
+{
+	fprintf(out, "Usage: %s [-s SOCKET] [--json] [--bytes] %s%s%s\n\n%s\n", cli_prog, c->name,
+		c->args ? " " : "", c->args ? c->args : "", c->help);
+	if (c->options)
+		fprintf(out, "\nOptions:\n%s", c->options);
+}
+
+/* Parse a command's options: the common ones (--json, --bytes, -s, -h)
+ * plus cmd->longopts, calling each back into *opts as (key, optarg) pairs
+ * stored by cli_opt_* below. Returns the index of the first operand, or
+ * -1 after printing usage (*rc set). */
+struct cli_parsed {
+	int key[64];
+	const char *val[64];
+	size_t n;
+};
+
+static int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
+		     struct cli_parsed *p, int *rc)
+{
+	struct option opts[40];
+	size_t n = 0;
+	int c;
+
+	opts[n++] = (struct option){ "json", no_argument, NULL, OPT_JSON };
+	opts[n++] = (struct option){ "bytes", no_argument, NULL, OPT_BYTES };
+	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	opts[n++] = (struct option){ "socket", required_argument, NULL, 's' };
+	for (size_t i = 0; cmd->longopts && cmd->longopts[i].name && n < HK_ARRAY_SIZE(opts) - 1; i++)
+		opts[n++] = cmd->longopts[i];
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	p->n = 0;
+	optind = 0;   /* glibc: 0 re-initializes the scanner for a new argv */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON: cli->json = true; break;
+		case OPT_BYTES: cli->bytes = true; break;
+		case 's': cli->socket = optarg; break;
+		case 'h':
+		case OPT_HELP:
+			cli_usage_cmd(cmd, stdout);
+			*rc = CLI_OK;
+			return -1;
+		case '?':
+		case ':':
+			if (optopt)
+				cli_err("%s: invalid option or missing value: -%c", cmd->name, optopt);
+			else
+				cli_err("%s: invalid option or missing value: %s", cmd->name, argv[optind - 1]);
+			fprintf(stderr, "Try '%s %s --help'.\n", cli_prog, cmd->name);
+			*rc = CLI_EUSAGE;
+			return -1;
+		default:
+			if (p->n == HK_ARRAY_SIZE(p->key)) {
+				cli_err("%s: too many options", cmd->name);
+				*rc = CLI_EUSAGE;
+				return -1;
+			}
+			p->key[p->n] = c;
+			p->val[p->n++] = optarg;
+			break;
+		}
+	}
+	return optind;
+}
+
+static int cli_operands(const struct cli_cmd *cmd, int argc, int first, int min, int max)
+{
+	int n = argc - first;
+	if (n < min || n > max) {
+		cli_err("%s: expected %s", cmd->name, cmd->args ? cmd->args : "no operand");
+		fprintf(stderr, "Try '%s %s --help'.\n", cli_prog, cmd->name);
+		return CLI_EUSAGE;
+	}
+	return CLI_OK;
+}
+
+#define CLI_REG_OPTIONS \
+	{ "pattern", required_argument, NULL, OPT_PATTERN }, \
+	{ "exclude", required_argument, NULL, OPT_EXCLUDE }, \
+	{ "retention", required_argument, NULL, OPT_RETENTION }, \
+	{ "max-files", required_argument, NULL, OPT_MAX_FILES }, \
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE }, \
+	{ "priority", required_argument, NULL, OPT_PRIORITY }, \
+	{ "description", required_argument, NULL, OPT_DESCRIPTION }, \
+	{ "recursive", no_argument, NULL, OPT_RECURSIVE }, \
+	{ "no-recursive", no_argument, NULL, OPT_NO_RECURSIVE }, \
+	{ "age-by", required_argument, NULL, OPT_AGE_BY }, \
+	{ "schedule", required_argument, NULL, OPT_SCHEDULE }, \
+	{ "name", required_argument, NULL, OPT_NAME }
+
+static const struct option cli_reg_longopts[] = { CLI_REG_OPTIONS, { NULL, 0, NULL, 0 } };
+
+/* Registration options into JSON args; CLI_EUSAGE on a bad value. Values
+ * use the configuration's grammar (units required: "30d", "500M"). */
+static int cli_reg_args(const struct cli_cmd *cmd, const struct cli_parsed *p, json_t *args)
+{
+	json_t *ex = NULL;
+	char *cause = NULL;
+	const char *optname = "";
+
+	for (size_t i = 0; i < p->n; i++) {
+		const char *v = p->val[i];
+		for (size_t k = 0; k < HK_ARRAY_SIZE(cli_reg_longopts); k++)
+			if (cli_reg_longopts[k].name && cli_reg_longopts[k].val == p->key[i])
+				optname = cli_reg_longopts[k].name;
+		switch (p->key[i]) {
+		case OPT_PATTERN:
+			hk_proto_set_bytes(args, "pattern", v, strlen(v));
+			break;
+		case OPT_NAME:
+			hk_proto_set_bytes(args, "name", v, strlen(v));
+			break;
+		case OPT_EXCLUDE:
+			if (!ex) {
+				ex = json_array();
+				json_object_set_new(args, "exclude", ex);
+			}
+			if (json_array_append_new(ex, json_string(v)) < 0) {
+				cause = hk_xasprintf("--exclude '%s': not valid UTF-8", v);
+				goto bad;
+			}
+			break;
+		case OPT_RETENTION: {
+			int64_t sec;
+			if (hk_duration_parse(v, false, &sec, &cause) < 0)
+				goto bad;
+			json_object_set_new(args, "retention", json_integer(sec));
+			break;
+		}
+		case OPT_MAX_SIZE: {
+			uint64_t b;
+			if (hk_size_parse(v, false, &b, &cause) < 0)
+				goto bad;
+			json_object_set_new(args, "max_size", json_integer(b > INT64_MAX ? INT64_MAX : (json_int_t)b));
+			break;
+		}
+		case OPT_MAX_FILES: {
+			uint64_t n;
+			if (hk_parse_u64(v, &n) < 0 || n > UINT32_MAX) {
+				cause = hk_xasprintf("'%s' is not a count (0..%" PRIu32 ")", v, UINT32_MAX);
+				goto bad;
+			}
+			json_object_set_new(args, "max_files", json_integer((json_int_t)n));
+			break;
+		}
+		case OPT_PRIORITY: {
+			long n;
+			if (hk_parse_int(v, -HK_CONFIG_MAX_PRIORITY, HK_CONFIG_MAX_PRIORITY, &n) < 0) {
+				cause = hk_xasprintf("'%s' is not an integer in %ld..%ld", v,
+						     -HK_CONFIG_MAX_PRIORITY, HK_CONFIG_MAX_PRIORITY);
+				goto bad;
+			}
+			json_object_set_new(args, "priority", json_integer(n));
+			break;
+		}
+		case OPT_DESCRIPTION:
+			hk_proto_set_bytes(args, "description", v, strlen(v));
+			break;
+		case OPT_RECURSIVE:
+			json_object_set_new(args, "recursive", json_true());
+			break;
+		case OPT_NO_RECURSIVE:
+			json_object_set_new(args, "recursive", json_false());
+			break;
+		case OPT_AGE_BY:
+			json_object_set_new(args, "age_by", json_string(v));
+			break;
+		case OPT_SCHEDULE:
+			json_object_set_new(args, "schedule", json_string(v));
+			break;
+		default:
+			break;
+		}
+	}
+	return CLI_OK;
+bad:
+	cli_err("%s: --%s: %s", cmd->name, optname, cause ? cause : "invalid value");
+	free(cause);
+	return CLI_EUSAGE;
+}
+
+#define CLI_REG_HELP \
+	"  --pattern P        fnmatch(3) pattern on file names (default *)\n" \
+	"  --exclude G        glob never deleted (repeatable)\n" \
+	"  --retention D      age limit: 30d, 12h, 1w 2d (0 = none)\n" \
+	"  --max-files N      keep the newest N files\n" \
+	"  --max-size S       keep the total under S: 500M, 2G\n" \
+	"  --priority N       lower runs first (default 100)\n" \
+	"  --description T    free text\n" \
+	"  --recursive        also files in subdirectories (--no-recursive: not)\n" \
+	"  --age-by LIST      mtime, atime, ctime or a list (the newest counts)\n" \
+	"  --schedule CRON    own sweep schedule, 5 cron fields\n" \
+	"  --name NAME        a name for the registration\n"
+
+/* Commands ------------------------------------------------------------------- */
+
+static int cli_cmd_register(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct cli_parsed p;
+	json_t *args, *res = NULL;
+	char *dir = NULL;
+	int rc = CLI_OK, first;
+
+	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	if (first < 0)
+		return rc;
+	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
+		return rc;
+	if (argv[first][0] != '/') {
+		dir = realpath(argv[first], NULL);
+		if (!dir) {
+			cli_err("%s: %s", argv[first], strerror(errno));
+			return CLI_EUSAGE;
+		}
+	} else {
+		dir = hk_xstrdup(argv[first]);
+		for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+			dir[n - 1] = '\0';
+	}
+	args = json_object();
+	hk_proto_set_bytes(args, "directory", dir, strlen(dir));
+	free(dir);
+	if ((rc = cli_reg_args(cmd, &p, args)) != CLI_OK) {
+		json_decref(args);
+		return rc;
+	}
+	rc = cli_call(cli, "register_cleanup", args, &res);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli->json)
+		cli_print_json(res);
+	else
+		printf("%s\n", json_string_value(json_object_get(res, "id")) ?: "?");
+	json_decref(res);
+	return CLI_OK;
+}
+
+static int cli_cmd_update(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct cli_parsed p;
+	json_t *args, *res = NULL;
+	int rc = CLI_OK, first;
+
+	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	if (first < 0)
+		return rc;
+	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
+		return rc;
+	if (p.n == 0) {
+		cli_err("update: nothing to change; give at least one option");
+		return CLI_EUSAGE;
+	}
+	args = json_pack("{s:s}", "id", argv[first]);
+	if ((rc = cli_reg_args(cmd, &p, args)) != CLI_OK) {
+		json_decref(args);
+		return rc;
+	}
+	rc = cli_call(cli, "update_cleanup_config", args, &res);
+	if (rc == CLI_OK && cli->json)
+		cli_print_json(res);
+	json_decref(res);
+	return rc;
+}
+
+static int cli_cmd_remove(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct cli_parsed p;
+	json_t *res = NULL;
+	int rc = CLI_OK, first;
+
+	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	if (first < 0)
+		return rc;
+	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
+		return rc;
+	rc = cli_call(cli, "remove_cleanup_config", json_pack("{s:s}", "id", argv[first]), &res);
+	if (rc == CLI_OK && cli->json)
+		cli_print_json(res);
+	json_decref(res);
+	return rc;
+}
+
+/* Commands with no operand whose result is printed by show. */
+static int cli_simple(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
+		      const char *op, void (*show)(const struct cli *, const json_t *))
+{
+	struct cli_parsed p;
+	json_t *res = NULL;
+	int rc = CLI_OK, first;
+
+	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	if (first < 0)
+		return rc;
+	if ((rc = cli_operands(cmd, argc, first, 0, 0)) != CLI_OK)
+		return rc;
+	rc = cli_call(cli, op, NULL, &res);
+	if (rc == CLI_OK) {
+		if (cli->json || !show)
+			cli_print_json(res);
+		else
+			show(cli, res);
+	}
+	json_decref(res);
+	return rc;
+}
+
+static char *cli_id_or_name(const json_t *o, const char *key)
+{
+	const char *name = json_string_value(json_object_get(o, "name"));
+	const char *id = json_string_value(json_object_get(o, key));
+	return hk_xstrdup(name ? name : id ? id : "-");
+}
+
+static void cli_show_list(const struct cli *cli, const json_t *res)
+{
+	static const char *const hdr[] = { "ID", "NAME", "SOURCE", "DIRECTORY", "PATTERN", "RETENTION",
+					   "MAX FILES", "MAX SIZE", "PRIO", "LAST RUN", NULL };
+	struct cli_table t = { 0 };
+	size_t i;
+	const json_t *o;
+
+	if (!json_is_array(res) || json_array_size(res) == 0) {
+		printf("no registrations\n");
+		return;
+	}
+	cli_table_header(&t, hdr);
+	json_array_foreach(res, i, o) {
+		cli_table_add(&t, cli_num(json_object_get(o, "id")));
+		cli_table_add(&t, cli_bytes(o, "name"));
+		cli_table_add(&t, cli_num(json_object_get(o, "source")));
+		cli_table_add(&t, cli_bytes(o, "directory"));
+		cli_table_add(&t, cli_bytes(o, "pattern"));
+		cli_table_add(&t, cli_duration(json_object_get(o, "retention")));
+		cli_table_add(&t, cli_num(json_object_get(o, "max_files")));
+		cli_table_add(&t, cli_size(cli, json_object_get(o, "max_size")));
+		cli_table_add(&t, cli_num(json_object_get(o, "priority")));
+		cli_table_add(&t, cli_reltime(json_object_get(o, "last_run")));
+	}
+	cli_table_print(cli, &t);
+}
+
+static int cli_cmd_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	return cli_simple(cli, cmd, argc, argv, "get_cleanup_configs", cli_show_list);
+}
+
+static void cli_show_status(const struct cli *cli, const json_t *res)
+{
+	static const char *const hdr[] = { "REGISTRATION", "DIRECTORY", "FILES", "SIZE", "LIMITS",
+					   "OLDEST", "NEXT EXPIRY", "LAST RUN", "RECLAIMED", NULL };
+	const json_t *list = json_is_array(res) ? res : json_object_get(res, "registrations");
+	struct cli_table t = { 0 };
+	size_t i;
+	const json_t *o;
+
+	if (!json_is_array(list)) {
+		cli_print_json(res);
+		return;
+	}
+	if (json_array_size(list) == 0) {
+		printf("no registrations\n");
+		return;
+	}
+	cli_table_header(&t, hdr);
+	json_array_foreach(list, i, o) {
+		char *ret = cli_duration(json_object_get(o, "retention"));
+		char *mf = cli_num(json_object_get(o, "max_files"));
+		char *ms = cli_size(cli, json_object_get(o, "max_size"));
+		cli_table_add(&t, cli_id_or_name(o, "id"));
+		cli_table_add(&t, cli_bytes(o, "directory"));
+		cli_table_add(&t, cli_num(json_object_get(o, "files")));
+		cli_table_add(&t, cli_size(cli, json_object_get(o, "bytes")));
+		cli_table_add(&t, hk_xasprintf("age %s, files %s, size %s", ret, mf, ms));
+		cli_table_add(&t, cli_reltime(json_object_get(o, "oldest")));
+		cli_table_add(&t, cli_reltime(json_object_get(o, "next_expiry")));
+		cli_table_add(&t, cli_reltime(json_object_get(o, "last_run")));
+		cli_table_add(&t, cli_size(cli, json_object_get(o, "reclaimed_bytes")));
+		free(ret);
+		free(mf);
+		free(ms);
+	}
+	cli_table_print(cli, &t);
+}
+
+static int cli_cmd_status(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	return cli_simple(cli, cmd, argc, argv, "status", cli_show_status);
+}
+
+/* A run report: one line per file with its reason, then totals. */
+static void cli_show_report(const struct cli *cli, const json_t *rep)
+{
+	const json_t *files = json_object_get(rep, "files");
+	const json_t *regs = json_object_get(rep, "registrations");
+	const json_t *tot = json_object_get(rep, "totals");
+	bool dry = json_is_true(json_object_get(rep, "dry_run"));
+	size_t i;
+	const json_t *o;
+
+	json_array_foreach(files, i, o) {
+		char *path = cli_bytes(o, "path");
+		char *size = cli_size(cli, json_object_get(o, "size"));
+		const char *outcome = json_string_value(json_object_get(o, "outcome"));
+		const char *reason = json_string_value(json_object_get(o, "reason"));
+		const char *err = json_string_value(json_object_get(o, "error"));
+		printf("%-12s %-5s %10s  %s%s%s\n", outcome ? outcome : "?", reason ? reason : "?", size,
+		       path, err ? ": " : "", err ? err : "");
+		free(path);
+		free(size);
+	}
+	json_array_foreach(regs, i, o) {
+		const json_t *e = json_object_get(o, "error");
+		if (json_is_string(e)) {
+			char *dir = cli_bytes(o, "directory");
+			char *msg = cli_bytes(o, "error");
+			printf("error        %s: %s\n", dir, msg);
+			free(dir);
+			free(msg);
+		}
+	}
+	{
+		json_int_t n = json_integer_value(json_object_get(tot, "deleted"));
+		char *size = cli_size(cli, json_object_get(tot, "bytes"));
+		json_int_t errors = json_integer_value(json_object_get(tot, "errors"));
+		printf("total: %" JSON_INTEGER_FORMAT " file%s, %s %s (%zu registration%s, %"
+		       JSON_INTEGER_FORMAT " skipped, %" JSON_INTEGER_FORMAT " error%s)\n",
+		       n, n == 1 ? "" : "s", size, dry ? "would be deleted" : "deleted",
+		       json_array_size(regs), json_array_size(regs) == 1 ? "" : "s",
+		       json_integer_value(json_object_get(tot, "skipped")), errors,
+		       errors == 1 ? "" : "s");
+		free(size);
+	}
+}
+
+static int cli_cmd_run(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct cli_parsed p;
+	json_t *res = NULL, *args;
+	bool dry = false;
+	int rc = CLI_OK, first;
+
+	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	if (first < 0)
+		return rc;
+	if ((rc = cli_operands(cmd, argc, first, 0, 1)) != CLI_OK)
+		return rc;
+	for (size_t i = 0; i < p.n; i++)
+		dry |= p.key[i] == OPT_DRY_RUN;
+	args = json_pack("{s:b}", "dry_run", dry);
+	if (first < argc)
+		json_object_set_new(args, "id", json_string(argv[first]));
+	rc = cli_call(cli, "run_cleanup", args, &res);
+	if (rc == CLI_OK) {
+		if (cli->json)
+			cli_print_json(res);
+		else
+			cli_show_report(cli, res);
+	}
+	json_decref(res);
+	return rc;
+}
+
+static void cli_show_explain(const struct cli *cli, const json_t *res)
+{
+	const json_t *regs = json_object_get(res, "registrations");
+	char *path = cli_bytes(res, "path");
+	size_t i;
+	const json_t *o;
+
+	printf("%s\n", path);
+	free(path);
+	if (!json_is_array(regs) || json_array_size(regs) == 0) {
+		printf("  covered by no registration: never deleted\n");
+		return;
+	}
+	json_array_foreach(regs, i, o) {
+		char *id = cli_id_or_name(o, "id");
+		char *dir = cli_bytes(o, "directory");
+		char *pat = cli_bytes(o, "pattern");
+		char *when = cli_reltime(json_object_get(o, "delete_at"));
+		const char *reason = json_string_value(json_object_get(o, "reason"));
+		const char *note = json_string_value(json_object_get(o, "note"));
+		printf("  %s (%s, pattern %s): %s", id, dir, pat,
+		       json_is_false(json_object_get(o, "matches")) ? "does not match" :
+		       json_is_true(json_object_get(o, "excluded")) ? "excluded" : "matches");
+		if (reason)
+			printf(", deleted by %s %s", reason, when);
+		else if (strcmp(when, "-") != 0)
+			printf(", deleted %s", when);
+		if (note)
+			printf(" (%s)", note);
+		fputc('\n', stdout);
+		free(id);
+		free(dir);
+		free(pat);
+		free(when);
+	}
+}
+
+static int cli_cmd_explain(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct cli_parsed p;
+	json_t *res = NULL, *args;
+	char *path = NULL;
+	int rc = CLI_OK, first;
+
+	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	if (first < 0)
+		return rc;
+	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
+		return rc;
+	if (argv[first][0] != '/') {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd))) {
+			cli_err("getcwd: %s", strerror(errno));
+			return CLI_EUSAGE;
+		}
+		path = hk_xasprintf("%s/%s", cwd, argv[first]);
+	} else {
+		path = hk_xstrdup(argv[first]);
+	}
+	args = json_object();
+	hk_proto_set_bytes(args, "path", path, strlen(path));
+	free(path);
+	rc = cli_call(cli, "explain", args, &res);
+	if (rc == CLI_OK) {
+		if (cli->json)
+			cli_print_json(res);
+		else
+			cli_show_explain(cli, res);
+	}
+	json_decref(res);
+	return rc;
+}
+
+/* --since T: a duration ago ("2h", "7d"), "@EPOCH", or "YYYY-MM-DD[ HH:MM[:SS]]"
+ * local time. */
+static int cli_parse_since(const char *s, int64_t *out, char **cause)
+{
+	int64_t sec;
+	struct tm tm = { 0 };
+	const char *end;
+
+	if (s[0] == '@') {
+		uint64_t v;
+		if (hk_parse_u64(s + 1, &v) < 0 || v > INT64_MAX) {
+			*cause = hk_xasprintf("'%s': expected @EPOCH_SECONDS", s);
+			return -EINVAL;
+		}
+		*out = (int64_t)v;
+		return 0;
+	}
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end) {
+		if (*end && !(end = strptime(end, " %H:%M:%S", &tm)) &&
+		    !(end = strptime(s + 10, " %H:%M", &tm))) {
+			*cause = hk_xasprintf("'%s': expected YYYY-MM-DD [HH:MM[:SS]]", s);
+			return -EINVAL;
+		}
+		if (end && *end) {
+			*cause = hk_xasprintf("'%s': trailing text", s);
+			return -EINVAL;
+		}
+		tm.tm_isdst = -1;
+		*out = (int64_t)mktime(&tm);
+		return 0;
+	}
+	if (hk_duration_parse(s, false, &sec, cause) < 0)
+		return -EINVAL;
+	*out = (int64_t)time(NULL) - sec;
+	if (*out < 0)
+		*out = 0;
+	return 0;
+}
+
+static void cli_show_audit(const struct cli *cli, const json_t *res)
+{
+	static const char *const hdr[] = { "TIME", "REGISTRATION", "RESULT", "REASON", "SIZE", "PATH", NULL };
+	struct cli_table t = { 0 };
+	size_t i;
+	const json_t *o;
+
+	if (!json_is_array(res) || json_array_size(res) == 0) {
+		printf("no audit records\n");
+		return;
+	}
+	cli_table_header(&t, hdr);
+	json_array_foreach(res, i, o) {
+		char *res_s = cli_num(json_object_get(o, "result"));
+		cli_table_add(&t, cli_reltime(json_object_get(o, "time")));
+		cli_table_add(&t, cli_num(json_object_get(o, "registration_id")));
+		if (json_is_true(json_object_get(o, "dry_run"))) {
+			cli_table_add(&t, hk_xasprintf("%s (dry run)", res_s));
+			free(res_s);
+		} else {
+			cli_table_add(&t, res_s);
+		}
+		cli_table_add(&t, cli_num(json_object_get(o, "reason")));
+		cli_table_add(&t, cli_size(cli, json_object_get(o, "size")));
+		cli_table_add(&t, cli_bytes(o, "path"));
+	}
+	cli_table_print(cli, &t);
+}
+
+static int cli_cmd_audit(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	struct cli_parsed p;
+	json_t *res = NULL, *args = json_object();
+	int rc = CLI_OK, first;
+
+	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	if (first < 0)
+		goto out;
+	if ((rc = cli_operands(cmd, argc, first, 0, 0)) != CLI_OK)
+		goto out;
+	for (size_t i = 0; i < p.n; i++) {
+		if (p.key[i] == OPT_SINCE) {
+			int64_t since;
+			char *cause = NULL;
+			if (cli_parse_since(p.val[i], &since, &cause) < 0) {
+				cli_err("audit: --since %s", cause ? cause : "invalid");
+				free(cause);
+				rc = CLI_EUSAGE;
+				goto out;
+			}
+			json_object_set_new(args, "since", json_integer(since));
+		} else if (p.key[i] == OPT_ID) {
+			json_object_set_new(args, "id", json_string(p.val[i]));
+		}
+	}
+	rc = cli_call(cli, "audit", args, &res);
+	args = NULL;
+	if (rc == CLI_OK) {
+		if (cli->json)
+			cli_print_json(res);
+		else
+			cli_show_audit(cli, res);
+	}
+out:
+	json_decref(args);
+	json_decref(res);
+	return rc;
+}
+
+static void cli_show_jobs(const struct cli *cli, const json_t *res)
+{
+	static const char *const hdr[] = { "JOB", "TRIGGER", "REGISTRATION", "STARTED", "DURATION",
+					   "OUTCOME", "DELETED", "SIZE", NULL };
+	struct cli_table t = { 0 };
+	size_t i;
+	const json_t *o;
+
+	if (!json_is_array(res) || json_array_size(res) == 0) {
+		printf("no jobs\n");
+		return;
+	}
+	cli_table_header(&t, hdr);
+	json_array_foreach(res, i, o) {
+		const json_t *s = json_object_get(o, "started"), *f = json_object_get(o, "finished");
+		const char *trig = json_string_value(json_object_get(o, "trigger"));
+		cli_table_add(&t, cli_num(json_object_get(o, "job_id")));
+		cli_table_add(&t, hk_xasprintf("%s%s", trig ? trig : "-",
+					       json_is_true(json_object_get(o, "dry_run")) ? " (dry run)" : ""));
+		cli_table_add(&t, cli_num(json_object_get(o, "registration_id")));
+		cli_table_add(&t, cli_reltime(s));
+		if (json_is_number(s) && json_is_number(f))
+			cli_table_add(&t, hk_xasprintf("%.1fs", json_number_value(f) - json_number_value(s)));
+		else
+			cli_table_add(&t, hk_xstrdup(json_is_number(s) ? "running" : "-"));
+		cli_table_add(&t, cli_num(json_object_get(o, "outcome")));
+		cli_table_add(&t, cli_num(json_object_get(o, "deleted")));
+		cli_table_add(&t, cli_size(cli, json_object_get(o, "bytes")));
+	}
+	cli_table_print(cli, &t);
+}
+
+static int cli_cmd_jobs(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	return cli_simple(cli, cmd, argc, argv, "jobs", cli_show_jobs);
+}
+
+static void cli_show_reload(const struct cli *cli, const json_t *res)
+{
+	printf("configuration reloaded\n");
+}
+
+static int cli_cmd_reload(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	return cli_simple(cli, cmd, argc, argv, "reload", cli_show_reload);
+}
+
+static void cli_show_text(const struct cli *cli, const json_t *res)
+{
+	if (json_is_string(res))
+		fputs(json_string_value(res), stdout);
+	else
+		cli_print_json(res);
+}
+
+static int cli_cmd_metrics(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	/* the exposition format is text already: --json wraps it in a string */
+	return cli_simple(cli, cmd, argc, argv, "metrics", cli_show_text);
+}
+
+static void cli_show_version(const struct cli *cli, const json_t *res)
+{
+	printf("housekeeperd %s (protocol %" JSON_INTEGER_FORMAT ")\n",
+	       json_string_value(json_object_get(res, "version")) ?: "?",
+	       json_integer_value(json_object_get(res, "protocol")));
+}
+
+static int cli_cmd_version(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	return cli_simple(cli, cmd, argc, argv, "version", cli_show_version);
+}
+
+static const struct option cli_run_longopts[] = {
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN }, { NULL, 0, NULL, 0 },
+};
+static const struct option cli_audit_longopts[] = {
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct cli_cmd cli_cmds[] = {
+	{ "register", cli_cmd_register, "DIR [OPTIONS]",
+	  "Register DIR for cleanup and print the registration id. Registering the same\n"
+	  "directory and pattern again returns the same id and applies changed options.",
+	  CLI_REG_HELP, cli_reg_longopts },
+	{ "update", cli_cmd_update, "ID [OPTIONS]", "Change options of registration ID.",
+	  CLI_REG_HELP, cli_reg_longopts },
+	{ "remove", cli_cmd_remove, "ID", "Remove registration ID (its files stay).", NULL, NULL },
+	{ "list", cli_cmd_list, NULL, "List every registration.", NULL, NULL },
+	{ "run", cli_cmd_run, "[ID] [--dry-run]",
+	  "Clean registration ID (default: all) now and print the report.",
+	  "  --dry-run          only report what would be deleted\n", cli_run_longopts },
+	{ "status", cli_cmd_status, NULL,
+	  "Per registration: files, bytes, limits, oldest file, next expiry, last run, reclaimed.",
+	  NULL, NULL },
+	{ "explain", cli_cmd_explain, "PATH",
+	  "Show which registrations cover PATH, and when and why it will be deleted.", NULL, NULL },
+	{ "audit", cli_cmd_audit, "[--since T] [--id ID]", "Show the audit trail of deletions.",
+	  "  --since T          newer than T: a duration ago (2h, 7d), @EPOCH or YYYY-MM-DD [HH:MM]\n"
+	  "  --id ID            of registration ID only\n", cli_audit_longopts },
+	{ "jobs", cli_cmd_jobs, NULL, "Show the job history.", NULL, NULL },
+	{ "reload", cli_cmd_reload, NULL, "Reload the configuration (like SIGHUP).", NULL, NULL },
+	{ "metrics", cli_cmd_metrics, NULL, "Print the metrics in Prometheus text format.", NULL, NULL },
+	{ "version", cli_cmd_version, NULL, "Print the daemon's version.", NULL, NULL },
+};
+
+static void cli_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [-s SOCKET] [-c FILE] [--json] [--bytes] COMMAND [ARGS...]\n"
+		"\n"
+		"Control the housekeeper daemon.\n"
+		"\n"
+		"Options:\n"
+		"  -s, --socket PATH  control socket (default: $%s, then [daemon] control_socket,\n"
+		"                     then %s)\n"
+		"  -c, --config FILE  configuration to read the socket from\n"
+		"                     (default %s)\n"
+		"      --json         machine-readable output\n"
+		"      --bytes        sizes in bytes\n"
+		"  -h, --help         this help; COMMAND --help for a command's\n"
+		"  -V, --version      print the version\n"
+		"\n"
+		"Commands:\n",
+		cli_prog, HK_SOCKET_ENV, hk_default_socket_path(), HK_SYSCONFDIR "/housekeeper.conf");
+	for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
+		fprintf(out, "  %-9s%s%s\n", cli_cmds[i].name, cli_cmds[i].args ? " " : "",
+			cli_cmds[i].args ? cli_cmds[i].args : "");
+	fprintf(out, "\nExit status: 0 ok, 1 error reported by the daemon, 2 usage error,\n"
+		     "3 daemon not reachable.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "bytes", no_argument, NULL, OPT_BYTES },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli cli = { 0 };
+	const struct cli_cmd *cmd = NULL;
+	int c, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+s:c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': cli.socket = optarg; break;
+		case 'c': cli.config = optarg; break;
+		case OPT_JSON: cli.json = true; break;
+		case OPT_BYTES: cli.bytes = true; break;
+		case 'h': cli_usage(stdout); return CLI_OK;
+		case 'V': printf("housekeeperctl %s\n", PACKAGE_VERSION); return CLI_OK;
+		default:
+			cli_err("invalid option or missing value: %s", argv[optind - 1]);
+			cli_usage(stderr);
+			return CLI_EUSAGE;
+		}
+	}
+	if (optind >= argc) {
+		cli_usage(stderr);
+		return CLI_EUSAGE;
+	}
+	if (strcmp(argv[optind], "help") == 0) {
+		if (optind + 1 < argc) {
+			for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
+				if (strcmp(argv[optind + 1], cli_cmds[i].name) == 0) {
+					cli_usage_cmd(&cli_cmds[i], stdout);
+					return CLI_OK;
+				}
+		}
+		cli_usage(stdout);
+		return CLI_OK;
+	}
+	for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
+		if (strcmp(argv[optind], cli_cmds[i].name) == 0)
+			cmd = &cli_cmds[i];
+	if (!cmd) {
+		cli_err("unknown command '%s'", argv[optind]);
+		cli_usage(stderr);
+		return CLI_EUSAGE;
+	}
+	cli.cmd = cmd->name;
+	cli.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	rc = cmd->fn(&cli, cmd, argc - optind, argv + optind);
+	hk_disconnect(cli.client);
+	free(cli.socket_resolved);
+	return rc;
+}

@@ -1,1 +1,1095 @@
-/* being written */
+/*
+ * proto.c - the control protocol codec (see proto.h for the wire format).
+ *
+ * Pure code: no I/O, no clock. The framing, envelope and byte-string parts
+ * are shared with libhousekeeper (-DHK_CLIENT_LIBRARY): they use plain
+ * malloc and report -ENOMEM, since a library must never abort its caller.
+ * The registration and report converters are daemon/CLI only and use the
+ * hk_x* allocators of util.h.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "housekeeper.h"
+#include "proto.h"
+
+#ifndef HK_CLIENT_LIBRARY
+#include "policy.h"
+#include "reap.h"
+#include "units.h"
+#include "util.h"
+#endif
+
+/* Framing ------------------------------------------------------------------ */
+
+int hk_proto_frame_encode(const json_t *msg, size_t max, char **out, size_t *out_len)
+{
+	char *text = NULL;
+	char *frame = NULL;
+	size_t len;
+	int r = 0;
+
+	*out = NULL;
+	*out_len = 0;
+	text = json_dumps(msg, JSON_COMPACT);
+	if (!text) {
+		r = HK_EPROTO;
+		goto out;
+	}
+	len = strlen(text);
+	if (len > max || len > UINT32_MAX) {
+		r = HK_EPROTO;
+		goto out;
+	}
+	frame = malloc(len + HK_PROTO_HEADER_LEN);
+	if (!frame) {
+		r = -ENOMEM;
+		goto out;
+	}
+	frame[0] = (char)((len >> 24) & 0xff);
+	frame[1] = (char)((len >> 16) & 0xff);
+	frame[2] = (char)((len >> 8) & 0xff);
+	frame[3] = (char)(len & 0xff);
+	memcpy(frame + HK_PROTO_HEADER_LEN, text, len);
+	*out = frame;
+	*out_len = len + HK_PROTO_HEADER_LEN;
+out:
+	free(text);
+	return r;
+}
+
+void hk_proto_decoder_init(struct hk_proto_decoder *d, size_t max)
+{
+	memset(d, 0, sizeof(*d));
+	d->max = max;
+}
+
+void hk_proto_decoder_fini(struct hk_proto_decoder *d)
+{
+	free(d->buf);
+	d->buf = NULL;
+	d->hdr_len = d->have = d->len = 0;
+	d->ready = false;
+}
+
+int hk_proto_decoder_feed(struct hk_proto_decoder *d, const void *data, size_t n, size_t *used)
+{
+	const unsigned char *p = data;
+	size_t i = 0;
+	int r = 0;
+
+	if (d->ready) {
+		/* the caller must take the payload first */
+		*used = 0;
+		return 1;
+	}
+	while (d->hdr_len < HK_PROTO_HEADER_LEN && i < n)
+		d->hdr[d->hdr_len++] = p[i++];
+	if (d->hdr_len < HK_PROTO_HEADER_LEN)
+		goto out;
+	if (!d->buf) {
+		uint32_t len = (uint32_t)d->hdr[0] << 24 | (uint32_t)d->hdr[1] << 16 |
+			       (uint32_t)d->hdr[2] << 8 | (uint32_t)d->hdr[3];
+		if (len > d->max) {
+			r = HK_EPROTO;
+			goto out;
+		}
+		d->buf = malloc((size_t)len + 1);
+		if (!d->buf) {
+			r = -ENOMEM;
+			goto out;
+		}
+		d->len = len;
+		d->have = 0;
+	}
+	size_t take = d->len - d->have;
+	if (take > n - i)
+		take = n - i;
+	if (take)
+		memcpy(d->buf + d->have, p + i, take);
+	d->have += take;
+	i += take;
+	if (d->have == d->len) {
+		d->buf[d->len] = '\0';
+		d->ready = true;
+		r = 1;
+	}
+out:
+	*used = i;
+	return r;
+}
+
+char *hk_proto_decoder_take(struct hk_proto_decoder *d, size_t *len)
+{
+	char *buf;
+
+	if (!d->ready)
+		return NULL;
+	buf = d->buf;
+	if (len)
+		*len = d->len;
+	d->buf = NULL;
+	d->ready = false;
+	d->hdr_len = d->have = d->len = 0;
+	return buf;
+}
+
+bool hk_proto_decoder_partial(const struct hk_proto_decoder *d)
+{
+	return !d->ready && d->hdr_len > 0;
+}
+
+/* Envelopes ---------------------------------------------------------------- */
+
+static char *proto_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *proto_strdup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+/* Check "v" of a message object; HK_EPROTO with *cause when wrong. */
+static int proto_check_version(const json_t *msg, char **cause)
+{
+	const json_t *v = json_object_get(msg, "v");
+
+	if (!v) {
+		*cause = proto_strdup_printf("missing protocol version \"v\"");
+		return HK_EPROTO;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) != HK_PROTO_VERSION) {
+		if (json_is_integer(v))
+			*cause = proto_strdup_printf("unsupported protocol version %" JSON_INTEGER_FORMAT
+						     " (this side speaks %d)",
+						     json_integer_value(v), HK_PROTO_VERSION);
+		else
+			*cause = proto_strdup_printf("protocol version \"v\" is not an integer");
+		return HK_EPROTO;
+	}
+	return 0;
+}
+
+static json_t *proto_load(const char *text, size_t len, char **cause)
+{
+	json_error_t jerr;
+	json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!msg) {
+		*cause = proto_strdup_printf("invalid JSON at byte %d: %s", jerr.position, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(msg)) {
+		*cause = proto_strdup_printf("message is not a JSON object");
+		json_decref(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+int hk_proto_request_parse(const char *text, size_t len, struct hk_proto_request *req,
+			   char **cause)
+{
+	const json_t *id, *op;
+	int r = HK_EPROTO;
+
+	memset(req, 0, sizeof(*req));
+	req->id = -1;
+	*cause = NULL;
+	req->msg = proto_load(text, len, cause);
+	if (!req->msg)
+		goto out;
+	id = json_object_get(req->msg, "id");
+	if (json_is_integer(id) && json_integer_value(id) >= 0)
+		req->id = json_integer_value(id);
+	r = proto_check_version(req->msg, cause);
+	if (r < 0)
+		goto out;
+	r = HK_EPROTO;
+	if (req->id < 0) {
+		*cause = proto_strdup_printf("missing or invalid \"id\" (a non-negative integer)");
+		goto out;
+	}
+	op = json_object_get(req->msg, "op");
+	if (!json_is_string(op) || !*json_string_value(op)) {
+		*cause = proto_strdup_printf("missing or invalid \"op\" (a string)");
+		goto out;
+	}
+	req->op = json_string_value(op);
+	req->args = json_object_get(req->msg, "args");
+	if (!req->args || json_is_null(req->args)) {
+		req->args = json_object();
+		if (!req->args || json_object_set_new(req->msg, "args", req->args) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+	} else if (!json_is_object(req->args)) {
+		*cause = proto_strdup_printf("\"args\" is not an object");
+		goto out;
+	}
+	r = 0;
+out:
+	if (r == -ENOMEM && !*cause)
+		*cause = proto_strdup_printf("out of memory");
+	return r;
+}
+
+void hk_proto_request_fini(struct hk_proto_request *req)
+{
+	json_decref(req->msg);
+	memset(req, 0, sizeof(*req));
+	req->id = -1;
+}
+
+static json_t *proto_id(int64_t id)
+{
+	return id >= 0 ? json_integer(id) : json_null();
+}
+
+json_t *hk_proto_request_new(int64_t id, const char *op, json_t *args)
+{
+	json_t *msg = json_object();
+
+	if (!args)
+		args = json_object();
+	if (!msg || !args || json_object_set_new(msg, "v", json_integer(HK_PROTO_VERSION)) < 0 ||
+	    json_object_set_new(msg, "id", proto_id(id)) < 0 ||
+	    json_object_set_new(msg, "op", json_string(op)) < 0 ||
+	    json_object_set(msg, "args", args) < 0) {
+		json_decref(msg);
+		msg = NULL;
+	}
+	json_decref(args);
+	return msg;
+}
+
+json_t *hk_proto_response_ok(int64_t id, json_t *result)
+{
+	json_t *msg = json_object();
+
+	if (!result)
+		result = json_null();
+	if (!msg || json_object_set_new(msg, "v", json_integer(HK_PROTO_VERSION)) < 0 ||
+	    json_object_set_new(msg, "id", proto_id(id)) < 0 ||
+	    json_object_set_new(msg, "ok", json_true()) < 0 ||
+	    json_object_set(msg, "result", result) < 0) {
+		json_decref(msg);
+		msg = NULL;
+	}
+	json_decref(result);
+	return msg;
+}
+
+json_t *hk_proto_response_error(int64_t id, int code, const char *message, json_t *details)
+{
+	json_t *msg = json_object();
+	json_t *err = json_object();
+
+	if (!msg || !err || json_object_set_new(msg, "v", json_integer(HK_PROTO_VERSION)) < 0 ||
+	    json_object_set_new(msg, "id", proto_id(id)) < 0 ||
+	    json_object_set_new(msg, "ok", json_false()) < 0 ||
+	    json_object_set_new(err, "code", json_integer(code)) < 0 ||
+	    json_object_set_new(err, "name", json_string(hk_proto_error_name(code))) < 0 ||
+	    hk_proto_set_bytes(err, "message", message ? message : hk_strerror(code),
+			       strlen(message ? message : hk_strerror(code))) < 0 ||
+	    (details && json_object_set(err, "details", details) < 0) ||
+	    json_object_set(msg, "error", err) < 0) {
+		json_decref(msg);
+		msg = NULL;
+	}
+	json_decref(err);
+	json_decref(details);
+	return msg;
+}
+
+int hk_proto_response_parse(const char *text, size_t len, int64_t expect_id, json_t **result,
+			    json_t **error, char **cause)
+{
+	json_t *msg = NULL;
+	const json_t *id, *ok, *err, *code;
+	int r = HK_EPROTO;
+
+	*result = NULL;
+	*error = NULL;
+	*cause = NULL;
+	msg = proto_load(text, len, cause);
+	if (!msg)
+		goto out;
+	if (proto_check_version(msg, cause) < 0)
+		goto out;
+	id = json_object_get(msg, "id");
+	ok = json_object_get(msg, "ok");
+	/* a refusal before any request was read (too many clients, oversize)
+	 * carries a null id */
+	if (!(json_is_null(id) && json_is_false(ok)) &&
+	    (!json_is_integer(id) || json_integer_value(id) != expect_id)) {
+		*cause = proto_strdup_printf("response to another request (id %" PRId64 " expected)",
+					     expect_id);
+		goto out;
+	}
+	if (!json_is_boolean(ok)) {
+		*cause = proto_strdup_printf("missing \"ok\" in response");
+		goto out;
+	}
+	if (json_is_true(ok)) {
+		*result = json_object_get(msg, "result");
+		*result = *result ? json_incref(*result) : json_null();
+		r = 0;
+		goto out;
+	}
+	err = json_object_get(msg, "error");
+	code = json_object_get(err, "code");
+	if (!json_is_object(err) || !json_is_integer(code) || json_integer_value(code) >= 0 ||
+	    json_integer_value(code) < INT_MIN || !json_is_string(json_object_get(err, "message"))) {
+		*cause = proto_strdup_printf("malformed error in response");
+		goto out;
+	}
+	r = (int)json_integer_value(code);
+	*error = json_incref((json_t *)err);
+out:
+	json_decref(msg);
+	return r;
+}
+
+const char *hk_proto_error_name(int code)
+{
+	if (code <= HK_EBASE) {
+		switch ((enum hk_error)code) {
+		case HK_EBASE: break;
+		case HK_ECONFIG: return "HK_ECONFIG";
+		case HK_ENOTFOUND: return "HK_ENOTFOUND";
+		case HK_EREADONLY: return "HK_EREADONLY";
+		case HK_EPROTO: return "HK_EPROTO";
+		case HK_ENODAEMON: return "HK_ENODAEMON";
+		case HK_EDENIED: return "HK_EDENIED";
+		case HK_ESOURCE: return "HK_ESOURCE";
+		case HK_ESTORE: return "HK_ESTORE";
+		case HK_ECLOCK: return "HK_ECLOCK";
+		case HK_ESYSDIR: return "HK_ESYSDIR";
+		case HK_ECHANGED: return "HK_ECHANGED";
+		case HK_EBUSY: return "HK_EBUSY";
+		case HK_ELAST: break;
+		}
+		return "HK_EUNKNOWN";
+	}
+	if (code < 0) {
+		const char *n = strerrorname_np(-code);
+		return n ? n : "EUNKNOWN";
+	}
+	return "OK";
+}
+
+/* Byte strings --------------------------------------------------------------- */
+
+static const char proto_b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *hk_proto_base64_encode(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	char *out = malloc((len + 2) / 3 * 4 + 1);
+	size_t o = 0;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		out[o++] = proto_b64[(v >> 18) & 63];
+		out[o++] = proto_b64[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? proto_b64[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < len ? proto_b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int proto_b64_value(char c)
+{
+	const char *p = c ? strchr(proto_b64, c) : NULL;
+	return p ? (int)(p - proto_b64) : -1;
+}
+
+int hk_proto_base64_decode(const char *text, size_t text_len, char **out, size_t *out_len)
+{
+	char *buf = NULL;
+	size_t o = 0;
+
+	*out = NULL;
+	if (text_len % 4)
+		return HK_EPROTO;
+	buf = malloc(text_len / 4 * 3 + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < text_len; i += 4) {
+		int v[4];
+		bool last = i + 4 == text_len;
+		for (int k = 0; k < 4; k++) {
+			v[k] = proto_b64_value(text[i + k]);
+			/* '=' only as the last one or two characters */
+			if (v[k] < 0 && !(last && text[i + k] == '=' && k >= 2 &&
+					  (k == 3 || text[i + 3] == '=')))
+				goto bad;
+		}
+		if (v[0] < 0 || v[1] < 0)
+			goto bad;
+		uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+			     (uint32_t)(v[2] < 0 ? 0 : v[2]) << 6 | (uint32_t)(v[3] < 0 ? 0 : v[3]);
+		buf[o++] = (char)(x >> 16);
+		if (v[2] >= 0)
+			buf[o++] = (char)((x >> 8) & 0xff);
+		if (v[3] >= 0)
+			buf[o++] = (char)(x & 0xff);
+	}
+	buf[o] = '\0';
+	*out = buf;
+	if (out_len)
+		*out_len = o;
+	return 0;
+bad:
+	free(buf);
+	return HK_EPROTO;
+}
+
+/* Display form of bytes that are not UTF-8: invalid bytes and backslashes
+ * become \xNN; valid multi-byte sequences stay. Always valid UTF-8. */
+static char *proto_display(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char *out = malloc(n * 4 + 1);
+	size_t o = 0, i = 0;
+
+	if (!out)
+		return NULL;
+	while (i < n) {
+		size_t l = 0;
+		if (u[i] < 0x80) {
+			l = u[i] == '\\' || u[i] == 0 ? 0 : 1;
+		} else {
+			size_t want = (u[i] & 0xe0) == 0xc0 ? 2 : (u[i] & 0xf0) == 0xe0 ? 3 :
+				      (u[i] & 0xf8) == 0xf0 ? 4 : 0;
+			if (want && want <= n - i) {
+				json_t *probe = json_stringn(s + i, want);
+				if (probe)
+					l = want;
+				json_decref(probe);
+			}
+		}
+		if (l) {
+			memcpy(out + o, s + i, l);
+			o += l;
+			i += l;
+		} else {
+			snprintf(out + o, 5, "\\x%02x", u[i]);
+			o += 4;
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+int hk_proto_set_bytes(json_t *obj, const char *key, const char *data, size_t len)
+{
+	json_t *s = NULL;
+	char *disp = NULL, *b64 = NULL, *bkey = NULL;
+	int r = -ENOMEM;
+
+	if (!memchr(data, '\0', len))
+		s = json_stringn(data, len);
+	if (s) {
+		if (json_object_set_new(obj, key, s) < 0)
+			goto out;
+		bkey = proto_strdup_printf("%s_b64", key);
+		if (!bkey)
+			goto out;
+		json_object_del(obj, bkey);
+		r = 0;
+		goto out;
+	}
+	disp = proto_display(data, len);
+	b64 = hk_proto_base64_encode(data, len);
+	bkey = proto_strdup_printf("%s_b64", key);
+	if (!disp || !b64 || !bkey || json_object_set_new(obj, key, json_string(disp)) < 0 ||
+	    json_object_set_new(obj, bkey, json_string(b64)) < 0)
+		goto out;
+	r = 0;
+out:
+	free(disp);
+	free(b64);
+	free(bkey);
+	return r;
+}
+
+int hk_proto_bytes_from_json(const json_t *value, const json_t *b64, char **out, size_t *len)
+{
+	size_t n;
+	char *buf = NULL;
+	int r;
+
+	*out = NULL;
+	if (b64 && !json_is_null(b64)) {
+		if (!json_is_string(b64))
+			return HK_EPROTO;
+		r = hk_proto_base64_decode(json_string_value(b64), json_string_length(b64), &buf, &n);
+		if (r < 0)
+			return r;
+	} else {
+		if (!value || json_is_null(value))
+			return -ENOENT;
+		if (!json_is_string(value))
+			return HK_EPROTO;
+		n = json_string_length(value);
+		buf = malloc(n + 1);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, json_string_value(value), n + 1);
+	}
+	if (memchr(buf, '\0', n)) {
+		free(buf);
+		return HK_EPROTO;
+	}
+	*out = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int hk_proto_get_bytes(const json_t *obj, const char *key, char **out, size_t *len)
+{
+	char *bkey = proto_strdup_printf("%s_b64", key);
+	int r;
+
+	*out = NULL;
+	if (!bkey)
+		return -ENOMEM;
+	r = hk_proto_bytes_from_json(json_object_get(obj, key), json_object_get(obj, bkey), out,
+				     len);
+	free(bkey);
+	return r;
+}
+
+#ifndef HK_CLIENT_LIBRARY
+/* Registrations ---------------------------------------------------------------- */
+
+static void proto_xset_bytes(json_t *obj, const char *key, const char *s)
+{
+	if (!s) {
+		json_object_set_new(obj, key, json_null());
+		return;
+	}
+	if (hk_proto_set_bytes(obj, key, s, strlen(s)) < 0) {
+		fprintf(stderr, "housekeeper: out of memory\n");
+		abort();
+	}
+}
+
+static json_t *proto_xcheck(json_t *j)
+{
+	if (!j) {
+		fprintf(stderr, "housekeeper: out of memory\n");
+		abort();
+	}
+	return j;
+}
+
+static json_t *proto_uint(uint64_t v)
+{
+	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+json_t *hk_proto_registration_to_json(const struct hk_registration *reg)
+{
+	json_t *o = proto_xcheck(json_object());
+	json_t *ex = proto_xcheck(json_array());
+	json_t *exb = proto_xcheck(json_array());
+	json_t *age = proto_xcheck(json_array());
+	bool any_b64 = false;
+
+	json_object_set_new(o, "id", json_string(reg->id));
+	proto_xset_bytes(o, "name", reg->name);
+	proto_xset_bytes(o, "directory", reg->directory);
+	proto_xset_bytes(o, "pattern", reg->pattern);
+	for (size_t i = 0; i < reg->n_excludes; i++) {
+		json_t *tmp = proto_xcheck(json_object());
+		proto_xset_bytes(tmp, "x", reg->excludes[i]);
+		json_array_append(ex, json_object_get(tmp, "x"));
+		json_t *b = json_object_get(tmp, "x_b64");
+		json_array_append_new(exb, b ? json_incref(b) : json_null());
+		any_b64 |= b != NULL;
+		json_decref(tmp);
+	}
+	json_object_set_new(o, "exclude", ex);
+	if (any_b64)
+		json_object_set_new(o, "exclude_b64", exb);
+	else
+		json_decref(exb);
+	json_object_set_new(o, "retention", reg->has_retention ? json_integer(reg->retention) : json_null());
+	json_object_set_new(o, "max_files", reg->has_max_files ? proto_uint(reg->max_files) : json_null());
+	json_object_set_new(o, "max_size", reg->has_max_size ? proto_uint(reg->max_size) : json_null());
+	json_object_set_new(o, "priority", json_integer(reg->priority));
+	proto_xset_bytes(o, "description", reg->description);
+	json_object_set_new(o, "recursive", json_boolean(reg->recursive));
+	if (reg->age_by & HK_AGE_MTIME)
+		json_array_append_new(age, json_string("mtime"));
+	if (reg->age_by & HK_AGE_ATIME)
+		json_array_append_new(age, json_string("atime"));
+	if (reg->age_by & HK_AGE_CTIME)
+		json_array_append_new(age, json_string("ctime"));
+	json_object_set_new(o, "age_by", age);
+	proto_xset_bytes(o, "schedule", reg->schedule);
+	json_object_set_new(o, "allow_system_directory", json_boolean(reg->allow_system_directory));
+	json_object_set_new(o, "default_retention", json_boolean(reg->default_retention));
+	json_object_set_new(o, "created_at", json_integer(reg->created_at));
+	json_object_set_new(o, "updated_at", json_integer(reg->updated_at));
+	json_object_set_new(o, "last_run", json_integer(reg->last_run));
+	json_object_set_new(o, "source", json_string(reg->source == HK_SOURCE_CONFIG ? "config" : "api"));
+	proto_xset_bytes(o, "source_file", reg->source_file);
+	json_object_set_new(o, "owner_uid", json_integer(reg->owner_uid));
+	return o;
+}
+
+/* Setters of the settable fields: each parses value (never NULL; JSON null
+ * means "default") into reg, or returns HK_ECONFIG with *cause. */
+typedef int (*proto_field_fn)(const json_t *args, const char *key, const json_t *value,
+			      struct hk_registration *reg, char **cause);
+
+static int proto_string_field(const json_t *args, const char *key, char **dst, bool nullable,
+			      const char *def, char **cause)
+{
+	char *s = NULL;
+	int r = hk_proto_get_bytes(args, key, &s, NULL);
+
+	if (r == -ENOENT) {
+		if (!nullable && !def) {
+			*cause = hk_xasprintf("%s: must not be null", key);
+			return HK_ECONFIG;
+		}
+		free(*dst);
+		*dst = def ? hk_xstrdup(def) : NULL;
+		return 0;
+	}
+	if (r == -ENOMEM) {
+		fprintf(stderr, "housekeeper: out of memory\n");
+		abort();
+	}
+	if (r < 0) {
+		*cause = hk_xasprintf("%s: expected a string", key);
+		return HK_ECONFIG;
+	}
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int proto_f_name(const json_t *args, const char *key, const json_t *value,
+			struct hk_registration *reg, char **cause)
+{
+	return proto_string_field(args, key, &reg->name, true, NULL, cause);
+}
+
+static int proto_f_directory(const json_t *args, const char *key, const json_t *value,
+			     struct hk_registration *reg, char **cause)
+{
+	return proto_string_field(args, key, &reg->directory, false, NULL, cause);
+}
+
+static int proto_f_pattern(const json_t *args, const char *key, const json_t *value,
+			   struct hk_registration *reg, char **cause)
+{
+	return proto_string_field(args, key, &reg->pattern, false, "*", cause);
+}
+
+static int proto_f_description(const json_t *args, const char *key, const json_t *value,
+			       struct hk_registration *reg, char **cause)
+{
+	return proto_string_field(args, key, &reg->description, true, NULL, cause);
+}
+
+static int proto_f_schedule(const json_t *args, const char *key, const json_t *value,
+			    struct hk_registration *reg, char **cause)
+{
+	return proto_string_field(args, key, &reg->schedule, true, NULL, cause);
+}
+
+static void proto_excludes_free(struct hk_registration *reg)
+{
+	for (size_t i = 0; reg->excludes && i < reg->n_excludes; i++)
+		free(reg->excludes[i]);
+	free(reg->excludes);
+	reg->excludes = NULL;
+	reg->n_excludes = 0;
+}
+
+static int proto_f_exclude(const json_t *args, const char *key, const json_t *value,
+			   struct hk_registration *reg, char **cause)
+{
+	const json_t *b64 = json_object_get(args, "exclude_b64");
+	size_t n = json_is_array(value) ? json_array_size(value) : 1;
+	char **list = NULL;
+	int r = HK_ECONFIG;
+
+	if (json_is_null(value))
+		n = 0;
+	else if (!json_is_array(value) && !json_is_string(value))
+		goto bad;
+	if (b64 && !json_is_null(b64) &&
+	    (!json_is_array(b64) || !json_is_array(value) || json_array_size(b64) != n))
+		goto bad;
+	list = hk_xcalloc(n + 1, sizeof(*list));
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_is_array(value) ? json_array_get(value, i) : value;
+		const json_t *b = json_is_array(b64) ? json_array_get(b64, i) : NULL;
+		if (hk_proto_bytes_from_json(v, b, &list[i], NULL) < 0)
+			goto bad;
+	}
+	proto_excludes_free(reg);
+	reg->excludes = list;
+	reg->n_excludes = n;
+	return 0;
+bad:
+	for (size_t i = 0; list && i < n; i++)
+		free(list[i]);
+	free(list);
+	*cause = hk_xasprintf("%s: expected an array of strings", key);
+	return r;
+}
+
+static int proto_f_retention(const json_t *args, const char *key, const json_t *value,
+			     struct hk_registration *reg, char **cause)
+{
+	int64_t sec;
+	char *c = NULL;
+
+	if (json_is_null(value)) {
+		reg->has_retention = false;
+		reg->retention = 0;
+		return 0;
+	}
+	if (json_is_integer(value) && json_integer_value(value) >= 0) {
+		sec = json_integer_value(value);
+	} else if (json_is_string(value)) {
+		if (hk_duration_parse(json_string_value(value), true, &sec, &c) < 0) {
+			*cause = hk_xasprintf("%s: %s", key, c ? c : "invalid duration");
+			free(c);
+			return HK_ECONFIG;
+		}
+	} else {
+		*cause = hk_xasprintf("%s: expected seconds (a non-negative integer) "
+				      "or a duration string like \"30d\"", key);
+		return HK_ECONFIG;
+	}
+	reg->retention = sec;
+	reg->has_retention = true;
+	return 0;
+}
+
+static int proto_f_max_size(const json_t *args, const char *key, const json_t *value,
+			    struct hk_registration *reg, char **cause)
+{
+	uint64_t bytes;
+	char *c = NULL;
+
+	if (json_is_null(value)) {
+		reg->has_max_size = false;
+		reg->max_size = 0;
+		return 0;
+	}
+	if (json_is_integer(value) && json_integer_value(value) >= 0) {
+		bytes = (uint64_t)json_integer_value(value);
+	} else if (json_is_string(value)) {
+		if (hk_size_parse(json_string_value(value), true, &bytes, &c) < 0) {
+			*cause = hk_xasprintf("%s: %s", key, c ? c : "invalid size");
+			free(c);
+			return HK_ECONFIG;
+		}
+	} else {
+		*cause = hk_xasprintf("%s: expected bytes (a non-negative integer) "
+				      "or a size string like \"500M\"", key);
+		return HK_ECONFIG;
+	}
+	reg->max_size = bytes;
+	reg->has_max_size = true;
+	return 0;
+}
+
+static int proto_f_max_files(const json_t *args, const char *key, const json_t *value,
+			     struct hk_registration *reg, char **cause)
+{
+	uint64_t n;
+
+	if (json_is_null(value)) {
+		reg->has_max_files = false;
+		reg->max_files = 0;
+		return 0;
+	}
+	if (json_is_integer(value) && json_integer_value(value) >= 0) {
+		n = (uint64_t)json_integer_value(value);
+	} else if (!json_is_string(value) || hk_parse_u64(json_string_value(value), &n) < 0) {
+		*cause = hk_xasprintf("%s: expected a non-negative integer", key);
+		return HK_ECONFIG;
+	}
+	reg->max_files = n;
+	reg->has_max_files = true;
+	return 0;
+}
+
+static int proto_f_priority(const json_t *args, const char *key, const json_t *value,
+			    struct hk_registration *reg, char **cause)
+{
+	long p;
+
+	if (json_is_null(value)) {
+		reg->priority = 100;
+		return 0;
+	}
+	if (json_is_integer(value) && json_integer_value(value) >= LONG_MIN &&
+	    json_integer_value(value) <= LONG_MAX) {
+		p = (long)json_integer_value(value);
+	} else if (!json_is_string(value) ||
+		   hk_parse_int(json_string_value(value), LONG_MIN, LONG_MAX, &p) < 0) {
+		*cause = hk_xasprintf("%s: expected an integer", key);
+		return HK_ECONFIG;
+	}
+	reg->priority = p;
+	return 0;
+}
+
+static int proto_bool(const char *key, const json_t *value, bool *dst, char **cause)
+{
+	if (json_is_null(value)) {
+		*dst = false;
+		return 0;
+	}
+	if (!json_is_boolean(value)) {
+		*cause = hk_xasprintf("%s: expected true or false", key);
+		return HK_ECONFIG;
+	}
+	*dst = json_is_true(value);
+	return 0;
+}
+
+static int proto_f_recursive(const json_t *args, const char *key, const json_t *value,
+			     struct hk_registration *reg, char **cause)
+{
+	return proto_bool(key, value, &reg->recursive, cause);
+}
+
+static int proto_f_allow_sysdir(const json_t *args, const char *key, const json_t *value,
+				struct hk_registration *reg, char **cause)
+{
+	return proto_bool(key, value, &reg->allow_system_directory, cause);
+}
+
+static int proto_age_word(const char *w, size_t n, unsigned *bits)
+{
+	if (n == 5 && strncmp(w, "mtime", 5) == 0)
+		*bits |= HK_AGE_MTIME;
+	else if (n == 5 && strncmp(w, "atime", 5) == 0)
+		*bits |= HK_AGE_ATIME;
+	else if (n == 5 && strncmp(w, "ctime", 5) == 0)
+		*bits |= HK_AGE_CTIME;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int proto_f_age_by(const json_t *args, const char *key, const json_t *value,
+			  struct hk_registration *reg, char **cause)
+{
+	unsigned bits = 0;
+
+	if (json_is_null(value)) {
+		bits = HK_AGE_MTIME;
+	} else if (json_is_string(value)) {
+		const char *s = json_string_value(value);
+		while (*s) {
+			size_t skip = strspn(s, ", \t");
+			s += skip;
+			size_t n = strcspn(s, ", \t");
+			if (n && proto_age_word(s, n, &bits) < 0)
+				goto bad;
+			s += n;
+		}
+	} else if (json_is_array(value)) {
+		size_t i;
+		const json_t *v;
+		json_array_foreach(value, i, v) {
+			if (!json_is_string(v) ||
+			    proto_age_word(json_string_value(v), json_string_length(v), &bits) < 0)
+				goto bad;
+		}
+	}
+	if (!bits)
+		goto bad;
+	reg->age_by = bits;
+	return 0;
+bad:
+	*cause = hk_xasprintf("%s: use mtime, atime, ctime or a list of them", key);
+	return HK_ECONFIG;
+}
+
+static const struct proto_field {
+	const char *key;
+	proto_field_fn fn;
+	unsigned bit;
+} proto_fields[] = {
+	{ "name", proto_f_name, HK_PROTO_F_NAME },
+	{ "directory", proto_f_directory, HK_PROTO_F_DIRECTORY },
+	{ "pattern", proto_f_pattern, HK_PROTO_F_PATTERN },
+	{ "exclude", proto_f_exclude, HK_PROTO_F_EXCLUDE },
+	{ "retention", proto_f_retention, HK_PROTO_F_RETENTION },
+	{ "max_files", proto_f_max_files, HK_PROTO_F_MAX_FILES },
+	{ "max_size", proto_f_max_size, HK_PROTO_F_MAX_SIZE },
+	{ "priority", proto_f_priority, HK_PROTO_F_PRIORITY },
+	{ "description", proto_f_description, HK_PROTO_F_DESCRIPTION },
+	{ "recursive", proto_f_recursive, HK_PROTO_F_RECURSIVE },
+	{ "age_by", proto_f_age_by, HK_PROTO_F_AGE_BY },
+	{ "schedule", proto_f_schedule, HK_PROTO_F_SCHEDULE },
+	{ "allow_system_directory", proto_f_allow_sysdir, HK_PROTO_F_ALLOW_SYSDIR },
+};
+
+/* Is key the base64 twin ("directory_b64") of a byte-string field? */
+static bool proto_is_b64_twin(const char *key)
+{
+	static const char *const twins[] = { "name_b64", "directory_b64", "pattern_b64",
+					     "exclude_b64", "description_b64", "schedule_b64" };
+	for (size_t i = 0; i < HK_ARRAY_SIZE(twins); i++)
+		if (strcmp(key, twins[i]) == 0)
+			return true;
+	return false;
+}
+
+int hk_proto_registration_parse(const json_t *args, const char *const *ignore,
+				struct hk_registration *reg, unsigned *set, char **cause)
+{
+	const char *key;
+	const json_t *value;
+	unsigned bits = 0;
+
+	*cause = NULL;
+	if (!json_is_object(args)) {
+		*cause = hk_xstrdup("arguments must be an object");
+		return HK_ECONFIG;
+	}
+	json_object_foreach((json_t *)args, key, value) {
+		const struct proto_field *f = NULL;
+		bool skip = false;
+		for (size_t i = 0; ignore && ignore[i]; i++)
+			skip |= strcmp(key, ignore[i]) == 0;
+		if (skip || proto_is_b64_twin(key))
+			continue;
+		for (size_t i = 0; i < HK_ARRAY_SIZE(proto_fields); i++)
+			if (strcmp(key, proto_fields[i].key) == 0)
+				f = &proto_fields[i];
+		if (!f) {
+			*cause = hk_xasprintf("%s: unknown or read-only field", key);
+			return HK_ECONFIG;
+		}
+		int r = f->fn(args, key, value, reg, cause);
+		if (r < 0)
+			return r;
+		bits |= f->bit;
+	}
+	/* a base64 twin alone (directory_b64 without directory) still counts */
+	for (size_t i = 0; i < HK_ARRAY_SIZE(proto_fields); i++) {
+		char twin[64];
+		snprintf(twin, sizeof(twin), "%s_b64", proto_fields[i].key);
+		if (!(bits & proto_fields[i].bit) && proto_is_b64_twin(twin) &&
+		    json_object_get(args, twin)) {
+			bool skip = false;
+			for (size_t k = 0; ignore && ignore[k]; k++)
+				skip |= strcmp(proto_fields[i].key, ignore[k]) == 0;
+			if (skip)
+				continue;
+			int r = proto_fields[i].fn(args, proto_fields[i].key,
+						   json_object_get(args, twin), reg, cause);
+			if (r < 0)
+				return r;
+			bits |= proto_fields[i].bit;
+		}
+	}
+	if (set)
+		*set = bits;
+	return 0;
+}
+
+/* Reports ------------------------------------------------------------------------- */
+
+static json_t *proto_time(int64_t ns)
+{
+	return json_real((double)ns / 1e9);
+}
+
+json_t *hk_proto_report_to_json(const struct hk_report *rep)
+{
+	json_t *o = proto_xcheck(json_object());
+	json_t *regs = proto_xcheck(json_array());
+	json_t *files = proto_xcheck(json_array());
+	json_t *tot = proto_xcheck(json_object());
+	uint64_t deleted = 0, bytes = 0, skipped = 0, errors = 0;
+
+	json_object_set_new(o, "job_id", proto_uint(rep->job_id));
+	json_object_set_new(o, "trigger", rep->trigger ? json_string(rep->trigger) : json_null());
+	json_object_set_new(o, "dry_run", json_boolean(rep->dry_run));
+	json_object_set_new(o, "started", proto_time(rep->started_ns));
+	json_object_set_new(o, "finished", proto_time(rep->finished_ns));
+	for (size_t i = 0; i < rep->n_regs; i++) {
+		const struct hk_report_reg *r = &rep->regs[i];
+		json_t *j = proto_xcheck(json_object());
+		json_object_set_new(j, "id", json_string(r->id));
+		proto_xset_bytes(j, "name", r->name);
+		proto_xset_bytes(j, "directory", r->directory);
+		json_object_set_new(j, "scanned", proto_uint(r->scanned));
+		json_object_set_new(j, "selected", proto_uint(r->selected));
+		json_object_set_new(j, "deleted", proto_uint(r->deleted));
+		json_object_set_new(j, "bytes", proto_uint(r->bytes));
+		json_object_set_new(j, "blocks_bytes", proto_uint(r->blocks_bytes));
+		json_object_set_new(j, "skipped", proto_uint(r->skipped));
+		json_object_set_new(j, "errors", proto_uint(r->errors));
+		proto_xset_bytes(j, "error", r->error);
+		json_array_append_new(regs, j);
+		deleted += r->deleted;
+		bytes += r->bytes;
+		skipped += r->skipped;
+		errors += r->errors;
+	}
+	for (size_t i = 0; i < rep->n_files; i++) {
+		const struct hk_report_file *f = &rep->files[i];
+		json_t *j = proto_xcheck(json_object());
+		json_object_set_new(j, "registration_id", f->reg_id ? json_string(f->reg_id) : json_null());
+		proto_xset_bytes(j, "path", f->path);
+		json_object_set_new(j, "size", proto_uint(f->size));
+		json_object_set_new(j, "mtime", proto_time(f->mtime_ns));
+		json_object_set_new(j, "reason", json_string(hk_reason_name(f->reason)));
+		json_object_set_new(j, "outcome", json_string(hk_reap_outcome_name(f->outcome)));
+		json_object_set_new(j, "error", f->outcome == HK_REAP_FAILED ?
+					json_string(hk_strerror(f->err)) : json_null());
+		json_array_append_new(files, j);
+	}
+	json_object_set_new(o, "registrations", regs);
+	json_object_set_new(o, "files", files);
+	json_object_set_new(tot, "registrations", proto_uint(rep->n_regs));
+	json_object_set_new(tot, "deleted", proto_uint(deleted));
+	json_object_set_new(tot, "bytes", proto_uint(bytes));
+	json_object_set_new(tot, "skipped", proto_uint(skipped));
+	json_object_set_new(tot, "errors", proto_uint(errors));
+	json_object_set_new(o, "totals", tot);
+	return o;
+}
+#endif /* !HK_CLIENT_LIBRARY */
