@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "log.h"
+#include "sched.h"
 #include "util.h"
 
 #define HK_DEFAULT_CONFIG HK_SYSCONFDIR "/housekeeper.conf"
@@ -187,6 +188,7 @@ struct daemon_state {
 	const struct daemon_opts *opts;
 	struct hk_config *cfg;
 	struct hk_engine *engine;
+	struct hk_sched *sched;
 	ev_signal sighup, sigterm, sigint, sigusr1;
 };
 
@@ -217,6 +219,7 @@ static void daemon_reload(struct daemon_state *st)
 	}
 	hk_config_errors_fini(&errs);
 	hk_engine_apply_config(st->engine, cfg);
+	hk_sched_apply_config(st->sched, cfg);
 	hk_config_free(st->cfg);
 	st->cfg = cfg;
 	daemon_apply_log_level(st->opts, cfg);
@@ -298,12 +301,14 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	st.engine = hk_engine_create(st.loop, cfg);
 	if (!st.engine)
 		goto out;
+	st.sched = hk_sched_create(st.loop, st.engine);
 	log_info("daemon", "started: %zu registration%s from %s", cfg->n_regs,
 		 cfg->n_regs == 1 ? "" : "s", opts->config_file);
 	daemon_notify("READY=1\nSTATUS=running");
 	ev_run(st.loop, 0);
 	rc = 0;
 out:
+	hk_sched_free(st.sched);
 	hk_engine_free(st.engine);
 	if (opts->pidfile)
 		unlink(opts->pidfile);
@@ -314,20 +319,26 @@ out:
 	return rc;
 }
 
-/* --once: one full sweep, the report on stdout. */
+static void daemon_once_done(const struct hk_job_info *job, const struct hk_report *rep,
+			     void *arg)
+{
+	int *rc = arg;
+	hk_report_print(rep, stdout);
+	*rc = strcmp(job->outcome, "ok") == 0 ? 0 : 1;
+}
+
+/* --once: one full sweep as a job, the report on stdout. Exit 1 when the
+ * job failed (a deletion error, a registration that could not be swept)
+ * or timed out. */
 static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 {
+	int rc = 1;
 	struct hk_engine *eng = hk_engine_create(NULL, cfg);
-	int err = 0;
-	struct hk_report *rep = hk_engine_sweep(eng, NULL, opts->dry_run, "once", &err);
-	int rc = 0;
-	if (rep) {
-		hk_report_print(rep, stdout);
-		for (size_t i = 0; i < rep->n_regs; i++)
-			if (rep->regs[i].errors)
-				rc = 1;
-	}
-	hk_report_free(rep);
+	struct hk_sched *sched = hk_sched_create(NULL, eng);
+	uint64_t id;
+	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", daemon_once_done, &rc, &id) == 0)
+		hk_sched_run_all(sched);
+	hk_sched_free(sched);
 	hk_engine_free(eng);
 	hk_config_free(cfg);
 	return rc;

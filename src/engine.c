@@ -75,8 +75,7 @@ struct eng_reg {
 	struct hk_dirscan *cur;
 	uint32_t cur_dir;
 	ev_timer age_timer;
-	ev_periodic sched_timer;
-	bool has_sched;
+	struct hk_sweep *sweep;           /* the sweep working on it, if any */
 	/* counters since start */
 	uint64_t files_deleted;
 	uint64_t bytes_deleted;
@@ -91,8 +90,6 @@ struct hk_engine {
 	struct eng_reg **regs;            /* priority order */
 	size_t n_regs;
 	ev_idle scan_idle;
-	ev_periodic sweep_timer;
-	uint64_t next_job_id;
 	bool overflowed;
 };
 
@@ -709,13 +706,20 @@ static bool eng_reg_may_delete(const struct eng_reg *reg)
 	return reg->attached && reg->scanned && !reg->scanning;
 }
 
+/* The event/timer path leaves a registration alone while a sweep works on
+ * it; the sweep enforces what accumulated when it ends. */
+static bool eng_reg_event_path_ok(const struct eng_reg *reg)
+{
+	return reg->eng->loop && eng_reg_may_delete(reg) && !reg->sweep;
+}
+
 /* Event and timer path: delete the oldest while any policy selects it. */
 static void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 {
 	const struct hk_scheduler_settings *s = &reg->eng->cfg->scheduler;
-	reg->dirty = false;
-	if (!eng_reg_may_delete(reg))
+	if (!eng_reg_event_path_ok(reg))
 		return;
+	reg->dirty = false;
 	if (s->housekeeper_read_only || s->housekeeper_dry_run) {
 		/* only sweeps report in these modes */
 		eng_reg_arm_age(reg);
@@ -776,33 +780,77 @@ static void eng_reg_arm_age(struct eng_reg *reg)
 
 /* Sweeps ------------------------------------------------------------------ */
 
-static void eng_reg_scan_now(struct eng_reg *reg)
+struct hk_run {
+	struct eng_run r;
+};
+
+struct hk_run *hk_run_create(bool dry_run, struct hk_report *rep)
 {
-	eng_reg_rescan(reg);
-	while (reg->scanning)
-		eng_scan_step(reg, SIZE_MAX);
+	struct hk_run *run = hk_xcalloc(1, sizeof(*run));
+	eng_run_init(&run->r, dry_run, rep);
+	return run;
 }
 
-/* Sweep one registration: revalidate its root, rescan and reconcile, then
- * select with the batch policy and delete (or report) in order. */
-static void eng_reg_sweep(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr)
+void hk_run_free(struct hk_run *run)
 {
-	if (reg->attached && !eng_reg_identity_ok(reg)) {
-		log_warnx("watch", "%s: no longer the directory that was registered; re-attaching",
-			  reg->conf->directory);
-		eng_reg_detach(reg);
-	}
-	if (!reg->attached)
-		eng_reg_attach(reg);
-	if (!reg->attached) {
-		rr->error = hk_xstrdup("directory does not exist or cannot be opened");
+	if (!run)
 		return;
+	eng_run_fini(&run->r);
+	free(run);
+}
+
+bool hk_run_age_allowed(const struct hk_run *run)
+{
+	return run->r.age_allowed;
+}
+
+/* A file chosen by a sweep's plan, copied out of the index: the index may
+ * change between slices. */
+struct eng_victim {
+	uint32_t dir;
+	uint64_t dir_dev;
+	uint64_t dir_ino;
+	uint64_t ino;
+	enum hk_reason why;
+	char *name;
+};
+
+enum eng_sweep_phase {
+	SWEEP_SCAN,
+	SWEEP_PLAN,
+	SWEEP_REAP,
+	SWEEP_DONE,
+};
+
+struct hk_sweep {
+	struct eng_reg *reg;
+	struct eng_run *run;
+	struct hk_report_reg *rr;
+	enum eng_sweep_phase phase;
+	struct eng_victim *victims;
+	size_t n_victims;
+	size_t next;
+};
+
+static struct eng_reg *eng_reg_find(const struct hk_engine *eng, const char *key)
+{
+	for (size_t i = 0; i < eng->n_regs; i++) {
+		struct eng_reg *reg = eng->regs[i];
+		if (strcmp(key, reg->conf->id) == 0 ||
+		    (reg->conf->name && strcmp(key, reg->conf->name) == 0))
+			return reg;
 	}
-	eng_reg_scan_now(reg);
-	reg->last_run = run->now_ns / HK_NSEC_PER_SEC;
+	return NULL;
+}
+
+/* Choose the victims of one registration with the batch policy, on a
+ * snapshot that leaves out what earlier registrations of the run took. */
+static void eng_sweep_plan(struct hk_sweep *sw)
+{
+	struct eng_reg *reg = sw->reg;
+	struct eng_run *run = sw->run;
 	if (!run->dry_run)
 		eng_reg_purge_gone(reg, run, 0);
-
 	struct hk_entry **sorted = NULL;
 	size_t n = hk_index_sorted(reg->index, &sorted);
 	struct hk_policy_file *files = hk_xcalloc(n ? n : 1, sizeof(*files));
@@ -816,17 +864,125 @@ static void eng_reg_sweep(struct eng_reg *reg, struct eng_run *run, struct hk_re
 		files[m].size = sorted[i]->size;
 		m++;
 	}
-	rr->scanned = m;
+	sw->rr->scanned = m;
 	size_t k = hk_policy_select(&reg->policy, files, m, run->now_ns, run->age_allowed, why);
-	/* entries are freed as they are deleted: copy the selection first */
+	sw->victims = hk_xcalloc(k ? k : 1, sizeof(*sw->victims));
 	for (size_t i = 0; i < k; i++) {
-		struct hk_entry *e = sorted[i];
-		eng_reap_entry(reg, run, rr, e, why[i]);
+		const struct hk_entry *e = sorted[i];
+		const struct eng_dir *d = &reg->dirs[e->dir];
+		sw->victims[i] = (struct eng_victim){ e->dir, d->dev, d->ino, e->ino, why[i],
+						      hk_xstrdup(e->name) };
 	}
+	sw->n_victims = k;
 	free(files);
 	free(why);
 	free(sorted);
+}
+
+/* Reap one planned victim if the index still knows it as planned. */
+static void eng_sweep_reap_one(struct hk_sweep *sw, const struct eng_victim *v)
+{
+	struct eng_reg *reg = sw->reg;
+	if (!eng_dir_live(reg, v->dir) || reg->dirs[v->dir].dev != v->dir_dev ||
+	    reg->dirs[v->dir].ino != v->dir_ino)
+		return;   /* its directory went away since the plan */
+	struct hk_entry *e = hk_index_get(reg->index, v->dir, v->name, strlen(v->name));
+	if (!e || e->ino != v->ino)
+		return;   /* deleted or replaced since the plan: not ours to judge now */
+	eng_reap_entry(reg, sw->run, sw->rr, e, v->why);
+}
+
+int hk_engine_sweep_start(struct hk_engine *eng, const char *reg_id, struct hk_run *run,
+			  struct hk_report_reg *rr, struct hk_sweep **out)
+{
+	struct eng_reg *reg = eng_reg_find(eng, reg_id);
+	*out = NULL;
+	if (!reg)
+		return HK_ENOTFOUND;
+	if (reg->sweep)
+		return HK_EBUSY;
+	memcpy(rr->id, reg->conf->id, sizeof(rr->id));
+	rr->name = reg->conf->name ? hk_xstrdup(reg->conf->name) : NULL;
+	rr->directory = hk_xstrdup(reg->conf->directory);
+
+	struct hk_sweep *sw = hk_xcalloc(1, sizeof(*sw));
+	sw->reg = reg;
+	sw->run = &run->r;
+	sw->rr = rr;
+	reg->sweep = sw;
+	if (reg->attached && !eng_reg_identity_ok(reg)) {
+		log_warnx("watch", "%s: no longer the directory that was registered; re-attaching",
+			  reg->conf->directory);
+		eng_reg_detach(reg);
+	}
+	if (!reg->attached)
+		eng_reg_attach(reg);
+	if (!reg->attached) {
+		rr->error = hk_xstrdup("directory does not exist or cannot be opened");
+		sw->phase = SWEEP_DONE;
+	} else {
+		eng_reg_rescan(reg);
+		sw->phase = SWEEP_SCAN;
+	}
+	*out = sw;
+	return 0;
+}
+
+bool hk_engine_sweep_step(struct hk_sweep *sw, size_t budget)
+{
+	struct eng_reg *reg = sw->reg;
+	while (budget && sw->phase != SWEEP_DONE) {   /* reg is set while not DONE */
+		switch (sw->phase) {
+		case SWEEP_SCAN:
+			if (!reg->attached) {
+				sw->rr->error = hk_xstrdup("directory went away during the sweep");
+				sw->phase = SWEEP_DONE;
+				break;
+			}
+			budget -= reg->scanning ? eng_scan_step(reg, budget) : 0;
+			if (!reg->scanning)
+				sw->phase = SWEEP_PLAN;
+			break;
+		case SWEEP_PLAN:
+			eng_sweep_plan(sw);
+			reg->last_run = sw->run->now_ns / HK_NSEC_PER_SEC;
+			sw->phase = SWEEP_REAP;
+			break;
+		case SWEEP_REAP:
+			if (sw->next == sw->n_victims || !reg->attached) {
+				sw->phase = SWEEP_DONE;
+				break;
+			}
+			eng_sweep_reap_one(sw, &sw->victims[sw->next++]);
+			budget--;
+			break;
+		case SWEEP_DONE:
+			break;
+		}
+	}
+	return sw->phase == SWEEP_DONE;
+}
+
+void hk_engine_sweep_free(struct hk_sweep *sw)
+{
+	if (!sw)
+		return;
+	struct eng_reg *reg = sw->reg;
+	if (sw->phase != SWEEP_DONE && !sw->rr->error)
+		sw->rr->error = hk_xstrdup("stopped before it finished");
+	for (size_t i = 0; i < sw->n_victims; i++)
+		free(sw->victims[i].name);
+	free(sw->victims);
+	free(sw);
+	if (!reg)
+		return;
+	reg->sweep = NULL;
 	eng_reg_arm_age(reg);
+	/* events that arrived meanwhile are enforced now */
+	struct eng_run run;
+	eng_run_init(&run, false, NULL);
+	eng_reg_enforce(reg, &run);
+	eng_run_fini(&run);
 }
 
 static int eng_reg_cmp(const void *a, const void *b)
@@ -840,43 +996,47 @@ static int eng_reg_cmp(const void *a, const void *b)
 	return strcmp(nx, ny);
 }
 
-struct hk_report *hk_engine_sweep(struct hk_engine *eng, const char *reg_id, bool dry_run,
-				  const char *trigger, int *err)
+size_t hk_engine_reg_ids(const struct hk_engine *eng, const char *filter,
+			 char (**ids)[HK_UUID_LEN + 1])
 {
-	struct hk_report *rep = hk_xcalloc(1, sizeof(*rep));
-	rep->job_id = ++eng->next_job_id;
-	rep->trigger = trigger;
-	rep->dry_run = dry_run || eng->cfg->scheduler.housekeeper_dry_run ||
-		       eng->cfg->scheduler.housekeeper_read_only;
-	rep->started_ns = hk_time_now_ns();
-	rep->regs = hk_xcalloc(eng->n_regs ? eng->n_regs : 1, sizeof(*rep->regs));
-	struct eng_run run;
-	eng_run_init(&run, rep->dry_run, rep);
-	if (!run.age_allowed)
-		log_errx("sched", "the system clock is before the build date: age limits are "
-			 "not enforced until it is right");
-	bool found = false;
+	*ids = hk_xcalloc(eng->n_regs ? eng->n_regs : 1, sizeof(**ids));
+	size_t n = 0;
 	for (size_t i = 0; i < eng->n_regs; i++) {
-		struct eng_reg *reg = eng->regs[i];
-		if (reg_id && strcmp(reg_id, reg->conf->id) != 0 &&
-		    !(reg->conf->name && strcmp(reg_id, reg->conf->name) == 0))
+		const struct hk_registration *c = eng->regs[i]->conf;
+		if (filter && strcmp(filter, c->id) != 0 && !(c->name && strcmp(filter, c->name) == 0))
 			continue;
-		found = true;
-		struct hk_report_reg *rr = &rep->regs[rep->n_regs++];
-		memcpy(rr->id, reg->conf->id, sizeof(rr->id));
-		rr->name = reg->conf->name ? hk_xstrdup(reg->conf->name) : NULL;
-		rr->directory = hk_xstrdup(reg->conf->directory);
-		eng_reg_sweep(reg, &run, rr);
+		memcpy((*ids)[n++], c->id, HK_UUID_LEN + 1);
 	}
-	eng_run_fini(&run);
-	rep->finished_ns = hk_time_now_ns();
-	if (reg_id && !found) {
-		hk_report_free(rep);
-		*err = HK_ENOTFOUND;
-		return NULL;
-	}
-	*err = 0;
-	return rep;
+	return n;
+}
+
+/* Does dir `inner` lie at or below `outer` (lexically; both clean)? */
+static bool eng_path_within(const char *outer, const char *inner)
+{
+	size_t n = strlen(outer);
+	if (strcmp(outer, "/") == 0)
+		return true;
+	return strncmp(outer, inner, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+bool hk_engine_regs_overlap(const struct hk_engine *eng, const char *id_a, const char *id_b)
+{
+	const struct eng_reg *a = eng_reg_find(eng, id_a), *b = eng_reg_find(eng, id_b);
+	if (!a || !b)
+		return false;
+	const char *da = a->conf->directory, *db = b->conf->directory;
+	if (strcmp(da, db) == 0)
+		return true;
+	if (eng_path_within(da, db))
+		return a->conf->recursive;
+	if (eng_path_within(db, da))
+		return b->conf->recursive;
+	return false;
+}
+
+const struct hk_config *hk_engine_config(const struct hk_engine *eng)
+{
+	return eng->cfg;
 }
 
 void hk_report_free(struct hk_report *rep)
@@ -1020,22 +1180,6 @@ static const struct hk_watch_ops eng_watch_ops = {
 
 /* Registrations ----------------------------------------------------------- */
 
-static void eng_sched_cb(struct ev_loop *loop, ev_periodic *w, int revents);
-
-static ev_tstamp eng_cron_reschedule(ev_periodic *w, ev_tstamp now, const struct hk_cron *cron)
-{
-	time_t next;
-	if (hk_cron_next(cron, (time_t)now, &next) < 0)
-		return now + 1e9;   /* never */
-	return (ev_tstamp)next;
-}
-
-static ev_tstamp eng_reg_sched_resched(ev_periodic *w, ev_tstamp now)
-{
-	struct eng_reg *reg = w->data;
-	return eng_cron_reschedule(w, now, &reg->conf->schedule_cron);
-}
-
 static struct eng_reg *eng_reg_create(struct hk_engine *eng, const struct hk_registration *conf)
 {
 	struct eng_reg *reg = hk_xcalloc(1, sizeof(*reg));
@@ -1048,63 +1192,29 @@ static struct eng_reg *eng_reg_create(struct hk_engine *eng, const struct hk_reg
 	reg->anc_wd = -1;
 	ev_timer_init(&reg->age_timer, eng_age_timer_cb, 0., 0.);
 	reg->age_timer.data = reg;
-	if (reg->conf->schedule && eng->loop) {
-		ev_periodic_init(&reg->sched_timer, eng_sched_cb, 0., 0., eng_reg_sched_resched);
-		reg->sched_timer.data = reg;
-		ev_periodic_start(eng->loop, &reg->sched_timer);
-		reg->has_sched = true;
-	}
 	return reg;
 }
 
 static void eng_reg_free(struct eng_reg *reg)
 {
 	struct hk_engine *eng = reg->eng;
+	if (reg->sweep) {
+		/* removed while a sweep worked on it: the sweep ends here */
+		struct hk_sweep *sw = reg->sweep;
+		sw->reg = NULL;
+		sw->phase = SWEEP_DONE;
+		if (!sw->rr->error)
+			sw->rr->error = hk_xstrdup("registration removed during the sweep");
+	}
 	eng_reg_detach(reg);
 	eng_reg_set_ancestor(reg, -1);
-	if (eng->loop) {
+	if (eng->loop)
 		ev_timer_stop(eng->loop, &reg->age_timer);
-		if (reg->has_sched)
-			ev_periodic_stop(eng->loop, &reg->sched_timer);
-	}
 	free(reg->dirs);
 	free(reg->queue);
 	hk_index_free(reg->index);
 	hk_registration_free(reg->conf);
 	free(reg);
-}
-
-static void eng_sched_cb(struct ev_loop *loop, ev_periodic *w, int revents)
-{
-	struct eng_reg *reg = w->data;
-	int err;
-	struct hk_report *rep = hk_engine_sweep(reg->eng, reg->conf->id, false, "schedule", &err);
-	if (rep) {
-		log_info("sched", "%s: scheduled sweep: %" PRIu64 " deleted",
-			 reg->conf->directory, rep->n_regs ? rep->regs[0].deleted : 0);
-		hk_report_free(rep);
-	}
-}
-
-static ev_tstamp eng_sweep_resched(ev_periodic *w, ev_tstamp now)
-{
-	struct hk_engine *eng = w->data;
-	return eng_cron_reschedule(w, now, &eng->cfg->scheduler.schedule_cron);
-}
-
-static void eng_sweep_cb(struct ev_loop *loop, ev_periodic *w, int revents)
-{
-	struct hk_engine *eng = w->data;
-	int err;
-	struct hk_report *rep = hk_engine_sweep(eng, NULL, false, "schedule", &err);
-	if (rep) {
-		uint64_t n = 0;
-		for (size_t i = 0; i < rep->n_regs; i++)
-			n += rep->regs[i].deleted;
-		log_info("sched", "full sweep: %" PRIu64 " files %s in %zu registrations", n,
-			 rep->dry_run ? "would be deleted" : "deleted", rep->n_regs);
-		hk_report_free(rep);
-	}
 }
 
 static bool eng_same_selection(const struct hk_registration *a, const struct hk_registration *b)
@@ -1128,7 +1238,6 @@ static bool eng_same_schedule(const struct hk_registration *a, const struct hk_r
 
 void hk_engine_apply_config(struct hk_engine *eng, const struct hk_config *cfg)
 {
-	const struct hk_config *old_cfg = eng->cfg;
 	eng->cfg = cfg;
 	struct eng_reg **next = hk_xcalloc(cfg->n_regs ? cfg->n_regs : 1, sizeof(*next));
 	bool *kept = hk_xcalloc(eng->n_regs ? eng->n_regs : 1, sizeof(*kept));
@@ -1167,12 +1276,6 @@ void hk_engine_apply_config(struct hk_engine *eng, const struct hk_config *cfg)
 	qsort(eng->regs, eng->n_regs, sizeof(*eng->regs), eng_reg_cmp);
 
 	if (eng->loop) {
-		if (!old_cfg || strcmp(old_cfg->scheduler.housekeeper_schedule,
-				       cfg->scheduler.housekeeper_schedule) != 0 ||
-		    !ev_is_active(&eng->sweep_timer)) {
-			ev_periodic_stop(eng->loop, &eng->sweep_timer);
-			ev_periodic_again(eng->loop, &eng->sweep_timer);
-		}
 		for (size_t i = 0; i < eng->n_regs; i++) {
 			struct eng_reg *reg = eng->regs[i];
 			if (!reg->attached)
@@ -1196,8 +1299,6 @@ struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config 
 		}
 		ev_idle_init(&eng->scan_idle, eng_scan_idle_cb);
 		eng->scan_idle.data = eng;
-		ev_periodic_init(&eng->sweep_timer, eng_sweep_cb, 0., 0., eng_sweep_resched);
-		eng->sweep_timer.data = eng;
 	}
 	hk_engine_apply_config(eng, cfg);
 	return eng;
@@ -1212,7 +1313,6 @@ void hk_engine_free(struct hk_engine *eng)
 	free(eng->regs);
 	if (eng->loop) {
 		ev_idle_stop(eng->loop, &eng->scan_idle);
-		ev_periodic_stop(eng->loop, &eng->sweep_timer);
 	}
 	hk_watch_free(eng->watch);
 	free(eng);

@@ -73,11 +73,41 @@ void hk_engine_free(struct hk_engine *eng);
  * ones stop at once, new ones are attached and scanned. */
 void hk_engine_apply_config(struct hk_engine *eng, const struct hk_config *cfg);
 
-/* Rescan, reconcile and apply every policy to the registration with id
- * reg_id (NULL: all, in priority order). Synchronous. Returns a new report
- * owned by the caller, or NULL with *err set (HK_ENOTFOUND). */
-struct hk_report *hk_engine_sweep(struct hk_engine *eng, const char *reg_id, bool dry_run,
-				  const char *trigger, int *err);
+/* Runs and sweeps: the job manager (sched.c) drives sweeps in slices.
+ *
+ * A run is what the sweeps of one job share: its dry-run flag, its clock
+ * reading, its report, and the files deleted so far, so that each
+ * registration (swept in priority order) applies to what the previous ones
+ * left. */
+struct hk_run;
+/* rep is borrowed: the sweeps of the run add their files to it. */
+struct hk_run *hk_run_create(bool dry_run, struct hk_report *rep);
+void hk_run_free(struct hk_run *run);
+bool hk_run_age_allowed(const struct hk_run *run);
+
+/* One registration's sweep: revalidate its root, rescan and reconcile,
+ * select with the batch policy, delete (or, dry, check) in order. */
+struct hk_sweep;
+/* Start sweeping the registration with this id (or name). rr is filled as
+ * the sweep goes (borrowed until hk_engine_sweep_free). Returns 0 and *out,
+ * HK_ENOTFOUND, or HK_EBUSY when another sweep works on it. */
+int hk_engine_sweep_start(struct hk_engine *eng, const char *reg_id, struct hk_run *run,
+			  struct hk_report_reg *rr, struct hk_sweep **out);
+/* Do up to budget units of work (directory entries read, files reaped).
+ * Returns true when the sweep is finished. */
+bool hk_engine_sweep_step(struct hk_sweep *sw, size_t budget);
+/* End a sweep, finished or not (an unfinished one is recorded as stopped). */
+void hk_engine_sweep_free(struct hk_sweep *sw);
+
+/* Ids of the registrations matching filter (id or name; NULL = all), in
+ * priority order. *ids is a new array owned by the caller. */
+size_t hk_engine_reg_ids(const struct hk_engine *eng, const char *filter,
+			 char (**ids)[HK_UUID_LEN + 1]);
+/* Can two registrations cover the same file? (same directory, or one below
+ * a recursive other) */
+bool hk_engine_regs_overlap(const struct hk_engine *eng, const char *id_a, const char *id_b);
+/* The configuration in force (borrowed). */
+const struct hk_config *hk_engine_config(const struct hk_engine *eng);
 
 /* Has every registration finished its first scan? */
 bool hk_engine_idle(const struct hk_engine *eng);
