@@ -13,11 +13,11 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,7 +30,7 @@
 #endif
 
 struct hk_client {
-	pthread_mutex_t lock;
+	mtx_t lock;             /* C11: <pthread.h> includes <sched.h>, shadowed by src/sched.h */
 	int fd;                 /* -1 when disconnected */
 	char *path;
 	int64_t next_id;
@@ -163,7 +163,12 @@ int hk_connect(const char *socket_path, struct hk_client **out)
 		free(c);
 		return r;
 	}
-	pthread_mutex_init(&c->lock, NULL);
+	if (mtx_init(&c->lock, mtx_plain) != thrd_success) {
+		free(c->path);
+		close(c->fd);
+		free(c);
+		return -ENOMEM;
+	}
 	*out = c;
 	return 0;
 }
@@ -174,7 +179,7 @@ void hk_disconnect(struct hk_client *client)
 		return;
 	if (client->fd >= 0)
 		close(client->fd);
-	pthread_mutex_destroy(&client->lock);
+	mtx_destroy(&client->lock);
 	free(client->path);
 	free(client->last_error);
 	free(client);
@@ -184,9 +189,9 @@ int hk_client_set_timeout(struct hk_client *client, int timeout_ms)
 {
 	if (!client || timeout_ms < 0)
 		return -EINVAL;
-	pthread_mutex_lock(&client->lock);
+	mtx_lock(&client->lock);
 	client->timeout_ms = timeout_ms;
-	pthread_mutex_unlock(&client->lock);
+	mtx_unlock(&client->lock);
 	return 0;
 }
 
@@ -196,10 +201,10 @@ char *hk_client_last_error(struct hk_client *client)
 
 	if (!client)
 		return NULL;
-	pthread_mutex_lock(&client->lock);
+	mtx_lock(&client->lock);
 	if (client->last_error)
 		s = strdup(client->last_error);
-	pthread_mutex_unlock(&client->lock);
+	mtx_unlock(&client->lock);
 	return s;
 }
 
@@ -318,7 +323,7 @@ static int client_request(struct hk_client *c, const char *op, json_t *args, int
 
 	*result = NULL;
 	*error = NULL;
-	pthread_mutex_lock(&c->lock);
+	mtx_lock(&c->lock);
 	free(c->last_error);
 	c->last_error = NULL;
 	deadline = client_now_ms() + (c->timeout_ms > 0 ? c->timeout_ms : default_timeout);
@@ -364,7 +369,7 @@ static int client_request(struct hk_client *c, const char *op, json_t *args, int
 		client_set_last_error(c, *error);
 	}
 out:
-	pthread_mutex_unlock(&c->lock);
+	mtx_unlock(&c->lock);
 	json_decref(msg);
 	json_decref(args);
 	free(frame);

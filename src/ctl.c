@@ -424,7 +424,9 @@ static void ctl_op_list(const struct hk_ctl_ops *ops, void *ctx, const struct hk
 
 	if (!ctl_args_only(req, reply, NULL))
 		return;
-	ctl_reply_json(reply, ops->get_cleanup_configs(ctx, &out), out, NULL, true);
+	int r = ops->get_cleanup_configs(ctx, &out);
+
+	ctl_reply_json(reply, r, out, NULL, true);
 }
 
 static void ctl_op_run(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
@@ -467,7 +469,9 @@ static void ctl_op_status(const struct hk_ctl_ops *ops, void *ctx, const struct 
 
 	if (!ctl_args_only(req, reply, NULL))
 		return;
-	ctl_reply_json(reply, ops->status(ctx, &out), out, NULL, false);
+	int r = ops->status(ctx, &out);
+
+	ctl_reply_json(reply, r, out, NULL, false);
 }
 
 static void ctl_op_explain(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
@@ -515,7 +519,9 @@ static void ctl_op_audit(const struct hk_ctl_ops *ops, void *ctx, const struct h
 		}
 		t = (int64_t)json_number_value(since);
 	}
-	ctl_reply_json(reply, ops->audit(ctx, t, id, &out), out, NULL, true);
+	int r = ops->audit(ctx, t, id, &out);
+
+	ctl_reply_json(reply, r, out, NULL, true);
 }
 
 static void ctl_op_jobs(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
@@ -525,7 +531,9 @@ static void ctl_op_jobs(const struct hk_ctl_ops *ops, void *ctx, const struct hk
 
 	if (!ctl_args_only(req, reply, NULL))
 		return;
-	ctl_reply_json(reply, ops->jobs(ctx, &out), out, NULL, true);
+	int r = ops->jobs(ctx, &out);
+
+	ctl_reply_json(reply, r, out, NULL, true);
 }
 
 static void ctl_op_reload(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,

@@ -27,6 +27,7 @@
 #include "engine.h"
 #include "log.h"
 #include "sched.h"
+#include "state.h"
 #include "util.h"
 
 #define HK_DEFAULT_CONFIG HK_SYSCONFDIR "/housekeeper.conf"
@@ -42,6 +43,7 @@ struct daemon_opts {
 	bool once;
 	bool dry_run;
 	bool daemonize;
+	bool reset_state;
 };
 
 enum {
@@ -49,6 +51,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_DAEMONIZE,
 	OPT_PIDFILE,
+	OPT_RESET_STATE,
 };
 
 static const struct option daemon_long_opts[] = {
@@ -64,6 +67,7 @@ static const struct option daemon_long_opts[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+	{ "reset-state", no_argument, NULL, OPT_RESET_STATE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -87,6 +91,7 @@ static void daemon_usage(FILE *out)
 		"      --dry-run          with --once: report what would be deleted, delete nothing\n"
 		"      --daemonize        detach from the terminal (init systems other than systemd)\n"
 		"      --pidfile FILE     write the daemon's pid to FILE\n"
+		"      --reset-state      move an unusable state store aside and start fresh\n"
 		"  -h, --help             show this help and exit\n"
 		"  -V, --version          show the version and exit\n",
 		HK_DEFAULT_CONFIG);
@@ -113,6 +118,7 @@ static int daemon_parse_args(int argc, char **argv, struct daemon_opts *opts)
 		case OPT_DRY_RUN: opts->dry_run = true; break;
 		case OPT_DAEMONIZE: opts->daemonize = true; break;
 		case OPT_PIDFILE: opts->pidfile = optarg; break;
+		case OPT_RESET_STATE: opts->reset_state = true; break;
 		case ':':
 			fprintf(stderr, "housekeeperd: option '%s' needs an argument\n", argv[optind - 1]);
 			goto usage;
@@ -189,8 +195,55 @@ struct daemon_state {
 	struct hk_config *cfg;
 	struct hk_engine *engine;
 	struct hk_sched *sched;
+	struct hk_store *store;
 	ev_signal sighup, sigterm, sigint, sigusr1;
+	ev_prepare flush;          /* commits the store's queued writes once per iteration */
+	ev_idle prune;             /* history retention, in slices */
 };
+
+#define DAEMON_PRUNE_SLICE 512
+
+/* Before the loop sleeps: one write transaction for what the iteration
+ * queued (index changes, audit completions, jobs). */
+static void daemon_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct daemon_state *st = w->data;
+	bool was_healthy = hk_store_healthy(st->store);
+	if (hk_store_pending(st->store) == 0)
+		return;
+	int r = hk_store_flush(st->store);
+	if (r < 0 && was_healthy) {
+		const char *text = NULL;
+		hk_store_last_error(st->store, &text);
+		log_errx("store", "%s: cannot commit the state store: %s",
+			 st->cfg->daemon.state_directory, text ? text : hk_strerror(r));
+	} else if (r == 0 && !was_healthy) {
+		log_notice("store", "%s: state store writable again",
+			   st->cfg->daemon.state_directory);
+	}
+}
+
+/* Jobs, reports and audit records older than job_history_retention_days. */
+static void daemon_prune_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct daemon_state *st = w->data;
+	int64_t keep = (int64_t)st->cfg->scheduler.job_history_retention_days * 86400 *
+		       HK_NSEC_PER_SEC;
+	bool more = false;
+	if (hk_store_prune(st->store, hk_time_now_ns() - keep, DAEMON_PRUNE_SLICE, &more) < 0 ||
+	    !more)
+		ev_idle_stop(loop, w);
+}
+
+/* Every job that ends is recorded, then history is pruned. */
+static void daemon_job_hook(const struct hk_job_info *job, const struct hk_report *rep,
+			    void *arg)
+{
+	struct daemon_state *st = arg;
+	hk_state_record_job(st->store, job);
+	if (st->loop && !ev_is_active(&st->prune))
+		ev_idle_start(st->loop, &st->prune);
+}
 
 static void daemon_apply_log_level(const struct daemon_opts *opts, const struct hk_config *cfg)
 {
@@ -298,10 +351,21 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 		sigs[i]->data = &st;
 		ev_signal_start(st.loop, sigs[i]);
 	}
-	st.engine = hk_engine_create(st.loop, cfg);
+	if (hk_state_open(cfg->daemon.state_directory, opts->reset_state, &st.store) < 0)
+		goto out;
+	hk_state_settle_intents(st.store);
+	ev_prepare_init(&st.flush, daemon_flush_cb);
+	st.flush.data = &st;
+	ev_prepare_start(st.loop, &st.flush);
+	ev_idle_init(&st.prune, daemon_prune_cb);
+	st.prune.data = &st;
+	ev_idle_start(st.loop, &st.prune);
+	st.engine = hk_engine_create(st.loop, cfg, st.store);
 	if (!st.engine)
 		goto out;
 	st.sched = hk_sched_create(st.loop, st.engine);
+	hk_sched_set_hook(st.sched, daemon_job_hook, &st);
+	hk_sched_set_next_id(st.sched, hk_store_job_last_id(st.store) + 1);
 	log_info("daemon", "started: %zu registration%s from %s", cfg->n_regs,
 		 cfg->n_regs == 1 ? "" : "s", opts->config_file);
 	daemon_notify("READY=1\nSTATUS=running");
@@ -310,6 +374,10 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 out:
 	hk_sched_free(st.sched);
 	hk_engine_free(st.engine);
+	if (st.store) {
+		hk_store_flush(st.store);
+		hk_store_close(st.store);
+	}
 	if (opts->pidfile)
 		unlink(opts->pidfile);
 	if (st.loop)
@@ -327,19 +395,36 @@ static void daemon_once_done(const struct hk_job_info *job, const struct hk_repo
 	*rc = strcmp(job->outcome, "ok") == 0 ? 0 : 1;
 }
 
+static void daemon_once_hook(const struct hk_job_info *job, const struct hk_report *rep,
+			     void *arg)
+{
+	hk_state_record_job(arg, job);
+}
+
 /* --once: one full sweep as a job, the report on stdout. Exit 1 when the
  * job failed (a deletion error, a registration that could not be swept)
  * or timed out. */
 static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 {
 	int rc = 1;
-	struct hk_engine *eng = hk_engine_create(NULL, cfg);
+	struct hk_store *store = NULL;
+	if (hk_state_open(cfg->daemon.state_directory, opts->reset_state, &store) < 0) {
+		hk_config_free(cfg);
+		return 1;
+	}
+	hk_state_settle_intents(store);
+	/* a dry run stores nothing but its job record */
+	struct hk_engine *eng = hk_engine_create(NULL, cfg, opts->dry_run ? NULL : store);
 	struct hk_sched *sched = hk_sched_create(NULL, eng);
+	hk_sched_set_hook(sched, daemon_once_hook, store);
+	hk_sched_set_next_id(sched, hk_store_job_last_id(store) + 1);
 	uint64_t id;
 	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", daemon_once_done, &rc, &id) == 0)
 		hk_sched_run_all(sched);
 	hk_sched_free(sched);
 	hk_engine_free(eng);
+	hk_store_flush(store);
+	hk_store_close(store);
 	hk_config_free(cfg);
 	return rc;
 }

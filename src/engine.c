@@ -35,6 +35,7 @@
 #include "index.h"
 #include "log.h"
 #include "scan.h"
+#include "store.h"
 #include "units.h"
 #include "util.h"
 #include "watch.h"
@@ -91,6 +92,8 @@ struct hk_engine {
 	size_t n_regs;
 	ev_idle scan_idle;
 	bool overflowed;
+	struct hk_store *store;           /* borrowed; NULL: nothing persisted */
+	bool audit_failing;               /* intents cannot be written: no deletion */
 };
 
 /* One deletion (or would-be deletion) recorded in a run, so that later
@@ -117,6 +120,12 @@ static void eng_reg_arm_age(struct eng_reg *reg);
 static void eng_reg_attach(struct eng_reg *reg);
 static void eng_reg_detach(struct eng_reg *reg);
 static void eng_scan_kick(struct hk_engine *eng);
+static void eng_idx_set(struct eng_reg *reg, uint32_t dir, const char *name,
+			const struct hk_file_meta *meta);
+static void eng_idx_remove(struct eng_reg *reg, uint32_t dir, const char *name);
+static void eng_idx_clear(struct eng_reg *reg);
+static void eng_store_forget(struct eng_reg *reg, uint32_t dir);
+static void eng_reg_warm_load(struct eng_reg *reg);
 
 /* Runs -------------------------------------------------------------------- */
 
@@ -193,6 +202,7 @@ static void eng_dir_drop(struct eng_reg *reg, uint32_t id)
 			eng_dir_drop(reg, (uint32_t)i);
 	struct eng_dir *d = &reg->dirs[id];
 	eng_dir_unwatch(reg, id);
+	eng_store_forget(reg, id);
 	hk_index_remove_dir(reg->index, id);
 	close(d->fd);
 	d->fd = -1;
@@ -306,15 +316,15 @@ static bool eng_name_matches(const struct hk_registration *conf, const char *nam
 static void eng_file_refresh(struct eng_reg *reg, uint32_t dir, const char *name)
 {
 	struct hk_stat st;
-	size_t len = strlen(name);
 	int r = hk_stat_at(reg->dirs[dir].fd, name, &st);
-	if (r < 0 || !S_ISREG(st.mode) || st.dev != reg->dirs[ENG_ROOT].dev || st.mount_root) {
-		hk_index_remove(reg->index, dir, name, len);
+	if (r < 0 || !S_ISREG(st.mode) || st.dev != reg->dirs[ENG_ROOT].dev || st.mount_root ||
+	    strlen(name) > 255) {
+		eng_idx_remove(reg, dir, name);
 		return;
 	}
 	struct hk_file_meta meta;
 	hk_stat_to_meta(&st, reg->conf->age_by, &meta);
-	hk_index_set(reg->index, dir, name, len, &meta);
+	eng_idx_set(reg, dir, name, &meta);
 }
 
 /* Scanning ---------------------------------------------------------------- */
@@ -343,6 +353,7 @@ file:
 
 static void eng_scan_done(struct eng_reg *reg)
 {
+	eng_store_forget(reg, ENG_ANCESTOR);
 	size_t gone = hk_index_sweep_unseen(reg->index);
 	if (gone)
 		log_debug("scan", "%s: %zu vanished files dropped", reg->conf->directory, gone);
@@ -532,8 +543,7 @@ static void eng_reg_attach(struct eng_reg *reg)
 	reg->attached = true;
 	reg->scanned = false;
 	eng_dir_watch(reg, ENG_ROOT);
-	hk_index_clear(reg->index);
-	eng_reg_rescan(reg);
+	eng_reg_rescan(reg);   /* keeps a warm-loaded index until reconciled */
 }
 
 static void eng_reg_detach(struct eng_reg *reg)
@@ -553,7 +563,7 @@ static void eng_reg_detach(struct eng_reg *reg)
 		reg->dirs[ENG_ROOT].fd = -1;
 		reg->attached = false;
 	}
-	hk_index_clear(reg->index);
+	eng_idx_clear(reg);
 	if (reg->eng->loop)
 		ev_timer_stop(reg->eng->loop, &reg->age_timer);
 }
@@ -575,7 +585,127 @@ static bool eng_reg_identity_ok(struct eng_reg *reg)
 	return ok;
 }
 
+/* Persistence of the index ------------------------------------------------ */
+
+/* The store key of a file: its path relative to the registered root. */
+static char *eng_relpath(const struct eng_reg *reg, uint32_t dir, const char *name, size_t *len)
+{
+	struct hk_buf b = { 0 };
+	eng_dir_relpath(reg, dir, &b);
+	hk_buf_append(&b, name, strlen(name));
+	*len = b.len;
+	return b.data;
+}
+
+static void eng_store_put(struct eng_reg *reg, const struct hk_entry *e)
+{
+	struct hk_store *store = reg->eng->store;
+	if (!store)
+		return;
+	size_t len;
+	char *rel = eng_relpath(reg, e->dir, e->name, &len);
+	struct hk_store_file f = { e->ino, e->size, e->mtime_ns, e->key_ns };
+	hk_store_index_put(store, reg->conf->id, rel, len, &f);
+	free(rel);
+}
+
+static void eng_store_del(struct eng_reg *reg, uint32_t dir, const char *name)
+{
+	struct hk_store *store = reg->eng->store;
+	if (!store)
+		return;
+	size_t len;
+	char *rel = eng_relpath(reg, dir, name, &len);
+	hk_store_index_delete(store, reg->conf->id, rel, len);
+	free(rel);
+}
+
+/* Index mutations that the store follows. */
+static void eng_idx_set(struct eng_reg *reg, uint32_t dir, const char *name,
+			const struct hk_file_meta *meta)
+{
+	size_t len = strlen(name);
+	struct hk_entry *old = hk_index_get(reg->index, dir, name, len);
+	bool same = old && old->ino == meta->ino && old->size == meta->size &&
+		    old->mtime_ns == meta->mtime_ns && old->key_ns == meta->key_ns;
+	hk_index_set(reg->index, dir, name, len, meta);
+	if (!same) {
+		struct hk_entry *e = hk_index_get(reg->index, dir, name, len);
+		if (e)
+			eng_store_put(reg, e);
+	}
+}
+
+static void eng_idx_remove(struct eng_reg *reg, uint32_t dir, const char *name)
+{
+	if (hk_index_remove(reg->index, dir, name, strlen(name)))
+		eng_store_del(reg, dir, name);
+}
+
+static void eng_idx_remove_entry(struct eng_reg *reg, struct hk_entry *e)
+{
+	eng_store_del(reg, e->dir, e->name);
+	hk_index_remove_entry(reg->index, e);
+}
+
+struct eng_collect {
+	struct eng_reg *reg;
+	uint32_t dir;          /* ENG_ANCESTOR: every unseen entry instead */
+};
+
+static void eng_collect_cb(struct hk_entry *e, void *arg)
+{
+	struct eng_collect *c = arg;
+	bool hit = c->dir == ENG_ANCESTOR ? !(e->heap_pos & 0x80000000u) : e->dir == c->dir;
+	if (hit)
+		eng_store_del(c->reg, e->dir, e->name);
+}
+
+/* Before entries leave in bulk (a directory dropped, a rescan's unseen
+ * sweep), tell the store. */
+static void eng_store_forget(struct eng_reg *reg, uint32_t dir)
+{
+	if (!reg->eng->store)
+		return;
+	struct eng_collect c = { reg, dir };
+	hk_index_foreach(reg->index, eng_collect_cb, &c);
+}
+
+static void eng_idx_clear(struct eng_reg *reg)
+{
+	if (reg->eng->store && hk_index_count(reg->index))
+		hk_store_index_drop(reg->eng->store, reg->conf->id);
+	hk_index_clear(reg->index);
+}
+
+static int eng_warm_load_cb(const char *rel, size_t len, const struct hk_store_file *f, void *arg)
+{
+	struct eng_reg *reg = arg;
+	if (memchr(rel, '/', len) || len > 255)
+		return 0;   /* subdirectory entries come back with the scan */
+	struct hk_file_meta meta = { f->ino, f->size, f->mtime_ns, f->key_ns };
+	hk_index_set(reg->index, ENG_ROOT, rel, len, &meta);
+	return 0;
+}
+
+/* Warm start: serve the stored index until the first scan reconciles it
+ * (deletions wait for that scan). */
+static void eng_reg_warm_load(struct eng_reg *reg)
+{
+	struct hk_store *store = reg->eng->store;
+	if (!store)
+		return;
+	hk_store_index_load(store, reg->conf->id, eng_warm_load_cb, reg);
+	if (reg->conf->recursive && hk_index_count(reg->index))
+		hk_store_index_drop(store, reg->conf->id);   /* the scan puts all back */
+	if (hk_index_count(reg->index))
+		log_debug("store", "%s: %zu files from the stored index", reg->conf->directory,
+			  hk_index_count(reg->index));
+}
+
 /* Enforcement ------------------------------------------------------------- */
+
+#define ENG_REAP_BATCH 256     /* files per audit-intent commit */
 
 static void eng_report_add(struct eng_run *run, struct eng_reg *reg, struct hk_report_reg *rr,
 			   uint32_t dir, const char *name, const struct hk_reap_result *res,
@@ -599,11 +729,91 @@ static void eng_report_add(struct eng_run *run, struct eng_reg *reg, struct hk_r
 	};
 }
 
-/* Try to delete entry e (selected for reason why). Returns true when the
- * entry left the index as a result. */
-static bool eng_reap_entry(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
-			   struct hk_entry *e, enum hk_reason why)
+/* A file set aside for deletion: detached from the index while its intent
+ * is recorded and the deletion done. */
+struct eng_pick {
+	struct hk_entry *e;
+	enum hk_reason why;
+	uint64_t audit_id;
+};
+
+/* Record intents for the picks (real runs). Fail closed: without the
+ * records nothing is deleted. */
+static bool eng_record_intents(struct eng_reg *reg, struct eng_run *run, struct eng_pick *picks,
+			       size_t n)
 {
+	struct hk_engine *eng = reg->eng;
+	if (!eng->store || run->dry_run || n == 0)
+		return true;
+	struct hk_store_audit *recs = hk_xcalloc(n, sizeof(*recs));
+	uint64_t *ids = hk_xcalloc(n, sizeof(*ids));
+	char **paths = hk_xcalloc(n, sizeof(*paths));
+	for (size_t i = 0; i < n; i++) {
+		const struct hk_entry *e = picks[i].e;
+		paths[i] = eng_file_path(reg, e->dir, e->name);
+		recs[i] = (struct hk_store_audit){
+			.time_ns = run->now_ns,
+			.reg_id = reg->conf->id,
+			.path = paths[i],
+			.path_len = strlen(paths[i]),
+			.size = e->size,
+			.mtime_ns = e->mtime_ns,
+			.reason = hk_reason_name(picks[i].why),
+		};
+	}
+	int r = hk_store_audit_intent(eng->store, recs, n, ids);
+	if (r == 0) {
+		for (size_t i = 0; i < n; i++)
+			picks[i].audit_id = ids[i];
+		if (eng->audit_failing)
+			log_notice("store", "audit records can be written again: deleting resumes");
+		eng->audit_failing = false;
+	} else if (!eng->audit_failing) {
+		log_errx("store", "%s: cannot record the audit trail (%s): no file is deleted "
+			 "until it can be", reg->conf->directory, hk_strerror(r));
+		eng->audit_failing = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	free(ids);
+	free(recs);
+	return r == 0;
+}
+
+/* A dry run under housekeeper_dry_run leaves an audit record per file it
+ * would delete; a manual dry run stores nothing but its job and report. */
+static void eng_record_dry(struct eng_reg *reg, struct eng_run *run, const struct hk_entry *e,
+			   enum hk_reason why)
+{
+	struct hk_engine *eng = reg->eng;
+	if (!eng->store || !eng->cfg->scheduler.housekeeper_dry_run)
+		return;
+	char *path = eng_file_path(reg, e->dir, e->name);
+	struct hk_store_audit rec = {
+		.time_ns = run->now_ns,
+		.reg_id = reg->conf->id,
+		.path = path,
+		.path_len = strlen(path),
+		.size = e->size,
+		.mtime_ns = e->mtime_ns,
+		.reason = hk_reason_name(why),
+		.dry_run = true,
+		.state = HK_STORE_AUDIT_DONE,
+		.outcome = "would-delete",
+	};
+	uint64_t id;
+	hk_store_audit_add(eng->store, &rec, &id);
+	free(path);
+}
+
+/* Delete (or, dry, check) one detached pick; the entry is freed or given
+ * back to the index. Returns true when the file turned out changed. */
+static bool eng_reap_pick(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+			  struct eng_pick *p)
+{
+	struct hk_entry *e = p->e;
+	struct hk_store *store = reg->eng->store;
 	uint32_t dir = e->dir;
 	struct eng_dir *d = &reg->dirs[dir];
 	struct hk_reap_expect exp = {
@@ -614,40 +824,41 @@ static bool eng_reap_entry(struct eng_reg *reg, struct eng_run *run, struct hk_r
 		.dir_is_mount_root = dir == ENG_ROOT && reg->root_mount,
 	};
 	struct hk_reap_result res;
-	char name[256];
-	memcpy(name, e->name, (size_t)e->name_len + 1);
-	uint64_t size = e->size, ino = e->ino;
-	int64_t mtime = e->mtime_ns;
-	hk_reap_file(d->fd, name, &exp, run->dry_run, &res);
+	hk_reap_file(d->fd, e->name, &exp, run->dry_run, &res);
+	bool record = store && !run->dry_run && p->audit_id;
+	bool changed = false;
 
 	if (rr && res.outcome != HK_REAP_CHANGED)
 		rr->selected++;
 	switch (res.outcome) {
 	case HK_REAP_DELETED:
 	case HK_REAP_WOULD_DELETE:
-		eng_run_add_gone(run, d, ino, name);
-		eng_report_add(run, reg, rr, dir, name, &res, size, mtime, why);
+		eng_run_add_gone(run, d, e->ino, e->name);
+		eng_report_add(run, reg, rr, dir, e->name, &res, e->size, e->mtime_ns, p->why);
 		if (rr) {
 			rr->deleted++;
-			rr->bytes += size;
+			rr->bytes += e->size;
 			rr->blocks_bytes += res.st.blocks * 512;
 		}
-		if (res.outcome == HK_REAP_DELETED) {
-			reg->files_deleted++;
-			reg->bytes_deleted += size;
-			log_debug("reap", "%s/%s: deleted (%s)", reg->conf->directory, name,
-				  hk_reason_name(why));
-			hk_index_remove_entry(reg->index, e);
-			return true;
+		if (res.outcome == HK_REAP_WOULD_DELETE) {
+			eng_record_dry(reg, run, e, p->why);
+			hk_index_attach(reg->index, e);
+			return false;
 		}
+		if (record)
+			hk_store_audit_complete(store, p->audit_id, "deleted", 0);
+		reg->files_deleted++;
+		reg->bytes_deleted += e->size;
+		log_debug("reap", "%s/%s: deleted (%s)", reg->conf->directory, e->name,
+			  hk_reason_name(p->why));
+		eng_store_del(reg, dir, e->name);
+		free(e);
 		return false;
 	case HK_REAP_GONE:
-		hk_index_remove_entry(reg->index, e);
-		return true;
+		break;
 	case HK_REAP_CHANGED:
-		/* re-evaluate with what is on disk now */
-		eng_file_refresh(reg, dir, name);
-		return true;
+		changed = true;
+		break;
 	case HK_REAP_LOCKED:
 	case HK_REAP_REFUSED:
 	case HK_REAP_FAILED:
@@ -655,22 +866,49 @@ static bool eng_reap_entry(struct eng_reg *reg, struct eng_run *run, struct hk_r
 			rr->skipped += res.outcome != HK_REAP_FAILED;
 			rr->errors += res.outcome == HK_REAP_FAILED;
 		}
-		eng_report_add(run, reg, rr, dir, name, &res, size, mtime, why);
+		eng_report_add(run, reg, rr, dir, e->name, &res, e->size, e->mtime_ns, p->why);
 		if (res.outcome == HK_REAP_FAILED) {
 			reg->delete_errors++;
-			log_errx("reap", "%s/%s: cannot delete: %s", reg->conf->directory, name,
+			log_errx("reap", "%s/%s: cannot delete: %s", reg->conf->directory, e->name,
 				 hk_strerror(res.err));
 		} else {
-			log_info("reap", "%s/%s: kept (%s)", reg->conf->directory, name,
+			log_info("reap", "%s/%s: kept (%s)", reg->conf->directory, e->name,
 				 hk_reap_outcome_name(res.outcome));
+		}
+		if (run->dry_run) {
+			hk_index_attach(reg->index, e);
+			return false;
 		}
 		/* Held out of the index until an event or a rescan brings it
 		 * back: it counts as handled, as the policy decided. */
-		if (!run->dry_run)
-			hk_index_remove_entry(reg->index, e);
-		return !run->dry_run;
+		break;
 	}
-	return false;
+	if (record)
+		hk_store_audit_drop(store, p->audit_id);
+	char name[256];
+	memcpy(name, e->name, (size_t)e->name_len + 1);
+	eng_store_del(reg, dir, name);
+	free(e);
+	if (changed)
+		eng_file_refresh(reg, dir, name);   /* re-evaluate what is on disk now */
+	return changed;
+}
+
+/* Delete a batch of picks: intents first (fail closed), then each file.
+ * Returns the number that turned out changed, or -1 when nothing could be
+ * done (the picks are back in the index). */
+static long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+			   struct eng_pick *picks, size_t n)
+{
+	if (!eng_record_intents(reg, run, picks, n)) {
+		for (size_t i = 0; i < n; i++)
+			hk_index_attach(reg->index, picks[i].e);
+		return -1;
+	}
+	long changed = 0;
+	for (size_t i = 0; i < n; i++)
+		changed += eng_reap_pick(reg, run, rr, &picks[i]);
+	return changed;
 }
 
 /* Remove from reg's index the files that earlier registrations of this run
@@ -684,7 +922,7 @@ static void eng_reg_purge_gone(struct eng_reg *reg, const struct eng_run *run, s
 			continue;
 		struct hk_entry *e = hk_index_get(reg->index, dir, g->name, strlen(g->name));
 		if (e && e->ino == g->ino)
-			hk_index_remove_entry(reg->index, e);
+			eng_idx_remove_entry(reg, e);
 	}
 }
 
@@ -713,7 +951,8 @@ static bool eng_reg_event_path_ok(const struct eng_reg *reg)
 	return reg->eng->loop && eng_reg_may_delete(reg) && !reg->sweep;
 }
 
-/* Event and timer path: delete the oldest while any policy selects it. */
+/* Event and timer path: delete the oldest while any policy selects it,
+ * in batches of ENG_REAP_BATCH (one audit commit each). */
 static void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 {
 	const struct hk_scheduler_settings *s = &reg->eng->cfg->scheduler;
@@ -726,18 +965,26 @@ static void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 		return;
 	}
 	eng_reg_purge_gone(reg, run, 0);
-	size_t changed = 0;
-	struct hk_entry *e;
-	while ((e = hk_index_oldest(reg->index))) {
-		enum hk_reason why = hk_policy_check_oldest(&reg->policy, hk_index_count(reg->index),
-							    hk_index_bytes(reg->index), e->key_ns,
-							    run->now_ns, run->age_allowed);
-		if (why == HK_REASON_NONE)
+	long changed = 0;
+	struct eng_pick picks[ENG_REAP_BATCH];
+	for (;;) {
+		size_t n = 0;
+		struct hk_entry *e;
+		while (n < ENG_REAP_BATCH && (e = hk_index_oldest(reg->index))) {
+			enum hk_reason why = hk_policy_check_oldest(
+				&reg->policy, hk_index_count(reg->index), hk_index_bytes(reg->index),
+				e->key_ns, run->now_ns, run->age_allowed);
+			if (why == HK_REASON_NONE)
+				break;
+			picks[n++] = (struct eng_pick){ hk_index_detach(reg->index, e), why, 0 };
+		}
+		if (n == 0)
 			break;
-		uint64_t ino = e->ino;
-		eng_reap_entry(reg, run, NULL, e, why);
-		struct hk_entry *again = hk_index_oldest(reg->index);
-		if (again && again->ino == ino && ++changed > ENG_CHANGED_RETRIES) {
+		long c = eng_reap_batch(reg, run, NULL, picks, n);
+		if (c < 0)
+			break;
+		changed += c;
+		if (changed > ENG_CHANGED_RETRIES) {
 			log_warnx("reap", "%s: files keep changing under us; retrying later",
 				  reg->conf->directory);
 			break;
@@ -879,17 +1126,33 @@ static void eng_sweep_plan(struct hk_sweep *sw)
 	free(sorted);
 }
 
-/* Reap one planned victim if the index still knows it as planned. */
-static void eng_sweep_reap_one(struct hk_sweep *sw, const struct eng_victim *v)
+/* Reap up to budget planned victims (one audit commit) that the index
+ * still knows as planned; returns how many victims were consumed. */
+static size_t eng_sweep_reap_some(struct hk_sweep *sw, size_t budget)
 {
 	struct eng_reg *reg = sw->reg;
-	if (!eng_dir_live(reg, v->dir) || reg->dirs[v->dir].dev != v->dir_dev ||
-	    reg->dirs[v->dir].ino != v->dir_ino)
-		return;   /* its directory went away since the plan */
-	struct hk_entry *e = hk_index_get(reg->index, v->dir, v->name, strlen(v->name));
-	if (!e || e->ino != v->ino)
-		return;   /* deleted or replaced since the plan: not ours to judge now */
-	eng_reap_entry(reg, sw->run, sw->rr, e, v->why);
+	struct eng_pick picks[ENG_REAP_BATCH];
+	size_t n = 0, used = 0;
+	if (budget > ENG_REAP_BATCH)
+		budget = ENG_REAP_BATCH;
+	while (used < budget && sw->next < sw->n_victims) {
+		const struct eng_victim *v = &sw->victims[sw->next++];
+		used++;
+		if (!eng_dir_live(reg, v->dir) || reg->dirs[v->dir].dev != v->dir_dev ||
+		    reg->dirs[v->dir].ino != v->dir_ino)
+			continue;   /* its directory went away since the plan */
+		struct hk_entry *e = hk_index_get(reg->index, v->dir, v->name, strlen(v->name));
+		if (!e || e->ino != v->ino)
+			continue;   /* deleted or replaced since the plan: not ours to judge now */
+		picks[n++] = (struct eng_pick){ hk_index_detach(reg->index, e), v->why, 0 };
+	}
+	if (eng_reap_batch(reg, sw->run, sw->rr, picks, n) < 0) {
+		/* fail closed: the audit trail cannot be written */
+		sw->next = sw->n_victims;
+		if (!sw->rr->error)
+			sw->rr->error = hk_xstrdup("audit trail cannot be written: nothing deleted");
+	}
+	return used ? used : 1;
 }
 
 int hk_engine_sweep_start(struct hk_engine *eng, const char *reg_id, struct hk_run *run,
@@ -953,8 +1216,10 @@ bool hk_engine_sweep_step(struct hk_sweep *sw, size_t budget)
 				sw->phase = SWEEP_DONE;
 				break;
 			}
-			eng_sweep_reap_one(sw, &sw->victims[sw->next++]);
-			budget--;
+			{
+				size_t used = eng_sweep_reap_some(sw, budget);
+				budget = used >= budget ? 0 : budget - used;
+			}
 			break;
 		case SWEEP_DONE:
 			break;
@@ -1143,7 +1408,7 @@ static void eng_event_cb(void *ctx, void *owner, uint32_t dir, uint32_t mask, co
 	if (!eng_name_matches(reg->conf, name))
 		return;
 	if (mask & (IN_DELETE | IN_MOVED_FROM))
-		hk_index_remove(reg->index, dir, name, strlen(name));
+		eng_idx_remove(reg, dir, name);
 	else
 		eng_file_refresh(reg, dir, name);
 	reg->dirty = true;
@@ -1188,6 +1453,7 @@ static struct eng_reg *eng_reg_create(struct hk_engine *eng, const struct hk_reg
 	hk_policy_from_registration(reg->conf, eng->cfg->scheduler.housekeeper_default_retention,
 				    &reg->policy);
 	reg->index = hk_index_create();
+	eng_reg_warm_load(reg);
 	reg->anc_fd = -1;
 	reg->anc_wd = -1;
 	ev_timer_init(&reg->age_timer, eng_age_timer_cb, 0., 0.);
@@ -1286,10 +1552,12 @@ void hk_engine_apply_config(struct hk_engine *eng, const struct hk_config *cfg)
 	}
 }
 
-struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config *cfg)
+struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config *cfg,
+				   struct hk_store *store)
 {
 	struct hk_engine *eng = hk_xcalloc(1, sizeof(*eng));
 	eng->loop = loop;
+	eng->store = store;
 	if (loop) {
 		eng->watch = hk_watch_create(loop, &eng_watch_ops, eng);
 		if (!eng->watch) {
@@ -1308,6 +1576,7 @@ void hk_engine_free(struct hk_engine *eng)
 {
 	if (!eng)
 		return;
+	eng->store = NULL;   /* shutting down: keep the stored index for a warm start */
 	for (size_t i = 0; i < eng->n_regs; i++)
 		eng_reg_free(eng->regs[i]);
 	free(eng->regs);

@@ -62,10 +62,16 @@ void hk_report_free(struct hk_report *rep);
 /* Human text: one line per file, then totals. */
 void hk_report_print(const struct hk_report *rep, FILE *out);
 
+struct hk_store;
+
 /* Create the engine. loop may be NULL for one-shot use (no inotify, no
- * timers: hk_engine_sweep only). cfg is borrowed until the next
- * hk_engine_apply_config or hk_engine_free. */
-struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config *cfg);
+ * timers, no event path: sweeps only). cfg is borrowed until the next
+ * hk_engine_apply_config or hk_engine_free; store (may be NULL) is
+ * borrowed until hk_engine_free: the index and the audit trail go there,
+ * and a stored index is served at start until the first scan reconciles
+ * it. */
+struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config *cfg,
+				   struct hk_store *store);
 void hk_engine_free(struct hk_engine *eng);
 
 /* Switch to a new (valid) configuration: unchanged registrations keep their

@@ -353,7 +353,7 @@ struct hk_entry *hk_index_get(const struct hk_index *idx, uint32_t dir, const ch
 	return idx->slots[index_hash_find(idx, dir, name, name_len)];
 }
 
-/* Take e out of the heap and totals (not the hash), and free it. */
+/* Take e out of the heap and totals (not the hash); the caller frees it. */
 static void index_heap_remove(struct hk_index *idx, struct hk_entry *e)
 {
 	size_t pos = index_pos(e);
@@ -366,15 +366,42 @@ static void index_heap_remove(struct hk_index *idx, struct hk_entry *e)
 		index_heap_put(idx, pos, last);
 		index_heap_fix(idx, pos);
 	}
-	free(e);
 }
 
-void hk_index_remove_entry(struct hk_index *idx, struct hk_entry *e)
+struct hk_entry *hk_index_detach(struct hk_index *idx, struct hk_entry *e)
 {
 	index_hash_delete_slot(idx, index_hash_slot_of(idx, e));
 	index_heap_remove(idx, e);
 	index_hash_maybe_shrink(idx);
 	index_heap_maybe_shrink(idx);
+	return e;
+}
+
+void hk_index_remove_entry(struct hk_index *idx, struct hk_entry *e)
+{
+	free(hk_index_detach(idx, e));
+}
+
+int hk_index_attach(struct hk_index *idx, struct hk_entry *e)
+{
+	size_t slot = index_hash_find(idx, e->dir, e->name, e->name_len);
+	if (idx->slots[slot] != NULL || idx->count >= INDEX_POS_MASK) {
+		free(e);   /* the index learned newer facts meanwhile */
+		return 0;
+	}
+	if ((idx->count + 1) * 4 > (idx->slot_mask + 1) * 3) {
+		index_hash_resize(idx, (idx->slot_mask + 1) * 2);
+		slot = index_hash_find(idx, e->dir, e->name, e->name_len);
+	}
+	index_heap_reserve(idx, idx->count + 1);
+	e->heap_pos = INDEX_SEEN;
+	idx->slots[slot] = e;
+	idx->heap[idx->count] = e;
+	idx->count++;
+	idx->bytes += e->size;
+	index_heap_put(idx, idx->count - 1, e);
+	index_sift_up(idx, idx->count - 1);
+	return 1;
 }
 
 bool hk_index_remove(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len)

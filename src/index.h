@@ -63,6 +63,14 @@ struct hk_entry *hk_index_get(const struct hk_index *idx, uint32_t dir, const ch
  * takes an entry of this index (e.g. hk_index_oldest()). */
 bool hk_index_remove(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len);
 void hk_index_remove_entry(struct hk_index *idx, struct hk_entry *e);
+/* Take an entry out of the index without freeing it: the caller owns it
+ * and either frees it (free()) or gives it back with hk_index_attach. Used
+ * to set files aside while their deletion is being recorded and done. */
+struct hk_entry *hk_index_detach(struct hk_index *idx, struct hk_entry *e);
+/* Give a detached entry back (marked seen). When the index has an entry
+ * for the same (dir, name) by now, that one is newer: e is freed and 0
+ * returned; otherwise 1. */
+int hk_index_attach(struct hk_index *idx, struct hk_entry *e);
 /* Remove every entry of directory dir (that directory went away); returns
  * how many. O(n). */
 size_t hk_index_remove_dir(struct hk_index *idx, uint32_t dir);

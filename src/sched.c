@@ -59,6 +59,8 @@ struct hk_sched {
 	uint64_t next_id;
 	struct sched_cron *crons;
 	size_t n_crons;
+	hk_job_done_fn hook;
+	void *hook_arg;
 };
 
 static void sched_info_fini(struct hk_job_info *info)
@@ -123,6 +125,8 @@ static void sched_job_end(struct hk_sched *s, struct sched_job *job, const char 
 	       info->deleted == 1 ? "" : "s", info->dry_run ? "would be deleted" : "deleted",
 	       info->errors, info->errors == 1 ? "" : "s");
 	sched_history_add(s, info);
+	if (s->hook)
+		s->hook(info, rep, s->hook_arg);
 	if (job->done)
 		job->done(info, rep, job->arg);
 	sched_job_free(job);
@@ -407,6 +411,12 @@ void hk_job_infos_free(struct hk_job_info *jobs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(jobs[i].filter);
 	free(jobs);
+}
+
+void hk_sched_set_hook(struct hk_sched *s, hk_job_done_fn hook, void *arg)
+{
+	s->hook = hook;
+	s->hook_arg = arg;
 }
 
 void hk_sched_set_next_id(struct hk_sched *s, uint64_t next_id)

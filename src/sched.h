@@ -66,6 +66,10 @@ void hk_sched_run_all(struct hk_sched *sched);
 size_t hk_sched_jobs(const struct hk_sched *sched, struct hk_job_info **out);
 void hk_job_infos_free(struct hk_job_info *jobs, size_t n);
 
+/* Called for every job that ends, before its own done callback: the daemon
+ * persists the job record and its report there. */
+void hk_sched_set_hook(struct hk_sched *sched, hk_job_done_fn hook, void *arg);
+
 /* Continue job ids after a restart. */
 void hk_sched_set_next_id(struct hk_sched *sched, uint64_t next_id);
 

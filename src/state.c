@@ -1,0 +1,93 @@
+/*
+ * state.c - start-up and bookkeeping around the store for the daemon.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+int hk_state_open(const char *state_dir, bool reset, struct hk_store **out)
+{
+	char *cause = NULL;
+	int64_t now = hk_time_now_ns();
+	int r = hk_store_open(state_dir, NULL, now, out, &cause);
+	if (r == HK_ESTORE && reset) {
+		char *moved = NULL;
+		free(cause);
+		cause = NULL;
+		r = hk_store_move_aside(state_dir, now / HK_NSEC_PER_SEC, &moved, &cause);
+		if (r == 0) {
+			log_warnx("store", "%s: unusable store moved aside to %s; starting fresh",
+				  state_dir, moved);
+			free(moved);
+			r = hk_store_open(state_dir, NULL, now, out, &cause);
+		}
+	}
+	if (r == HK_ESTORE)
+		log_errx("store", "%s; start once with --reset-state to move it aside and rebuild "
+			 "from the configuration and a rescan (API registrations are lost)",
+			 cause ? cause : state_dir);
+	else if (r < 0)
+		log_errx("store", "%s", cause ? cause : hk_strerror(r));
+	free(cause);
+	return r;
+}
+
+struct state_settle {
+	struct hk_store *store;
+	size_t deleted;
+	size_t dropped;
+};
+
+static int state_settle_cb(const struct hk_store_audit *rec, void *arg)
+{
+	struct state_settle *st = arg;
+	/* an existence check only: nothing is deleted here */
+	char *path = hk_xstrndup(rec->path, rec->path_len);
+	struct stat sb;
+	if (lstat(path, &sb) < 0 && errno == ENOENT) {
+		hk_store_audit_complete(st->store, rec->id, "deleted", 0);
+		st->deleted++;
+	} else {
+		hk_store_audit_drop(st->store, rec->id);
+		st->dropped++;
+	}
+	free(path);
+	return 0;
+}
+
+void hk_state_settle_intents(struct hk_store *store)
+{
+	struct state_settle st = { store, 0, 0 };
+	hk_store_audit_open_intents(store, state_settle_cb, &st);
+	if (st.deleted + st.dropped) {
+		log_notice("store", "settled %zu audit intents left by a crash: %zu deleted, %zu "
+			   "not deleted", st.deleted + st.dropped, st.deleted, st.dropped);
+		hk_store_flush(store);
+	}
+}
+
+void hk_state_record_job(struct hk_store *store, const struct hk_job_info *job)
+{
+	struct hk_store_job rec = {
+		.id = job->id,
+		.kind = job->filter ? "registration" : "sweep",
+		.trigger = job->trigger,
+		.reg_id = job->filter,
+		.start_ns = job->started_ns,
+		.end_ns = job->finished_ns,
+		.outcome = job->outcome,
+		.scanned = job->scanned,
+		.deleted = job->deleted,
+		.bytes = job->bytes,
+		.errors = job->errors,
+		.dry_run = job->dry_run,
+	};
+	hk_store_job_put(store, &rec);
+}

@@ -1,0 +1,28 @@
+/*
+ * state.h - the daemon's use of its state directory: opening the store with
+ * clear errors and the move-aside option, settling the audit intents a
+ * crash left open, recording jobs. (The store itself is store.c.)
+ */
+#ifndef HK_STATE_H
+#define HK_STATE_H
+
+#include <stdbool.h>
+
+#include "sched.h"
+#include "store.h"
+
+/* Open the store in state_dir. With reset, a store that cannot be used is
+ * first moved aside (the daemon then rebuilds from the configuration and a
+ * rescan; API registrations are lost with it). Errors are logged with
+ * what to do. Returns 0 and *out, or the store's error code. */
+int hk_state_open(const char *state_dir, bool reset, struct hk_store **out);
+
+/* A crash between an intent and its completion leaves the intent open: a
+ * file that is gone was deleted (recorded as such), a file still there
+ * was not (the intent is dropped). Commits the result. */
+void hk_state_settle_intents(struct hk_store *store);
+
+/* Persist one ended job (a sched hook). */
+void hk_state_record_job(struct hk_store *store, const struct hk_job_info *job);
+
+#endif /* HK_STATE_H */

@@ -1,0 +1,158 @@
+# seclib.sh - helpers of the attack suite (tests/security/s-*.sh).
+#
+# Each scenario sources ../integration/lib.sh (private $T, config, state
+# dir, log, daemon killed from a trap) and then this file, which adds:
+#  - root check (exit 77 otherwise);
+#  - a cleanup hook run before $T is removed: every mount under $T is
+#    unmounted (deepest first), immutable/append-only flags are cleared,
+#    background helpers are killed;
+#  - decoy trees outside the registered directories, and snapshots of any
+#    tree (path, inode, size, mtime, mode, type, link count + sha256 of
+#    every regular file) to prove "byte-for-byte and stat-for-stat
+#    unchanged";
+#  - a canary registration that proves the running daemon still serves
+#    events (a hung or dead loop fails the probe);
+#  - sec_once: one `housekeeperd --once` under a timeout that tells a hang
+#    (124) and a crash (signal) from the normal exit codes 0 and 1.
+need_root
+
+SEC_DIR=$(cd "$(dirname "$0")" && pwd)
+SEC_PIDS=
+SEC_IMMUTABLE=
+CANARY="$T/canary"
+mkdir -p "$CANARY"
+
+sec_umount_all() {
+	local pass m
+	for pass in 1 2 3 4 5; do
+		m=$(awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r)
+		[ -n "$m" ] || return 0
+		echo "$m" | while read -r mp; do
+			umount "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null || true
+		done
+	done
+}
+
+sec_cleanup() {
+	local p
+	for p in $SEC_PIDS; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	sec_umount_all
+	if [ -n "$SEC_IMMUTABLE" ]; then
+		# shellcheck disable=SC2086
+		chattr -i -a $SEC_IMMUTABLE 2>/dev/null
+	fi
+	true
+}
+HK_EXTRA_CLEANUP=sec_cleanup
+
+# sec_bg CMD...: run a helper in the background, killed by the cleanup.
+sec_bg() {
+	"$@" &
+	SEC_PIDS="$SEC_PIDS $!"
+}
+
+# sec_make_decoy DIR: a tree of files every test policy would select if it
+# could reach them (old mtimes, matching names), subdirectories, odd modes.
+sec_make_decoy() {
+	local d=$1
+	mkdir -p "$d/sub/deeper" "$d/empty"
+	for n in a b c; do
+		printf 'decoy %s\n' "$n" >"$d/$n.log"
+		printf 'decoy data %s\n' "$n" >"$d/$n.dat"
+		printf 'decoy sub %s\n' "$n" >"$d/sub/$n.log"
+		printf 'decoy deeper %s\n' "$n" >"$d/sub/deeper/$n.log"
+	done
+	head -c 100000 /dev/urandom >"$d/big.bin"
+	echo private >"$d/secret.txt"
+	chmod 600 "$d/secret.txt"
+	chmod 750 "$d/sub/deeper"
+	find "$d" -mindepth 1 -exec touch -h -d '2001-01-01 00:00:00' {} +
+	touch -d '2001-01-01 00:00:00' "$d/sub/deeper" "$d/sub" "$d/empty"
+}
+
+# sec_snap DIR OUT: stat data of every entry and checksums of every
+# regular file. SEC_NO_NLINK=1 leaves the link count out (hardlink tests).
+sec_snap() {
+	local fmt='%p %i %s %T@ %m %y %n\n'
+	[ -z "${SEC_NO_NLINK:-}" ] || fmt='%p %i %s %T@ %m %y\n'
+	{
+		find "$1" -printf "$fmt" | LC_ALL=C sort
+		find "$1" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
+	} >"$2"
+}
+
+# sec_check DIR SNAP: DIR must still match the snapshot SNAP.
+sec_check() {
+	sec_snap "$1" "$2.now"
+	cmp -s "$2" "$2.now" || fail "$1 changed: $(diff "$2" "$2.now" | head -20)"
+}
+
+# Config section of the canary: probe-* files in $CANARY go at once.
+sec_canary_conf() {
+	cat <<EOC
+
+[cleanup "zz-canary"]
+directory = $CANARY
+pattern = probe-*
+max_files = 0
+priority = 10000
+EOC
+}
+
+SEC_PROBE_N=0
+# sec_probe: the running daemon is alive and its loop serves events; the
+# events queued before the probe have been handled when it returns.
+sec_probe() {
+	sec_alive || fail "daemon is not running"
+	SEC_PROBE_N=$((SEC_PROBE_N + 1))
+	echo probe >"$CANARY/probe-$SEC_PROBE_N"
+	wait_until test ! -e "$CANARY/probe-$SEC_PROBE_N" ||
+		fail "daemon does not answer events any more (hung?)"
+	sec_alive || fail "daemon died"
+}
+
+sec_alive() {
+	[ -n "$HK_PID" ] && [ -r "/proc/$HK_PID/status" ] &&
+		! grep -q '^State:[[:space:]]*Z' "/proc/$HK_PID/status"
+}
+
+# sec_once OUT [ARGS...]: one sweep of $T/hk.conf; OUT gets the report,
+# OUT.err the log. Fails on a hang or a crash; returns the exit code
+# (0, or 1 when a deletion failed).
+sec_once() {
+	local out=$1 rc=0
+	shift
+	timeout -k 5 $((HK_WAIT * 3)) "$HKD" --once -c "$T/hk.conf" -S "$T/state-once" "$@" \
+		>"$out" 2>"$out.err" || rc=$?
+	case $rc in
+	0 | 1) return $rc ;;
+	124 | 137) fail "--once hung (killed after $((HK_WAIT * 3))s): $(tail -5 "$out.err")" ;;
+	*) fail "--once exited $rc (crash?): $(tail -5 "$out.err")" ;;
+	esac
+}
+
+# sec_regfiles DIR: sorted relative paths of the regular files below DIR
+# (not crossing mounts), NUL-safe: names are printed with escapes.
+sec_regfiles() {
+	(cd "$1" && find . -xdev -type f -print0 | LC_ALL=C sort -z | tr '\0\n' '\n?')
+}
+
+# sec_fail_later MSG: record a failure, keep testing the rest of the
+# scenario; sec_finish then exits 1 if anything was recorded.
+SEC_FAILS=0
+sec_fail_later() {
+	echo "FAIL: $*" >&2
+	SEC_FAILS=$((SEC_FAILS + 1))
+}
+
+sec_finish() {
+	if [ "$SEC_FAILS" -gt 0 ]; then
+		echo "--- daemon log (last 40 lines) ---" >&2
+		[ ! -f "$HK_LOG" ] || tail -n 40 "$HK_LOG" >&2
+		exit 1
+	fi
+	exit 0
+}
