@@ -16,6 +16,7 @@
 
 #include <ev.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -26,7 +27,9 @@
 #include "daemon.h"
 #include "engine.h"
 #include "log.h"
+#include "ctl.h"
 #include "sched.h"
+#include "service.h"
 #include "state.h"
 #include "util.h"
 
@@ -196,6 +199,8 @@ struct daemon_state {
 	struct hk_engine *engine;
 	struct hk_sched *sched;
 	struct hk_store *store;
+	struct hk_service *service;
+	struct hk_ctl *ctl;
 	ev_signal sighup, sigterm, sigint, sigusr1;
 	ev_prepare flush;          /* commits the store's queued writes once per iteration */
 	ev_idle prune;             /* history retention, in slices */
@@ -255,39 +260,45 @@ static void daemon_apply_log_level(const struct daemon_opts *opts, const struct 
 	hk_log_set_level(level);
 }
 
-/* SIGHUP: load the new configuration; apply it only if it has no error. */
-static void daemon_reload(struct daemon_state *st)
+/* Load the configuration again and apply it only if it has no error at all
+ * (SIGHUP and the control socket's reload). Returns 0 or HK_ECONFIG with
+ * errs filled; the running configuration then stays in force. */
+static int daemon_reload(void *arg, struct hk_config_errors *errs)
 {
+	struct daemon_state *st = arg;
 	daemon_notify("RELOADING=1");
 	struct hk_config *cfg = NULL;
-	struct hk_config_errors errs = { 0 };
-	if (hk_config_load(st->opts->config_file, NULL, &cfg, &errs) < 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_errx("config", "%s", errs.msgs[i]);
+	if (hk_config_load(st->opts->config_file, NULL, &cfg, errs) < 0) {
+		for (size_t i = 0; i < errs->n; i++)
+			log_errx("config", "%s", errs->msgs[i]);
 		log_errx("config", "%s: reload refused (%zu error%s); the running configuration "
-			 "stays in force", st->opts->config_file, errs.n, errs.n == 1 ? "" : "s");
-		hk_config_errors_fini(&errs);
+			 "stays in force", st->opts->config_file, errs->n, errs->n == 1 ? "" : "s");
 		daemon_notify("READY=1\nSTATUS=reload refused: configuration has errors");
-		return;
+		return HK_ECONFIG;
 	}
-	hk_config_errors_fini(&errs);
-	hk_engine_apply_config(st->engine, cfg);
-	hk_sched_apply_config(st->sched, cfg);
+	/* what only a restart can change stays as it started */
+	free(cfg->daemon.state_directory);
+	cfg->daemon.state_directory = hk_xstrdup(st->cfg->daemon.state_directory);
+	hk_service_apply(st->service, cfg);
 	hk_config_free(st->cfg);
 	st->cfg = cfg;
 	daemon_apply_log_level(st->opts, cfg);
 	log_info("config", "%s: reloaded, %zu registration%s", st->opts->config_file, cfg->n_regs,
 		 cfg->n_regs == 1 ? "" : "s");
 	daemon_notify("READY=1\nSTATUS=running");
+	return 0;
 }
 
 static void daemon_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct daemon_state *st = w->data;
 	switch (w->signum) {
-	case SIGHUP:
-		daemon_reload(st);
+	case SIGHUP: {
+		struct hk_config_errors errs = { 0 };
+		daemon_reload(st, &errs);
+		hk_config_errors_fini(&errs);
 		break;
+	}
 	case SIGTERM:
 	case SIGINT:
 		log_info("daemon", "signal %d: stopping", w->signum);
@@ -325,6 +336,39 @@ static void daemon_raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+/* The control socket: $HOUSEKEEPER_SOCKET, else [daemon] control_socket,
+ * else <state dir>/housekeeper.sock when -S was given, else the default
+ * under $runstatedir. Mode 0660, group control_group. */
+static int daemon_start_ctl(struct daemon_state *st)
+{
+	const char *path = getenv("HOUSEKEEPER_SOCKET");
+	char *owned = NULL;
+	if (!path || !*path)
+		path = strcmp(st->cfg->daemon.control_socket, HK_RUNSTATEDIR "/housekeeper.sock") != 0
+			       ? st->cfg->daemon.control_socket
+			       : NULL;
+	if (!path && st->opts->state_dir)
+		path = owned = hk_xasprintf("%s/housekeeper.sock", st->opts->state_dir);
+	if (!path)
+		path = st->cfg->daemon.control_socket;
+	gid_t gid = (gid_t)-1;
+	if (st->cfg->daemon.control_group && *st->cfg->daemon.control_group) {
+		struct group *gr = getgrnam(st->cfg->daemon.control_group);
+		if (gr)
+			gid = gr->gr_gid;
+	}
+	char *cause = NULL;
+	int r = hk_ctl_create(st->loop, path, 0660, gid, hk_service_ops(), st->service, &st->ctl,
+			      &cause);
+	if (r < 0)
+		log_errx("ctl", "%s", cause ? cause : hk_strerror(r));
+	else
+		log_info("ctl", "%s: listening", path);
+	free(cause);
+	free(owned);
+	return r;
 }
 
 static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
@@ -366,13 +410,19 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	st.sched = hk_sched_create(st.loop, st.engine);
 	hk_sched_set_hook(st.sched, daemon_job_hook, &st);
 	hk_sched_set_next_id(st.sched, hk_store_job_last_id(st.store) + 1);
+	st.service = hk_service_create(st.engine, st.sched, st.store, daemon_reload, &st);
+	hk_service_load(st.service);
+	if (daemon_start_ctl(&st) < 0)
+		goto out;
 	log_info("daemon", "started: %zu registration%s from %s", cfg->n_regs,
 		 cfg->n_regs == 1 ? "" : "s", opts->config_file);
 	daemon_notify("READY=1\nSTATUS=running");
 	ev_run(st.loop, 0);
 	rc = 0;
 out:
+	hk_ctl_free(st.ctl);
 	hk_sched_free(st.sched);
+	hk_service_free(st.service);
 	hk_engine_free(st.engine);
 	if (st.store) {
 		hk_store_flush(st.store);

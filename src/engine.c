@@ -93,6 +93,8 @@ struct hk_engine {
 	ev_idle scan_idle;
 	bool overflowed;
 	struct hk_store *store;           /* borrowed; NULL: nothing persisted */
+	struct hk_registration *const *api;   /* borrowed API registrations */
+	size_t n_api;
 	bool audit_failing;               /* intents cannot be written: no deletion */
 };
 
@@ -1504,11 +1506,21 @@ static bool eng_same_schedule(const struct hk_registration *a, const struct hk_r
 
 void hk_engine_apply_config(struct hk_engine *eng, const struct hk_config *cfg)
 {
+	hk_engine_apply(eng, cfg, eng->api, eng->n_api);
+}
+
+void hk_engine_apply(struct hk_engine *eng, const struct hk_config *cfg,
+		     struct hk_registration *const *api, size_t n_api)
+{
 	eng->cfg = cfg;
-	struct eng_reg **next = hk_xcalloc(cfg->n_regs ? cfg->n_regs : 1, sizeof(*next));
+	eng->api = api;
+	eng->n_api = n_api;
+	size_t total = cfg->n_regs + n_api;
+	struct eng_reg **next = hk_xcalloc(total ? total : 1, sizeof(*next));
 	bool *kept = hk_xcalloc(eng->n_regs ? eng->n_regs : 1, sizeof(*kept));
-	for (size_t i = 0; i < cfg->n_regs; i++) {
-		const struct hk_registration *conf = cfg->regs[i];
+	for (size_t i = 0; i < total; i++) {
+		const struct hk_registration *conf =
+			i < cfg->n_regs ? cfg->regs[i] : api[i - cfg->n_regs];
 		struct eng_reg *reg = NULL;
 		for (size_t j = 0; j < eng->n_regs; j++) {
 			if (!kept[j] && strcmp(eng->regs[j]->conf->id, conf->id) == 0 &&
@@ -1538,7 +1550,7 @@ void hk_engine_apply_config(struct hk_engine *eng, const struct hk_config *cfg)
 	free(kept);
 	free(eng->regs);
 	eng->regs = next;
-	eng->n_regs = cfg->n_regs;
+	eng->n_regs = total;
 	qsort(eng->regs, eng->n_regs, sizeof(*eng->regs), eng_reg_cmp);
 
 	if (eng->loop) {
@@ -1593,4 +1605,148 @@ bool hk_engine_idle(const struct hk_engine *eng)
 		if (eng->regs[i]->scanning)
 			return false;
 	return true;
+}
+
+/* Views for the control interface ------------------------------------------ */
+
+size_t hk_engine_count(const struct hk_engine *eng)
+{
+	return eng->n_regs;
+}
+
+const struct hk_registration *hk_engine_registration(const struct hk_engine *eng, size_t i)
+{
+	return i < eng->n_regs ? eng->regs[i]->conf : NULL;
+}
+
+void hk_engine_reg_status(const struct hk_engine *eng, size_t i, struct hk_reg_status *st)
+{
+	const struct eng_reg *reg = eng->regs[i];
+	memset(st, 0, sizeof(*st));
+	st->files = hk_index_count(reg->index);
+	st->bytes = hk_index_bytes(reg->index);
+	const struct hk_entry *e = hk_index_oldest(reg->index);
+	st->oldest_ns = e ? e->key_ns : 0;
+	st->next_expiry_ns = e ? hk_policy_next_expiry(&reg->policy, e->key_ns) : INT64_MAX;
+	st->last_run = reg->last_run;
+	st->files_deleted = reg->files_deleted;
+	st->bytes_deleted = reg->bytes_deleted;
+	st->delete_errors = reg->delete_errors;
+	st->attached = reg->attached;
+	st->scanned = reg->scanned && !reg->scanning;
+	st->watch_failed = reg->watch_failed;
+	st->policy = reg->policy;
+}
+
+uint64_t hk_engine_overflows(const struct hk_engine *eng)
+{
+	return eng->watch ? hk_watch_overflows(eng->watch) : 0;
+}
+
+bool hk_engine_audit_failing(const struct hk_engine *eng)
+{
+	return eng->audit_failing;
+}
+
+/* Find the directory id of relative directory path rel (no leading or
+ * trailing '/'; "" = root) in reg's table. */
+static bool eng_dir_lookup(const struct eng_reg *reg, const char *rel, uint32_t *out)
+{
+	uint32_t cur = ENG_ROOT;
+	while (*rel) {
+		const char *slash = strchr(rel, '/');
+		size_t len = slash ? (size_t)(slash - rel) : strlen(rel);
+		bool found = false;
+		for (size_t i = 1; i < reg->n_dirs && !found; i++) {
+			const struct eng_dir *d = &reg->dirs[i];
+			if (d->fd >= 0 && d->parent == cur && strlen(d->name) == len &&
+			    memcmp(d->name, rel, len) == 0) {
+				cur = (uint32_t)i;
+				found = true;
+			}
+		}
+		if (!found)
+			return false;
+		rel = slash ? slash + 1 : rel + len;
+	}
+	*out = cur;
+	return true;
+}
+
+/* Explain one registration's view of path. */
+static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t now,
+			    struct hk_explain *x)
+{
+	const char *dir = reg->conf->directory;
+	size_t dl = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+	memset(x, 0, sizeof(*x));
+	x->reg = reg->conf;
+	x->delete_at_ns = INT64_MAX;
+	if (strncmp(path, dir, dl) != 0 || path[dl] != '/')
+		return;
+	const char *rel = path + dl + 1;
+	const char *base = strrchr(rel, '/');
+	base = base ? base + 1 : rel;
+	if (base != rel && !reg->conf->recursive) {
+		snprintf(x->note, sizeof(x->note), "in a subdirectory; the registration is not recursive");
+		return;
+	}
+	x->covers = true;
+	x->matches = fnmatch(reg->conf->pattern, base, 0) == 0;
+	for (size_t i = 0; i < reg->conf->n_excludes; i++)
+		if (fnmatch(reg->conf->excludes[i], base, 0) == 0)
+			x->excluded = true;
+	if (!x->matches || x->excluded) {
+		snprintf(x->note, sizeof(x->note), "%s", !x->matches ? "does not match the pattern"
+								     : "excluded: never deleted");
+		return;
+	}
+	char *reldir = hk_xstrndup(rel, (size_t)(base - rel) ? (size_t)(base - rel) - 1 : 0);
+	uint32_t d;
+	struct hk_entry *e = NULL;
+	if (eng_dir_lookup(reg, reldir, &d))
+		e = hk_index_get(reg->index, d, base, strlen(base));
+	free(reldir);
+	if (!e) {
+		snprintf(x->note, sizeof(x->note), "not in the index (not a regular file, or not "
+			 "there)");
+		return;
+	}
+	x->indexed = true;
+	x->size = e->size;
+	x->key_ns = e->key_ns;
+	struct hk_entry **sorted = NULL;
+	size_t n = hk_index_sorted(reg->index, &sorted);
+	struct hk_policy_file *files = hk_xcalloc(n ? n : 1, sizeof(*files));
+	enum hk_reason *why = hk_xcalloc(n ? n : 1, sizeof(*why));
+	size_t pos = 0;
+	for (size_t i = 0; i < n; i++) {
+		files[i] = (struct hk_policy_file){ sorted[i]->key_ns, sorted[i]->size };
+		if (sorted[i] == e)
+			pos = i;
+	}
+	x->rank_newest = n - pos;
+	hk_policy_select(&reg->policy, files, n, now, !hk_clock_implausible(now), why);
+	x->reason = why[pos];
+	if (x->reason != HK_REASON_NONE) {
+		x->delete_at_ns = now;
+		snprintf(x->note, sizeof(x->note), "selected now (%s); deleted at the next event or sweep",
+			 hk_reason_name(x->reason));
+	} else {
+		x->delete_at_ns = hk_policy_next_expiry(&reg->policy, e->key_ns);
+		snprintf(x->note, sizeof(x->note), "kept: newest %zu of %zu%s", x->rank_newest, n,
+			 x->delete_at_ns == INT64_MAX ? "; no age limit" : "; expires at delete_at");
+	}
+	free(files);
+	free(why);
+	free(sorted);
+}
+
+size_t hk_engine_explain(const struct hk_engine *eng, const char *path, int64_t now_ns,
+			 struct hk_explain **out)
+{
+	*out = hk_xcalloc(eng->n_regs ? eng->n_regs : 1, sizeof(**out));
+	for (size_t i = 0; i < eng->n_regs; i++)
+		eng_explain_reg(eng->regs[i], path, now_ns, &(*out)[i]);
+	return eng->n_regs;
 }

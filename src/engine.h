@@ -115,6 +115,55 @@ bool hk_engine_regs_overlap(const struct hk_engine *eng, const char *id_a, const
 /* The configuration in force (borrowed). */
 const struct hk_config *hk_engine_config(const struct hk_engine *eng);
 
+/* Switch to cfg plus the API registrations api[0..n_api) (both borrowed
+ * until the next apply; the engine keeps copies of the registrations). */
+void hk_engine_apply(struct hk_engine *eng, const struct hk_config *cfg,
+		     struct hk_registration *const *api, size_t n_api);
+
+/* Views for status, explain and metrics ------------------------------------ */
+
+/* Registrations in priority order: count, and the i-th (borrowed until the
+ * next apply). */
+size_t hk_engine_count(const struct hk_engine *eng);
+const struct hk_registration *hk_engine_registration(const struct hk_engine *eng, size_t i);
+
+struct hk_reg_status {
+	size_t files;
+	uint64_t bytes;
+	int64_t oldest_ns;          /* age key of the oldest file; 0 when empty */
+	int64_t next_expiry_ns;     /* INT64_MAX: nothing will expire */
+	int64_t last_run;           /* epoch seconds of the last sweep, 0 = never */
+	uint64_t files_deleted;     /* since start */
+	uint64_t bytes_deleted;
+	uint64_t delete_errors;
+	bool attached;              /* the directory exists and is open */
+	bool scanned;               /* the index is complete */
+	bool watch_failed;          /* no inotify watch: enforced on sweeps only */
+	struct hk_policy policy;    /* the effective limits */
+};
+void hk_engine_reg_status(const struct hk_engine *eng, size_t i, struct hk_reg_status *st);
+uint64_t hk_engine_overflows(const struct hk_engine *eng);
+bool hk_engine_audit_failing(const struct hk_engine *eng);
+
+/* One registration's view of a path. */
+struct hk_explain {
+	const struct hk_registration *reg;  /* borrowed until the next apply */
+	bool covers;                /* the path lies where the registration looks */
+	bool matches;               /* the name matches the pattern */
+	bool excluded;              /* an exclude glob matches: never deleted */
+	bool indexed;               /* the index knows the file */
+	uint64_t size;
+	int64_t key_ns;             /* its age key */
+	size_t rank_newest;         /* 1 = the newest of its set */
+	enum hk_reason reason;      /* selected now, and why; NONE: kept */
+	int64_t delete_at_ns;       /* when it will be selected; INT64_MAX: not by age */
+	char note[160];
+};
+/* Explain path (absolute) against every registration: a new array of
+ * hk_engine_count() entries, owned by the caller (free()). */
+size_t hk_engine_explain(const struct hk_engine *eng, const char *path, int64_t now_ns,
+			 struct hk_explain **out);
+
 /* Has every registration finished its first scan? */
 bool hk_engine_idle(const struct hk_engine *eng);
 

@@ -242,15 +242,82 @@ static void sched_work_cb(struct ev_loop *loop, ev_idle *w, int revents)
 		ev_idle_stop(loop, w);
 }
 
+static struct sched_job *sched_job_create(struct hk_sched *s, const char *filter, bool dry_run,
+					   const char *trigger, hk_job_done_fn done, void *arg,
+					   int *err);
+
 int hk_sched_submit(struct hk_sched *s, const char *filter, bool dry_run, const char *trigger,
 		    hk_job_done_fn done, void *arg, uint64_t *job_id)
+{
+	int err;
+	struct sched_job *job = sched_job_create(s, filter, dry_run, trigger, done, arg, &err);
+	if (!job)
+		return err;
+	struct sched_job **pp = &s->queue;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = job;
+	if (job_id)
+		*job_id = job->info.id;
+	sched_start_queued(s);
+	return 0;
+}
+
+/* Is a registration of the job waiting to start (another job sweeps it)? */
+static bool sched_job_blocked(const struct sched_job *job)
+{
+	for (size_t i = 0; i < job->n_ids; i++)
+		if (!job->started[i])
+			return true;
+	return false;
+}
+
+int hk_sched_run_now(struct hk_sched *s, const char *filter, bool dry_run, const char *trigger,
+		     hk_job_done_fn done, void *arg, uint64_t *job_id)
+{
+	int err;
+	struct sched_job *job = sched_job_create(s, filter, dry_run, trigger, done, arg, &err);
+	if (!job)
+		return err;
+	if (job_id)
+		*job_id = job->info.id;
+	/* started at once, outside the queue: the caller waits for it */
+	struct sched_job *saved_queue = s->queue;
+	s->queue = job;
+	job->next = NULL;
+	struct sched_job *saved_running = s->running;
+	s->running = NULL;
+	sched_start_queued(s);
+	while (s->running == job) {
+		bool timed_out = hk_time_mono_ns() > job->deadline_mono_ns;
+		if (sched_job_step(s, job, SIZE_MAX / 4)) {
+			s->running = NULL;
+			sched_job_end(s, job, timed_out ? "timeout" : NULL);
+		} else if (job->n_active == 0 && sched_job_blocked(job)) {
+			/* a paused job sweeps the same registration: give up */
+			s->running = NULL;
+			sched_job_end(s, job, "busy");
+		}
+	}
+	s->queue = saved_queue;
+	s->running = saved_running;
+	if (s->loop && (s->running || s->queue) && !ev_is_active(&s->work))
+		ev_idle_start(s->loop, &s->work);
+	return 0;
+}
+
+static struct sched_job *sched_job_create(struct hk_sched *s, const char *filter, bool dry_run,
+					   const char *trigger, hk_job_done_fn done, void *arg,
+					   int *err)
 {
 	char (*ids)[HK_UUID_LEN + 1] = NULL;
 	size_t n = hk_engine_reg_ids(s->eng, filter, &ids);
 	if (filter && n == 0) {
 		free(ids);
-		return HK_ENOTFOUND;
+		*err = HK_ENOTFOUND;
+		return NULL;
 	}
+	*err = 0;
 	const struct hk_scheduler_settings *set = &s->cfg->scheduler;
 	struct sched_job *job = hk_xcalloc(1, sizeof(*job));
 	job->info.id = s->next_id++;
@@ -271,14 +338,7 @@ int hk_sched_submit(struct hk_sched *s, const char *filter, bool dry_run, const 
 	job->rep->regs = hk_xcalloc(n ? n : 1, sizeof(*job->rep->regs));
 	job->done = done;
 	job->arg = arg;
-	struct sched_job **pp = &s->queue;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = job;
-	if (job_id)
-		*job_id = job->info.id;
-	sched_start_queued(s);
-	return 0;
+	return job;
 }
 
 void hk_sched_run_all(struct hk_sched *s)
@@ -328,15 +388,17 @@ void hk_sched_apply_config(struct hk_sched *s, const struct hk_config *cfg)
 	sched_crons_stop(s);
 	if (!s->loop)
 		return;
-	s->crons = hk_xcalloc(cfg->n_regs + 1, sizeof(*s->crons));
+	size_t n = hk_engine_count(s->eng);
+	s->crons = hk_xcalloc(n + 1, sizeof(*s->crons));
 	s->crons[s->n_crons++] = (struct sched_cron){ .sched = s,
 						      .cron = cfg->scheduler.schedule_cron };
-	for (size_t i = 0; i < cfg->n_regs; i++) {
-		if (!cfg->regs[i]->schedule)
+	for (size_t i = 0; i < n; i++) {
+		const struct hk_registration *reg = hk_engine_registration(s->eng, i);
+		if (!reg->schedule)
 			continue;
 		s->crons[s->n_crons++] = (struct sched_cron){ .sched = s,
-							      .cron = cfg->regs[i]->schedule_cron,
-							      .filter = hk_xstrdup(cfg->regs[i]->id) };
+							      .cron = reg->schedule_cron,
+							      .filter = hk_xstrdup(reg->id) };
 	}
 	for (size_t i = 0; i < s->n_crons; i++) {
 		struct sched_cron *c = &s->crons[i];

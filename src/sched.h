@@ -58,6 +58,12 @@ void hk_sched_apply_config(struct hk_sched *sched, const struct hk_config *cfg);
 int hk_sched_submit(struct hk_sched *sched, const char *filter, bool dry_run,
 		    const char *trigger, hk_job_done_fn done, void *arg, uint64_t *job_id);
 
+/* Run a job now, to completion, before returning (a manual run whose caller
+ * waits for the report); other jobs pause meanwhile. Same arguments and
+ * errors as hk_sched_submit; done runs before this returns. */
+int hk_sched_run_now(struct hk_sched *sched, const char *filter, bool dry_run,
+		     const char *trigger, hk_job_done_fn done, void *arg, uint64_t *job_id);
+
 /* Run every queued job to completion now, without the loop (--once). */
 void hk_sched_run_all(struct hk_sched *sched);
 

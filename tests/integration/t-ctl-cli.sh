@@ -11,7 +11,13 @@ C="$T/cfg-logs"
 mkdir -p "$D" "$C"
 mkfiles "$D" trace_ 12
 mkfiles "$C" app 3
-write_config <<EOC
+# Starts under housekeeper_dry_run, so the files stay for the dry run to
+# list; a reload without it later lets the limits act.
+config() {
+	cat <<EOC
+[scheduler]
+housekeeper_dry_run = $1
+
 [daemon]
 control_socket = $S
 
@@ -20,6 +26,8 @@ directory = $C
 pattern = *.log
 max_files = 10
 EOC
+}
+config yes | write_config
 start_daemon
 wait_until test -S "$S" || fail "control socket $S not created"
 [ "$(stat -c %a "$S")" = 660 ] || fail "socket mode $(stat -c %a "$S"), expected 660"
@@ -71,7 +79,9 @@ grep -q '^total: ' "$T/dry" || fail "dry run has no totals"
 [ "$(count_entries "$D")" -eq "$before" ] || fail "dry run deleted files"
 ctl --json run "$ID" --dry-run | jq -e '.dry_run == true and (.files | length) > 0' >/dev/null ||
 	fail "run --json"
-# a real run leaves max_files
+# housekeeper_dry_run off: the limits act at once; a real run finds the rest
+config no >"$T/hk.conf"
+ctl reload || fail "reload without dry run"
 ctl run "$ID" >/dev/null || fail "run"
 wait_until count_is "$D" 4 || fail "run left $(count_entries "$D") files"
 

@@ -60,7 +60,7 @@ for i in 1 2 3; do
 	ln "$DECOY/c.dat" "$R/fresh$i.dat"   # dated 2001 like its decoy: expired
 done
 sec_probe
-wait_until test -z "$(find "$F" "$R" -type f)" || fail "new link names not deleted: $(find "$F" "$R" -type f)"
+wait_until sec_nothing "$F" "$R" -type f || fail "new link names not deleted: $(find "$F" "$R" -type f)"
 sec_probe
 SEC_NO_NLINK=1 sec_check "$DECOY" "$T/decoy.snap"
 check_nlink

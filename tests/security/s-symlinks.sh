@@ -103,7 +103,7 @@ sec_snap "$DECOY" "$T/decoy.snap"
 # touch the links (IN_ATTRIB on the link itself) and the targets
 for d in "$F" "$A" "$R"; do touch -h "$d/to-file.log" "$d/to-dir.log"; done
 sec_probe
-wait_until test -z "$(find "$F" "$A" "$R" -type f)" || fail "new regular files not deleted: $(find "$F" "$A" "$R" -type f)"
+wait_until sec_nothing "$F" "$A" "$R" -type f || fail "new regular files not deleted: $(find "$F" "$A" "$R" -type f)"
 sleep 0.3
 sec_probe
 expect_links

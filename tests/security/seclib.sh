@@ -156,3 +156,9 @@ sec_finish() {
 	fi
 	exit 0
 }
+
+# sec_nothing FIND-ARGS...: find prints nothing (use with wait_until, which
+# re-runs it; a "$(find ...)" argument would be expanded only once).
+sec_nothing() {
+	[ -z "$(find "$@" -print -quit)" ]
+}

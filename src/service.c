@@ -1,0 +1,567 @@
+/*
+ * service.c - the control operations, implemented against the engine.
+ * Owns the API registrations (the store is their source of truth; this
+ * list mirrors it) and hands them to the engine with the config ones.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+#include "log.h"
+#include "proto.h"
+#include "service.h"
+#include "units.h"
+#include "util.h"
+
+struct hk_service {
+	struct hk_engine *eng;
+	struct hk_sched *sched;
+	struct hk_store *store;
+	hk_service_reload_fn reload;
+	void *reload_arg;
+	struct hk_registration **api;
+	size_t n_api;
+	int64_t started_ns;
+};
+
+struct hk_service *hk_service_create(struct hk_engine *eng, struct hk_sched *sched,
+				     struct hk_store *store, hk_service_reload_fn reload,
+				     void *reload_arg)
+{
+	struct hk_service *svc = hk_xcalloc(1, sizeof(*svc));
+	svc->eng = eng;
+	svc->sched = sched;
+	svc->store = store;
+	svc->reload = reload;
+	svc->reload_arg = reload_arg;
+	svc->started_ns = hk_time_now_ns();
+	return svc;
+}
+
+void hk_service_free(struct hk_service *svc)
+{
+	if (!svc)
+		return;
+	for (size_t i = 0; i < svc->n_api; i++)
+		hk_registration_free(svc->api[i]);
+	free(svc->api);
+	free(svc);
+}
+
+void hk_service_apply(struct hk_service *svc, const struct hk_config *cfg)
+{
+	hk_engine_apply(svc->eng, cfg, svc->api, svc->n_api);
+	hk_sched_apply_config(svc->sched, cfg);
+}
+
+int hk_service_load(struct hk_service *svc)
+{
+	if (!svc->store)
+		return 0;
+	struct hk_registration **regs = NULL;
+	size_t n = 0;
+	int r = hk_store_reg_load_all(svc->store, &regs, &n);
+	if (r < 0) {
+		log_errx("store", "cannot load the API registrations: %s", hk_strerror(r));
+		return r;
+	}
+	svc->api = regs;
+	svc->n_api = n;
+	if (n)
+		log_info("store", "%zu API registration%s restored", n, n == 1 ? "" : "s");
+	hk_service_apply(svc, hk_engine_config(svc->eng));
+	return 0;
+}
+
+static struct hk_registration *svc_find_api(struct hk_service *svc, const char *id, size_t *pos)
+{
+	for (size_t i = 0; i < svc->n_api; i++) {
+		if (strcmp(svc->api[i]->id, id) == 0) {
+			if (pos)
+				*pos = i;
+			return svc->api[i];
+		}
+	}
+	return NULL;
+}
+
+static const struct hk_registration *svc_find_any(struct hk_service *svc, const char *id)
+{
+	size_t n = hk_engine_count(svc->eng);
+	for (size_t i = 0; i < n; i++) {
+		const struct hk_registration *r = hk_engine_registration(svc->eng, i);
+		if (strcmp(r->id, id) == 0 || (r->name && strcmp(r->name, id) == 0))
+			return r;
+	}
+	return NULL;
+}
+
+static void svc_persist(struct hk_service *svc, const struct hk_registration *reg)
+{
+	if (svc->store)
+		hk_store_reg_put(svc->store, reg);
+}
+
+/* Ops ----------------------------------------------------------------------- */
+
+static int svc_get_registration(void *ctx, const char *id, struct hk_registration **out)
+{
+	struct hk_service *svc = ctx;
+	const struct hk_registration *r = svc_find_any(svc, id);
+	if (!r)
+		return HK_ENOTFOUND;
+	*out = hk_registration_dup(r);
+	return 0;
+}
+
+/* The directory as the kernel resolves it, when it exists (so that two
+ * spellings of one directory are one registration). */
+static char *svc_canonical(const char *dir)
+{
+	char *real = realpath(dir, NULL);
+	return real ? real : hk_xstrdup(dir);
+}
+
+static int svc_register(void *ctx, const struct hk_registration *req,
+			const struct hk_ctl_peer *peer, char id_out[HK_UUID_LEN + 1],
+			bool *existed, char **cause)
+{
+	struct hk_service *svc = ctx;
+	char *canon = svc_canonical(req->directory);
+	int64_t now = hk_time_now_ns() / HK_NSEC_PER_SEC;
+	size_t n = hk_engine_count(svc->eng);
+	*existed = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct hk_registration *r = hk_engine_registration(svc->eng, i);
+		if (strcmp(r->pattern, req->pattern) != 0)
+			continue;
+		char *rc = svc_canonical(r->directory);
+		bool same = strcmp(rc, canon) == 0;
+		free(rc);
+		if (!same)
+			continue;
+		memcpy(id_out, r->id, HK_UUID_LEN + 1);
+		*existed = true;
+		free(canon);
+		if (r->source == HK_SOURCE_CONFIG) {
+			log_notice("ctl", "%s (%s): already registered by %s; its settings there apply",
+				   r->directory, r->pattern, r->source_file ? r->source_file : "config");
+			return 0;
+		}
+		size_t pos = 0;
+		struct hk_registration *cur = svc_find_api(svc, r->id, &pos);
+		if (!cur)
+			return HK_ENOTFOUND;
+		if (peer->uid != 0 && cur->owner_uid != peer->uid) {
+			*cause = hk_xasprintf("%s (%s) is registered by uid %u", r->directory,
+					      r->pattern, cur->owner_uid);
+			return HK_EDENIED;
+		}
+		/* idempotent: apply the fields given this time */
+		struct hk_registration *next = hk_registration_dup(req);
+		memcpy(next->id, cur->id, sizeof(next->id));
+		next->source = HK_SOURCE_API;
+		next->owner_uid = cur->owner_uid;
+		next->created_at = cur->created_at;
+		next->last_run = cur->last_run;
+		next->updated_at = now;
+		hk_registration_free(svc->api[pos]);
+		svc->api[pos] = next;
+		svc_persist(svc, next);
+		hk_service_apply(svc, hk_engine_config(svc->eng));
+		return 0;
+	}
+	free(canon);
+	struct hk_registration *reg = hk_registration_dup(req);
+	uuid_t u;
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, reg->id);
+	reg->source = HK_SOURCE_API;
+	reg->owner_uid = peer->uid;
+	reg->created_at = reg->updated_at = now;
+	svc->api = hk_xreallocarray(svc->api, svc->n_api + 1, sizeof(*svc->api));
+	svc->api[svc->n_api++] = reg;
+	svc_persist(svc, reg);
+	hk_service_apply(svc, hk_engine_config(svc->eng));
+	memcpy(id_out, reg->id, HK_UUID_LEN + 1);
+	return 0;
+}
+
+static int svc_update(void *ctx, const struct hk_registration *merged, unsigned changed,
+		      char **cause)
+{
+	struct hk_service *svc = ctx;
+	size_t pos = 0;
+	struct hk_registration *cur = svc_find_api(svc, merged->id, &pos);
+	if (!cur)
+		return HK_ENOTFOUND;
+	struct hk_registration *next = hk_registration_dup(merged);
+	next->source = HK_SOURCE_API;
+	next->owner_uid = cur->owner_uid;
+	next->created_at = cur->created_at;
+	next->updated_at = hk_time_now_ns() / HK_NSEC_PER_SEC;
+	hk_registration_free(cur);
+	svc->api[pos] = next;
+	svc_persist(svc, next);
+	hk_service_apply(svc, hk_engine_config(svc->eng));
+	return 0;
+}
+
+static int svc_remove(void *ctx, const char *id, char **cause)
+{
+	struct hk_service *svc = ctx;
+	size_t pos = 0;
+	struct hk_registration *cur = svc_find_api(svc, id, &pos);
+	if (!cur)
+		return HK_ENOTFOUND;
+	if (svc->store)
+		hk_store_reg_delete(svc->store, cur->id);
+	svc->api[pos] = svc->api[--svc->n_api];
+	hk_service_apply(svc, hk_engine_config(svc->eng));   /* drops its index too */
+	hk_registration_free(cur);
+	return 0;
+}
+
+static int svc_list(void *ctx, json_t **out)
+{
+	struct hk_service *svc = ctx;
+	json_t *arr = json_array();
+	size_t n = hk_engine_count(svc->eng);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, hk_proto_registration_to_json(
+						   hk_engine_registration(svc->eng, i)));
+	*out = arr;
+	return 0;
+}
+
+struct svc_run_result {
+	json_t *report;
+};
+
+static void svc_run_done(const struct hk_job_info *job, const struct hk_report *rep, void *arg)
+{
+	struct svc_run_result *res = arg;
+	res->report = hk_proto_report_to_json(rep);
+	json_object_set_new(res->report, "outcome", json_string(job->outcome));
+}
+
+static int svc_run(void *ctx, const char *id, bool dry_run, json_t **report, char **cause)
+{
+	struct hk_service *svc = ctx;
+	const struct hk_config *cfg = hk_engine_config(svc->eng);
+	if (!dry_run && cfg->scheduler.housekeeper_read_only) {
+		*cause = hk_xstrdup("housekeeper_read_only is set: nothing is deleted; use a dry run");
+		return HK_EREADONLY;
+	}
+	struct svc_run_result res = { NULL };
+	uint64_t job_id;
+	int r = hk_sched_run_now(svc->sched, id, dry_run, "manual", svc_run_done, &res, &job_id);
+	if (r < 0)
+		return r;
+	*report = res.report ? res.report : json_null();
+	return 0;
+}
+
+static json_t *svc_time_or_null(int64_t ns)
+{
+	return ns && ns != INT64_MAX ? json_integer(ns / HK_NSEC_PER_SEC) : json_null();
+}
+
+static json_t *svc_status_reg(struct hk_service *svc, size_t i)
+{
+	const struct hk_registration *r = hk_engine_registration(svc->eng, i);
+	struct hk_reg_status st;
+	hk_engine_reg_status(svc->eng, i, &st);
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(r->id));
+	if (r->name)
+		json_object_set_new(o, "name", json_string(r->name));
+	else
+		json_object_set_new(o, "name", json_null());
+	hk_proto_set_bytes(o, "directory", r->directory, strlen(r->directory));
+	hk_proto_set_bytes(o, "pattern", r->pattern, strlen(r->pattern));
+	json_object_set_new(o, "files", json_integer((json_int_t)st.files));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)st.bytes));
+	json_object_set_new(o, "retention", st.policy.retention_ns
+				    ? json_integer(st.policy.retention_ns / HK_NSEC_PER_SEC)
+				    : json_null());
+	json_object_set_new(o, "max_files", st.policy.has_max_files
+				    ? json_integer((json_int_t)st.policy.max_files) : json_null());
+	json_object_set_new(o, "max_size", st.policy.has_max_size
+				    ? json_integer((json_int_t)st.policy.max_size) : json_null());
+	json_object_set_new(o, "oldest", svc_time_or_null(st.oldest_ns));
+	json_object_set_new(o, "next_expiry", svc_time_or_null(st.next_expiry_ns));
+	json_object_set_new(o, "last_run", json_integer(st.last_run));
+	json_object_set_new(o, "reclaimed_bytes", json_integer((json_int_t)st.bytes_deleted));
+	json_object_set_new(o, "reclaimed_files", json_integer((json_int_t)st.files_deleted));
+	json_object_set_new(o, "delete_errors", json_integer((json_int_t)st.delete_errors));
+	json_object_set_new(o, "state", json_string(!st.attached ? "missing"
+						    : !st.scanned ? "scanning"
+						    : st.watch_failed ? "sweeps-only" : "watching"));
+	json_object_set_new(o, "source", json_string(r->source == HK_SOURCE_API ? "api" : "config"));
+	return o;
+}
+
+static int svc_status(void *ctx, json_t **out)
+{
+	struct hk_service *svc = ctx;
+	json_t *arr = json_array();
+	size_t n = hk_engine_count(svc->eng);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, svc_status_reg(svc, i));
+	*out = arr;
+	return 0;
+}
+
+static int svc_explain(void *ctx, const char *path, json_t **out, char **cause)
+{
+	struct hk_service *svc = ctx;
+	if (!hk_path_is_clean_absolute(path)) {
+		*cause = hk_xasprintf("%s: give an absolute path without . or .. components", path);
+		return -EINVAL;
+	}
+	struct hk_explain *xs = NULL;
+	size_t n = hk_engine_explain(svc->eng, path, hk_time_now_ns(), &xs);
+	json_t *o = json_object();
+	hk_proto_set_bytes(o, "path", path, strlen(path));
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const struct hk_explain *x = &xs[i];
+		if (!x->covers)
+			continue;
+		json_t *e = json_object();
+		json_object_set_new(e, "id", json_string(x->reg->id));
+		hk_proto_set_bytes(e, "directory", x->reg->directory, strlen(x->reg->directory));
+		hk_proto_set_bytes(e, "pattern", x->reg->pattern, strlen(x->reg->pattern));
+		json_object_set_new(e, "matches", json_boolean(x->matches));
+		json_object_set_new(e, "excluded", json_boolean(x->excluded));
+		json_object_set_new(e, "indexed", json_boolean(x->indexed));
+		json_object_set_new(e, "reason", x->reason == HK_REASON_NONE
+						       ? json_null()
+						       : json_string(hk_reason_name(x->reason)));
+		json_object_set_new(e, "delete_at", svc_time_or_null(x->delete_at_ns));
+		if (x->indexed) {
+			json_object_set_new(e, "size", json_integer((json_int_t)x->size));
+			json_object_set_new(e, "age_key", json_integer(x->key_ns / HK_NSEC_PER_SEC));
+			json_object_set_new(e, "rank_newest", json_integer((json_int_t)x->rank_newest));
+		}
+		json_object_set_new(e, "note", json_string(x->note));
+		json_array_append_new(arr, e);
+	}
+	json_object_set_new(o, "registrations", arr);
+	free(xs);
+	*out = o;
+	return 0;
+}
+
+static int svc_audit_cb(const struct hk_store_audit *rec, void *arg)
+{
+	json_t *arr = arg;
+	json_t *o = json_object();
+	json_object_set_new(o, "time", json_integer(rec->time_ns / HK_NSEC_PER_SEC));
+	json_object_set_new(o, "registration_id", json_string(rec->reg_id));
+	hk_proto_set_bytes(o, "path", rec->path, rec->path_len);
+	json_object_set_new(o, "size", json_integer((json_int_t)rec->size));
+	json_object_set_new(o, "mtime", json_integer(rec->mtime_ns / HK_NSEC_PER_SEC));
+	json_object_set_new(o, "reason", json_string(rec->reason ? rec->reason : ""));
+	json_object_set_new(o, "dry_run", json_boolean(rec->dry_run));
+	json_object_set_new(o, "result", json_string(rec->outcome ? rec->outcome : "intent"));
+	if (rec->err)
+		json_object_set_new(o, "error", json_string(hk_strerror(rec->err)));
+	json_array_append_new(arr, o);
+	return 0;
+}
+
+static int svc_audit(void *ctx, int64_t since, const char *id, json_t **out)
+{
+	struct hk_service *svc = ctx;
+	json_t *arr = json_array();
+	if (svc->store) {
+		hk_store_flush(svc->store);   /* queries see committed data */
+		const struct hk_registration *r = id ? svc_find_any(svc, id) : NULL;
+		struct hk_store_audit_query q = {
+			.since_ns = since > 0 ? since * HK_NSEC_PER_SEC : 0,
+			.reg_id = r ? r->id : id,
+		};
+		hk_store_audit_list(svc->store, &q, svc_audit_cb, arr);
+	}
+	*out = arr;
+	return 0;
+}
+
+static json_t *svc_job_json(uint64_t id, const char *trigger, const char *reg_id, bool dry_run,
+			    int64_t start_ns, int64_t end_ns, const char *outcome, uint64_t scanned,
+			    uint64_t deleted, uint64_t bytes, uint64_t errors)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "job_id", json_integer((json_int_t)id));
+	json_object_set_new(o, "trigger", json_string(trigger ? trigger : ""));
+	json_object_set_new(o, "registration_id", reg_id ? json_string(reg_id) : json_null());
+	json_object_set_new(o, "dry_run", json_boolean(dry_run));
+	json_object_set_new(o, "started", svc_time_or_null(start_ns));
+	json_object_set_new(o, "finished", svc_time_or_null(end_ns));
+	json_object_set_new(o, "outcome", json_string(outcome ? outcome : ""));
+	json_object_set_new(o, "scanned", json_integer((json_int_t)scanned));
+	json_object_set_new(o, "deleted", json_integer((json_int_t)deleted));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)bytes));
+	json_object_set_new(o, "errors", json_integer((json_int_t)errors));
+	return o;
+}
+
+struct svc_jobs {
+	json_t *arr;
+	uint64_t below;      /* stored jobs with smaller ids only */
+};
+
+static int svc_jobs_cb(const struct hk_store_job *j, void *arg)
+{
+	struct svc_jobs *sj = arg;
+	if (j->id < sj->below)
+		json_array_append_new(sj->arr, svc_job_json(j->id, j->trigger, j->reg_id, j->dry_run,
+							    j->start_ns, j->end_ns, j->outcome,
+							    j->scanned, j->deleted, j->bytes,
+							    j->errors));
+	return 0;
+}
+
+static int svc_jobs(void *ctx, json_t **out)
+{
+	struct hk_service *svc = ctx;
+	struct hk_job_info *jobs = NULL;
+	size_t n = hk_sched_jobs(svc->sched, &jobs);
+	struct svc_jobs sj = { json_array(), UINT64_MAX };
+	for (size_t i = 0; i < n; i++) {
+		const struct hk_job_info *j = &jobs[i];
+		json_array_append_new(sj.arr, svc_job_json(j->id, j->trigger, j->filter, j->dry_run,
+							   j->started_ns, j->finished_ns, j->outcome,
+							   j->scanned, j->deleted, j->bytes,
+							   j->errors));
+		if (j->id < sj.below)
+			sj.below = j->id;
+	}
+	hk_job_infos_free(jobs, n);
+	if (svc->store) {
+		hk_store_flush(svc->store);
+		hk_store_job_list(svc->store, 1000, svc_jobs_cb, &sj);
+	}
+	*out = sj.arr;
+	return 0;
+}
+
+static int svc_reload(void *ctx, json_t **errors)
+{
+	struct hk_service *svc = ctx;
+	struct hk_config_errors errs = { 0 };
+	int r = svc->reload(svc->reload_arg, &errs);
+	if (r < 0) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < errs.n; i++)
+			json_array_append_new(arr, json_string(errs.msgs[i]));
+		*errors = arr;
+	}
+	hk_config_errors_fini(&errs);
+	return r;
+}
+
+/* Metrics ------------------------------------------------------------------- */
+
+static void svc_label(struct hk_buf *b, const struct hk_registration *r)
+{
+	const char *v = r->name ? r->name : r->id;
+	hk_buf_append(b, "{registration=\"", 15);
+	for (const char *p = v; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			hk_buf_append(b, "\\", 1);
+		if (*p == '\n')
+			hk_buf_append(b, "\\n", 2);
+		else
+			hk_buf_append(b, p, 1);
+	}
+	hk_buf_append(b, "\"}", 2);
+}
+
+struct svc_metric {
+	const char *name;
+	const char *type;
+	const char *help;
+};
+
+static const struct svc_metric svc_metrics[] = {
+	{ "housekeeper_files_deleted_total", "counter", "Files deleted since the daemon started." },
+	{ "housekeeper_reclaimed_bytes_total", "counter", "Bytes (st_size) of the files deleted since the daemon started." },
+	{ "housekeeper_delete_errors_total", "counter", "Deletions that failed since the daemon started." },
+	{ "housekeeper_directory_size_bytes", "gauge", "Total size of the files the registration covers." },
+	{ "housekeeper_directory_files", "gauge", "Files the registration covers." },
+	{ "housekeeper_last_success_timestamp_seconds", "gauge", "When the registration was last swept (0: never)." },
+};
+
+char *hk_service_metrics(struct hk_service *svc)
+{
+	struct hk_buf b = { 0 };
+	size_t n = hk_engine_count(svc->eng);
+	for (size_t m = 0; m < HK_ARRAY_SIZE(svc_metrics); m++) {
+		hk_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", svc_metrics[m].name,
+			      svc_metrics[m].help, svc_metrics[m].name, svc_metrics[m].type);
+		for (size_t i = 0; i < n; i++) {
+			struct hk_reg_status st;
+			hk_engine_reg_status(svc->eng, i, &st);
+			uint64_t v = 0;
+			switch (m) {
+			case 0: v = st.files_deleted; break;
+			case 1: v = st.bytes_deleted; break;
+			case 2: v = st.delete_errors; break;
+			case 3: v = st.bytes; break;
+			case 4: v = st.files; break;
+			default: v = (uint64_t)(st.last_run > 0 ? st.last_run : 0); break;
+			}
+			hk_buf_append(&b, svc_metrics[m].name, strlen(svc_metrics[m].name));
+			svc_label(&b, hk_engine_registration(svc->eng, i));
+			hk_buf_printf(&b, " %" PRIu64 "\n", v);
+		}
+	}
+	hk_buf_printf(&b, "# HELP housekeeper_inotify_overflows_total inotify queue overflows "
+		      "(events lost; registrations rescanned).\n"
+		      "# TYPE housekeeper_inotify_overflows_total counter\n"
+		      "housekeeper_inotify_overflows_total %" PRIu64 "\n",
+		      hk_engine_overflows(svc->eng));
+	hk_buf_printf(&b, "# HELP housekeeper_audit_writable Whether the audit trail can be "
+		      "written (deletions stop when it cannot).\n"
+		      "# TYPE housekeeper_audit_writable gauge\n"
+		      "housekeeper_audit_writable %d\n", hk_engine_audit_failing(svc->eng) ? 0 : 1);
+	hk_buf_printf(&b, "# HELP housekeeper_start_time_seconds When the daemon started.\n"
+		      "# TYPE housekeeper_start_time_seconds gauge\n"
+		      "housekeeper_start_time_seconds %" PRId64 "\n",
+		      svc->started_ns / HK_NSEC_PER_SEC);
+	return b.data;
+}
+
+static int svc_metrics_op(void *ctx, char **text)
+{
+	*text = hk_service_metrics(ctx);
+	return 0;
+}
+
+static const struct hk_ctl_ops svc_ops = {
+	.get_registration = svc_get_registration,
+	.register_cleanup = svc_register,
+	.update_cleanup_config = svc_update,
+	.remove_cleanup_config = svc_remove,
+	.get_cleanup_configs = svc_list,
+	.run_cleanup = svc_run,
+	.status = svc_status,
+	.explain = svc_explain,
+	.audit = svc_audit,
+	.jobs = svc_jobs,
+	.reload = svc_reload,
+	.metrics = svc_metrics_op,
+};
+
+const struct hk_ctl_ops *hk_service_ops(void)
+{
+	return &svc_ops;
+}
