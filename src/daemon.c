@@ -28,6 +28,8 @@
 #include "engine.h"
 #include "log.h"
 #include "ctl.h"
+#include "notify.h"
+#include "report.h"
 #include "sched.h"
 #include "service.h"
 #include "state.h"
@@ -204,7 +206,101 @@ struct daemon_state {
 	ev_signal sighup, sigterm, sigint, sigusr1;
 	ev_prepare flush;          /* commits the store's queued writes once per iteration */
 	ev_idle prune;             /* history retention, in slices */
+	struct hk_notify *notify;
+	struct hk_report event_rep;    /* event-path deletions since the last summary */
+	size_t event_rep_seen;         /* event_rep.n_files when last looked at */
+	ev_timer event_timer;          /* writes the event summary report */
+	ev_timer metrics_timer;        /* rewrites the metrics textfile under load */
+	uint64_t event_summaries;
 };
+
+#define DAEMON_EVENT_REPORT_INTERVAL 600.0   /* seconds between event summaries */
+#define DAEMON_EVENT_REPORT_MAX 10000        /* files per summary, written early when full */
+#define DAEMON_METRICS_INTERVAL 5.0          /* textfile rewrites under load, at most */
+
+static char *daemon_report_dir(const struct hk_config *cfg)
+{
+	const char *dir = cfg->scheduler.housekeeper_report_directory;
+	if (dir && *dir)
+		return hk_xstrdup(dir);
+	return hk_xasprintf("%s/reports", cfg->daemon.state_directory);
+}
+
+static void daemon_write_report(const struct hk_config *cfg, const struct hk_job_info *job,
+				const struct hk_report *rep)
+{
+	if (!cfg->scheduler.housekeeper_report_enabled)
+		return;
+	char *dir = daemon_report_dir(cfg);
+	char *path = NULL;
+	int r = hk_report_write(dir, job, rep, &path);
+	if (r < 0)
+		log_errx("report", "%s: cannot write the report of job %llu: %s", dir,
+			 (unsigned long long)job->id, hk_strerror(r));
+	else
+		log_debug("report", "%s: written", path);
+	free(path);
+	free(dir);
+}
+
+static void daemon_write_metrics(struct daemon_state *st)
+{
+	const char *path = st->cfg->daemon.metrics_textfile;
+	if (!path || !*path || !st->service)
+		return;
+	char *text = hk_service_metrics(st->service);
+	int r = hk_write_atomic(path, text, strlen(text), 0644);
+	if (r < 0)
+		log_errx("metrics", "%s: cannot write: %s", path, hk_strerror(r));
+	free(text);
+}
+
+static void daemon_metrics_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	daemon_write_metrics(w->data);
+}
+
+/* Something changed: the textfile follows within DAEMON_METRICS_INTERVAL. */
+static void daemon_metrics_dirty(struct daemon_state *st)
+{
+	if (st->cfg->daemon.metrics_textfile && *st->cfg->daemon.metrics_textfile &&
+	    !ev_is_active(&st->metrics_timer)) {
+		ev_timer_set(&st->metrics_timer, DAEMON_METRICS_INTERVAL, 0.);
+		ev_timer_start(st->loop, &st->metrics_timer);
+	}
+}
+
+/* Event-path deletions are summarised into one report per interval
+ * rather than one file per event. */
+static void daemon_write_event_report(struct daemon_state *st)
+{
+	struct hk_report *rep = &st->event_rep;
+	if (rep->n_files == 0)
+		return;
+	rep->finished_ns = hk_time_now_ns();
+	struct hk_job_info job = {
+		.id = 0,
+		.trigger = "events",
+		.queued_ns = rep->started_ns,
+		.started_ns = rep->started_ns,
+		.finished_ns = rep->finished_ns,
+		.outcome = "ok",
+	};
+	st->event_summaries++;
+	rep->job_id = 0;
+	daemon_write_report(st->cfg, &job, rep);
+	for (size_t i = 0; i < rep->n_files; i++)
+		free(rep->files[i].path);
+	free(rep->files);
+	rep->files = NULL;
+	rep->n_files = 0;
+	st->event_rep_seen = 0;
+}
+
+static void daemon_event_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	daemon_write_event_report(w->data);
+}
 
 #define DAEMON_PRUNE_SLICE 512
 
@@ -213,6 +309,19 @@ struct daemon_state {
 static void daemon_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct daemon_state *st = w->data;
+	if (st->event_rep.n_files != st->event_rep_seen) {
+		if (st->event_rep_seen == 0)
+			st->event_rep.started_ns = hk_time_now_ns();
+		st->event_rep_seen = st->event_rep.n_files;
+		if (st->event_rep.n_files >= DAEMON_EVENT_REPORT_MAX) {
+			ev_timer_stop(loop, &st->event_timer);
+			daemon_write_event_report(st);
+		} else if (!ev_is_active(&st->event_timer)) {
+			ev_timer_set(&st->event_timer, DAEMON_EVENT_REPORT_INTERVAL, 0.);
+			ev_timer_start(loop, &st->event_timer);
+		}
+		daemon_metrics_dirty(st);
+	}
 	bool was_healthy = hk_store_healthy(st->store);
 	if (hk_store_pending(st->store) == 0)
 		return;
@@ -236,8 +345,19 @@ static void daemon_prune_cb(struct ev_loop *loop, ev_idle *w, int revents)
 		       HK_NSEC_PER_SEC;
 	bool more = false;
 	if (hk_store_prune(st->store, hk_time_now_ns() - keep, DAEMON_PRUNE_SLICE, &more) < 0 ||
-	    !more)
+	    !more) {
+		char *dir = daemon_report_dir(st->cfg);
+		hk_report_prune(dir, hk_time_now_ns() - keep);
+		free(dir);
 		ev_idle_stop(loop, w);
+	}
+}
+
+static void daemon_failure_cb(void *arg, enum hk_failure cls, const char *reg_id,
+			      const char *message)
+{
+	struct daemon_state *st = arg;
+	hk_notify_failure(st->notify, cls, reg_id, 0, message);
 }
 
 /* Every job that ends is recorded, then history is pruned. */
@@ -246,6 +366,20 @@ static void daemon_job_hook(const struct hk_job_info *job, const struct hk_repor
 {
 	struct daemon_state *st = arg;
 	hk_state_record_job(st->store, job);
+	daemon_write_report(st->cfg, job, rep);
+	if (strcmp(job->outcome, "timeout") == 0)
+		hk_notify_failure(st->notify, HK_FAIL_TIMEOUT, job->filter, job->id,
+				  "job ran past default_timeout and was stopped");
+	else if (strcmp(job->outcome, "failed") == 0)
+		hk_notify_failure(st->notify, HK_FAIL_JOB, job->filter, job->id,
+				  "job finished with errors");
+	daemon_write_metrics(st);
+	char status[160];
+	snprintf(status, sizeof(status), "STATUS=job %llu (%s): %s, %llu file%s %s",
+		 (unsigned long long)job->id, job->trigger, job->outcome,
+		 (unsigned long long)job->deleted, job->deleted == 1 ? "" : "s",
+		 job->dry_run ? "would be deleted" : "deleted");
+	daemon_notify(status);
 	if (st->loop && !ev_is_active(&st->prune))
 		ev_idle_start(st->loop, &st->prune);
 }
@@ -280,6 +414,7 @@ static int daemon_reload(void *arg, struct hk_config_errors *errs)
 	free(cfg->daemon.state_directory);
 	cfg->daemon.state_directory = hk_xstrdup(st->cfg->daemon.state_directory);
 	hk_service_apply(st->service, cfg);
+	hk_notify_set_command(st->notify, cfg->daemon.on_failure_argv);
 	hk_config_free(st->cfg);
 	st->cfg = cfg;
 	daemon_apply_log_level(st->opts, cfg);
@@ -404,25 +539,40 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	ev_idle_init(&st.prune, daemon_prune_cb);
 	st.prune.data = &st;
 	ev_idle_start(st.loop, &st.prune);
+	st.notify = hk_notify_create(st.loop);
+	hk_notify_set_command(st.notify, cfg->daemon.on_failure_argv);
+	ev_timer_init(&st.event_timer, daemon_event_timer_cb, 0., 0.);
+	st.event_timer.data = &st;
+	ev_timer_init(&st.metrics_timer, daemon_metrics_timer_cb, 0., 0.);
+	st.metrics_timer.data = &st;
+	st.event_rep.trigger = "events";
 	st.engine = hk_engine_create(st.loop, cfg, st.store);
 	if (!st.engine)
 		goto out;
+	hk_engine_set_failure_hook(st.engine, daemon_failure_cb, &st);
+	hk_engine_set_event_report(st.engine, &st.event_rep);
 	st.sched = hk_sched_create(st.loop, st.engine);
 	hk_sched_set_hook(st.sched, daemon_job_hook, &st);
 	hk_sched_set_next_id(st.sched, hk_store_job_last_id(st.store) + 1);
 	st.service = hk_service_create(st.engine, st.sched, st.store, daemon_reload, &st);
+	hk_service_set_notify(st.service, st.notify);
 	hk_service_load(st.service);
 	if (daemon_start_ctl(&st) < 0)
 		goto out;
+	daemon_write_metrics(&st);   /* every series exists from the start */
 	log_info("daemon", "started: %zu registration%s from %s", cfg->n_regs,
 		 cfg->n_regs == 1 ? "" : "s", opts->config_file);
 	daemon_notify("READY=1\nSTATUS=running");
 	ev_run(st.loop, 0);
 	rc = 0;
 out:
+	if (st.engine)
+		daemon_write_event_report(&st);
 	hk_ctl_free(st.ctl);
 	hk_sched_free(st.sched);
 	hk_service_free(st.service);
+	st.service = NULL;
+	hk_notify_free(st.notify);
 	hk_engine_free(st.engine);
 	if (st.store) {
 		hk_store_flush(st.store);
@@ -448,7 +598,10 @@ static void daemon_once_done(const struct hk_job_info *job, const struct hk_repo
 static void daemon_once_hook(const struct hk_job_info *job, const struct hk_report *rep,
 			     void *arg)
 {
-	hk_state_record_job(arg, job);
+	struct hk_store *store = ((void **)arg)[0];
+	const struct hk_config *cfg = ((void **)arg)[1];
+	hk_state_record_job(store, job);
+	daemon_write_report(cfg, job, rep);
 }
 
 /* --once: one full sweep as a job, the report on stdout. Exit 1 when the
@@ -466,7 +619,8 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 	/* a dry run stores nothing but its job record */
 	struct hk_engine *eng = hk_engine_create(NULL, cfg, opts->dry_run ? NULL : store);
 	struct hk_sched *sched = hk_sched_create(NULL, eng);
-	hk_sched_set_hook(sched, daemon_once_hook, store);
+	void *hook_args[2] = { store, cfg };
+	hk_sched_set_hook(sched, daemon_once_hook, hook_args);
 	hk_sched_set_next_id(sched, hk_store_job_last_id(store) + 1);
 	uint64_t id;
 	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", daemon_once_done, &rc, &id) == 0)

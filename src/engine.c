@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ev.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -44,6 +45,7 @@
 #define ENG_ANCESTOR UINT32_MAX
 #define ENG_SCAN_SLICE 4096        /* directory entries per loop iteration */
 #define ENG_CHANGED_RETRIES 64     /* re-evaluations of changed files per enforcement */
+#define ENG_FALLBACK_RESCAN 30.0   /* seconds between rescans of an unwatched registration */
 
 struct eng_dir {
 	char *name;          /* NULL for the root */
@@ -68,7 +70,9 @@ struct eng_reg {
 	bool scanned;                     /* a complete scan has built the index */
 	bool scanning;                    /* a scan is in progress */
 	bool dirty;                       /* events since the last enforcement */
-	bool watch_failed;                /* watch limit: rescans on sweeps only */
+	bool watch_failed;                /* no inotify watch: periodic rescans instead */
+	bool rescan_pending;              /* another full scan once this one ends */
+	ev_timer fallback_timer;          /* periodic rescans while watch_failed */
 	/* sliced scan state */
 	uint32_t *queue;
 	size_t n_queue;
@@ -96,6 +100,9 @@ struct hk_engine {
 	struct hk_registration *const *api;   /* borrowed API registrations */
 	size_t n_api;
 	bool audit_failing;               /* intents cannot be written: no deletion */
+	hk_failure_fn failure;
+	void *failure_arg;
+	struct hk_report *event_rep;      /* borrowed: event-path deletions go there */
 };
 
 /* One deletion (or would-be deletion) recorded in a run, so that later
@@ -128,6 +135,9 @@ static void eng_idx_remove(struct eng_reg *reg, uint32_t dir, const char *name);
 static void eng_idx_clear(struct eng_reg *reg);
 static void eng_store_forget(struct eng_reg *reg, uint32_t dir);
 static void eng_reg_warm_load(struct eng_reg *reg);
+static void eng_reg_rescan(struct eng_reg *reg);
+static void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Runs -------------------------------------------------------------------- */
 
@@ -265,11 +275,19 @@ static void eng_dir_watch(struct eng_reg *reg, uint32_t id)
 		if (!reg->watch_failed)
 			log_errx("watch",
 				 "%s: inotify watch limit reached; raise the sysctl "
-				 "fs.inotify.max_user_watches. This registration is now "
-				 "enforced on sweeps only",
-				 reg->conf->directory);
+				 "fs.inotify.max_user_watches. This registration falls back to "
+				 "a rescan every %d seconds",
+				 reg->conf->directory, (int)ENG_FALLBACK_RESCAN);
 	} else {
 		log_errx("watch", "%s: cannot watch: %s", reg->conf->directory, hk_strerror(wd));
+	}
+	if (!reg->watch_failed)
+		eng_fail(eng, HK_FAIL_WATCH, reg->conf->id, "%s: cannot watch (%s): rescanning every "
+			 "%d seconds instead", reg->conf->directory, hk_strerror(wd),
+			 (int)ENG_FALLBACK_RESCAN);
+	if (!reg->watch_failed && eng->loop) {
+		ev_timer_set(&reg->fallback_timer, ENG_FALLBACK_RESCAN, ENG_FALLBACK_RESCAN);
+		ev_timer_start(eng->loop, &reg->fallback_timer);
 	}
 	reg->watch_failed = true;
 }
@@ -374,6 +392,12 @@ static size_t eng_scan_step(struct eng_reg *reg, size_t budget)
 	while (done < budget) {
 		if (!reg->cur) {
 			if (reg->n_queue == 0) {
+				if (reg->rescan_pending) {
+					reg->rescan_pending = false;
+					reg->scanning = false;
+					eng_reg_rescan(reg);
+					continue;
+				}
 				eng_scan_done(reg);
 				break;
 			}
@@ -407,6 +431,12 @@ static void eng_reg_rescan(struct eng_reg *reg)
 {
 	if (!reg->attached)
 		return;
+	if (reg->scanning) {
+		/* overflow storms: one more full scan after this one, not one
+		 * per overflow */
+		reg->rescan_pending = true;
+		return;
+	}
 	if (reg->cur) {
 		hk_dirscan_free(reg->cur);
 		reg->cur = NULL;
@@ -427,7 +457,7 @@ static void eng_scan_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	size_t budget = ENG_SCAN_SLICE;
 	bool more = false;
 	struct eng_run run;
-	eng_run_init(&run, false, NULL);
+	eng_run_init(&run, false, eng->event_rep);
 	for (size_t i = 0; i < eng->n_regs && budget; i++) {
 		struct eng_reg *reg = eng->regs[i];
 		if (!reg->scanning)
@@ -773,6 +803,8 @@ static bool eng_record_intents(struct eng_reg *reg, struct eng_run *run, struct 
 	} else if (!eng->audit_failing) {
 		log_errx("store", "%s: cannot record the audit trail (%s): no file is deleted "
 			 "until it can be", reg->conf->directory, hk_strerror(r));
+		eng_fail(eng, HK_FAIL_AUDIT, reg->conf->id, "audit trail cannot be written (%s): "
+			 "deletions stopped", hk_strerror(r));
 		eng->audit_failing = true;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -871,8 +903,8 @@ static bool eng_reap_pick(struct eng_reg *reg, struct eng_run *run, struct hk_re
 		eng_report_add(run, reg, rr, dir, e->name, &res, e->size, e->mtime_ns, p->why);
 		if (res.outcome == HK_REAP_FAILED) {
 			reg->delete_errors++;
-			log_errx("reap", "%s/%s: cannot delete: %s", reg->conf->directory, e->name,
-				 hk_strerror(res.err));
+			eng_fail(reg->eng, HK_FAIL_DELETE, reg->conf->id, "%s/%s: cannot delete: %s",
+				 reg->conf->directory, e->name, hk_strerror(res.err));
 		} else {
 			log_info("reap", "%s/%s: kept (%s)", reg->conf->directory, e->name,
 				 hk_reap_outcome_name(res.outcome));
@@ -999,7 +1031,7 @@ static void eng_age_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct eng_reg *reg = w->data;
 	struct eng_run run;
-	eng_run_init(&run, false, NULL);
+	eng_run_init(&run, false, reg->eng->event_rep);
 	eng_reg_enforce(reg, &run);
 	eng_run_fini(&run);
 }
@@ -1247,7 +1279,7 @@ void hk_engine_sweep_free(struct hk_sweep *sw)
 	eng_reg_arm_age(reg);
 	/* events that arrived meanwhile are enforced now */
 	struct eng_run run;
-	eng_run_init(&run, false, NULL);
+	eng_run_init(&run, false, reg->eng->event_rep);
 	eng_reg_enforce(reg, &run);
 	eng_run_fini(&run);
 }
@@ -1422,6 +1454,7 @@ static void eng_overflow_cb(void *ctx)
 	log_warnx("watch", "inotify queue overflowed: events were lost; rescanning every "
 		  "registration (raise fs.inotify.max_queued_events if this repeats)");
 	eng->overflowed = true;
+	eng_fail(eng, HK_FAIL_OVERFLOW, NULL, "inotify queue overflow: events lost, rescanning");
 	for (size_t i = 0; i < eng->n_regs; i++)
 		eng_reg_rescan(eng->regs[i]);
 }
@@ -1430,7 +1463,7 @@ static void eng_batch_end_cb(void *ctx)
 {
 	struct hk_engine *eng = ctx;
 	struct eng_run run;
-	eng_run_init(&run, false, NULL);
+	eng_run_init(&run, false, eng->event_rep);
 	for (size_t i = 0; i < eng->n_regs; i++) {
 		struct eng_reg *reg = eng->regs[i];
 		if (reg->dirty || (run.n_gone && reg->attached))
@@ -1447,6 +1480,14 @@ static const struct hk_watch_ops eng_watch_ops = {
 
 /* Registrations ----------------------------------------------------------- */
 
+/* Without a watch, changes are found by rescanning (the limits then act
+ * when the scan completes). */
+static void eng_fallback_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct eng_reg *reg = w->data;
+	eng_reg_rescan(reg);
+}
+
 static struct eng_reg *eng_reg_create(struct hk_engine *eng, const struct hk_registration *conf)
 {
 	struct eng_reg *reg = hk_xcalloc(1, sizeof(*reg));
@@ -1460,6 +1501,8 @@ static struct eng_reg *eng_reg_create(struct hk_engine *eng, const struct hk_reg
 	reg->anc_wd = -1;
 	ev_timer_init(&reg->age_timer, eng_age_timer_cb, 0., 0.);
 	reg->age_timer.data = reg;
+	ev_timer_init(&reg->fallback_timer, eng_fallback_cb, 0., 0.);
+	reg->fallback_timer.data = reg;
 	return reg;
 }
 
@@ -1476,8 +1519,10 @@ static void eng_reg_free(struct eng_reg *reg)
 	}
 	eng_reg_detach(reg);
 	eng_reg_set_ancestor(reg, -1);
-	if (eng->loop)
+	if (eng->loop) {
 		ev_timer_stop(eng->loop, &reg->age_timer);
+		ev_timer_stop(eng->loop, &reg->fallback_timer);
+	}
 	free(reg->dirs);
 	free(reg->queue);
 	hk_index_free(reg->index);
@@ -1597,6 +1642,31 @@ void hk_engine_free(struct hk_engine *eng)
 	}
 	hk_watch_free(eng->watch);
 	free(eng);
+}
+
+void hk_engine_set_failure_hook(struct hk_engine *eng, hk_failure_fn fn, void *arg)
+{
+	eng->failure = fn;
+	eng->failure_arg = arg;
+}
+
+void hk_engine_set_event_report(struct hk_engine *eng, struct hk_report *rep)
+{
+	eng->event_rep = rep;
+}
+
+/* Report a failure to the daemon's hook, formatted. */
+static void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
+		     const char *fmt, ...)
+{
+	if (!eng->failure)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = hk_xvasprintf(fmt, ap);
+	va_end(ap);
+	eng->failure(eng->failure_arg, cls, reg_id, msg);
+	free(msg);
 }
 
 bool hk_engine_idle(const struct hk_engine *eng)

@@ -64,6 +64,19 @@ void hk_report_print(const struct hk_report *rep, FILE *out);
 
 struct hk_store;
 
+/* Failures the daemon notifies about (notify.h). */
+enum hk_failure {
+	HK_FAIL_DELETE,      /* a file could not be deleted */
+	HK_FAIL_JOB,         /* a job failed */
+	HK_FAIL_TIMEOUT,     /* a job ran past default_timeout */
+	HK_FAIL_OVERFLOW,    /* inotify queue overflow: events lost */
+	HK_FAIL_WATCH,       /* watch limit: a registration falls back to rescans */
+	HK_FAIL_AUDIT,       /* the audit trail cannot be written: deletions stop */
+	HK_FAIL__COUNT,
+};
+typedef void (*hk_failure_fn)(void *arg, enum hk_failure cls, const char *reg_id,
+			      const char *message);
+
 /* Create the engine. loop may be NULL for one-shot use (no inotify, no
  * timers, no event path: sweeps only). cfg is borrowed until the next
  * hk_engine_apply_config or hk_engine_free; store (may be NULL) is
@@ -163,6 +176,12 @@ struct hk_explain {
  * hk_engine_count() entries, owned by the caller (free()). */
 size_t hk_engine_explain(const struct hk_engine *eng, const char *path, int64_t now_ns,
 			 struct hk_explain **out);
+
+/* Where failures are reported (NULL: only logged). */
+void hk_engine_set_failure_hook(struct hk_engine *eng, hk_failure_fn fn, void *arg);
+/* The report that event-path deletions are added to (borrowed; NULL:
+ * none). The daemon writes it out periodically. */
+void hk_engine_set_event_report(struct hk_engine *eng, struct hk_report *rep);
 
 /* Has every registration finished its first scan? */
 bool hk_engine_idle(const struct hk_engine *eng);

@@ -13,6 +13,7 @@
 #include <uuid/uuid.h>
 
 #include "log.h"
+#include "notify.h"
 #include "proto.h"
 #include "service.h"
 #include "units.h"
@@ -27,7 +28,13 @@ struct hk_service {
 	struct hk_registration **api;
 	size_t n_api;
 	int64_t started_ns;
+	const struct hk_notify *notify;
 };
+
+void hk_service_set_notify(struct hk_service *svc, const struct hk_notify *notify)
+{
+	svc->notify = notify;
+}
 
 struct hk_service *hk_service_create(struct hk_engine *eng, struct hk_sched *sched,
 				     struct hk_store *store, hk_service_reload_fn reload,
@@ -529,6 +536,20 @@ char *hk_service_metrics(struct hk_service *svc)
 		      "# TYPE housekeeper_inotify_overflows_total counter\n"
 		      "housekeeper_inotify_overflows_total %" PRIu64 "\n",
 		      hk_engine_overflows(svc->eng));
+	static const struct {
+		enum hk_failure cls;
+		const char *name;
+		const char *help;
+	} fails[] = {
+		{ HK_FAIL_JOB, "housekeeper_job_failures_total", "Jobs that finished with errors." },
+		{ HK_FAIL_TIMEOUT, "housekeeper_job_timeouts_total", "Jobs stopped by default_timeout." },
+		{ HK_FAIL_WATCH, "housekeeper_watch_fallbacks_total", "Registrations that lost their inotify watch (watch limit) and fell back to rescans." },
+		{ HK_FAIL_AUDIT, "housekeeper_audit_failures_total", "Times the audit trail could not be written (deletions stopped)." },
+	};
+	for (size_t i = 0; svc->notify && i < HK_ARRAY_SIZE(fails); i++)
+		hk_buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", fails[i].name,
+			      fails[i].help, fails[i].name, fails[i].name,
+			      hk_notify_count(svc->notify, fails[i].cls));
 	hk_buf_printf(&b, "# HELP housekeeper_audit_writable Whether the audit trail can be "
 		      "written (deletions stop when it cannot).\n"
 		      "# TYPE housekeeper_audit_writable gauge\n"

@@ -32,6 +32,10 @@ int hk_service_load(struct hk_service *svc);
 
 const struct hk_ctl_ops *hk_service_ops(void);
 
+struct hk_notify;
+/* Failure counters for the metrics (borrowed). */
+void hk_service_set_notify(struct hk_service *svc, const struct hk_notify *notify);
+
 /* The Prometheus text exposition (new string, caller frees). */
 char *hk_service_metrics(struct hk_service *svc);
 

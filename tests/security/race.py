@@ -8,8 +8,8 @@ race.py swap ROOT DECOY STAGE SECONDS MIN_SWAPS SUBDIR...
         move one new file into the real directory (through its fd);
         unlink(sub); rename(sub.real, sub)
     New files get strictly increasing mtimes (1 ms apart, all in the past);
-    at exit prints "swaps N" and the names (relative to ROOT) of the 10
-    newest files created, one per line, on stdout.
+    at exit prints "swaps N" and the names (relative to ROOT) of all the
+    files created, oldest first, one per line, on stdout.
 
 race.py replace DIR STAGE SECONDS NAME...
     For SECONDS, for every NAME: rename an OLD version (mtime 2001) over
@@ -48,7 +48,7 @@ def swap(root, decoy, stage, seconds, min_swaps, subs):
         os.rename(real, sub, src_dir_fd=rfd, dst_dir_fd=rfd)
         n += 1
     print("swaps", n)
-    for c in created[-10:]:
+    for c in created:
         print(c)
 
 

@@ -1,0 +1,128 @@
+/*
+ * report.c - run reports and atomic writes of daemon-owned files.
+ */
+#include "autoconfig.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proto.h"
+#include "report.h"
+#include "util.h"
+
+int hk_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+	char *tmp = hk_xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int err = 0;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 && errno == EEXIST) {
+		unlink(tmp);   /* a leftover of ours from a crash */
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	}
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+out:
+	free(tmp);
+	return err;
+}
+
+static int report_mkdir(const char *dir)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int hk_report_write(const char *dir, const struct hk_job_info *job,
+		    const struct hk_report *rep, char **path_out)
+{
+	int r = report_mkdir(dir);
+	if (r < 0)
+		return r;
+	json_t *o = hk_proto_report_to_json(rep);
+	json_object_set_new(o, "outcome", json_string(job->outcome));
+	json_object_set_new(o, "registration_filter", job->filter ? json_string(job->filter)
+								   : json_null());
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	time_t start = (time_t)(rep->started_ns / HK_NSEC_PER_SEC);
+	struct tm tm;
+	char stamp[32];
+	gmtime_r(&start, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	char *path = hk_xasprintf("%s/report-%06" PRIu64 "-%s.json", dir, job->id, stamp);
+	size_t len = strlen(text);
+	text[len] = '\0';
+	char *with_nl = hk_xasprintf("%s\n", text);
+	free(text);
+	r = hk_write_atomic(path, with_nl, len + 1, 0600);
+	free(with_nl);
+	if (r == 0 && path_out)
+		*path_out = path;
+	else
+		free(path);
+	return r;
+}
+
+size_t hk_report_prune(const char *dir, int64_t before_ns)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return 0;
+	}
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (fnmatch("report-*.json", de->d_name, 0) != 0)
+			continue;
+		struct stat st;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if ((int64_t)st.st_mtim.tv_sec * HK_NSEC_PER_SEC + st.st_mtim.tv_nsec >= before_ns)
+			continue;
+		if (unlinkat(dfd, de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}

@@ -1,0 +1,30 @@
+/*
+ * report.h - files the daemon writes for people and tools: one JSON run
+ * report per job (schema: hk_proto_report_to_json, plus "outcome" and
+ * "filesystems"), the Prometheus textfile, and their retention. Every file
+ * is written atomically: a temp file in the same directory, fsync, rename.
+ */
+#ifndef HK_REPORT_H
+#define HK_REPORT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine.h"
+#include "sched.h"
+
+/* Write data to path atomically (O_EXCL|O_NOFOLLOW temp file beside it,
+ * fsync, rename). Returns 0 or -errno. */
+int hk_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+
+/* Write the report of job to dir/report-<job id>-<start time>.json (dir is
+ * created 0700 when missing). *path_out (may be NULL) receives the file's
+ * path, owned by the caller. Returns 0 or -errno. */
+int hk_report_write(const char *dir, const struct hk_job_info *job,
+		    const struct hk_report *rep, char **path_out);
+
+/* Delete the report files in dir last modified before before_ns (only
+ * regular files named report-*.json). Returns how many went. */
+size_t hk_report_prune(const char *dir, int64_t before_ns);
+
+#endif /* HK_REPORT_H */

@@ -1,0 +1,36 @@
+#!/bin/sh
+# `housekeeperctl metrics` and [daemon] metrics_textfile: valid Prometheus
+# text format, every per-registration series present from the start, and
+# counters equal to the files actually deleted.
+. "$(dirname "$0")/lib.sh"
+D="$T/logs"
+E="$T/empty"
+mkdir -p "$D" "$E"
+mkfiles "$D" f 7
+write_config <<EOC
+[daemon]
+metrics_textfile = $T/housekeeper.prom
+
+[cleanup "logs"]
+directory = $D
+max_files = 3
+
+[cleanup "empty"]
+directory = $E
+max_files = 3
+EOC
+start_daemon
+S="$T/state/housekeeper.sock"
+wait_until test -S "$S" || fail "no control socket"
+wait_until count_is "$D" 3 || fail "limit not enforced"
+wait_until grep -q 'housekeeper_files_deleted_total{registration="logs"} 4' "$T/housekeeper.prom" ||
+	fail "textfile: $(cat "$T/housekeeper.prom")"
+"$HKCTL" -s "$S" metrics >"$T/m" || fail "metrics"
+for f in "$T/m" "$T/housekeeper.prom"; do
+	python3 "$top_srcdir/tests/integration/check-prometheus.py" "$f" || fail "$f is not valid exposition text"
+done
+grep -q '^housekeeper_files_deleted_total{registration="logs"} 4$' "$T/m" || fail "deleted counter: $(grep deleted_total "$T/m")"
+grep -q '^housekeeper_files_deleted_total{registration="empty"} 0$' "$T/m" || fail "series of an idle registration missing"
+grep -q '^housekeeper_directory_files{registration="logs"} 3$' "$T/m" || fail "directory_files"
+grep -q '^housekeeper_inotify_overflows_total 0$' "$T/m" || fail "overflow counter"
+exit 0
