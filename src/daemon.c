@@ -204,7 +204,9 @@ struct daemon_state {
 	struct hk_service *service;
 	struct hk_ctl *ctl;
 	ev_signal sighup, sigterm, sigint, sigusr1;
-	ev_prepare flush;          /* commits the store's queued writes once per iteration */
+	ev_prepare flush;          /* commits the store's queued writes, grouped */
+	ev_timer flush_timer;      /* ... at most DAEMON_FLUSH_INTERVAL later */
+	int64_t last_flush_ns;
 	ev_idle prune;             /* history retention, in slices */
 	struct hk_notify *notify;
 	struct hk_report event_rep;    /* event-path deletions since the last summary */
@@ -217,6 +219,8 @@ struct daemon_state {
 #define DAEMON_EVENT_REPORT_INTERVAL 600.0   /* seconds between event summaries */
 #define DAEMON_EVENT_REPORT_MAX 10000        /* files per summary, written early when full */
 #define DAEMON_METRICS_INTERVAL 5.0          /* textfile rewrites under load, at most */
+#define DAEMON_FLUSH_INTERVAL 0.05           /* seconds between store commits under load */
+#define DAEMON_FLUSH_BATCH 65536             /* queued writes that commit at once */
 
 static char *daemon_report_dir(const struct hk_config *cfg)
 {
@@ -306,6 +310,24 @@ static void daemon_event_timer_cb(struct ev_loop *loop, ev_timer *w, int revents
 
 /* Before the loop sleeps: one write transaction for what the iteration
  * queued (index changes, audit completions, jobs). */
+/* Commit what the store has queued; say so once when it starts or stops
+ * failing. */
+static void daemon_store_commit(struct daemon_state *st)
+{
+	bool was_healthy = hk_store_healthy(st->store);
+	st->last_flush_ns = hk_time_mono_ns();
+	int r = hk_store_flush(st->store);
+	if (r < 0 && was_healthy) {
+		const char *text = NULL;
+		hk_store_last_error(st->store, &text);
+		log_errx("store", "%s: cannot commit the state store: %s",
+			 st->cfg->daemon.state_directory, text ? text : hk_strerror(r));
+	} else if (r == 0 && !was_healthy) {
+		log_notice("store", "%s: state store writable again",
+			   st->cfg->daemon.state_directory);
+	}
+}
+
 static void daemon_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct daemon_state *st = w->data;
@@ -322,19 +344,25 @@ static void daemon_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		}
 		daemon_metrics_dirty(st);
 	}
-	bool was_healthy = hk_store_healthy(st->store);
-	if (hk_store_pending(st->store) == 0)
+	size_t pending = hk_store_pending(st->store);
+	if (pending == 0)
 		return;
-	int r = hk_store_flush(st->store);
-	if (r < 0 && was_healthy) {
-		const char *text = NULL;
-		hk_store_last_error(st->store, &text);
-		log_errx("store", "%s: cannot commit the state store: %s",
-			 st->cfg->daemon.state_directory, text ? text : hk_strerror(r));
-	} else if (r == 0 && !was_healthy) {
-		log_notice("store", "%s: state store writable again",
-			   st->cfg->daemon.state_directory);
+	/* Index changes and audit completions need no prompt durability (a
+	 * crash is repaired by the reconcile and the open intents), so they
+	 * are grouped: one commit per DAEMON_FLUSH_INTERVAL under load. */
+	double since = (double)(hk_time_mono_ns() - st->last_flush_ns) / 1e9;
+	if (since >= DAEMON_FLUSH_INTERVAL || pending >= DAEMON_FLUSH_BATCH) {
+		ev_timer_stop(loop, &st->flush_timer);
+		daemon_store_commit(st);
+	} else if (!ev_is_active(&st->flush_timer)) {
+		ev_timer_set(&st->flush_timer, DAEMON_FLUSH_INTERVAL - since, 0.);
+		ev_timer_start(loop, &st->flush_timer);
 	}
+}
+
+static void daemon_flush_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	daemon_store_commit(w->data);
 }
 
 /* Jobs, reports and audit records older than job_history_retention_days. */
@@ -536,6 +564,8 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	ev_prepare_init(&st.flush, daemon_flush_cb);
 	st.flush.data = &st;
 	ev_prepare_start(st.loop, &st.flush);
+	ev_timer_init(&st.flush_timer, daemon_flush_timer_cb, 0., 0.);
+	st.flush_timer.data = &st;
 	ev_idle_init(&st.prune, daemon_prune_cb);
 	st.prune.data = &st;
 	ev_idle_start(st.loop, &st.prune);
