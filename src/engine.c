@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -86,6 +87,12 @@ struct eng_reg {
 	uint64_t bytes_deleted;
 	uint64_t delete_errors;
 	int64_t last_run;
+	/* growth measurement: gross bytes/files (kept + deleted) at t0 */
+	int64_t rate_t0_ns;
+	uint64_t rate_bytes0;
+	uint64_t rate_files0;
+	double growth_bytes;
+	double growth_files;
 };
 
 struct hk_engine {
@@ -136,6 +143,7 @@ static void eng_idx_clear(struct eng_reg *reg);
 static void eng_store_forget(struct eng_reg *reg, uint32_t dir);
 static void eng_reg_warm_load(struct eng_reg *reg);
 static void eng_reg_rescan(struct eng_reg *reg);
+static int64_t eng_fs_free(int fd);
 static void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -251,6 +259,17 @@ static char *eng_file_path(const struct eng_reg *reg, uint32_t dir, const char *
 	return b.data;
 }
 
+/* The full path for a log line, with control bytes and invalid UTF-8
+ * escaped so that a file name cannot forge log lines. */
+static char *eng_log_path(const struct eng_reg *reg, uint32_t dir, const char *name)
+{
+	char *raw = eng_file_path(reg, dir, name);
+	struct hk_buf b = { 0 };
+	hk_buf_append_escaped(&b, raw, strlen(raw));
+	free(raw);
+	return b.data;
+}
+
 static void eng_queue_scan(struct eng_reg *reg, uint32_t dir)
 {
 	if (reg->n_queue == reg->cap_queue) {
@@ -310,7 +329,10 @@ static void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *n
 		return;
 	}
 	struct hk_stat st;
-	if (hk_stat_fd(fd, &st) < 0) {
+	uint32_t known;
+	if (hk_stat_fd(fd, &st) < 0 || eng_dir_find(reg, st.dev, st.ino, &known)) {
+		/* the same directory under a second name (a rename race): its
+		 * files must not count twice */
 		close(fd);
 		return;
 	}
@@ -442,12 +464,14 @@ static void eng_reg_rescan(struct eng_reg *reg)
 		reg->cur = NULL;
 	}
 	reg->n_queue = 0;
+	/* Subdirectories are found again from the root, by name: one that was
+	 * moved away (perhaps while events were lost) must not be cleaned as
+	 * if it were still inside. */
+	for (size_t i = reg->n_dirs; i-- > 1;)
+		if (reg->dirs[i].fd >= 0)
+			eng_dir_drop(reg, (uint32_t)i);
 	hk_index_unmark_all(reg->index);
 	eng_queue_scan(reg, ENG_ROOT);
-	/* subdirectories are rediscovered by the scan */
-	for (size_t i = 1; i < reg->n_dirs; i++)
-		if (reg->dirs[i].fd >= 0)
-			eng_queue_scan(reg, (uint32_t)i);
 	eng_scan_kick(reg->eng);
 }
 
@@ -507,7 +531,9 @@ static int eng_open_path(const char *path, int *parent)
 		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0) {
 			int err = -errno;
-			if (err == -ENOENT)
+			/* missing, or a symlink/non-directory in the way: watch the
+			 * deepest real directory so a repair is noticed */
+			if (err == -ENOENT || err == -ELOOP || err == -ENOTDIR)
 				*parent = fd;
 			else
 				close(fd);
@@ -883,8 +909,11 @@ static bool eng_reap_pick(struct eng_reg *reg, struct eng_run *run, struct hk_re
 			hk_store_audit_complete(store, p->audit_id, "deleted", 0);
 		reg->files_deleted++;
 		reg->bytes_deleted += e->size;
-		log_debug("reap", "%s/%s: deleted (%s)", reg->conf->directory, e->name,
-			  hk_reason_name(p->why));
+		if (hk_log_get_level() >= LOG_DEBUG) {
+			char *path = eng_log_path(reg, dir, e->name);
+			log_debug("reap", "%s: deleted (%s)", path, hk_reason_name(p->why));
+			free(path);
+		}
 		eng_store_del(reg, dir, e->name);
 		free(e);
 		return false;
@@ -901,13 +930,18 @@ static bool eng_reap_pick(struct eng_reg *reg, struct eng_run *run, struct hk_re
 			rr->errors += res.outcome == HK_REAP_FAILED;
 		}
 		eng_report_add(run, reg, rr, dir, e->name, &res, e->size, e->mtime_ns, p->why);
-		if (res.outcome == HK_REAP_FAILED) {
-			reg->delete_errors++;
-			eng_fail(reg->eng, HK_FAIL_DELETE, reg->conf->id, "%s/%s: cannot delete: %s",
-				 reg->conf->directory, e->name, hk_strerror(res.err));
-		} else {
-			log_info("reap", "%s/%s: kept (%s)", reg->conf->directory, e->name,
-				 hk_reap_outcome_name(res.outcome));
+		{
+			char *path = eng_log_path(reg, dir, e->name);
+			if (res.outcome == HK_REAP_FAILED) {
+				reg->delete_errors++;
+				eng_fail(reg->eng, HK_FAIL_DELETE, reg->conf->id,
+					 "%s: cannot delete: %s", path, hk_strerror(res.err));
+			} else {
+				/* a lock is an application's request: no news */
+				hk_log(res.outcome == HK_REAP_LOCKED ? LOG_DEBUG : LOG_INFO, "reap",
+				       "%s: kept (%s)", path, hk_reap_outcome_name(res.outcome));
+			}
+			free(path);
 		}
 		if (run->dry_run) {
 			hk_index_attach(reg->index, e);
@@ -1206,6 +1240,7 @@ int hk_engine_sweep_start(struct hk_engine *eng, const char *reg_id, struct hk_r
 	sw->reg = reg;
 	sw->run = &run->r;
 	sw->rr = rr;
+	rr->free_before = rr->free_after = -1;
 	reg->sweep = sw;
 	if (reg->attached && !eng_reg_identity_ok(reg)) {
 		log_warnx("watch", "%s: no longer the directory that was registered; re-attaching",
@@ -1218,6 +1253,7 @@ int hk_engine_sweep_start(struct hk_engine *eng, const char *reg_id, struct hk_r
 		rr->error = hk_xstrdup("directory does not exist or cannot be opened");
 		sw->phase = SWEEP_DONE;
 	} else {
+		rr->free_before = eng_fs_free(reg->dirs[ENG_ROOT].fd);
 		eng_reg_rescan(reg);
 		sw->phase = SWEEP_SCAN;
 	}
@@ -1269,6 +1305,8 @@ void hk_engine_sweep_free(struct hk_sweep *sw)
 	struct eng_reg *reg = sw->reg;
 	if (sw->phase != SWEEP_DONE && !sw->rr->error)
 		sw->rr->error = hk_xstrdup("stopped before it finished");
+	if (reg && reg->attached && sw->rr->free_before >= 0)
+		sw->rr->free_after = eng_fs_free(reg->dirs[ENG_ROOT].fd);
 	for (size_t i = 0; i < sw->n_victims; i++)
 		free(sw->victims[i].name);
 	free(sw->victims);
@@ -1689,9 +1727,41 @@ const struct hk_registration *hk_engine_registration(const struct hk_engine *eng
 	return i < eng->n_regs ? eng->regs[i]->conf : NULL;
 }
 
-void hk_engine_reg_status(const struct hk_engine *eng, size_t i, struct hk_reg_status *st)
+/* Free bytes of the filesystem of fd (-1 when unknown). */
+static int64_t eng_fs_free(int fd)
 {
-	const struct eng_reg *reg = eng->regs[i];
+	struct statvfs vfs;
+	if (fd < 0 || fstatvfs(fd, &vfs) < 0)
+		return -1;
+	return (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+}
+
+/* Growth since the last sample, sampled at most every 10 s. */
+static void eng_reg_sample_growth(struct eng_reg *reg)
+{
+	int64_t now = hk_time_mono_ns();
+	uint64_t bytes = hk_index_bytes(reg->index) + reg->bytes_deleted;
+	uint64_t files = hk_index_count(reg->index) + reg->files_deleted;
+	if (reg->rate_t0_ns == 0) {
+		reg->rate_t0_ns = now;
+		reg->rate_bytes0 = bytes;
+		reg->rate_files0 = files;
+		return;
+	}
+	double dt = (double)(now - reg->rate_t0_ns) / 1e9;
+	if (dt < 10.0)
+		return;
+	reg->growth_bytes = bytes > reg->rate_bytes0 ? (double)(bytes - reg->rate_bytes0) / dt : 0;
+	reg->growth_files = files > reg->rate_files0 ? (double)(files - reg->rate_files0) / dt : 0;
+	reg->rate_t0_ns = now;
+	reg->rate_bytes0 = bytes;
+	reg->rate_files0 = files;
+}
+
+void hk_engine_reg_status(struct hk_engine *eng, size_t i, struct hk_reg_status *st)
+{
+	struct eng_reg *reg = eng->regs[i];
+	eng_reg_sample_growth(reg);
 	memset(st, 0, sizeof(*st));
 	st->files = hk_index_count(reg->index);
 	st->bytes = hk_index_bytes(reg->index);
@@ -1706,6 +1776,20 @@ void hk_engine_reg_status(const struct hk_engine *eng, size_t i, struct hk_reg_s
 	st->scanned = reg->scanned && !reg->scanning;
 	st->watch_failed = reg->watch_failed;
 	st->policy = reg->policy;
+	st->growth_bytes = reg->growth_bytes;
+	st->growth_files = reg->growth_files;
+	st->seconds_to_size = -1;
+	st->seconds_to_files = -1;
+	if (reg->policy.has_max_size && reg->growth_bytes > 0)
+		st->seconds_to_size = st->bytes >= reg->policy.max_size
+					      ? 0
+					      : (int64_t)((double)(reg->policy.max_size - st->bytes) /
+							  reg->growth_bytes);
+	if (reg->policy.has_max_files && reg->growth_files > 0)
+		st->seconds_to_files = st->files >= reg->policy.max_files
+					       ? 0
+					       : (int64_t)((double)(reg->policy.max_files - st->files) /
+							   reg->growth_files);
 }
 
 uint64_t hk_engine_overflows(const struct hk_engine *eng)

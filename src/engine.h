@@ -43,6 +43,8 @@ struct hk_report_reg {
 	uint64_t blocks_bytes;      /* their st_blocks * 512 sum */
 	uint64_t skipped;           /* changed, locked, refused */
 	uint64_t errors;
+	int64_t free_before;        /* free bytes of the filesystem before the sweep; -1: unknown */
+	int64_t free_after;         /* ... and after it */
 	char *error;                /* the registration could not be cleaned (NULL: fine) */
 };
 
@@ -153,8 +155,13 @@ struct hk_reg_status {
 	bool scanned;               /* the index is complete */
 	bool watch_failed;          /* no inotify watch: enforced on sweeps only */
 	struct hk_policy policy;    /* the effective limits */
+	double growth_bytes;        /* bytes/s flowing in (kept + deleted), 0: unknown */
+	double growth_files;        /* files/s */
+	int64_t seconds_to_size;    /* at that rate, until max_size is reached; -1: n/a */
+	int64_t seconds_to_files;   /* ... until max_files; -1: n/a */
 };
-void hk_engine_reg_status(const struct hk_engine *eng, size_t i, struct hk_reg_status *st);
+/* Growth rates are measured between calls at least 10 s apart. */
+void hk_engine_reg_status(struct hk_engine *eng, size_t i, struct hk_reg_status *st);
 uint64_t hk_engine_overflows(const struct hk_engine *eng);
 bool hk_engine_audit_failing(const struct hk_engine *eng);
 

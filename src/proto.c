@@ -1062,6 +1062,10 @@ json_t *hk_proto_report_to_json(const struct hk_report *rep)
 		json_object_set_new(j, "blocks_bytes", proto_uint(r->blocks_bytes));
 		json_object_set_new(j, "skipped", proto_uint(r->skipped));
 		json_object_set_new(j, "errors", proto_uint(r->errors));
+		json_object_set_new(j, "free_before", r->free_before >= 0 ? json_integer(r->free_before)
+									 : json_null());
+		json_object_set_new(j, "free_after", r->free_after >= 0 ? json_integer(r->free_after)
+								       : json_null());
 		proto_xset_bytes(j, "error", r->error);
 		json_array_append_new(regs, j);
 		deleted += r->deleted;

@@ -21,8 +21,14 @@
 #define STATX_ATTR_MOUNT_ROOT 0x00002000
 #endif
 
+/* Nanoseconds since the epoch, saturated: a time past 2262 (or before
+ * 1677) must not wrap around and look ancient (or brand new). */
 static int64_t scan_ts_ns(const struct statx_timestamp *t)
 {
+	if (t->tv_sec >= INT64_MAX / HK_NSEC_PER_SEC)
+		return INT64_MAX;
+	if (t->tv_sec <= INT64_MIN / HK_NSEC_PER_SEC)
+		return INT64_MIN;
 	return (int64_t)t->tv_sec * HK_NSEC_PER_SEC + t->tv_nsec;
 }
 

@@ -307,6 +307,12 @@ static json_t *svc_status_reg(struct hk_service *svc, size_t i)
 	json_object_set_new(o, "reclaimed_bytes", json_integer((json_int_t)st.bytes_deleted));
 	json_object_set_new(o, "reclaimed_files", json_integer((json_int_t)st.files_deleted));
 	json_object_set_new(o, "delete_errors", json_integer((json_int_t)st.delete_errors));
+	json_object_set_new(o, "growth_bytes_per_second", json_real(st.growth_bytes));
+	json_object_set_new(o, "growth_files_per_second", json_real(st.growth_files));
+	json_object_set_new(o, "seconds_to_size_limit", st.seconds_to_size >= 0
+				    ? json_integer(st.seconds_to_size) : json_null());
+	json_object_set_new(o, "seconds_to_files_limit", st.seconds_to_files >= 0
+				    ? json_integer(st.seconds_to_files) : json_null());
 	json_object_set_new(o, "state", json_string(!st.attached ? "missing"
 						    : !st.scanned ? "scanning"
 						    : st.watch_failed ? "sweeps-only" : "watching"));

@@ -664,6 +664,8 @@ out:
  * txnid) uses; a short file would SIGBUS on access. An empty file is a new
  * store. Sets *map_size to the map size the newer meta page records.
  */
+#define STORE_TAIL_SLACK 16   /* pages */
+
 static int store_check_data(int fd, const char *path, uint64_t *map_size, char **cause)
 {
 	/* MDB_page header: pgno_t + u16 pad + u16 flags + u32 bounds */
@@ -740,8 +742,28 @@ static int store_check_data(int fd, const char *path, uint64_t *map_size, char *
 	}
 	best = txnid[1] > txnid[0] ? 1 : 0;
 	last_pg = lp[best];
+	/* The root pages of the free and main databases (the newest pages,
+	 * copy-on-write) must be in the file. The last few allocated pages
+	 * may legitimately never have been written (pages a transaction
+	 * allocated and freed again), so the file may end up to
+	 * STORE_TAIL_SLACK pages before last_pg. */
+	for (int d = 0; d < 2; d++) {
+		size_t root;
+		memcpy(&root, m[best] + hdr + off_dbs + (size_t)d * dbsz + 8 + 4 * sizeof(size_t),
+		       sizeof(root));
+		if (root != (size_t)-1 &&
+		    (root > (UINT64_MAX / psize) - 1 ||
+		     (uint64_t)st.st_size < ((uint64_t)root + 1) * psize)) {
+			rc = HK_ESTORE;
+			store_set_cause(cause, "%s: truncated or corrupt: %jd bytes, but a root "
+					"page is page %zu of %" PRIu32 " bytes", path,
+					(intmax_t)st.st_size, root, psize);
+			goto out;
+		}
+	}
 	if (last_pg < 1 || last_pg > (UINT64_MAX / psize) - 1 ||
-	    (uint64_t)st.st_size < ((uint64_t)last_pg + 1) * psize) {
+	    (uint64_t)st.st_size + (uint64_t)STORE_TAIL_SLACK * psize <
+		    ((uint64_t)last_pg + 1) * psize) {
 		rc = HK_ESTORE;
 		store_set_cause(cause, "%s: truncated or corrupt: %jd bytes, but its meta page "
 				"uses %" PRIu64 " pages of %" PRIu32 " bytes (%" PRIu64 ")", path,
