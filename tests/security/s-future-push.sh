@@ -14,8 +14,13 @@
 # for one user to get the files of others deleted. Possible mitigations
 # for the lead to decide: clamp keys to now (+ slack) when ordering; treat
 # future-dated files as the oldest, or exclude them from count/size
-# ordering; or per-owner limits. If a mitigation lands, change the
-# expectations here (the test then fails on purpose).
+# ordering; or per-owner limits.
+#
+# THE MITIGATION (docs/SECURITY.md, tested at the end): in a directory
+# shared between users, age_by = ctime. The change time is set by the
+# kernel on every change (touch -d included) and cannot be forged, so the
+# attacker's files are as old as the moment they were made, and the
+# victims' newer files survive.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/seclib.sh"
@@ -69,4 +74,23 @@ wait_until test ! -e "$S/victim-new.dat" || fail "fresh victim file kept"
 echo "NOTE: a victim's fresh file is deleted at once while the 2100 files are there" >&2
 sec_probe
 stop_daemon || fail "daemon did not stop cleanly"
+
+# the mitigation: age_by = ctime
+rm -f "$S"/*
+attack
+sleep 1.1
+victims
+write_config <<EOC
+[cleanup "shared"]
+directory = $S
+max_files = 5
+age_by = ctime
+$(sec_canary_conf)
+EOC
+sec_once "$T/once2" || fail "--once (ctime) failed"
+for i in 1 2 3 4; do
+	[ -e "$S/victim$i.dat" ] || fail "age_by = ctime: victim$i.dat deleted: $(cat "$T/once2")"
+done
+[ "$(ls "$S" | wc -l)" -eq 5 ] || fail "age_by = ctime: expected 5 survivors: $(names "$S")"
+echo "NOTE: with age_by = ctime the forged dates do not push the victims out" >&2
 exit 0
