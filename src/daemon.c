@@ -527,8 +527,6 @@ static int daemon_start_ctl(struct daemon_state *st)
 			      &cause);
 	if (r < 0)
 		log_errx("ctl", "%s", cause ? cause : hk_strerror(r));
-	else
-		log_info("ctl", "%s: listening", path);
 	free(cause);
 	free(owned);
 	return r;

@@ -47,6 +47,7 @@
 #define ENG_SCAN_SLICE 4096        /* directory entries per loop iteration */
 #define ENG_CHANGED_RETRIES 64     /* re-evaluations of changed files per enforcement */
 #define ENG_FALLBACK_RESCAN 30.0   /* seconds between rescans of an unwatched registration */
+#define ENG_CLOCK_JUMP (INT64_C(3600) * HK_NSEC_PER_SEC)   /* a clock step this large pauses age */
 
 struct eng_dir {
 	char *name;          /* NULL for the root */
@@ -105,6 +106,9 @@ struct hk_engine {
 	bool overflowed;
 	struct hk_store *store;           /* borrowed; NULL: nothing persisted */
 	struct hk_registration *const *api;   /* borrowed API registrations */
+	int64_t clock_offset;             /* realtime - monotonic, the accepted baseline */
+	bool clock_baseline_set;
+	bool clock_paused;                /* a forward jump: no age decisions */
 	size_t n_api;
 	bool audit_failing;               /* intents cannot be written: no deletion */
 	hk_failure_fn failure;
@@ -149,12 +153,47 @@ static void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg
 
 /* Runs -------------------------------------------------------------------- */
 
-static void eng_run_init(struct eng_run *run, bool dry_run, struct hk_report *rep)
+/* May the age policy act at now? Not while the clock is before the build
+ * date, nor after the realtime clock jumped forward against the monotonic
+ * one (a wrong clock must not make every file look old): then age
+ * decisions pause, with an error, until the clock comes back or a reload
+ * accepts the new time. Backward jumps only make files look younger. */
+static bool eng_clock_ok(struct hk_engine *eng, int64_t now)
+{
+	if (hk_clock_implausible(now))
+		return false;
+	if (!eng || !eng->loop)
+		return true;
+	int64_t offset = now - hk_time_mono_ns();
+	if (!eng->clock_baseline_set) {
+		eng->clock_offset = offset;
+		eng->clock_baseline_set = true;
+	}
+	int64_t drift = offset - eng->clock_offset;
+	if (eng->clock_paused) {
+		if (drift < ENG_CLOCK_JUMP && drift > -ENG_CLOCK_JUMP) {
+			eng->clock_paused = false;
+			log_notice("sched", "the clock is back where it was: age limits resume");
+		}
+	} else if (drift > ENG_CLOCK_JUMP) {
+		eng->clock_paused = true;
+		log_errx("sched", "the realtime clock jumped %" PRId64 " s forward: age limits are "
+			 "paused (reload to accept the new time)", drift / HK_NSEC_PER_SEC);
+		eng_fail(eng, HK_FAIL_CLOCK, NULL, "the realtime clock jumped %" PRId64 " s forward; "
+			 "age limits paused", drift / HK_NSEC_PER_SEC);
+	} else if (drift < -ENG_CLOCK_JUMP) {
+		eng->clock_offset = offset;   /* back in time: files only look younger */
+	}
+	return !eng->clock_paused;
+}
+
+static void eng_run_init(struct eng_run *run, struct hk_engine *eng, bool dry_run,
+			 struct hk_report *rep)
 {
 	memset(run, 0, sizeof(*run));
 	run->dry_run = dry_run;
 	run->now_ns = hk_time_now_ns();
-	run->age_allowed = !hk_clock_implausible(run->now_ns);
+	run->age_allowed = eng_clock_ok(eng, run->now_ns);
 	run->rep = rep;
 }
 
@@ -481,7 +520,7 @@ static void eng_scan_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	size_t budget = ENG_SCAN_SLICE;
 	bool more = false;
 	struct eng_run run;
-	eng_run_init(&run, false, eng->event_rep);
+	eng_run_init(&run, eng, false, eng->event_rep);
 	for (size_t i = 0; i < eng->n_regs && budget; i++) {
 		struct eng_reg *reg = eng->regs[i];
 		if (!reg->scanning)
@@ -1065,7 +1104,7 @@ static void eng_age_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct eng_reg *reg = w->data;
 	struct eng_run run;
-	eng_run_init(&run, false, reg->eng->event_rep);
+	eng_run_init(&run, reg->eng, false, reg->eng->event_rep);
 	eng_reg_enforce(reg, &run);
 	eng_run_fini(&run);
 }
@@ -1085,7 +1124,7 @@ static void eng_reg_arm_age(struct eng_reg *reg)
 	if (expiry == INT64_MAX)
 		return;
 	int64_t now = hk_time_now_ns();
-	if (hk_clock_implausible(now))
+	if (!eng_clock_ok(reg->eng, now))
 		return;
 	/* strictly older than retention: fire just after the expiry */
 	double delay = expiry > now ? (double)(expiry - now) / 1e9 + 0.001 : 0.001;
@@ -1099,10 +1138,10 @@ struct hk_run {
 	struct eng_run r;
 };
 
-struct hk_run *hk_run_create(bool dry_run, struct hk_report *rep)
+struct hk_run *hk_run_create(struct hk_engine *eng, bool dry_run, struct hk_report *rep)
 {
 	struct hk_run *run = hk_xcalloc(1, sizeof(*run));
-	eng_run_init(&run->r, dry_run, rep);
+	eng_run_init(&run->r, eng, dry_run, rep);
 	return run;
 }
 
@@ -1317,7 +1356,7 @@ void hk_engine_sweep_free(struct hk_sweep *sw)
 	eng_reg_arm_age(reg);
 	/* events that arrived meanwhile are enforced now */
 	struct eng_run run;
-	eng_run_init(&run, false, reg->eng->event_rep);
+	eng_run_init(&run, reg->eng, false, reg->eng->event_rep);
 	eng_reg_enforce(reg, &run);
 	eng_run_fini(&run);
 }
@@ -1501,7 +1540,7 @@ static void eng_batch_end_cb(void *ctx)
 {
 	struct hk_engine *eng = ctx;
 	struct eng_run run;
-	eng_run_init(&run, false, eng->event_rep);
+	eng_run_init(&run, eng, false, eng->event_rep);
 	for (size_t i = 0; i < eng->n_regs; i++) {
 		struct eng_reg *reg = eng->regs[i];
 		if (reg->dirty || (run.n_gone && reg->attached))
@@ -1595,6 +1634,11 @@ void hk_engine_apply_config(struct hk_engine *eng, const struct hk_config *cfg)
 void hk_engine_apply(struct hk_engine *eng, const struct hk_config *cfg,
 		     struct hk_registration *const *api, size_t n_api)
 {
+	if (eng->clock_paused) {
+		eng->clock_paused = false;
+		eng->clock_baseline_set = false;
+		log_notice("sched", "reload: the current time is accepted; age limits resume");
+	}
 	eng->cfg = cfg;
 	eng->api = api;
 	eng->n_api = n_api;

@@ -74,6 +74,7 @@ enum hk_failure {
 	HK_FAIL_OVERFLOW,    /* inotify queue overflow: events lost */
 	HK_FAIL_WATCH,       /* watch limit: a registration falls back to rescans */
 	HK_FAIL_AUDIT,       /* the audit trail cannot be written: deletions stop */
+	HK_FAIL_CLOCK,       /* the clock jumped forward: age limits paused */
 	HK_FAIL__COUNT,
 };
 typedef void (*hk_failure_fn)(void *arg, enum hk_failure cls, const char *reg_id,
@@ -102,7 +103,7 @@ void hk_engine_apply_config(struct hk_engine *eng, const struct hk_config *cfg);
  * left. */
 struct hk_run;
 /* rep is borrowed: the sweeps of the run add their files to it. */
-struct hk_run *hk_run_create(bool dry_run, struct hk_report *rep);
+struct hk_run *hk_run_create(struct hk_engine *eng, bool dry_run, struct hk_report *rep);
 void hk_run_free(struct hk_run *run);
 bool hk_run_age_allowed(const struct hk_run *run);
 

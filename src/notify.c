@@ -49,6 +49,7 @@ const char *hk_failure_name(enum hk_failure cls)
 	case HK_FAIL_OVERFLOW: return "overflow";
 	case HK_FAIL_WATCH: return "watch-limit";
 	case HK_FAIL_AUDIT: return "audit";
+	case HK_FAIL_CLOCK: return "clock";
 	case HK_FAIL__COUNT: break;
 	}
 	return "unknown";

@@ -206,7 +206,7 @@ static void sched_start_queued(struct hk_sched *s)
 		job->rep->started_ns = job->info.started_ns;
 		job->deadline_mono_ns = hk_time_mono_ns() +
 					(int64_t)s->cfg->scheduler.default_timeout * HK_NSEC_PER_SEC;
-		job->run = hk_run_create(job->info.dry_run, job->rep);
+		job->run = hk_run_create(s->eng, job->info.dry_run, job->rep);
 		if (!hk_run_age_allowed(job->run))
 			log_errx("sched", "job %" PRIu64 ": the system clock is before the build "
 				 "date; age limits are not enforced until it is right",
