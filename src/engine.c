@@ -47,6 +47,7 @@
 #define ENG_SCAN_SLICE 4096        /* directory entries per loop iteration */
 #define ENG_CHANGED_RETRIES 64     /* re-evaluations of changed files per enforcement */
 #define ENG_FALLBACK_RESCAN 30.0   /* seconds between rescans of an unwatched registration */
+#define ENG_ENFORCE_SLICE 8        /* batches of ENG_REAP_BATCH per enforcement slice */
 #define ENG_CLOCK_JUMP (INT64_C(3600) * HK_NSEC_PER_SEC)   /* a clock step this large pauses age */
 
 struct eng_dir {
@@ -103,6 +104,7 @@ struct hk_engine {
 	struct eng_reg **regs;            /* priority order */
 	size_t n_regs;
 	ev_idle scan_idle;
+	ev_idle enforce_idle;             /* continues sliced mass deletions */
 	bool overflowed;
 	struct hk_store *store;           /* borrowed; NULL: nothing persisted */
 	struct hk_registration *const *api;   /* borrowed API registrations */
@@ -1074,7 +1076,15 @@ static void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 	eng_reg_purge_gone(reg, run, 0);
 	long changed = 0;
 	struct eng_pick picks[ENG_REAP_BATCH];
-	for (;;) {
+	for (int batches = 0;; batches++) {
+		if (batches == ENG_ENFORCE_SLICE) {
+			/* a mass deletion goes on in the next loop iteration, so
+			 * signals, events and the socket are served meanwhile */
+			reg->dirty = true;
+			if (!ev_is_active(&reg->eng->enforce_idle))
+				ev_idle_start(reg->eng->loop, &reg->eng->enforce_idle);
+			break;
+		}
 		size_t n = 0;
 		struct hk_entry *e;
 		while (n < ENG_REAP_BATCH && (e = hk_index_oldest(reg->index))) {
@@ -1549,6 +1559,13 @@ static void eng_batch_end_cb(void *ctx)
 	eng_run_fini(&run);
 }
 
+static void eng_enforce_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct hk_engine *eng = w->data;
+	ev_idle_stop(loop, w);   /* enforcement restarts it when a slice is not enough */
+	eng_batch_end_cb(eng);
+}
+
 static const struct hk_watch_ops eng_watch_ops = {
 	.event = eng_event_cb,
 	.overflow = eng_overflow_cb,
@@ -1706,6 +1723,13 @@ struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config 
 		}
 		ev_idle_init(&eng->scan_idle, eng_scan_idle_cb);
 		eng->scan_idle.data = eng;
+		ev_idle_init(&eng->enforce_idle, eng_enforce_idle_cb);
+		eng->enforce_idle.data = eng;
+		/* An idle watcher runs only when nothing of its priority or higher
+		 * is pending: at the top priority, slices go on under a flood of
+		 * events instead of starving. */
+		ev_set_priority(&eng->scan_idle, EV_MAXPRI);
+		ev_set_priority(&eng->enforce_idle, EV_MAXPRI);
 	}
 	hk_engine_apply_config(eng, cfg);
 	return eng;
@@ -1721,6 +1745,7 @@ void hk_engine_free(struct hk_engine *eng)
 	free(eng->regs);
 	if (eng->loop) {
 		ev_idle_stop(eng->loop, &eng->scan_idle);
+		ev_idle_stop(eng->loop, &eng->enforce_idle);
 	}
 	hk_watch_free(eng->watch);
 	free(eng);

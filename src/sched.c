@@ -416,6 +416,7 @@ struct hk_sched *hk_sched_create(struct ev_loop *loop, struct hk_engine *eng)
 	s->next_id = 1;
 	ev_idle_init(&s->work, sched_work_cb);
 	s->work.data = s;
+	ev_set_priority(&s->work, EV_MAXPRI);   /* not starved by a flood of events */
 	hk_sched_apply_config(s, hk_engine_config(eng));
 	return s;
 }

@@ -28,10 +28,11 @@ fi
 python3 -c 'import fcntl, sys, time
 f = open(sys.argv[1])
 fcntl.flock(f, fcntl.LOCK_EX)
-time.sleep(600)' "$D/locked.log" &
+open(sys.argv[2], "w").close()
+time.sleep(600)' "$D/locked.log" "$T/locked" &
 LOCK_PID=$!
 HK_EXTRA_CLEANUP="${HK_EXTRA_CLEANUP:-true}; kill $LOCK_PID 2>/dev/null"
-sleep 0.2
+wait_until test -e "$T/locked" || fail "could not take the lock"
 write_config <<EOC
 [cleanup "all"]
 directory = $D
