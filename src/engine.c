@@ -549,6 +549,12 @@ static void eng_scan_kick(struct hk_engine *eng)
 
 /* Attaching the root ------------------------------------------------------ */
 
+static const char *eng_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
 /* Open path component by component, never following a symlink. Returns
  * the directory fd or -errno. *parent receives the deepest existing
  * directory above the target (its parent on success), or -1. */
@@ -1482,8 +1488,11 @@ static void eng_event_cb(void *ctx, void *owner, uint32_t dir, uint32_t mask, co
 		/* something appeared or vanished on the way to our root */
 		if (mask & IN_IGNORED)
 			reg->anc_wd = -1;
+		/* attached: only our own name in the parent matters (a busy
+		 * parent like /var/log must not cost a path walk per event) */
 		if (reg->attached && name &&
-			!(mask & (IN_DELETE | IN_MOVED_FROM | IN_CREATE | IN_MOVED_TO)))
+		    (!(mask & (IN_DELETE | IN_MOVED_FROM | IN_CREATE | IN_MOVED_TO)) ||
+		     strcmp(name, eng_basename(reg->conf->directory)) != 0))
 			return;
 		if (reg->attached && !eng_reg_identity_ok(reg)) {
 			log_info("watch", "%s: directory removed or replaced", reg->conf->directory);
