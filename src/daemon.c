@@ -214,6 +214,7 @@ struct daemon_state {
 	ev_timer event_timer;          /* writes the event summary report */
 	ev_timer metrics_timer;        /* rewrites the metrics textfile under load */
 	uint64_t event_summaries;
+	ev_timer watchdog;             /* WATCHDOG=1 when systemd asks for it */
 };
 
 #define DAEMON_EVENT_REPORT_INTERVAL 600.0   /* seconds between event summaries */
@@ -490,6 +491,28 @@ static int daemon_write_pidfile(const char *path)
 	return 0;
 }
 
+static void daemon_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	daemon_notify("WATCHDOG=1");
+}
+
+/* Under systemd's WatchdogSec=, ping from the loop at half the interval:
+ * a stuck loop stops the pings and systemd restarts the daemon. */
+static void daemon_start_watchdog(struct daemon_state *st)
+{
+	const char *usec = getenv("WATCHDOG_USEC");
+	const char *pid = getenv("WATCHDOG_PID");
+	uint64_t us;
+	if (!usec || hk_parse_u64(usec, &us) < 0 || us == 0)
+		return;
+	if (pid && *pid && strtol(pid, NULL, 10) != (long)getpid())
+		return;
+	double every = (double)us / 2e6;
+	ev_timer_init(&st->watchdog, daemon_watchdog_cb, every, every);
+	st->watchdog.data = st;
+	ev_timer_start(st->loop, &st->watchdog);
+}
+
 /* Raise the soft fd limit: recursive registrations hold one fd per
  * directory. */
 static void daemon_raise_nofile(void)
@@ -591,6 +614,7 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	log_info("daemon", "started: %zu registration%s from %s", cfg->n_regs,
 		 cfg->n_regs == 1 ? "" : "s", opts->config_file);
 	daemon_notify("READY=1\nSTATUS=running");
+	daemon_start_watchdog(&st);
 	ev_run(st.loop, 0);
 	rc = 0;
 out:
