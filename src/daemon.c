@@ -670,6 +670,11 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 	hk_state_settle_intents(store);
 	/* a dry run stores nothing but its job record */
 	struct hk_engine *eng = hk_engine_create(NULL, cfg, opts->dry_run ? NULL : store);
+	/* every registration: the API ones persisted in the store too */
+	struct hk_registration **api = NULL;
+	size_t n_api = 0;
+	if (hk_store_reg_load_all(store, &api, &n_api) == 0 && n_api)
+		hk_engine_apply(eng, cfg, api, n_api);
 	struct hk_sched *sched = hk_sched_create(NULL, eng);
 	void *hook_args[2] = { store, cfg };
 	hk_sched_set_hook(sched, daemon_once_hook, hook_args);
@@ -679,6 +684,9 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 		hk_sched_run_all(sched);
 	hk_sched_free(sched);
 	hk_engine_free(eng);
+	for (size_t i = 0; i < n_api; i++)
+		hk_registration_free(api[i]);
+	free(api);
 	hk_store_flush(store);
 	hk_store_close(store);
 	hk_config_free(cfg);

@@ -819,6 +819,10 @@ static void eng_report_add(struct eng_run *run, struct eng_reg *reg, struct hk_r
 	if (!run->rep)
 		return;
 	struct hk_report *rep = run->rep;
+	if (rep->n_files >= HK_REPORT_MAX_FILES) {
+		rep->files_omitted++;
+		return;
+	}
 	if ((rep->n_files & (rep->n_files - 1)) == 0)
 		rep->files = hk_xreallocarray(rep->files, rep->n_files ? rep->n_files * 2 : 1,
 					      sizeof(*rep->files));

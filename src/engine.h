@@ -59,7 +59,11 @@ struct hk_report {
 	size_t n_regs;
 	struct hk_report_file *files;
 	size_t n_files;
+	uint64_t files_omitted;     /* beyond HK_REPORT_MAX_FILES: counted, not listed */
 };
+
+/* Files listed in one report at most (a sweep of millions stays small). */
+#define HK_REPORT_MAX_FILES 100000
 void hk_report_free(struct hk_report *rep);
 /* Human text: one line per file, then totals. */
 void hk_report_print(const struct hk_report *rep, FILE *out);

@@ -1088,6 +1088,7 @@ json_t *hk_proto_report_to_json(const struct hk_report *rep)
 	}
 	json_object_set_new(o, "registrations", regs);
 	json_object_set_new(o, "files", files);
+	json_object_set_new(o, "files_omitted", proto_uint(rep->files_omitted));
 	json_object_set_new(tot, "registrations", proto_uint(rep->n_regs));
 	json_object_set_new(tot, "deleted", proto_uint(deleted));
 	json_object_set_new(tot, "bytes", proto_uint(bytes));

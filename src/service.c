@@ -108,10 +108,14 @@ static const struct hk_registration *svc_find_any(struct hk_service *svc, const 
 	return NULL;
 }
 
+/* A registration change is committed before the caller gets its answer:
+ * an id handed out must survive a crash right after. */
 static void svc_persist(struct hk_service *svc, const struct hk_registration *reg)
 {
-	if (svc->store)
-		hk_store_reg_put(svc->store, reg);
+	if (!svc->store)
+		return;
+	hk_store_reg_put(svc->store, reg);
+	hk_store_flush(svc->store);
 }
 
 /* Ops ----------------------------------------------------------------------- */
@@ -226,8 +230,10 @@ static int svc_remove(void *ctx, const char *id, char **cause)
 	struct hk_registration *cur = svc_find_api(svc, id, &pos);
 	if (!cur)
 		return HK_ENOTFOUND;
-	if (svc->store)
+	if (svc->store) {
 		hk_store_reg_delete(svc->store, cur->id);
+		hk_store_flush(svc->store);
+	}
 	svc->api[pos] = svc->api[--svc->n_api];
 	hk_service_apply(svc, hk_engine_config(svc->eng));   /* drops its index too */
 	hk_registration_free(cur);

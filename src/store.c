@@ -59,6 +59,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
@@ -314,7 +315,7 @@ static void store_hash(const char *s, size_t n, unsigned char out[STORE_HASH_LEN
 
 static bool store_is_mdb_code(int rc)
 {
-	return rc <= MDB_KEYEXIST && rc >= MDB_LAST_ERRCODE;
+	return rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE;
 }
 
 /* Our error code for an LMDB or work-function return value. */
@@ -776,6 +777,102 @@ out:
 	return rc;
 }
 
+/* Touch every page of a value (overflow pages included). */
+static unsigned store_touch(const MDB_val *v)
+{
+	unsigned sum = 0;
+	const unsigned char *p = v->mv_data;
+	for (size_t i = 0; i < v->mv_size; i += 2048)
+		sum += p[i];
+	if (v->mv_size)
+		sum += p[v->mv_size - 1];
+	return sum;
+}
+
+/* Walk one database with a cursor, touching every key and value. */
+static int store_walk_dbi(MDB_txn *txn, MDB_dbi dbi, unsigned *sum)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, dbi, &c);
+	if (rc)
+		return rc;
+	while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0)
+		*sum += store_touch(&k) + store_touch(&v);
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* In a child process: open the environment read-only and read every page
+ * that any database or the free list reaches. LMDB trusts its file: a
+ * damaged one (a truncated tail, garbage pages behind valid meta pages)
+ * can kill the reader with SIGBUS or SIGSEGV, so the reading is done where
+ * dying costs nothing. Exit 0: readable; 3: LMDB reported an error. */
+static void store_walk_child(const char *path, uint64_t map_size)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi main_dbi;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	unsigned sum = 0;
+	int rc = mdb_env_create(&env);
+	if (!rc)
+		rc = mdb_env_set_maxdbs(env, 64);
+	if (!rc)
+		rc = mdb_env_set_mapsize(env, (size_t)map_size);
+	if (!rc)
+		rc = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0600);
+	if (!rc)
+		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	if (!rc)
+		rc = store_walk_dbi(txn, 0, &sum);   /* the free list */
+	if (!rc)
+		rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
+	if (!rc)
+		rc = mdb_cursor_open(txn, main_dbi, &c);
+	while (!rc && (rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+		char name[512];
+		MDB_dbi dbi;
+		if (k.mv_size == 0 || k.mv_size >= sizeof(name))
+			continue;
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		if (mdb_dbi_open(txn, name, 0, &dbi) == 0)
+			rc = store_walk_dbi(txn, dbi, &sum);
+		else
+			sum += store_touch(&v);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	volatile unsigned sink = sum;   /* the reads must happen */
+	(void)sink;
+	_exit(rc ? 3 : 0);
+}
+
+static int store_check_walk(const char *path, uint64_t map_size, char **cause)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return 0;   /* cannot check; LMDB's own checks remain */
+	if (pid == 0)
+		store_walk_child(path, map_size);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 0;
+	if (WIFSIGNALED(status)) {
+		store_set_cause(cause, "%s: damaged: reading it fails with signal %d (%s)", path,
+				WTERMSIG(status), strsignal(WTERMSIG(status)));
+		return HK_ESTORE;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		store_set_cause(cause, "%s: damaged: LMDB cannot read every database", path);
+		return HK_ESTORE;
+	}
+	return 0;
+}
+
 /* Open (creating 0600) one of our files in the state directory, never
  * through a symlink, and make sure it is a private regular file. */
 static int store_open_file(int dir_fd, const char *dir, const char *name, int flags,
@@ -1141,6 +1238,16 @@ int hk_store_open(const char *state_dir, const struct hk_store_options *opts, in
 	rc = store_check_data(fd, s->data_path, &file_map, cause);
 	if (rc)
 		goto out;
+	{
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_size > 0) {
+			rc = store_check_walk(s->data_path, file_map > s->map_size ? file_map
+										 : s->map_size,
+					      cause);
+			if (rc)
+				goto out;
+		}
+	}
 	if (file_map > s->map_size)
 		s->map_size = file_map;
 	if (s->map_size > s->max_map_size)

@@ -43,7 +43,7 @@ crash() {
 	fi
 	kill -9 "$HK_PID"
 	rc=0
-	wait "$HK_PID" || rc=$?
+	{ wait "$HK_PID" || rc=$?; } 2>/dev/null
 	HK_PID=
 	[ "$rc" -eq 137 ] || fail "kill $1: daemon exit status $rc, expected 137"
 }
@@ -90,8 +90,15 @@ k=0
 start=$(date +%s)
 while [ "$k" -lt "$KILLS" ]; do
 	k=$((k + 1))
+	# every other time, a manual sweep is running too (the sweep path)
+	RUNPID=
+	if [ $((k % 2)) -eq 0 ]; then
+		ctl run >/dev/null 2>&1 &
+		RUNPID=$!
+	fi
 	rsleep 300
 	crash "$k"
+	[ -z "$RUNPID" ] || wait "$RUNPID" || :
 	if [ $((k % 3)) -eq 0 ]; then
 		# now and then a kill during start-up (store open, intent
 		# settlement, warm load, first scan)
@@ -99,7 +106,7 @@ while [ "$k" -lt "$KILLS" ]; do
 		rsleep 60
 		kill -0 "$HK_PID" 2>/dev/null || { wait "$HK_PID" || :; HK_PID=;
 			fail "daemon exited on its own during start-up (kill $k)"; }
-		kill -9 "$HK_PID"; wait "$HK_PID" || :; HK_PID=
+		kill -9 "$HK_PID"; { wait "$HK_PID" || :; } 2>/dev/null; HK_PID=
 	fi
 	launch
 	wait_until ctl_up || fail "restart after kill $k: store did not open / no answer"
@@ -122,6 +129,12 @@ wait_until count_is "$W1" 5 || fail "count limit not restored: $(count_entries "
 wait_until count_is "$W2" 8 || fail "size limit not restored: $(count_entries "$W2") files"
 wait_until count_is "$W3" 3 || fail "api limit not restored: $(count_entries "$W3") files"
 wait_until st_is "$API" files 3 || fail "api status: $(st_field "$API" files) files"
+for r in count:5:35 size:8:8000; do
+	id=$(ctl --json status | jq -r --arg n "${r%%:*}" '.[] | select(.name == $n) | .id')
+	n=${r#*:}
+	wait_until st_is "$id" files "${n%%:*}" || fail "${r%%:*}: status shows $(st_field "$id" files) files"
+	st_is "$id" bytes "${n#*:}" || fail "${r%%:*}: status shows $(st_field "$id" bytes) bytes"
+done
 stop_daemon || fail "clean stop at the end"
 launch
 wait_until ctl_up || fail "start after the clean stop"
@@ -144,7 +157,8 @@ comm -23 "$T/deleted" "$T/audit.set" >"$T/missing"
 comm -13 "$T/deleted" "$T/audit.set" >"$T/extra"
 nd=$(wc -l <"$T/deleted")
 na=$(jq length "$T/audit.json")
-echo "deleted: $nd, audit records: $na" >&2
+echo "deleted: $nd, audit records: $na; intents settled at start-up:" \
+	"$(sed -n 's/.*settled \([0-9]*\) audit intents.*/\1/p' "$HK_LOG" | tr '\n' ' ')" >&2
 jq -r '.[] | select(.result != "deleted") | "\(.result) \(.path)"' "$T/audit.json" >"$T/other"
 bad=
 [ ! -s "$T/audit.dups" ] || bad="$bad; $(wc -l <"$T/audit.dups") paths with more than one record: $(head -5 "$T/audit.dups" | tr '\n' ' ')"
