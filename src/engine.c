@@ -826,9 +826,9 @@ static void eng_report_add(struct eng_run *run, struct eng_reg *reg, struct hk_r
 	if ((rep->n_files & (rep->n_files - 1)) == 0)
 		rep->files = hk_xreallocarray(rep->files, rep->n_files ? rep->n_files * 2 : 1,
 					      sizeof(*rep->files));
-	rep->files[rep->n_files++] = (struct hk_report_file){
+	struct hk_report_file *f = &rep->files[rep->n_files++];
+	*f = (struct hk_report_file){
 		.path = eng_file_path(reg, dir, name),
-		.reg_id = rr ? rr->id : reg->conf->id,
 		.size = size,
 		.blocks = res->st.blocks,
 		.mtime_ns = mtime_ns,
@@ -836,6 +836,7 @@ static void eng_report_add(struct eng_run *run, struct eng_reg *reg, struct hk_r
 		.outcome = res->outcome,
 		.err = res->err,
 	};
+	memcpy(f->reg_id, rr ? rr->id : reg->conf->id, sizeof(f->reg_id));
 }
 
 /* A file set aside for deletion: detached from the index while its intent

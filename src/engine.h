@@ -22,7 +22,7 @@ struct hk_engine;
 /* One file of a run report. */
 struct hk_report_file {
 	char *path;                 /* absolute, raw bytes */
-	const char *reg_id;         /* borrowed from the registration (valid for the job) */
+	char reg_id[HK_UUID_LEN + 1];   /* a copy: registrations may go while the report lives */
 	uint64_t size;
 	uint64_t blocks;
 	int64_t mtime_ns;

@@ -1076,7 +1076,7 @@ json_t *hk_proto_report_to_json(const struct hk_report *rep)
 	for (size_t i = 0; i < rep->n_files; i++) {
 		const struct hk_report_file *f = &rep->files[i];
 		json_t *j = proto_xcheck(json_object());
-		json_object_set_new(j, "registration_id", f->reg_id ? json_string(f->reg_id) : json_null());
+		json_object_set_new(j, "registration_id", f->reg_id[0] ? json_string(f->reg_id) : json_null());
 		proto_xset_bytes(j, "path", f->path);
 		json_object_set_new(j, "size", proto_uint(f->size));
 		json_object_set_new(j, "mtime", proto_time(f->mtime_ns));

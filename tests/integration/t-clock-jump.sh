@@ -8,6 +8,10 @@ for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 /usr/lib/*/faketime
 	[ -e "$f" ] && FT=$f && break
 done
 [ -n "$FT" ] || skip "needs libfaketime (apt-get install faketime)"
+# libfaketime's interposed clocks deadlock AddressSanitizer's start-up:
+# this test runs in the plain build
+ldd "$HKD" 2>/dev/null | grep -q libasan && skip "libfaketime does not work under ASan"
+PRELOAD=$FT
 D="$T/logs"
 C="$T/count"
 mkdir -p "$D" "$C"
@@ -27,7 +31,7 @@ max_files = 2
 EOC
 echo "+0" >"$T/faketime"
 export FAKETIME_TIMESTAMP_FILE="$T/faketime" FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1
-LD_PRELOAD="$FT" start_daemon
+LD_PRELOAD="$PRELOAD" start_daemon
 unset FAKETIME_TIMESTAMP_FILE FAKETIME_NO_CACHE DONT_FAKE_MONOTONIC
 sleep 0.5
 [ "$(count_entries "$D")" -eq 3 ] || fail "files deleted before the jump"
