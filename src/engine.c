@@ -321,6 +321,17 @@ static void eng_queue_scan(struct eng_reg *reg, uint32_t dir)
 	reg->scanning = true;
 }
 
+/* Without (part of) its watches a registration is rescanned periodically. */
+static void eng_watch_fallback(struct eng_reg *reg)
+{
+	struct hk_engine *eng = reg->eng;
+	if (!reg->watch_failed && eng->loop) {
+		ev_timer_set(&reg->fallback_timer, ENG_FALLBACK_RESCAN, ENG_FALLBACK_RESCAN);
+		ev_timer_start(eng->loop, &reg->fallback_timer);
+	}
+	reg->watch_failed = true;
+}
+
 static void eng_dir_watch(struct eng_reg *reg, uint32_t id)
 {
 	struct hk_engine *eng = reg->eng;
@@ -345,11 +356,7 @@ static void eng_dir_watch(struct eng_reg *reg, uint32_t id)
 		eng_fail(eng, HK_FAIL_WATCH, reg->conf->id, "%s: cannot watch (%s): rescanning every "
 			 "%d seconds instead", reg->conf->directory, hk_strerror(wd),
 			 (int)ENG_FALLBACK_RESCAN);
-	if (!reg->watch_failed && eng->loop) {
-		ev_timer_set(&reg->fallback_timer, ENG_FALLBACK_RESCAN, ENG_FALLBACK_RESCAN);
-		ev_timer_start(eng->loop, &reg->fallback_timer);
-	}
-	reg->watch_failed = true;
+	eng_watch_fallback(reg);
 }
 
 /* A subdirectory found by a scan or an event: open it safely, watch it,
@@ -365,8 +372,19 @@ static void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *n
 	}
 	int fd = hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev);
 	if (fd < 0) {
-		if (fd == -EXDEV)
+		if (fd == -EXDEV) {
 			log_debug("scan", "%s/%s: mount point, not entered", reg->conf->directory, name);
+		} else if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM) {
+			/* files below stay unindexed, so nothing there is deleted;
+			 * the fallback rescans retry */
+			if (!reg->watch_failed)
+				eng_fail(reg->eng, HK_FAIL_WATCH, reg->conf->id,
+					 "%s: cannot open a subdirectory (%s): part of the tree is "
+					 "not watched; rescanning every %d seconds",
+					 reg->conf->directory, hk_strerror(fd),
+					 (int)ENG_FALLBACK_RESCAN);
+			eng_watch_fallback(reg);
+		}
 		return;
 	}
 	struct hk_stat st;
