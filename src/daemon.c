@@ -49,6 +49,7 @@ struct daemon_opts {
 	bool dry_run;
 	bool daemonize;
 	bool reset_state;
+	bool no_index_store;
 };
 
 enum {
@@ -57,6 +58,7 @@ enum {
 	OPT_DAEMONIZE,
 	OPT_PIDFILE,
 	OPT_RESET_STATE,
+	OPT_NO_INDEX_STORE,
 };
 
 static const struct option daemon_long_opts[] = {
@@ -73,6 +75,7 @@ static const struct option daemon_long_opts[] = {
 	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "reset-state", no_argument, NULL, OPT_RESET_STATE },
+	{ "no-index-store", no_argument, NULL, OPT_NO_INDEX_STORE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -97,6 +100,7 @@ static void daemon_usage(FILE *out)
 		"      --daemonize        detach from the terminal (init systems other than systemd)\n"
 		"      --pidfile FILE     write the daemon's pid to FILE\n"
 		"      --reset-state      move an unusable state store aside and start fresh\n"
+		"      --no-index-store   keep the file index in memory only (benchmarks)\n"
 		"  -h, --help             show this help and exit\n"
 		"  -V, --version          show the version and exit\n",
 		HK_DEFAULT_CONFIG);
@@ -124,6 +128,7 @@ static int daemon_parse_args(int argc, char **argv, struct daemon_opts *opts)
 		case OPT_DAEMONIZE: opts->daemonize = true; break;
 		case OPT_PIDFILE: opts->pidfile = optarg; break;
 		case OPT_RESET_STATE: opts->reset_state = true; break;
+		case OPT_NO_INDEX_STORE: opts->no_index_store = true; break;
 		case ':':
 			fprintf(stderr, "housekeeperd: option '%s' needs an argument\n", argv[optind - 1]);
 			goto usage;
@@ -597,7 +602,8 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	ev_timer_init(&st.metrics_timer, daemon_metrics_timer_cb, 0., 0.);
 	st.metrics_timer.data = &st;
 	st.event_rep.trigger = "events";
-	st.engine = hk_engine_create(st.loop, cfg, st.store);
+	st.engine = hk_engine_create(st.loop, cfg, st.store,
+				     opts->no_index_store ? HK_ENGINE_NO_INDEX_STORE : 0);
 	if (!st.engine)
 		goto out;
 	hk_engine_set_failure_hook(st.engine, daemon_failure_cb, &st);
@@ -669,7 +675,8 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 	}
 	hk_state_settle_intents(store);
 	/* a dry run stores nothing but its job record */
-	struct hk_engine *eng = hk_engine_create(NULL, cfg, opts->dry_run ? NULL : store);
+	struct hk_engine *eng = hk_engine_create(NULL, cfg, opts->dry_run ? NULL : store,
+						 opts->no_index_store ? HK_ENGINE_NO_INDEX_STORE : 0);
 	/* every registration: the API ones persisted in the store too */
 	struct hk_registration **api = NULL;
 	size_t n_api = 0;

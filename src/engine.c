@@ -113,6 +113,7 @@ struct hk_engine {
 	bool clock_paused;                /* a forward jump: no age decisions */
 	size_t n_api;
 	bool audit_failing;               /* intents cannot be written: no deletion */
+	bool no_index_store;              /* the index is not persisted (benchmarks) */
 	hk_failure_fn failure;
 	void *failure_arg;
 	struct hk_report *event_rep;      /* borrowed: event-path deletions go there */
@@ -723,7 +724,7 @@ static char *eng_relpath(const struct eng_reg *reg, uint32_t dir, const char *na
 static void eng_store_put(struct eng_reg *reg, const struct hk_entry *e)
 {
 	struct hk_store *store = reg->eng->store;
-	if (!store)
+	if (!store || reg->eng->no_index_store)
 		return;
 	size_t len;
 	char *rel = eng_relpath(reg, e->dir, e->name, &len);
@@ -735,7 +736,7 @@ static void eng_store_put(struct eng_reg *reg, const struct hk_entry *e)
 static void eng_store_del(struct eng_reg *reg, uint32_t dir, const char *name)
 {
 	struct hk_store *store = reg->eng->store;
-	if (!store)
+	if (!store || reg->eng->no_index_store)
 		return;
 	size_t len;
 	char *rel = eng_relpath(reg, dir, name, &len);
@@ -788,7 +789,7 @@ static void eng_collect_cb(struct hk_entry *e, void *arg)
  * sweep), tell the store. */
 static void eng_store_forget(struct eng_reg *reg, uint32_t dir)
 {
-	if (!reg->eng->store)
+	if (!reg->eng->store || reg->eng->no_index_store)
 		return;
 	struct eng_collect c = { reg, dir };
 	hk_index_foreach(reg->index, eng_collect_cb, &c);
@@ -796,7 +797,7 @@ static void eng_store_forget(struct eng_reg *reg, uint32_t dir)
 
 static void eng_idx_clear(struct eng_reg *reg)
 {
-	if (reg->eng->store && hk_index_count(reg->index))
+	if (reg->eng->store && !reg->eng->no_index_store && hk_index_count(reg->index))
 		hk_store_index_drop(reg->eng->store, reg->conf->id);
 	hk_index_clear(reg->index);
 }
@@ -816,7 +817,7 @@ static int eng_warm_load_cb(const char *rel, size_t len, const struct hk_store_f
 static void eng_reg_warm_load(struct eng_reg *reg)
 {
 	struct hk_store *store = reg->eng->store;
-	if (!store)
+	if (!store || reg->eng->no_index_store)
 		return;
 	hk_store_index_load(store, reg->conf->id, eng_warm_load_cb, reg);
 	if (reg->conf->recursive && hk_index_count(reg->index))
@@ -1741,11 +1742,12 @@ void hk_engine_apply(struct hk_engine *eng, const struct hk_config *cfg,
 }
 
 struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config *cfg,
-				   struct hk_store *store)
+				   struct hk_store *store, unsigned flags)
 {
 	struct hk_engine *eng = hk_xcalloc(1, sizeof(*eng));
 	eng->loop = loop;
 	eng->store = store;
+	eng->no_index_store = flags & HK_ENGINE_NO_INDEX_STORE;
 	if (loop) {
 		eng->watch = hk_watch_create(loop, &eng_watch_ops, eng);
 		if (!eng->watch) {

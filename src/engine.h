@@ -90,8 +90,12 @@ typedef void (*hk_failure_fn)(void *arg, enum hk_failure cls, const char *reg_id
  * borrowed until hk_engine_free: the index and the audit trail go there,
  * and a stored index is served at start until the first scan reconciles
  * it. */
+/* flags: HK_ENGINE_NO_INDEX_STORE keeps the file index in memory only (a
+ * restart then scans cold; audit, jobs and registrations are stored
+ * either way) - for measuring what persistence costs. */
+#define HK_ENGINE_NO_INDEX_STORE 0x1u
 struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config *cfg,
-				   struct hk_store *store);
+				   struct hk_store *store, unsigned flags);
 void hk_engine_free(struct hk_engine *eng);
 
 /* Switch to a new (valid) configuration: unchanged registrations keep their
