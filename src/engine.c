@@ -29,6 +29,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -48,6 +49,10 @@
 #define ENG_CHANGED_RETRIES 64     /* re-evaluations of changed files per enforcement */
 #define ENG_FALLBACK_RESCAN 30.0   /* seconds between rescans of an unwatched registration */
 #define ENG_ENFORCE_SLICE 8        /* batches of ENG_REAP_BATCH per enforcement slice */
+#define ENG_RETRY_MIN 5.0          /* seconds before a failed deletion is retried */
+#define ENG_RETRY_MAX 300.0
+#define ENG_FD_RESERVE 128         /* fds never used for directories */
+#define ENG_PENDING_FAILS 64
 #define ENG_CLOCK_JUMP (INT64_C(3600) * HK_NSEC_PER_SEC)   /* a clock step this large pauses age */
 
 struct eng_dir {
@@ -76,6 +81,13 @@ struct eng_reg {
 	bool watch_failed;                /* no inotify watch: periodic rescans instead */
 	bool rescan_pending;              /* another full scan once this one ends */
 	ev_timer fallback_timer;          /* periodic rescans while watch_failed */
+	/* files whose deletion failed or was refused by a lock: out of the
+	 * index (the policy counts them as handled), retried with backoff */
+	struct hk_entry **held;
+	size_t n_held;
+	size_t cap_held;
+	ev_timer retry_timer;
+	double retry_delay;
 	/* sliced scan state */
 	uint32_t *queue;
 	size_t n_queue;
@@ -97,6 +109,12 @@ struct eng_reg {
 	double growth_files;
 };
 
+struct eng_pending_fail {
+	enum hk_failure cls;
+	char reg_id[HK_UUID_LEN + 1];
+	char *message;
+};
+
 struct hk_engine {
 	struct ev_loop *loop;
 	const struct hk_config *cfg;
@@ -114,6 +132,11 @@ struct hk_engine {
 	size_t n_api;
 	bool audit_failing;               /* intents cannot be written: no deletion */
 	bool no_index_store;              /* the index is not persisted (benchmarks) */
+	size_t open_dirs;                 /* directory fds held by registrations */
+	size_t fd_budget;                 /* ... at most; the rest stays for deletions,
+					   * clients, the store, reports */
+	struct eng_pending_fail *pending_fails;   /* raised before the hook was set */
+	size_t n_pending_fails;
 	hk_failure_fn failure;
 	void *failure_arg;
 	struct hk_report *event_rep;      /* borrowed: event-path deletions go there */
@@ -151,6 +174,8 @@ static void eng_store_forget(struct eng_reg *reg, uint32_t dir);
 static void eng_reg_warm_load(struct eng_reg *reg);
 static void eng_reg_rescan(struct eng_reg *reg);
 static int64_t eng_fs_free(int fd);
+static void eng_held_free(struct eng_reg *reg, uint32_t dir_only);
+static void eng_hold(struct eng_reg *reg, struct hk_entry *e);
 static void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
 		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -266,7 +291,9 @@ static void eng_dir_drop(struct eng_reg *reg, uint32_t id)
 	eng_dir_unwatch(reg, id);
 	eng_store_forget(reg, id);
 	hk_index_remove_dir(reg->index, id);
+	eng_held_free(reg, id);
 	close(d->fd);
+	reg->eng->open_dirs--;
 	d->fd = -1;
 	free(d->name);
 	d->name = NULL;
@@ -371,7 +398,9 @@ static void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *n
 		if (d->fd >= 0 && d->parent == parent && strcmp(d->name, name) == 0)
 			return;   /* known already */
 	}
-	int fd = hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev);
+	int fd = reg->eng->open_dirs >= reg->eng->fd_budget
+			 ? -EMFILE   /* keep fds for deletions and clients */
+			 : hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev);
 	if (fd < 0) {
 		if (fd == -EXDEV) {
 			log_debug("scan", "%s/%s: mount point, not entered", reg->conf->directory, name);
@@ -398,6 +427,7 @@ static void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *n
 	}
 	uint32_t id = eng_dir_alloc(reg);
 	reg->dirs[id] = (struct eng_dir){ hk_xstrdup(name), parent, fd, -1, st.dev, st.ino };
+	reg->eng->open_dirs++;
 	eng_dir_watch(reg, id);
 	eng_queue_scan(reg, id);
 }
@@ -663,6 +693,7 @@ static void eng_reg_attach(struct eng_reg *reg)
 		reg->n_dirs = 1;
 	}
 	reg->dirs[ENG_ROOT] = (struct eng_dir){ NULL, ENG_ROOT, fd, -1, st.dev, st.ino };
+	reg->eng->open_dirs++;
 	reg->root_mount = st.mount_root;
 	reg->attached = true;
 	reg->scanned = false;
@@ -684,12 +715,16 @@ static void eng_reg_detach(struct eng_reg *reg)
 			eng_dir_drop(reg, (uint32_t)i);
 		eng_dir_unwatch(reg, ENG_ROOT);
 		close(reg->dirs[ENG_ROOT].fd);
+		reg->eng->open_dirs--;
 		reg->dirs[ENG_ROOT].fd = -1;
 		reg->attached = false;
 	}
 	eng_idx_clear(reg);
-	if (reg->eng->loop)
+	eng_held_free(reg, ENG_ANCESTOR);
+	if (reg->eng->loop) {
 		ev_timer_stop(reg->eng->loop, &reg->age_timer);
+		ev_timer_stop(reg->eng->loop, &reg->retry_timer);
+	}
 }
 
 /* Is the registered path still the directory we pinned? (A parent may have
@@ -858,6 +893,42 @@ static void eng_report_add(struct eng_run *run, struct eng_reg *reg, struct hk_r
 	memcpy(f->reg_id, rr ? rr->id : reg->conf->id, sizeof(f->reg_id));
 }
 
+static void eng_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+/* Keep a detached entry whose deletion failed or was refused by a lock;
+ * it goes back to the index when the retry timer fires. */
+static void eng_hold(struct eng_reg *reg, struct hk_entry *e)
+{
+	struct ev_loop *loop = reg->eng->loop;
+	if (!loop) {
+		free(e);   /* one-shot: nothing to retry */
+		return;
+	}
+	if (reg->n_held == reg->cap_held) {
+		reg->cap_held = reg->cap_held ? reg->cap_held * 2 : 16;
+		reg->held = hk_xreallocarray(reg->held, reg->cap_held, sizeof(*reg->held));
+	}
+	reg->held[reg->n_held++] = e;
+	if (!ev_is_active(&reg->retry_timer)) {
+		if (reg->retry_delay < ENG_RETRY_MIN)
+			reg->retry_delay = ENG_RETRY_MIN;
+		ev_timer_set(&reg->retry_timer, reg->retry_delay, 0.);
+		ev_timer_start(loop, &reg->retry_timer);
+	}
+}
+
+static void eng_held_free(struct eng_reg *reg, uint32_t dir_only)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < reg->n_held; i++) {
+		if (dir_only == ENG_ANCESTOR || reg->held[i]->dir == dir_only)
+			free(reg->held[i]);
+		else
+			reg->held[k++] = reg->held[i];
+	}
+	reg->n_held = k;
+}
+
 /* A file set aside for deletion: detached from the index while its intent
  * is recorded and the deletion done. */
 struct eng_pick {
@@ -1005,6 +1076,7 @@ static bool eng_reap_pick(struct eng_reg *reg, struct eng_run *run, struct hk_re
 			char *path = eng_log_path(reg, dir, e->name);
 			if (res.outcome == HK_REAP_FAILED) {
 				reg->delete_errors++;
+				log_errx("reap", "%s: cannot delete: %s", path, hk_strerror(res.err));
 				eng_fail(reg->eng, HK_FAIL_DELETE, reg->conf->id,
 					 "%s: cannot delete: %s", path, hk_strerror(res.err));
 			} else {
@@ -1018,8 +1090,14 @@ static bool eng_reap_pick(struct eng_reg *reg, struct eng_run *run, struct hk_re
 			hk_index_attach(reg->index, e);
 			return false;
 		}
-		/* Held out of the index until an event or a rescan brings it
-		 * back: it counts as handled, as the policy decided. */
+		if (res.outcome != HK_REAP_REFUSED) {
+			/* locked or failed: held out of the index (the policy
+			 * counts it as handled) and retried later */
+			if (record)
+				hk_store_audit_drop(store, p->audit_id);
+			eng_hold(reg, e);
+			return false;
+		}
 		break;
 	}
 	if (record)
@@ -1138,6 +1216,33 @@ static void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 		}
 	}
 	eng_reg_arm_age(reg);
+}
+
+/* Give held files back to the index and enforce again; back off while
+ * they keep failing. */
+static void eng_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct eng_reg *reg = w->data;
+	struct hk_entry **held = reg->held;
+	size_t n = reg->n_held;
+	reg->held = NULL;
+	reg->n_held = reg->cap_held = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (reg->attached && eng_dir_live(reg, held[i]->dir))
+			hk_index_attach(reg->index, held[i]);
+		else
+			free(held[i]);
+	}
+	free(held);
+	reg->retry_delay = reg->retry_delay * 2 > ENG_RETRY_MAX ? ENG_RETRY_MAX
+								 : reg->retry_delay * 2;
+	reg->dirty = true;
+	struct eng_run run;
+	eng_run_init(&run, reg->eng, false, reg->eng->event_rep);
+	eng_reg_enforce(reg, &run);
+	eng_run_fini(&run);
+	if (reg->n_held == 0)
+		reg->retry_delay = ENG_RETRY_MIN;
 }
 
 static void eng_age_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1630,6 +1735,9 @@ static struct eng_reg *eng_reg_create(struct hk_engine *eng, const struct hk_reg
 	reg->age_timer.data = reg;
 	ev_timer_init(&reg->fallback_timer, eng_fallback_cb, 0., 0.);
 	reg->fallback_timer.data = reg;
+	ev_timer_init(&reg->retry_timer, eng_retry_cb, 0., 0.);
+	reg->retry_timer.data = reg;
+	reg->retry_delay = ENG_RETRY_MIN;
 	return reg;
 }
 
@@ -1652,6 +1760,7 @@ static void eng_reg_free(struct eng_reg *reg)
 	}
 	free(reg->dirs);
 	free(reg->queue);
+	free(reg->held);
 	hk_index_free(reg->index);
 	hk_registration_free(reg->conf);
 	free(reg);
@@ -1748,6 +1857,10 @@ struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config 
 	eng->loop = loop;
 	eng->store = store;
 	eng->no_index_store = flags & HK_ENGINE_NO_INDEX_STORE;
+	struct rlimit rl;
+	rlim_t limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+	rlim_t reserve = limit / 2 < ENG_FD_RESERVE ? limit / 2 : ENG_FD_RESERVE;
+	eng->fd_budget = limit == RLIM_INFINITY ? SIZE_MAX : (size_t)(limit - reserve);
 	if (loop) {
 		eng->watch = hk_watch_create(loop, &eng_watch_ops, eng);
 		if (!eng->watch) {
@@ -1782,6 +1895,9 @@ void hk_engine_free(struct hk_engine *eng)
 		ev_idle_stop(eng->loop, &eng->enforce_idle);
 	}
 	hk_watch_free(eng->watch);
+	for (size_t i = 0; i < eng->n_pending_fails; i++)
+		free(eng->pending_fails[i].message);
+	free(eng->pending_fails);
 	free(eng);
 }
 
@@ -1789,6 +1905,15 @@ void hk_engine_set_failure_hook(struct hk_engine *eng, hk_failure_fn fn, void *a
 {
 	eng->failure = fn;
 	eng->failure_arg = arg;
+	for (size_t i = 0; i < eng->n_pending_fails; i++) {
+		struct eng_pending_fail *f = &eng->pending_fails[i];
+		if (fn)
+			fn(arg, f->cls, f->reg_id[0] ? f->reg_id : NULL, f->message);
+		free(f->message);
+	}
+	free(eng->pending_fails);
+	eng->pending_fails = NULL;
+	eng->n_pending_fails = 0;
 }
 
 void hk_engine_set_event_report(struct hk_engine *eng, struct hk_report *rep)
@@ -1800,12 +1925,25 @@ void hk_engine_set_event_report(struct hk_engine *eng, struct hk_report *rep)
 static void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
 		     const char *fmt, ...)
 {
-	if (!eng->failure)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
 	char *msg = hk_xvasprintf(fmt, ap);
 	va_end(ap);
+	if (!eng->failure) {
+		/* raised while starting, before the daemon set its hook */
+		if (eng->n_pending_fails < ENG_PENDING_FAILS) {
+			if (!eng->pending_fails)
+				eng->pending_fails = hk_xcalloc(ENG_PENDING_FAILS,
+								sizeof(*eng->pending_fails));
+			struct eng_pending_fail *f = &eng->pending_fails[eng->n_pending_fails++];
+			f->cls = cls;
+			snprintf(f->reg_id, sizeof(f->reg_id), "%s", reg_id ? reg_id : "");
+			f->message = msg;
+			return;
+		}
+		free(msg);
+		return;
+	}
 	eng->failure(eng->failure_arg, cls, reg_id, msg);
 	free(msg);
 }
@@ -1866,8 +2004,10 @@ void hk_engine_reg_status(struct hk_engine *eng, size_t i, struct hk_reg_status 
 	struct eng_reg *reg = eng->regs[i];
 	eng_reg_sample_growth(reg);
 	memset(st, 0, sizeof(*st));
-	st->files = hk_index_count(reg->index);
+	st->files = hk_index_count(reg->index) + reg->n_held;
 	st->bytes = hk_index_bytes(reg->index);
+	for (size_t h = 0; h < reg->n_held; h++)
+		st->bytes += reg->held[h]->size;
 	const struct hk_entry *e = hk_index_oldest(reg->index);
 	st->oldest_ns = e ? e->key_ns : 0;
 	st->next_expiry_ns = e ? hk_policy_next_expiry(&reg->policy, e->key_ns) : INT64_MAX;
