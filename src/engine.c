@@ -115,6 +115,12 @@ struct eng_pending_fail {
 	char *message;
 };
 
+struct eng_refresh {
+	struct eng_reg *reg;       /* NULL: cancelled (registration gone) */
+	uint32_t dir;
+	char *name;
+};
+
 struct hk_engine {
 	struct ev_loop *loop;
 	const struct hk_config *cfg;
@@ -135,6 +141,9 @@ struct hk_engine {
 	size_t open_dirs;                 /* directory fds held by registrations */
 	size_t fd_budget;                 /* ... at most; the rest stays for deletions,
 					   * clients, the store, reports */
+	struct eng_refresh *refresh;      /* names to statx at the end of the batch */
+	size_t n_refresh;
+	size_t cap_refresh;
 	struct eng_pending_fail *pending_fails;   /* raised before the hook was set */
 	size_t n_pending_fails;
 	hk_failure_fn failure;
@@ -172,6 +181,7 @@ static void eng_idx_remove(struct eng_reg *reg, uint32_t dir, const char *name);
 static void eng_idx_clear(struct eng_reg *reg);
 static void eng_store_forget(struct eng_reg *reg, uint32_t dir);
 static void eng_reg_warm_load(struct eng_reg *reg);
+static void eng_refresh_later(struct eng_reg *reg, uint32_t dir, const char *name);
 static void eng_reg_rescan(struct eng_reg *reg);
 static int64_t eng_fs_free(int fd);
 static void eng_held_free(struct eng_reg *reg, uint32_t dir_only);
@@ -544,9 +554,12 @@ static void eng_reg_rescan(struct eng_reg *reg)
 	if (!reg->attached)
 		return;
 	if (reg->scanning) {
-		/* overflow storms: one more full scan after this one, not one
-		 * per overflow */
-		reg->rescan_pending = true;
+		/* a scan that has not read anything yet will see everything;
+		 * otherwise (overflow storms) one more full scan after this
+		 * one, not one per overflow */
+		bool unstarted = !reg->cur && reg->n_queue == 1 && reg->queue[0] == ENG_ROOT;
+		if (!unstarted)
+			reg->rescan_pending = true;
 		return;
 	}
 	if (reg->cur) {
@@ -1669,8 +1682,36 @@ static void eng_event_cb(void *ctx, void *owner, uint32_t dir, uint32_t mask, co
 	if (mask & (IN_DELETE | IN_MOVED_FROM))
 		eng_idx_remove(reg, dir, name);
 	else
-		eng_file_refresh(reg, dir, name);
+		eng_refresh_later(reg, dir, name);
 	reg->dirty = true;
+}
+
+/* Files touched by events are looked at once per batch: a create and the
+ * close-after-write that follows it cost one statx, not two. */
+static void eng_refresh_later(struct eng_reg *reg, uint32_t dir, const char *name)
+{
+	struct hk_engine *eng = reg->eng;
+	if (eng->n_refresh) {
+		const struct eng_refresh *last = &eng->refresh[eng->n_refresh - 1];
+		if (last->reg == reg && last->dir == dir && strcmp(last->name, name) == 0)
+			return;
+	}
+	if (eng->n_refresh == eng->cap_refresh) {
+		eng->cap_refresh = eng->cap_refresh ? eng->cap_refresh * 2 : 64;
+		eng->refresh = hk_xreallocarray(eng->refresh, eng->cap_refresh, sizeof(*eng->refresh));
+	}
+	eng->refresh[eng->n_refresh++] = (struct eng_refresh){ reg, dir, hk_xstrdup(name) };
+}
+
+static void eng_refresh_pending(struct hk_engine *eng)
+{
+	for (size_t i = 0; i < eng->n_refresh; i++) {
+		struct eng_refresh *r = &eng->refresh[i];
+		if (r->reg && r->reg->attached && eng_dir_live(r->reg, r->dir))
+			eng_file_refresh(r->reg, r->dir, r->name);
+		free(r->name);
+	}
+	eng->n_refresh = 0;
 }
 
 static void eng_overflow_cb(void *ctx)
@@ -1687,6 +1728,7 @@ static void eng_overflow_cb(void *ctx)
 static void eng_batch_end_cb(void *ctx)
 {
 	struct hk_engine *eng = ctx;
+	eng_refresh_pending(eng);
 	struct eng_run run;
 	eng_run_init(&run, eng, false, eng->event_rep);
 	for (size_t i = 0; i < eng->n_regs; i++) {
@@ -1744,6 +1786,9 @@ static struct eng_reg *eng_reg_create(struct hk_engine *eng, const struct hk_reg
 static void eng_reg_free(struct eng_reg *reg)
 {
 	struct hk_engine *eng = reg->eng;
+	for (size_t i = 0; i < eng->n_refresh; i++)
+		if (eng->refresh[i].reg == reg)
+			eng->refresh[i].reg = NULL;
 	if (reg->sweep) {
 		/* removed while a sweep worked on it: the sweep ends here */
 		struct hk_sweep *sw = reg->sweep;
@@ -1898,6 +1943,9 @@ void hk_engine_free(struct hk_engine *eng)
 	for (size_t i = 0; i < eng->n_pending_fails; i++)
 		free(eng->pending_fails[i].message);
 	free(eng->pending_fails);
+	for (size_t i = 0; i < eng->n_refresh; i++)
+		free(eng->refresh[i].name);
+	free(eng->refresh);
 	free(eng);
 }
 

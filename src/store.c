@@ -54,6 +54,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <lmdb.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -653,6 +654,13 @@ out:
 	for (size_t i = 0; i < s->n_ops; i++)
 		store_op_free(&s->ops[i]);
 	s->n_ops = 0;
+	if (s->cap_ops > 4096) {
+		/* a scan's burst of writes is over: give the memory back */
+		free(s->ops);
+		s->ops = NULL;
+		s->cap_ops = 0;
+		malloc_trim(0);
+	}
 	return 0;
 }
 

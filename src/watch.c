@@ -141,31 +141,42 @@ static void watch_dispatch(struct hk_watch *w, const struct inotify_event *ev)
 		free(copy);
 }
 
-void hk_watch_read(struct hk_watch *w)
+/* Read one buffer of events and dispatch them. Returns false when nothing
+ * more is readable. */
+static bool watch_read_one(struct hk_watch *w)
 {
 	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
-	for (;;) {
-		ssize_t n = read(w->fd, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				log_warn("watch", "inotify read");
-			return;
-		}
-		for (char *p = buf; p < buf + n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)p;
-			watch_dispatch(w, ev);
-			p += sizeof(*ev) + ev->len;
-		}
+	ssize_t n;
+	do
+		n = read(w->fd, buf, sizeof(buf));
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		if (n < 0 && errno != EAGAIN)
+			log_warn("watch", "inotify read");
+		return false;
 	}
+	for (char *p = buf; p < buf + n;) {
+		const struct inotify_event *ev = (const struct inotify_event *)p;
+		watch_dispatch(w, ev);
+		p += sizeof(*ev) + ev->len;
+	}
+	return true;
 }
 
+void hk_watch_read(struct hk_watch *w)
+{
+	while (watch_read_one(w))
+		;
+}
+
+/* A batch is one read: limits are enforced after every 64 KiB of events,
+ * not after the whole backlog, so a flood of creates is answered while it
+ * lasts instead of after it (and the kernel queue does not overflow). */
 static void watch_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct hk_watch *w = io->data;
-	hk_watch_read(w);
-	w->ops->batch_end(w->ctx);
+	for (int i = 0; i < 16 && watch_read_one(w); i++)
+		w->ops->batch_end(w->ctx);
 }
 
 struct hk_watch *hk_watch_create(struct ev_loop *loop, const struct hk_watch_ops *ops, void *ctx)
