@@ -1,0 +1,522 @@
+/*
+ * hkb.c - the benchmark's own tools, one binary with subcommands (built by
+ * bench/run.sh with cc -O2 -pthread into a temp dir; never part of make).
+ *
+ *   hkb now                          CLOCK_MONOTONIC in ns
+ *   hkb spawnlog OUT PIDFILE CMD...  run CMD with stdout+stderr into a pipe;
+ *                                    OUT gets "ns START" then "ns line" per line
+ *   hkb waitlog OUT PATTERN SECS     wait for a line of OUT containing PATTERN,
+ *                                    print its ns stamp (exit 1 on timeout)
+ *   hkb time CMD...                  run CMD, print "wall_ns user_ns sys_ns rc" on stderr
+ *   hkb mktree DIR N [SIZE] [NSUB]   N files f%08u of SIZE bytes (default 64),
+ *                                    spread over NSUB subdirs d%04u if NSUB > 0
+ *   hkb unlink DIR N [NSUB]          the floor: unlinkat over the known names
+ *   hkb walk DIR                     the floor of indexing: getdents64 +
+ *                                    fstatat(AT_SYMLINK_NOFOLLOW), recursive;
+ *                                    prints the number of regular files
+ *   hkb count DIR                    entries in DIR (getdents64, no stat)
+ *   hkb churn DIR N MAX MODE [SECS]  writer creating N small files as fast as
+ *                                    it can; MODE self = the ideal writer that
+ *                                    unlinks its own file i-MAX after creating
+ *                                    file i; MODE none = leaves it to a daemon.
+ *                                    A sampler thread counts entries with
+ *                                    getdents64 every ~1 ms; a watcher thread
+ *                                    reads inotify IN_CREATE/IN_DELETE and
+ *                                    timestamps (CLOCK_MONOTONIC) the delete
+ *                                    of file i-MAX against the create of
+ *                                    file i (the create that broke the limit).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+struct d64 {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+static int is_dot(const char *n)
+{
+	return n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0));
+}
+
+/* count entries of an open directory fd (rewinds it) */
+static long count_fd(int fd, char *buf, size_t sz)
+{
+	long c = 0;
+	lseek(fd, 0, SEEK_SET);
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, sz);
+		if (n <= 0)
+			return n < 0 ? -1 : c;
+		for (long p = 0; p < n;) {
+			struct d64 *d = (struct d64 *)(buf + p);
+			if (!is_dot(d->name))
+				c++;
+			p += d->reclen;
+		}
+	}
+}
+
+/* ---- spawnlog / waitlog / time ---------------------------------------- */
+
+static int cmd_spawnlog(int argc, char **argv)
+{
+	if (argc < 4)
+		return 2;
+	FILE *out = fopen(argv[1], "w");
+	if (!out)
+		die(argv[1]);
+	int p[2];
+	if (pipe(p) < 0)
+		die("pipe");
+	fprintf(out, "%lld START\n", (long long)now_ns());
+	fflush(out);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		execvp(argv[3], argv + 3);
+		_exit(127);
+	}
+	FILE *pf = fopen(argv[2], "w");
+	if (pf) {
+		fprintf(pf, "%d\n", (int)pid);
+		fclose(pf);
+	}
+	close(p[1]);
+	signal(SIGTERM, SIG_IGN);   /* we end when the child closes the pipe */
+	FILE *in = fdopen(p[0], "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, in)) > 0) {
+		fprintf(out, "%lld %s", (long long)now_ns(), line);
+		if (line[n - 1] != '\n')
+			fputc('\n', out);
+		fflush(out);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return 0;
+}
+
+static int cmd_waitlog(int argc, char **argv)
+{
+	if (argc < 4)
+		return 2;
+	int64_t deadline = now_ns() + (int64_t)(atof(argv[3]) * 1e9);
+	char *line = NULL;
+	size_t cap = 0;
+	long pos = 0;
+	for (;;) {
+		FILE *f = fopen(argv[1], "r");
+		if (f) {
+			fseek(f, pos, SEEK_SET);
+			ssize_t n;
+			while ((n = getline(&line, &cap, f)) > 0) {
+				if (line[n - 1] != '\n')
+					break;   /* partial line: read it again next time */
+				pos += n;
+				if (strstr(line, argv[2])) {
+					printf("%lld\n", atoll(line));
+					return 0;
+				}
+			}
+			fclose(f);
+		}
+		if (now_ns() > deadline)
+			return 1;
+		usleep(2000);
+	}
+}
+
+static int cmd_time(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	int64_t t0 = now_ns();
+	pid_t pid = fork();
+	if (pid == 0) {
+		execvp(argv[1], argv + 1);
+		_exit(127);
+	}
+	int st;
+	struct rusage ru;
+	if (wait4(pid, &st, 0, &ru) < 0)
+		die("wait4");
+	int64_t t1 = now_ns();
+	fprintf(stderr, "%lld %lld %lld %d\n", (long long)(t1 - t0),
+	       (long long)ru.ru_utime.tv_sec * 1000000000LL + ru.ru_utime.tv_usec * 1000LL,
+	       (long long)ru.ru_stime.tv_sec * 1000000000LL + ru.ru_stime.tv_usec * 1000LL,
+	       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	return 0;
+}
+
+/* ---- trees --------------------------------------------------------------- */
+
+static int open_sub(int root, unsigned nsub, unsigned i, int *subs)
+{
+	if (nsub == 0)
+		return root;
+	return subs[i % nsub];
+}
+
+static int *open_subs(int root, unsigned nsub, int create)
+{
+	int *subs = calloc(nsub ? nsub : 1, sizeof(int));
+	for (unsigned s = 0; s < nsub; s++) {
+		char n[32];
+		snprintf(n, sizeof(n), "d%04u", s);
+		if (create && mkdirat(root, n, 0755) < 0 && errno != EEXIST)
+			die("mkdirat");
+		subs[s] = openat(root, n, O_RDONLY | O_DIRECTORY);
+		if (subs[s] < 0)
+			die(n);
+	}
+	return subs;
+}
+
+static int cmd_mktree(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	unsigned n = strtoul(argv[2], NULL, 10);
+	size_t size = argc > 3 ? strtoul(argv[3], NULL, 10) : 64;
+	unsigned nsub = argc > 4 ? strtoul(argv[4], NULL, 10) : 0;
+	mkdir(argv[1], 0755);
+	int root = open(argv[1], O_RDONLY | O_DIRECTORY);
+	if (root < 0)
+		die(argv[1]);
+	int *subs = open_subs(root, nsub, 1);
+	char *data = malloc(size + 1);
+	memset(data, 'x', size);
+	for (unsigned i = 0; i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "f%08u", i);
+		int fd = openat(open_sub(root, nsub, i, subs), name,
+				O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die(name);
+		if (size && write(fd, data, size) != (ssize_t)size)
+			die("write");
+		close(fd);
+	}
+	return 0;
+}
+
+static int cmd_unlink(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	unsigned n = strtoul(argv[2], NULL, 10);
+	unsigned nsub = argc > 3 ? strtoul(argv[3], NULL, 10) : 0;
+	int root = open(argv[1], O_RDONLY | O_DIRECTORY);
+	if (root < 0)
+		die(argv[1]);
+	int *subs = open_subs(root, nsub, 0);
+	unsigned fails = 0;
+	for (unsigned i = 0; i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "f%08u", i);
+		if (unlinkat(open_sub(root, nsub, i, subs), name, 0) < 0)
+			fails++;
+	}
+	if (fails)
+		fprintf(stderr, "hkb unlink: %u failures\n", fails);
+	return fails != 0;
+}
+
+static long walk_dir(int fd, char *buf, size_t sz)
+{
+	long files = 0;
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, sz);
+		if (n < 0)
+			die("getdents64");
+		if (n == 0)
+			break;
+		/* copy out subdirectory names before recursing (buf is reused) */
+		char **subs = NULL;
+		size_t ns = 0;
+		for (long p = 0; p < n;) {
+			struct d64 *d = (struct d64 *)(buf + p);
+			p += d->reclen;
+			if (is_dot(d->name))
+				continue;
+			struct stat st;
+			if (fstatat(fd, d->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (S_ISREG(st.st_mode)) {
+				files++;
+			} else if (S_ISDIR(st.st_mode)) {
+				subs = realloc(subs, (ns + 1) * sizeof(*subs));
+				subs[ns++] = strdup(d->name);
+			}
+		}
+		for (size_t i = 0; i < ns; i++) {
+			int sfd = openat(fd, subs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+			if (sfd >= 0) {
+				char *b2 = malloc(sz);
+				files += walk_dir(sfd, b2, sz);
+				free(b2);
+				close(sfd);
+			}
+			free(subs[i]);
+		}
+		free(subs);
+	}
+	return files;
+}
+
+static int cmd_walk(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	int fd = open(argv[1], O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		die(argv[1]);
+	static char buf[64 * 1024];
+	printf("%ld\n", walk_dir(fd, buf, sizeof(buf)));
+	return 0;
+}
+
+static int cmd_count(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	int fd = open(argv[1], O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		die(argv[1]);
+	static char buf[64 * 1024];
+	printf("%ld\n", count_fd(fd, buf, sizeof(buf)));
+	return 0;
+}
+
+/* ---- churn --------------------------------------------------------------- */
+
+static struct {
+	const char *dir;
+	unsigned n, max;
+	int64_t *t_create;          /* per file: after its open(O_CREAT) returned */
+	int64_t *lat;               /* per excess file: delete of i-MAX - create of i */
+	_Atomic long ev_count;      /* entries per the event stream */
+	long ev_max;
+	atomic_long sample_max;
+	atomic_int stop_sampler, stop_watcher;
+	long overflows, nlat, samples;
+	int ifd;
+} C;
+
+static void *sampler(void *arg)
+{
+	int fd = open(C.dir, O_RDONLY | O_DIRECTORY);
+	static char buf[256 * 1024];
+	while (!atomic_load(&C.stop_sampler)) {
+		long c = count_fd(fd, buf, sizeof(buf));
+		if (c > atomic_load(&C.sample_max))
+			atomic_store(&C.sample_max, c);
+		C.samples++;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	close(fd);
+	return NULL;
+}
+
+static long parse_seq(const char *name)
+{
+	if (name[0] != 'f')
+		return -1;
+	char *end;
+	long v = strtol(name + 1, &end, 10);
+	return *end ? -1 : v;
+}
+
+static void *watcher(void *arg)
+{
+	static char buf[256 * 1024] __attribute__((aligned(8)));
+	struct pollfd pfd = { C.ifd, POLLIN, 0 };
+	for (;;) {
+		int r = poll(&pfd, 1, 20);
+		if (r == 0) {
+			if (atomic_load(&C.stop_watcher))
+				break;
+			continue;
+		}
+		ssize_t n = read(C.ifd, buf, sizeof(buf));
+		if (n <= 0)
+			continue;
+		int64_t t = now_ns();
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				C.overflows++;
+				continue;
+			}
+			if (!ev->len)
+				continue;
+			if (ev->mask & IN_CREATE) {
+				long c = ++C.ev_count;
+				if (c > C.ev_max)
+					C.ev_max = c;
+			} else if (ev->mask & IN_DELETE) {
+				C.ev_count--;
+				long j = parse_seq(ev->name);
+				long i = j + C.max;
+				if (j >= 0 && i < (long)C.n && C.t_create[i]) {
+					int64_t l = t - C.t_create[i];
+					C.lat[C.nlat++] = l < 0 ? 0 : l;
+				}
+			}
+		}
+	}
+	return NULL;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmd_churn(int argc, char **argv)
+{
+	if (argc < 5)
+		return 2;
+	C.dir = argv[1];
+	C.n = strtoul(argv[2], NULL, 10);
+	C.max = strtoul(argv[3], NULL, 10);
+	int self = strcmp(argv[4], "self") == 0;
+	double secs = argc > 5 ? atof(argv[5]) : 0;
+	if (secs > 0 && C.n > 4000000)
+		C.n = 4000000;   /* a time-bounded run: room for 4M files */
+	C.t_create = calloc(C.n, sizeof(int64_t));
+	C.lat = calloc(C.n, sizeof(int64_t));
+	int dfd = open(C.dir, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		die(C.dir);
+	C.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (C.ifd < 0 || inotify_add_watch(C.ifd, C.dir, IN_CREATE | IN_DELETE) < 0)
+		die("inotify");
+	static char cbuf[256 * 1024];
+	C.ev_count = count_fd(dfd, cbuf, sizeof(cbuf));
+	pthread_t ts, tw;
+	pthread_create(&ts, NULL, sampler, NULL);
+	pthread_create(&tw, NULL, watcher, NULL);
+	static const char data[64] = "churn churn churn churn churn churn churn churn churn churn ch\n";
+
+	int64_t t0 = now_ns();
+	int64_t stop_at = secs > 0 ? t0 + (int64_t)(secs * 1e9) : INT64_MAX;
+	unsigned created = 0;
+	for (unsigned i = 0; i < C.n; i++) {
+		if ((i & 255) == 0 && now_ns() >= stop_at)
+			break;
+		created = i + 1;
+		char name[32];
+		snprintf(name, sizeof(name), "f%08u", i);
+		int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die(name);
+		C.t_create[i] = now_ns();
+		if (write(fd, data, sizeof(data)) != sizeof(data))
+			die("write");
+		close(fd);
+		if (self && i >= C.max) {
+			snprintf(name, sizeof(name), "f%08u", i - C.max);
+			if (unlinkat(dfd, name, 0) < 0)
+				die("unlinkat");
+		}
+	}
+	int64_t t1 = now_ns();
+	/* let the daemon (or nobody) bring the directory back to MAX */
+	int64_t drain_deadline = t1 + 10000000000LL;
+	long left;
+	while ((left = count_fd(dfd, cbuf, sizeof(cbuf))) > (long)C.max && now_ns() < drain_deadline)
+		usleep(1000);
+	int64_t t2 = now_ns();
+	usleep(50000);   /* last inotify events */
+	atomic_store(&C.stop_sampler, 1);
+	atomic_store(&C.stop_watcher, 1);
+	pthread_join(ts, NULL);
+	pthread_join(tw, NULL);
+
+	qsort(C.lat, C.nlat, sizeof(int64_t), cmp64);
+	double p50 = C.nlat ? C.lat[C.nlat / 2] / 1e3 : -1;
+	double p99 = C.nlat ? C.lat[(long)(C.nlat * 0.99)] / 1e3 : -1;
+	double pmax = C.nlat ? C.lat[C.nlat - 1] / 1e3 : -1;
+	printf("created=%u elapsed_ns=%lld rate=%.0f drain_ns=%lld left=%ld max_sampled=%ld max_events=%ld "
+	       "lat_n=%ld lat_p50_us=%.1f lat_p99_us=%.1f lat_max_us=%.1f overflows=%ld samples=%ld\n",
+	       created, (long long)(t1 - t0), created / ((t1 - t0) / 1e9), (long long)(t2 - t1), left,
+	       (long)atomic_load(&C.sample_max), C.ev_max, C.nlat, p50, p99, pmax, C.overflows,
+	       C.samples);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: hkb now|spawnlog|waitlog|time|mktree|unlink|walk|count|churn ...\n");
+		return 2;
+	}
+	const char *c = argv[1];
+	argc--;
+	argv++;
+	if (!strcmp(c, "now")) {
+		printf("%lld\n", (long long)now_ns());
+		return 0;
+	}
+	if (!strcmp(c, "spawnlog"))
+		return cmd_spawnlog(argc, argv);
+	if (!strcmp(c, "waitlog"))
+		return cmd_waitlog(argc, argv);
+	if (!strcmp(c, "time"))
+		return cmd_time(argc, argv);
+	if (!strcmp(c, "mktree"))
+		return cmd_mktree(argc, argv);
+	if (!strcmp(c, "unlink"))
+		return cmd_unlink(argc, argv);
+	if (!strcmp(c, "walk"))
+		return cmd_walk(argc, argv);
+	if (!strcmp(c, "count"))
+		return cmd_count(argc, argv);
+	if (!strcmp(c, "churn"))
+		return cmd_churn(argc, argv);
+	fprintf(stderr, "hkb: unknown command %s\n", c);
+	return 2;
+}

@@ -1,0 +1,545 @@
+#!/bin/bash
+# bench/run.sh [scenario...] - housekeeper against its floors and its peers.
+#
+# Scenarios: churn sweep index persistence idle (default: all of them),
+# plus "profile" (strace -c syscall counts per deleted file and a perf
+# profile; not in the default set).
+#
+# Every scenario runs BENCH_RUNS times (default 5), contender and baselines
+# alternating within each run (the order rotates from run to run), and
+# reports per-run ratios as median [min-max]: the machine is shared and
+# noisy, so absolute times are only context, never comparable across runs.
+#
+# Environment:
+#   BENCH_RUNS=5          repetitions
+#   BENCH_QUICK=1         idle minute shortened to 10 s, churn to 1 s/run
+#   BENCH_BIG=1           also 1M files for sweep and index
+#   BENCH_FS="tmpfs ext4" file systems (tmpfs needs root; skipped otherwise)
+#   BENCH_OUT=FILE        where the result table goes (default: printed, and
+#                         kept in bench-results.md in the current directory)
+#   HKD=path HKCTL=path   the daemon and CLI (default: ./housekeeperd of the
+#                         current directory, as `make bench` runs it, else
+#                         /tmp/b-bench)
+#   BENCH_SWEEP_FILES=100000 BENCH_SWEEP_FILES_EXT4=5000
+#   BENCH_INDEX_FILES=100000 BENCH_CHURN_SECONDS=3 BENCH_IDLE_RUNS=1
+#
+# Needs: cc, find; optional peers: systemd-tmpfiles, tmpreaper, watchman
+# (BENCH_INSTALL=1 lets it apt-get install the missing ones).
+set -u
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+RUNS=${BENCH_RUNS:-5}
+QUICK=${BENCH_QUICK:-0}
+BIG=${BENCH_BIG:-0}
+FSLIST=${BENCH_FS:-tmpfs ext4}
+SWEEP_N=${BENCH_SWEEP_FILES:-100000}
+# ext4 here is a shared virtual disk mounted with discard: an unlink waits
+# on the journal (~2.5 ms each, whatever the tool), so the ext4 sweep uses
+# a smaller tree to stay within the time budget
+SWEEP_N_EXT4=${BENCH_SWEEP_FILES_EXT4:-5000}
+INDEX_N=${BENCH_INDEX_FILES:-100000}
+CHURN_S=${BENCH_CHURN_SECONDS:-3}
+CHURN_MAX=1000
+IDLE_S=60
+if [ "$QUICK" = 1 ]; then
+	IDLE_S=10
+	CHURN_S=1
+fi
+
+find_bin() {   # find_bin NAME: the built program
+	for d in "${BENCH_BUILD:-}" "$PWD" /tmp/b-bench; do
+		[ -n "$d" ] && [ -x "$d/$1" ] && { echo "$d/$1"; return; }
+	done
+}
+HKD=${HKD:-$(find_bin housekeeperd)}
+HKCTL=${HKCTL:-$(find_bin housekeeperctl)}
+[ -n "$HKD" ] && [ -x "$HKD" ] || { echo "run.sh: housekeeperd not found (set HKD)" >&2; exit 2; }
+[ -n "$HKCTL" ] && [ -x "$HKCTL" ] || { echo "run.sh: housekeeperctl not found (set HKCTL)" >&2; exit 2; }
+
+WORK=$(mktemp -d /tmp/hkbench.XXXXXX)
+TMPFS=
+PIDS=()
+cleanup() {
+	set +e
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	# daemons started in command substitutions: found by our unique work dir
+	for c in /proc/[0-9]*/cmdline; do
+		p=${c#/proc/}
+		p=${p%/cmdline}
+		[ "$p" != $$ ] && { tr '\0' ' ' <"$c"; } 2>/dev/null | grep -q -- "$WORK/" && kill -9 "$p" 2>/dev/null
+	done
+	[ -n "${WM_SOCK:-}" ] && watchman --sockname="$WM_SOCK" shutdown-server >/dev/null 2>&1
+	wait 2>/dev/null
+	# keep the raw per-run values even when a scenario failed half-way
+	[ -s "${RES:-}" ] && cp "$RES" "${BENCH_OUT:-bench-results.md}.raw" 2>/dev/null
+	[ -n "$TMPFS" ] && { umount "$TMPFS" 2>/dev/null || umount -l "$TMPFS"; }
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+HKB=$WORK/tools/hkb
+mkdir -p "$WORK/tools"
+cc -O2 -pthread -o "$HKB" "$HERE/hkb.c" || { echo "run.sh: cannot build bench/hkb.c" >&2; exit 2; }
+
+RES=$WORK/results.txt     # lines: scenario|fs|metric|value
+: >"$RES"
+NOTES=$WORK/notes.txt
+: >"$NOTES"
+note() { echo "$*" | tee -a "$NOTES" >&2; }
+put() { echo "$1|$2|$3|$4" >>"$RES"; }
+log() { echo "[$(date +%T)] $*" >&2; }
+
+if [ "${BENCH_INSTALL:-0}" = 1 ]; then
+	for p in tmpreaper watchman; do
+		command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$p" >/dev/null 2>&1
+	done
+	command -v systemd-tmpfiles >/dev/null ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q systemd >/dev/null 2>&1
+fi
+
+# fs roots: tmpfs mounted under WORK once, up front (root only); ext4 = a
+# dir on /tmp's file system. fs_root only names them (it runs in subshells).
+setup_fs() {
+	mkdir -p "$WORK/disk"
+	case " $FSLIST " in *" tmpfs "*) ;; *) [ "${NEED_TMPFS:-0}" = 1 ] || return 0 ;; esac
+	if [ "$(id -u)" = 0 ] && mkdir -p "$WORK/tmpfs" &&
+		mount -t tmpfs -o size=8g,mode=755 hkbench "$WORK/tmpfs"; then
+		TMPFS=$WORK/tmpfs
+	else
+		note "tmpfs: skipped (needs root to mount one)"
+	fi
+}
+fs_root() {
+	case $1 in
+	tmpfs) [ -n "$TMPFS" ] || return 1; echo "$TMPFS" ;;
+	ext4) echo "$WORK/disk" ;;
+	esac
+}
+fs_list() {
+	for fs in $FSLIST; do
+		fs_root "$fs" >/dev/null && echo "$fs"
+	done
+}
+
+now() { "$HKB" now; }
+# time_cmd CMD...: run, echo "wall_ns user_ns sys_ns rc"
+time_cmd() { "$HKB" time "$@" 2>&1 >/dev/null | tail -1; }
+ns_div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.4f", a / b; else print "nan" }'; }
+ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1e6 }'; }
+kv() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }   # kv LINE KEY
+rss_anon() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }   # kB
+
+# start_hkd CONF STATE LOG [args]: daemon in the foreground, lines stamped
+HKD_PID=
+SPAWN_PID=
+start_hkd() {
+	local conf=$1 state=$2 logf=$3
+	shift 3
+	rm -f "$logf" "$logf.pid"
+	"$HKB" spawnlog "$logf" "$logf.pid" "$HKD" -f -c "$conf" -S "$state" "$@" &
+	SPAWN_PID=$!
+	PIDS+=("$SPAWN_PID")
+	local i=0
+	while [ ! -s "$logf.pid" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+	HKD_PID=$(cat "$logf.pid")
+	PIDS+=("$HKD_PID")
+}
+stop_hkd() {
+	[ -n "$HKD_PID" ] || return 0
+	kill -TERM "$HKD_PID" 2>/dev/null
+	local i=0
+	while kill -0 "$HKD_PID" 2>/dev/null && [ $i -lt 1000 ]; do sleep 0.02; i=$((i + 1)); done
+	kill -9 "$HKD_PID" 2>/dev/null
+	wait "$SPAWN_PID" 2>/dev/null
+	HKD_PID=
+}
+hk_files() {   # hk_files SOCK: "files" of the first registration, or -1
+	"$HKCTL" -s "$1" --json status 2>/dev/null |
+		awk -F': *' '/"files"/ { gsub(/[ ,]/, "", $2); print $2; found = 1; exit } END { if (!found) print -1 }'
+}
+hk_all_watching() {   # no registration still scanning
+	local out
+	out=$("$HKCTL" -s "$1" --json status 2>/dev/null) || return 1
+	! echo "$out" | grep -q '"state": *"\(scanning\|loading\)'
+}
+
+# ---------------------------------------------------------------- churn --
+churn_daemon_run() {   # churn_daemon_run ROOT STATEDIR TAG -> prints the hkb churn line
+	local root=$1 state=$2 tag=$3
+	local d
+	d=$root/churn-$tag
+	rm -rf "$d" "$state"
+	mkdir -p "$d" "$state"
+	cat >"$WORK/churn-$tag.conf" <<EOF
+[cleanup "churn"]
+directory = $d
+max_files = $CHURN_MAX
+EOF
+	start_hkd "$WORK/churn-$tag.conf" "$state" "$WORK/churn-$tag.log"
+	"$HKB" waitlog "$WORK/churn-$tag.log" "started" 10 >/dev/null || note "churn: daemon did not start"
+	sleep 0.2
+	"$HKB" churn "$d" 100000000 "$CHURN_MAX" none "$CHURN_S"
+	stop_hkd
+	rm -rf "$d"
+}
+churn_ideal_run() {
+	local root=$1
+	local d=$root/churn-ideal
+	rm -rf "$d"
+	mkdir -p "$d"
+	"$HKB" churn "$d" 100000000 "$CHURN_MAX" self "$CHURN_S"
+	rm -rf "$d"
+}
+churn_record() {   # churn_record SCEN FS PREFIX LINE
+	local l=$4
+	put "$1" "$2" "$3rate" "$(kv "$l" rate)"
+	put "$1" "$2" "$3max_events" "$(kv "$l" max_events)"
+	put "$1" "$2" "$3max_sampled" "$(kv "$l" max_sampled)"
+	put "$1" "$2" "$3lat_p50_ms" "$(awk -v v="$(kv "$l" lat_p50_us)" 'BEGIN{printf "%.3f", v/1000}')"
+	put "$1" "$2" "$3lat_p99_ms" "$(awk -v v="$(kv "$l" lat_p99_us)" 'BEGIN{printf "%.3f", v/1000}')"
+	put "$1" "$2" "$3drain_ms" "$(ms "$(kv "$l" drain_ns)")"
+	# deletions per second the cleaner sustained over the whole run
+	put "$1" "$2" "$3deletes_per_s" "$(awk -v c="$(kv "$l" created)" -v m=$CHURN_MAX \
+		-v e="$(kv "$l" elapsed_ns)" -v d="$(kv "$l" drain_ns)" 'BEGIN{printf "%.0f", (c-m)/((e+d)/1e9)}')"
+	[ "$(kv "$l" overflows)" = 0 ] || note "$1/$2: the bench watcher's inotify queue overflowed"
+}
+scen_churn() {
+	for fs in $(fs_list); do
+		local root
+		root=$(fs_root "$fs")
+		for r in $(seq 1 "$RUNS"); do
+			log "churn $fs run $r/$RUNS"
+			local a b
+			if [ $((r % 2)) = 1 ]; then
+				a=$(churn_daemon_run "$root" "$root/state-churn" d)
+				b=$(churn_ideal_run "$root")
+			else
+				b=$(churn_ideal_run "$root")
+				a=$(churn_daemon_run "$root" "$root/state-churn" d)
+			fi
+			churn_record churn "$fs" hk_ "$a"
+			churn_record churn "$fs" ideal_ "$b"
+			put churn "$fs" "slowdown(ideal_rate/hk_rate)" "$(ns_div "$(kv "$b" rate)" "$(kv "$a" rate)")"
+			put churn "$fs" "max_entries/max_files" "$(ns_div "$(kv "$a" max_events)" $CHURN_MAX)"
+		done
+	done
+}
+
+# ----------------------------------------------------------- persistence --
+scen_persistence() {
+	local troot
+	troot=$(fs_root tmpfs) || { note "persistence: skipped (needs tmpfs, i.e. root)"; return; }
+	local droot
+	droot=$(fs_root ext4)
+	for r in $(seq 1 "$RUNS"); do
+		log "persistence run $r/$RUNS"
+		local a b
+		if [ $((r % 2)) = 1 ]; then
+			a=$(churn_daemon_run "$troot" "$droot/state-pers" ext4state)
+			b=$(churn_daemon_run "$troot" "$troot/state-pers" tmpfsstate)
+		else
+			b=$(churn_daemon_run "$troot" "$troot/state-pers" tmpfsstate)
+			a=$(churn_daemon_run "$troot" "$droot/state-pers" ext4state)
+		fi
+		churn_record persistence tmpfs-tree "lmdb_ext4_" "$a"
+		churn_record persistence tmpfs-tree "lmdb_tmpfs_" "$b"
+		put persistence tmpfs-tree "writer_rate(ext4 state/tmpfs state)" "$(ns_div "$(kv "$a" rate)" "$(kv "$b" rate)")"
+		local da db
+		da=$(awk -v c="$(kv "$a" created)" -v e="$(kv "$a" elapsed_ns)" -v d="$(kv "$a" drain_ns)" 'BEGIN{print (c-1000)/((e+d)/1e9)}')
+		db=$(awk -v c="$(kv "$b" created)" -v e="$(kv "$b" elapsed_ns)" -v d="$(kv "$b" drain_ns)" 'BEGIN{print (c-1000)/((e+d)/1e9)}')
+		put persistence tmpfs-tree "deletes_per_s(ext4 state/tmpfs state)" "$(ns_div "$da" "$db")"
+	done
+}
+
+# ---------------------------------------------------------------- sweep --
+sweep_one() {   # sweep_one TOOL ROOT N -> "wall_ns user_ns sys_ns rc left"
+	local tool=$1 root=$2 n=$3
+	local d=$root/sweep
+	rm -rf "$d" "$root/state-sweep"
+	"$HKB" mktree "$d" "$n" 64
+	sync -f "$d" 2>/dev/null || sync
+	local t0
+	t0=$(date +%s.%N)
+	sleep 2.2   # every file older than the 1 s limit of every tool (tmpreaper rounds)
+	local t
+	case $tool in
+	hk)
+		mkdir -p "$root/state-sweep"
+		cat >"$WORK/sweep.conf" <<EOF
+[cleanup "sweep"]
+directory = $d
+retention = 1s
+EOF
+		t=$(time_cmd "$HKD" --once -c "$WORK/sweep.conf" -S "$root/state-sweep") ;;
+	find) t=$(time_cmd find "$d" -mindepth 1 -delete) ;;
+	tmpfiles)
+		echo "e $d - - - 1s" >"$WORK/sweep-tmpfiles.conf"
+		t=$(time_cmd systemd-tmpfiles --clean "$WORK/sweep-tmpfiles.conf") ;;
+	tmpreaper) t=$(time_cmd tmpreaper --mtime 1s "$d") ;;
+	unlink) t=$(time_cmd "$HKB" unlink "$d" "$n") ;;
+	esac
+	local left
+	left=$("$HKB" count "$d")
+	rm -rf "$d" "$root/state-sweep"
+	echo "$t $left"
+}
+scen_sweep() {
+	local tools="hk find unlink"
+	command -v systemd-tmpfiles >/dev/null && tools="$tools tmpfiles" || note "sweep: systemd-tmpfiles missing, skipped"
+	command -v tmpreaper >/dev/null && tools="$tools tmpreaper" || note "sweep: tmpreaper missing, skipped (BENCH_INSTALL=1)"
+	for fs in $(fs_list); do
+		local root
+		root=$(fs_root "$fs")
+		local sizes=$SWEEP_N
+		[ "$fs" = ext4 ] && sizes=$SWEEP_N_EXT4
+		[ "$BIG" = 1 ] && sizes="$sizes 1000000"
+		for n in $sizes; do
+			local runs=$RUNS
+			[ "$n" -ge 1000000 ] && runs=$(( RUNS < 3 ? RUNS : 3 ))
+			for r in $(seq 1 "$runs"); do
+				log "sweep $fs $n files run $r/$runs"
+				# rotate the order
+				local order="" i=0 arr=($tools)
+				for ((i = 0; i < ${#arr[@]}; i++)); do order="$order ${arr[$(( (i + r) % ${#arr[@]} ))]}"; done
+				declare -A W=()
+				for tool in $order; do
+					local out
+					out=$(sweep_one "$tool" "$root" "$n")
+					set -- $out
+					W[$tool]=$1
+					put sweep "$fs/$n" "${tool}_ms" "$(ms "$1")"
+					put sweep "$fs/$n" "${tool}_cpu_ms" "$(ms $(( $2 + $3 )))"
+					[ "${5:-0}" = 0 ] || note "sweep $fs/$n: $tool left ${5} files (rc ${4})"
+				done
+				for tool in $order; do
+					[ "$tool" = hk ] && continue
+					put sweep "$fs/$n" "hk/$tool" "$(ns_div "${W[hk]}" "${W[$tool]}")"
+				done
+				unset W
+			done
+		done
+	done
+}
+
+# ---------------------------------------------------------------- index --
+index_conf() {   # index_conf DIR FILE
+	cat >"$2" <<EOF
+[cleanup "index"]
+directory = $1
+retention = 3650d
+EOF
+}
+scen_index() {
+	local sizes=$INDEX_N
+	[ "$BIG" = 1 ] && sizes="$sizes 1000000"
+	for fs in $(fs_list); do
+		local root
+		root=$(fs_root "$fs")
+		# the empty-daemon baseline of anonymous memory
+		mkdir -p "$root/index-empty"
+		index_conf "$root/index-empty" "$WORK/index-empty.conf"
+		rm -rf "$root/state-index-empty"
+		start_hkd "$WORK/index-empty.conf" "$root/state-index-empty" "$WORK/index-empty.log" -v
+		"$HKB" waitlog "$WORK/index-empty.log" ": 0 files," 20 >/dev/null
+		sleep 0.3
+		local rss0
+		rss0=$(rss_anon "$HKD_PID")
+		stop_hkd
+		for n in $sizes; do
+			local d=$root/index
+			rm -rf "$d"
+			log "index $fs: building $n files"
+			"$HKB" mktree "$d" "$n" 64
+			sync -f "$d" 2>/dev/null || sync
+			index_conf "$d" "$WORK/index.conf"
+			local runs=$RUNS
+			[ "$n" -ge 1000000 ] && runs=$(( RUNS < 3 ? RUNS : 3 ))
+			for r in $(seq 1 "$runs"); do
+				log "index $fs $n files run $r/$runs"
+				local st=$root/state-index lg=$WORK/index-$r.log
+				local order="hk find walk"
+				[ $((r % 3)) = 2 ] && order="find walk hk"
+				[ $((r % 3)) = 0 ] && order="walk hk find"
+				local cold=0 warm_status=0 warm_scan=0 find_ns=0 walk_ns=0 rss=0
+				for what in $order; do
+					case $what in
+					find)
+						find_ns=$(time_cmd find "$d" -printf '%s %T@\n' | cut -d' ' -f1) ;;
+					walk)
+						walk_ns=$(time_cmd "$HKB" walk "$d" | cut -d' ' -f1) ;;
+					hk)
+						rm -rf "$st"
+						start_hkd "$WORK/index.conf" "$st" "$lg.cold" -v
+						local t_end t_start
+						t_end=$("$HKB" waitlog "$lg.cold" ": $n files," 300) || note "index: cold scan line missing"
+						t_start=$(head -1 "$lg.cold" | cut -d' ' -f1)
+						cold=$((t_end - t_start))
+						sleep 0.5   # the index batch commits
+						rss=$(rss_anon "$HKD_PID")
+						stop_hkd
+						# warm: the same state dir
+						start_hkd "$WORK/index.conf" "$st" "$lg.warm" -v
+						t_start=$(head -1 "$lg.warm" | cut -d' ' -f1)
+						local sock=$st/housekeeper.sock t_st=0
+						for _ in $(seq 1 30000); do
+							if [ "$(hk_files "$sock")" = "$n" ]; then t_st=$(now); break; fi
+							sleep 0.005
+						done
+						warm_status=$((t_st - t_start))
+						t_end=$("$HKB" waitlog "$lg.warm" ": $n files," 300) || note "index: warm scan line missing"
+						warm_scan=$((t_end - t_start))
+						stop_hkd
+						rm -rf "$st"
+						;;
+					esac
+				done
+				put index "$fs/$n" cold_ms "$(ms $cold)"
+				put index "$fs/$n" find_ms "$(ms "$find_ns")"
+				put index "$fs/$n" walk_ms "$(ms "$walk_ns")"
+				put index "$fs/$n" warm_status_ms "$(ms $warm_status)"
+				put index "$fs/$n" warm_reconciled_ms "$(ms $warm_scan)"
+				put index "$fs/$n" "cold/find" "$(ns_div $cold "$find_ns")"
+				put index "$fs/$n" "cold/walk" "$(ns_div $cold "$walk_ns")"
+				put index "$fs/$n" "warm_status/warm_reconciled" "$(ns_div $warm_status $warm_scan)"
+				put index "$fs/$n" "anon_bytes_per_file" "$(awk -v a="$rss" -v b="$rss0" -v n="$n" 'BEGIN{printf "%.1f", (a-b)*1024/n}')"
+			done
+			# watchman on the same tree: one server, empty dir first, then the tree
+			if command -v watchman >/dev/null; then
+				local W=$WORK/wm-$fs
+				mkdir -p "$W"
+				WM_SOCK=$W/sock
+				local wmo=(--sockname="$WM_SOCK" --statefile="$W/state" --logfile="$W/log" --pidfile="$W/pid" --no-save-state)
+				watchman "${wmo[@]}" watch "$root/index-empty" >/dev/null 2>&1
+				watchman "${wmo[@]}" --no-spawn query "$root/index-empty" '{"expression":["name","nomatch"],"fields":["name"]}' >/dev/null 2>&1
+				local wpid w0 w1
+				wpid=$(cat "$W/pid" 2>/dev/null)
+				if [ -n "$wpid" ] && [ -d "/proc/$wpid" ]; then
+					w0=$(rss_anon "$wpid")
+					watchman "${wmo[@]}" --no-spawn watch "$d" >/dev/null 2>&1
+					watchman "${wmo[@]}" --no-spawn query "$d" '{"expression":["name","nomatch"],"fields":["name"]}' >/dev/null 2>&1
+					sleep 0.5
+					w1=$(rss_anon "$wpid")
+					put index "$fs/$n" "watchman_anon_bytes_per_file" "$(awk -v a="$w1" -v b="$w0" -v n="$n" 'BEGIN{printf "%.1f", (a-b)*1024/n}')"
+				else
+					note "index: watchman server did not start (see $W/log)"
+				fi
+				watchman --sockname="$WM_SOCK" shutdown-server >/dev/null 2>&1
+				WM_SOCK=
+			else
+				note "index: watchman missing, memory comparison skipped (BENCH_INSTALL=1)"
+			fi
+			rm -rf "$d"
+		done
+		rm -rf "$root/index-empty"
+	done
+}
+
+# ----------------------------------------------------------------- idle --
+idle_measure() {   # idle_measure CONF TAG
+	local conf=$1 tag=$2
+	local st=$WORK/state-idle-$tag
+	rm -rf "$st"
+	start_hkd "$conf" "$st" "$WORK/idle-$tag.log"
+	"$HKB" waitlog "$WORK/idle-$tag.log" "started" 20 >/dev/null
+	for _ in $(seq 1 600); do hk_all_watching "$st/housekeeper.sock" && break; sleep 0.1; done
+	sleep 2
+	local p=$HKD_PID
+	local v0 c0 v1 c1
+	v0=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$p/status")
+	c0=$(awk '{ print $14 + $15 }' "/proc/$p/stat")
+	sleep "$IDLE_S"
+	v1=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$p/status")
+	c1=$(awk '{ print $14 + $15 }' "/proc/$p/stat")
+	local hz
+	hz=$(getconf CLK_TCK)
+	put idle "$tag" "wakeups_per_min" "$(awk -v a=$v0 -v b=$v1 -v s=$IDLE_S 'BEGIN{printf "%.1f", (b-a)*60/s}')"
+	put idle "$tag" "cpu_ms_per_min" "$(awk -v a=$c0 -v b=$c1 -v s=$IDLE_S -v hz=$hz 'BEGIN{printf "%.1f", (b-a)*1000/hz*60/s}')"
+	stop_hkd
+	rm -rf "$st"
+}
+scen_idle() {
+	local root
+	root=$(fs_root ext4)
+	local d=$root/idle
+	rm -rf "$d"
+	mkdir -p "$d/rec" "$d/sec"
+	for i in $(seq -w 0 999); do
+		mkdir -p "$d/rec/s$i" "$d/sec/s$i"
+		echo x >"$d/rec/s$i/f"
+		echo x >"$d/sec/s$i/f"
+	done
+	cat >"$WORK/idle-rec.conf" <<EOF
+[cleanup "idle"]
+directory = $d/rec
+recursive = yes
+retention = 30d
+EOF
+	: >"$WORK/idle-sec.conf"
+	for i in $(seq -w 0 999); do
+		printf '[cleanup "s%s"]\ndirectory = %s\nretention = 30d\n\n' "$i" "$d/sec/s$i" >>"$WORK/idle-sec.conf"
+	done
+	local runs=${BENCH_IDLE_RUNS:-1}
+	for r in $(seq 1 "$runs"); do
+		log "idle run $r/$runs (${IDLE_S}s each)"
+		idle_measure "$WORK/idle-rec.conf" "recursive-1000-subdirs"
+		idle_measure "$WORK/idle-sec.conf" "1000-sections"
+	done
+	rm -rf "$d"
+}
+
+# -------------------------------------------------------------- profile --
+scen_profile() {
+	local root
+	root=$(fs_root tmpfs) || root=$(fs_root ext4)
+	local d=$root/prof n=10000
+	rm -rf "$d" "$root/state-prof"
+	"$HKB" mktree "$d" $n 64
+	sleep 2.2
+	mkdir -p "$root/state-prof"
+	printf '[cleanup "p"]\ndirectory = %s\nretention = 1s\n' "$d" >"$WORK/prof.conf"
+	strace -c -f -o "$WORK/strace-once.txt" "$HKD" --once -c "$WORK/prof.conf" -S "$root/state-prof" >/dev/null 2>&1
+	echo "--- strace -c -f housekeeperd --once, $n expired files" >>"$NOTES"
+	awk -v n=$n 'NR > 2 && $NF != "total" && $4 ~ /^[0-9]+$/ && $4 >= n / 10 { printf "  %-12s %8d calls  %.2f per file\n", $NF, $4, $4 / n }' "$WORK/strace-once.txt" >>"$NOTES"
+	"$HKB" mktree "$d" $n 64
+	sleep 2.2
+	strace -c -f -o "$WORK/strace-find.txt" find "$d" -mindepth 1 -delete
+	echo "--- strace -c -f find -delete, $n files" >>"$NOTES"
+	awk -v n=$n 'NR > 2 && $NF != "total" && $4 ~ /^[0-9]+$/ && $4 >= n / 10 { printf "  %-12s %8d calls  %.2f per file\n", $NF, $4, $4 / n }' "$WORK/strace-find.txt" >>"$NOTES"
+	rm -rf "$d" "$root/state-prof"
+	cat "$NOTES" >&2
+}
+
+# -------------------------------------------------------------- summary --
+summary() {
+	echo "| scenario | fs | metric | median | min | max | n |"
+	echo "|---|---|---|---|---|---|---|"
+	awk -F'|' '{ k = $1 "|" $2 "|" $3; if (!(k in seen)) { seen[k] = 1; order[++no] = k } v[k] = v[k] " " $4 }
+	END { for (i = 1; i <= no; i++) print order[i] "|" v[order[i]] }' "$RES" |
+		while IFS='|' read -r s f m vals; do
+			echo "$vals" | tr ' ' '\n' | grep -v '^$' | sort -g |
+				awk -v s="$s" -v f="$f" -v m="$m" '{ a[NR] = $1 } END {
+					if (NR == 0) exit
+					med = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+					printf "| %s | %s | %s | %.3g | %.3g | %.3g | %d |\n", s, f, m, med, a[1], a[NR], NR }'
+		done
+}
+
+SCEN=${*:-churn sweep index persistence idle}
+case " $SCEN " in *" persistence "* | *" profile "*) NEED_TMPFS=1 ;; esac
+setup_fs
+log "housekeeperd: $HKD; runs: $RUNS; scenarios: $SCEN; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+for s in $SCEN; do
+	case $s in
+	churn | sweep | index | persistence | idle | profile) "scen_$s" ;;
+	*) echo "run.sh: unknown scenario $s" >&2; exit 2 ;;
+	esac
+done
+OUT=${BENCH_OUT:-bench-results.md}
+{
+	echo "# housekeeper bench, $(date -u +%FT%TZ), runs=$RUNS quick=$QUICK big=$BIG, load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo
+	summary
+	if [ -s "$NOTES" ]; then echo; echo '```'; cat "$NOTES"; echo '```'; fi
+} | tee "$OUT"
