@@ -166,8 +166,9 @@ hk_all_watching() {   # no registration still scanning
 }
 
 # ---------------------------------------------------------------- churn --
-churn_daemon_run() {   # churn_daemon_run ROOT STATEDIR TAG -> prints the hkb churn line
+churn_daemon_run() {   # churn_daemon_run ROOT STATEDIR TAG [DAEMON OPTION...] -> the hkb churn line
 	local root=$1 state=$2 tag=$3
+	shift 3
 	local d
 	d=$root/churn-$tag
 	rm -rf "$d" "$state"
@@ -177,7 +178,7 @@ churn_daemon_run() {   # churn_daemon_run ROOT STATEDIR TAG -> prints the hkb ch
 directory = $d
 max_files = $CHURN_MAX
 EOF
-	start_hkd "$WORK/churn-$tag.conf" "$state" "$WORK/churn-$tag.log"
+	start_hkd "$WORK/churn-$tag.conf" "$state" "$WORK/churn-$tag.log" "$@"
 	"$HKB" waitlog "$WORK/churn-$tag.log" "started" 10 >/dev/null || note "churn: daemon did not start"
 	sleep 0.2
 	"$HKB" churn "$d" 100000000 "$CHURN_MAX" none "$CHURN_S"
@@ -235,14 +236,19 @@ scen_persistence() {
 	droot=$(fs_root ext4)
 	for r in $(seq 1 "$RUNS"); do
 		log "persistence run $r/$RUNS"
-		local a b
+		local a b c
 		if [ $((r % 2)) = 1 ]; then
 			a=$(churn_daemon_run "$troot" "$droot/state-pers" ext4state)
+			c=$(churn_daemon_run "$troot" "$droot/state-pers-off" noindex --no-index-store)
 			b=$(churn_daemon_run "$troot" "$troot/state-pers" tmpfsstate)
 		else
 			b=$(churn_daemon_run "$troot" "$troot/state-pers" tmpfsstate)
+			c=$(churn_daemon_run "$troot" "$droot/state-pers-off" noindex --no-index-store)
 			a=$(churn_daemon_run "$troot" "$droot/state-pers" ext4state)
 		fi
+		# the target as written: the LMDB index on against off, one run
+		churn_record persistence tmpfs-tree "index_off_" "$c"
+		put persistence tmpfs-tree "writer_rate(index on/index off)" "$(ns_div "$(kv "$a" rate)" "$(kv "$c" rate)")"
 		churn_record persistence tmpfs-tree "lmdb_ext4_" "$a"
 		churn_record persistence tmpfs-tree "lmdb_tmpfs_" "$b"
 		put persistence tmpfs-tree "writer_rate(ext4 state/tmpfs state)" "$(ns_div "$(kv "$a" rate)" "$(kv "$b" rate)")"
