@@ -591,8 +591,13 @@ static void ctl_op_version(const struct hk_ctl_ops *ops, void *ctx, const struct
 {
 	if (!ctl_args_only(req, reply, NULL))
 		return;
-	hk_ctl_reply_set_result(reply, json_pack("{s:s, s:i}", "version", PACKAGE_VERSION,
-						 "protocol", HK_PROTO_VERSION));
+	json_t *res = json_pack("{s:s, s:i}", "version", PACKAGE_VERSION, "protocol",
+				HK_PROTO_VERSION);
+	json_t *info = NULL;
+	if (res && ops->daemon_info && ops->daemon_info(ctx, &info) == 0 && json_is_object(info))
+		json_object_update(res, info);
+	json_decref(info);
+	hk_ctl_reply_set_result(reply, res);
 }
 
 typedef void (*ctl_handler_fn)(const struct hk_ctl_ops *ops, void *ctx,

@@ -121,6 +121,10 @@ struct hk_ctl_ops {
 
 	/* Prometheus text exposition (a new string the server frees). */
 	int (*metrics)(void *ctx, char **text);
+	/* Optional: facts about the daemon itself (an object: uptime,
+	 * started, config_files, state_directory, store_healthy, ...), merged
+	 * into the answer of "version". */
+	int (*daemon_info)(void *ctx, json_t **out);
 };
 
 /* One request as a handler sees it. */

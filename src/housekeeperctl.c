@@ -700,8 +700,41 @@ static void cli_show_status(const struct cli *cli, const json_t *res)
 	cli_table_print(cli, &t);
 }
 
+/* The daemon line above the status table: version, uptime, config files,
+ * state. */
+static void cli_show_daemon(const json_t *v)
+{
+	json_int_t up = json_integer_value(json_object_get(v, "uptime"));
+	const json_t *files = json_object_get(v, "config_files");
+	const char *main_file = json_string_value(json_array_get(files, 0));
+	size_t n_files = json_array_size(files);
+	printf("housekeeperd %s, up %lldd %02lld:%02lld:%02lld", 
+	       json_string_value(json_object_get(v, "version")) ?: "?", (long long)(up / 86400),
+	       (long long)(up / 3600 % 24), (long long)(up / 60 % 60), (long long)(up % 60));
+	if (main_file)
+		printf(", config %s", main_file);
+	if (n_files > 1)
+		printf(" (+%zu drop-in%s)", n_files - 1, n_files == 2 ? "" : "s");
+	if (json_is_false(json_object_get(v, "audit_writable")))
+		printf(", AUDIT TRAIL NOT WRITABLE: deletions stopped");
+	if (json_is_true(json_object_get(v, "read_only")))
+		printf(", read-only");
+	else if (json_is_true(json_object_get(v, "dry_run")))
+		printf(", dry run");
+	printf("\n\n");
+}
+
 static int cli_cmd_status(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
+	if (!cli->json && !(argc > 1 && argv[1][0] == '-')) {
+		json_t *v = NULL;
+		int rc = cli_call(cli, "version", NULL, &v);
+		if (rc == CLI_OK && json_object_get(v, "uptime"))
+			cli_show_daemon(v);
+		json_decref(v);
+		if (rc == CLI_EUNREACH)
+			return rc;   /* said once already */
+	}
 	return cli_simple(cli, cmd, argc, argv, "status", cli_show_status);
 }
 

@@ -573,6 +573,29 @@ char *hk_service_metrics(struct hk_service *svc)
 	return b.data;
 }
 
+static int svc_daemon_info(void *ctx, json_t **out)
+{
+	struct hk_service *svc = ctx;
+	const struct hk_config *cfg = hk_engine_config(svc->eng);
+	json_t *o = json_object();
+	int64_t now = hk_time_now_ns();
+	json_object_set_new(o, "started", json_integer(svc->started_ns / HK_NSEC_PER_SEC));
+	json_object_set_new(o, "uptime", json_integer((now - svc->started_ns) / HK_NSEC_PER_SEC));
+	json_t *files = json_array();
+	for (size_t i = 0; i < cfg->n_files; i++)
+		json_array_append_new(files, json_string(cfg->files[i]));
+	json_object_set_new(o, "config_files", files);
+	json_object_set_new(o, "state_directory", json_string(cfg->daemon.state_directory));
+	json_object_set_new(o, "registrations", json_integer((json_int_t)hk_engine_count(svc->eng)));
+	json_object_set_new(o, "store_healthy",
+			    json_boolean(!svc->store || hk_store_healthy(svc->store)));
+	json_object_set_new(o, "audit_writable", json_boolean(!hk_engine_audit_failing(svc->eng)));
+	json_object_set_new(o, "dry_run", json_boolean(cfg->scheduler.housekeeper_dry_run));
+	json_object_set_new(o, "read_only", json_boolean(cfg->scheduler.housekeeper_read_only));
+	*out = o;
+	return 0;
+}
+
 static int svc_metrics_op(void *ctx, char **text)
 {
 	*text = hk_service_metrics(ctx);
@@ -592,6 +615,7 @@ static const struct hk_ctl_ops svc_ops = {
 	.jobs = svc_jobs,
 	.reload = svc_reload,
 	.metrics = svc_metrics_op,
+	.daemon_info = svc_daemon_info,
 };
 
 const struct hk_ctl_ops *hk_service_ops(void)

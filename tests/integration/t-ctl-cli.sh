@@ -88,7 +88,10 @@ wait_until count_is "$D" 4 || fail "run left $(count_entries "$D") files"
 # status, explain, audit, jobs, metrics
 ctl --json status | jq -e 'type == "array" and length == 2' >/dev/null || fail "status --json"
 ctl --json status | jq -e '.[0] | has("files") and has("bytes")' >/dev/null || fail "status fields"
-ctl status >/dev/null || fail "status"
+ctl status >"$T/status" || fail "status"
+grep -q "^housekeeperd .*, up .*, config $T/hk.conf" "$T/status" || fail "status lacks the daemon line: $(head -2 "$T/status")"
+ctl --json version | jq -e '.uptime >= 0 and (.config_files | length) == 1 and .store_healthy == true' >/dev/null ||
+	fail "version --json lacks the daemon facts"
 ctl --json explain "$D/trace_012.log" | jq -e '.registrations | length >= 1' >/dev/null ||
 	fail "explain"
 ctl explain "$D/trace_012.log" >/dev/null || fail "explain human"
