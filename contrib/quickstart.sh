@@ -23,7 +23,7 @@ cd "$top"
 # Build and test dependencies, all from Debian (see README "Dependencies").
 packages="autoconf automake libtool make gcc pkg-config \
 libev-dev liblmdb-dev libinih-dev libjansson-dev uuid-dev libcmocka-dev \
-util-linux procps python3 jq faketime"
+util-linux procps python3 jq faketime mandoc"
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 	missing=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $packages 2>/dev/null |
