@@ -29,6 +29,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -129,6 +130,8 @@ struct hk_engine {
 	size_t n_regs;
 	ev_idle scan_idle;
 	ev_idle enforce_idle;             /* continues sliced mass deletions */
+	ev_io mounts_io;                  /* the mount table changed */
+	int mounts_fd;                    /* /proc/self/mountinfo */
 	bool overflowed;
 	struct hk_store *store;           /* borrowed; NULL: nothing persisted */
 	struct hk_registration *const *api;   /* borrowed API registrations */
@@ -1746,6 +1749,47 @@ static void eng_enforce_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	eng_batch_end_cb(eng);
 }
 
+/* A lazy unmount, or a new mount over a registered directory, makes no
+ * inotify event on a directory we hold open. /proc/self/mountinfo signals
+ * every change of the mount table with EPOLLPRI (and EPOLLIN always, which
+ * libev would spin on), so it sits alone in an epoll set of its own
+ * registered for EPOLLPRI, and libev watches that set. Each change
+ * re-validates every registered root. */
+static void eng_mounts_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct hk_engine *eng = w->data;
+	struct epoll_event ev;
+	while (epoll_wait(w->fd, &ev, 1, 0) > 0)
+		;
+	for (size_t i = 0; i < eng->n_regs; i++) {
+		struct eng_reg *reg = eng->regs[i];
+		if (reg->attached && !eng_reg_identity_ok(reg)) {
+			log_info("watch", "%s: another filesystem is at this path now (mount "
+				 "table changed)", reg->conf->directory);
+			eng_reg_detach(reg);
+		}
+		if (!reg->attached)
+			eng_reg_attach(reg);
+	}
+}
+
+static void eng_mounts_open(struct hk_engine *eng)
+{
+	eng->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	int efd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLPRI };
+	if (eng->mounts_fd < 0 || efd < 0 ||
+	    epoll_ctl(efd, EPOLL_CTL_ADD, eng->mounts_fd, &ev) < 0) {
+		log_warn("watch", "/proc/self/mountinfo: cannot watch the mount table");
+		if (efd >= 0)
+			close(efd);
+		return;
+	}
+	ev_io_init(&eng->mounts_io, eng_mounts_cb, efd, EV_READ);
+	eng->mounts_io.data = eng;
+	ev_io_start(eng->loop, &eng->mounts_io);
+}
+
 static const struct hk_watch_ops eng_watch_ops = {
 	.event = eng_event_cb,
 	.overflow = eng_overflow_cb,
@@ -1922,6 +1966,8 @@ struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config 
 		 * events instead of starving. */
 		ev_set_priority(&eng->scan_idle, EV_MAXPRI);
 		ev_set_priority(&eng->enforce_idle, EV_MAXPRI);
+		eng->mounts_fd = -1;
+		eng_mounts_open(eng);
 	}
 	hk_engine_apply_config(eng, cfg);
 	return eng;
@@ -1938,6 +1984,12 @@ void hk_engine_free(struct hk_engine *eng)
 	if (eng->loop) {
 		ev_idle_stop(eng->loop, &eng->scan_idle);
 		ev_idle_stop(eng->loop, &eng->enforce_idle);
+		if (ev_is_active(&eng->mounts_io)) {
+			ev_io_stop(eng->loop, &eng->mounts_io);
+			close(eng->mounts_io.fd);
+		}
+		if (eng->mounts_fd >= 0)
+			close(eng->mounts_fd);
 	}
 	hk_watch_free(eng->watch);
 	for (size_t i = 0; i < eng->n_pending_fails; i++)
