@@ -55,8 +55,8 @@ while [ "$seconds" -eq 0 ] || [ "$t" -lt "$seconds" ]; do
 	sleep 1
 	t=$((t + 1))
 	n=$(find "$logs" -name '*.log' | wc -l)
-	kb=$(du -sk "$logs" | cut -f1)
-	echo "[$t s] $logs: $n log files (limit 50), ${kb} KiB on disk (limit 256K)"
+	kb=$(find "$logs" -name '*.log' -printf '%s\n' | awk '{ s += $1 } END { print int(s / 1024) }')
+	echo "[$t s] $logs: $n log files (limit 50), ${kb} KiB (limit 256K, apparent size)"
 done
 kill $wr 2>/dev/null || true
 echo
