@@ -45,14 +45,16 @@ sleep 0.5
 count_is "$D" 3 || fail "in-place writes changed the state: $(names "$D")"
 stop_daemon || fail "stop after the storm"
 
-# SIGTERM during a mass deletion
+# SIGTERM during a mass deletion (HK_SIGTERM_FILES=1000000 for the full
+# size of issue 8; make check uses 100,000 to stay fast)
+N=${HK_SIGTERM_FILES:-100000}
 B="$T/big"
 mkdir -p "$B"
-python3 - "$B" <<'EOP'
+python3 - "$B" "$N" <<'EOP'
 import os, sys, time
 d = sys.argv[1]
 old = time.time() - 10 * 86400
-for i in range(100000):
+for i in range(int(sys.argv[2])):
     p = os.path.join(d, "x%06d" % i)
     os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o644))
     os.utime(p, (old, old))
@@ -60,7 +62,7 @@ EOP
 printf '[cleanup "big"]\ndirectory = %s\nretention = 1d\n' "$B" >"$T/hk.conf"
 start_daemon
 fewer_than() { [ "$(count_entries "$1")" -lt "$2" ]; }
-wait_until fewer_than "$B" 95000 || fail "mass deletion did not start"
+HK_WAIT=$((N / 2000 + 20)) wait_until fewer_than "$B" $((N - 5000)) || fail "mass deletion did not start"
 t0=$(date +%s%N)
 kill -TERM "$HK_PID"
 rc=0
@@ -69,7 +71,8 @@ HK_PID=
 t1=$(date +%s%N)
 [ "$rc" -eq 0 ] || fail "SIGTERM during the deletion: exit $rc"
 ms=$(((t1 - t0) / 1000000))
-[ "$ms" -lt 5000 ] || fail "stopping took ${ms} ms"
+# well inside systemd's default stop timeout (90 s), even on a loaded machine
+[ "$ms" -lt 15000 ] || fail "stopping took ${ms} ms"
 left=$(count_entries "$B")
 [ "$left" -gt 0 ] || skip "the deletion finished before SIGTERM (machine too fast)"
 # the store is consistent: the next start settles it and the audit trail
@@ -80,7 +83,7 @@ S="$T/state/housekeeper.sock"
 wait_until test -S "$S" || fail "restart after SIGTERM"
 "$HKCTL" -s "$S" --json audit | jq -r --arg b "$B/" '.[] | select(.result == "deleted") | .path |
 	select(startswith($b))' | sort >"$T/audited"
-gone=$((100000 - $(count_entries "$B")))
+gone=$((N - $(count_entries "$B")))
 [ "$(uniq -d "$T/audited" | wc -l)" -eq 0 ] || fail "duplicate audit records: $(uniq -d "$T/audited" | head -3)"
 [ "$(wc -l <"$T/audited")" -eq "$gone" ] || fail "audit has $(wc -l <"$T/audited") deletions, $gone files are gone; missing: $(ls "$B" | sed "s|^|$B/|" | sort | comm -12 - "$T/audited" | head -3)"
 echo "stopped in ${ms} ms with $left files left" >&2
