@@ -1,8 +1,8 @@
 /*
  * store.h - the persistent state of the daemon (SPEC 8): registrations, the
  * per-registration file index, job history and the audit trail, in one LMDB
- * environment under the state directory. store.c is the only file that
- * includes <lmdb.h>.
+ * environment under the state directory. store.c and store_records.c
+ * (with the private store_int.h) are the only files that include <lmdb.h>.
  *
  * On disk (state directory, created 0700, must be owned by the effective
  * uid and not writable by group or other; never reached through a symlink):

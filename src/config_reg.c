@@ -1,0 +1,178 @@
+/*
+ * config_reg.c - registrations, shared by the config loader and the control
+ * API: validation (including the system-directory check, also after
+ * resolving symlinks), the UUIDv5 ids of config sections, copy and free.
+ */
+#include "autoconfig.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uuid/uuid.h>
+
+#include "config.h"
+#include "config_int.h"
+#include "housekeeper.h"
+#include "util.h"
+
+/* Namespace of the UUIDv5 registration ids (fixed forever: changing it
+ * changes every config registration's id). */
+static const char config_uuid_namespace[] = "68781fd0-71e5-47fe-8822-7a200630f830";
+
+/* Registrations ------------------------------------------------------------------- */
+
+bool hk_path_is_system_directory(const char *path)
+{
+	static const char *const sys[] = {
+		"/", "/etc", "/usr", "/bin", "/sbin", "/boot", "/dev", "/proc", "/sys",
+		"/run", "/var", "/home", "/root",
+	};
+
+	if (!path)
+		return false;
+	for (size_t i = 0; i < HK_ARRAY_SIZE(sys); i++)
+		if (strcmp(path, sys[i]) == 0)
+			return true;
+	/* /lib*: /lib, /lib32, /lib64, /libx32, /libexec ... */
+	return strncmp(path, "/lib", 4) == 0 && !strchr(path + 4, '/');
+}
+
+int hk_registration_validate(const struct hk_registration *reg, char **cause)
+{
+	char *real = NULL;
+	char *msg = NULL;
+	int r = HK_ECONFIG;
+
+	if (!reg->directory || reg->directory[0] != '/') {
+		msg = hk_xasprintf("directory: '%s' is not an absolute path",
+				   reg->directory ? reg->directory : "");
+		goto out;
+	}
+	if (!hk_path_is_clean_absolute(reg->directory)) {
+		msg = hk_xasprintf("directory: '%s' is not a clean path (no trailing '/', '//', '.' or '..')",
+				   reg->directory);
+		goto out;
+	}
+	if (!reg->pattern || !*reg->pattern) {
+		msg = hk_xstrdup("pattern: must not be empty (use * for every file)");
+		goto out;
+	}
+	if (strchr(reg->pattern, '/')) {
+		msg = hk_xasprintf("pattern: '%s' contains '/' (it matches file names, not paths)",
+				   reg->pattern);
+		goto out;
+	}
+	for (size_t i = 0; i < reg->n_excludes; i++) {
+		if (!*reg->excludes[i] || strchr(reg->excludes[i], '/')) {
+			msg = hk_xasprintf("exclude: '%s' is empty or contains '/'", reg->excludes[i]);
+			goto out;
+		}
+	}
+	if (reg->has_retention && (reg->retention < 0 ||
+	    reg->retention > HK_CONFIG_MAX_RETENTION_DAYS * CONFIG_SECONDS_PER_DAY)) {
+		msg = hk_xasprintf("retention: %" PRId64 " seconds is out of range (at most %dd)",
+				   reg->retention, HK_CONFIG_MAX_RETENTION_DAYS);
+		goto out;
+	}
+	if (reg->has_max_files && reg->max_files > UINT32_MAX) {
+		msg = hk_xasprintf("max_files: %" PRIu64 " is out of range (0..%" PRIu32 ")",
+				   reg->max_files, UINT32_MAX);
+		goto out;
+	}
+	if (reg->priority < -HK_CONFIG_MAX_PRIORITY || reg->priority > HK_CONFIG_MAX_PRIORITY) {
+		msg = hk_xasprintf("priority: %ld is out of range (%ld..%ld)", reg->priority,
+				   -HK_CONFIG_MAX_PRIORITY, HK_CONFIG_MAX_PRIORITY);
+		goto out;
+	}
+	if (reg->description && strlen(reg->description) > HK_CONFIG_MAX_DESCRIPTION) {
+		msg = hk_xasprintf("description: too long (%zu bytes, at most %d)",
+				   strlen(reg->description), HK_CONFIG_MAX_DESCRIPTION);
+		goto out;
+	}
+	if (!reg->age_by || (reg->age_by & ~(HK_AGE_MTIME | HK_AGE_ATIME | HK_AGE_CTIME))) {
+		msg = hk_xstrdup("age_by: use mtime, atime, ctime or a list of them");
+		goto out;
+	}
+	if (reg->schedule) {
+		struct hk_cron cron;
+		char *c = NULL;
+		if (hk_cron_parse(reg->schedule, &cron, &c) < 0) {
+			msg = hk_xasprintf("schedule: '%s': %s", reg->schedule,
+					   c ? c : "invalid cron expression");
+			free(c);
+			goto out;
+		}
+	}
+	if (!reg->allow_system_directory) {
+		r = HK_ESYSDIR;
+		if (hk_path_is_system_directory(reg->directory)) {
+			msg = hk_xasprintf("directory: '%s' is a system directory "
+					   "(set allow_system_directory = yes to register it anyway)",
+					   reg->directory);
+			goto out;
+		}
+		real = realpath(reg->directory, NULL);
+		if (real && hk_path_is_system_directory(real)) {
+			msg = hk_xasprintf("directory: '%s' resolves to the system directory '%s' "
+					   "(set allow_system_directory = yes to register it anyway)",
+					   reg->directory, real);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	free(real);
+	if (cause)
+		*cause = msg;
+	else
+		free(msg);
+	return r;
+}
+
+void hk_registration_id_from_name(const char *name, char out[HK_UUID_LEN + 1])
+{
+	uuid_t ns, id;
+
+	if (uuid_parse(config_uuid_namespace, ns) < 0)
+		abort();   /* a constant: cannot fail */
+	uuid_generate_sha1(id, ns, name, strlen(name));
+	uuid_unparse_lower(id, out);
+}
+
+struct hk_registration *hk_registration_dup(const struct hk_registration *reg)
+{
+	struct hk_registration *c = NULL;
+
+	if (!reg)
+		return NULL;
+	c = hk_xmalloc(sizeof(*c));
+	*c = *reg;
+	c->name = reg->name ? hk_xstrdup(reg->name) : NULL;
+	c->directory = reg->directory ? hk_xstrdup(reg->directory) : NULL;
+	c->pattern = reg->pattern ? hk_xstrdup(reg->pattern) : NULL;
+	c->excludes = config_strv_dup(reg->excludes, reg->n_excludes);
+	c->description = reg->description ? hk_xstrdup(reg->description) : NULL;
+	c->schedule = reg->schedule ? hk_xstrdup(reg->schedule) : NULL;
+	c->source_file = reg->source_file ? hk_xstrdup(reg->source_file) : NULL;
+	return c;
+}
+
+void hk_registration_free(struct hk_registration *reg)
+{
+	if (!reg)
+		return;
+	free(reg->name);
+	free(reg->directory);
+	free(reg->pattern);
+	config_strv_free(reg->excludes, reg->n_excludes);
+	free(reg->description);
+	free(reg->schedule);
+	free(reg->source_file);
+	free(reg);
+}
+
+bool hk_registration_has_policy(const struct hk_registration *reg)
+{
+	return reg->has_retention || reg->has_max_files || reg->has_max_size;
+}

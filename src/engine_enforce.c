@@ -1,0 +1,503 @@
+/*
+ * engine_enforce.c - runs and the event/timer deletion path.
+ *
+ * A run (struct eng_run) is what the registrations processed together
+ * share: dry-run flag, clock reading, report and the files deleted so far.
+ * After every event batch, on the age timer and on the retry timer, dirty
+ * registrations are enforced: the oldest entries are detached while a
+ * policy selects them, their audit intents are committed, and each is
+ * reaped. Failed or locked files are held out of the index and retried
+ * with backoff.
+ *
+ * Invariants:
+ *  - no deletion happens on a registration whose index is in doubt: before
+ *    its first scan completes, while it is being rescanned (after an
+ *    overflow or on a sweep's reconcile), or while its root is missing;
+ *  - every deletion goes through hk_reap_file with the entry's identity;
+ *  - no deletion without its audit intent committed first (fail closed);
+ *  - registrations are processed in priority order (lower first, ties by
+ *    name), and a file deleted by one is purged from the view of the next
+ *    ones in the same run before they decide (struct eng_run), so each
+ *    applies to what the previous ones left (SPEC 5).
+ */
+#include "autoconfig.h"
+
+#include <ev.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "engine_int.h"
+#include "index.h"
+#include "log.h"
+#include "policy.h"
+#include "reap.h"
+#include "store.h"
+#include "util.h"
+
+/* Runs -------------------------------------------------------------------- */
+
+/* May the age policy act at now? Not while the clock is before the build
+ * date, nor after the realtime clock jumped forward against the monotonic
+ * one (a wrong clock must not make every file look old): then age
+ * decisions pause, with an error, until the clock comes back or a reload
+ * accepts the new time. Backward jumps only make files look younger. */
+static bool eng_clock_ok(struct hk_engine *eng, int64_t now)
+{
+	if (hk_clock_implausible(now))
+		return false;
+	if (!eng || !eng->loop)
+		return true;
+	int64_t offset = now - hk_time_mono_ns();
+	if (!eng->clock_baseline_set) {
+		eng->clock_offset = offset;
+		eng->clock_baseline_set = true;
+	}
+	int64_t drift = offset - eng->clock_offset;
+	if (eng->clock_paused) {
+		if (drift < ENG_CLOCK_JUMP && drift > -ENG_CLOCK_JUMP) {
+			eng->clock_paused = false;
+			log_notice("sched", "the clock is back where it was: age limits resume");
+		}
+	} else if (drift > ENG_CLOCK_JUMP) {
+		eng->clock_paused = true;
+		log_errx("sched", "the realtime clock jumped %" PRId64 " s forward: age limits are "
+			 "paused (reload to accept the new time)", drift / HK_NSEC_PER_SEC);
+		eng_fail(eng, HK_FAIL_CLOCK, NULL, "the realtime clock jumped %" PRId64 " s forward; "
+			 "age limits paused", drift / HK_NSEC_PER_SEC);
+	} else if (drift < -ENG_CLOCK_JUMP) {
+		eng->clock_offset = offset;   /* back in time: files only look younger */
+	}
+	return !eng->clock_paused;
+}
+
+void eng_run_init(struct eng_run *run, struct hk_engine *eng, bool dry_run,
+		  struct hk_report *rep)
+{
+	memset(run, 0, sizeof(*run));
+	run->dry_run = dry_run;
+	run->now_ns = hk_time_now_ns();
+	run->age_allowed = eng_clock_ok(eng, run->now_ns);
+	run->rep = rep;
+}
+
+void eng_run_fini(struct eng_run *run)
+{
+	for (size_t i = 0; i < run->n_gone; i++)
+		free(run->gone[i].name);
+	free(run->gone);
+}
+
+static void eng_run_add_gone(struct eng_run *run, const struct eng_dir *d, uint64_t ino,
+			     const char *name)
+{
+	if (run->n_gone == run->cap_gone) {
+		run->cap_gone = run->cap_gone ? run->cap_gone * 2 : 64;
+		run->gone = hk_xreallocarray(run->gone, run->cap_gone, sizeof(*run->gone));
+	}
+	run->gone[run->n_gone++] = (struct eng_gone){ d->dev, d->ino, ino, hk_xstrdup(name) };
+}
+
+/* Enforcement ------------------------------------------------------------- */
+
+static void eng_report_add(struct eng_run *run, struct eng_reg *reg, struct hk_report_reg *rr,
+			   uint32_t dir, const char *name, const struct hk_reap_result *res,
+			   uint64_t size, int64_t mtime_ns, enum hk_reason why)
+{
+	if (!run->rep)
+		return;
+	struct hk_report *rep = run->rep;
+	if (rep->n_files >= HK_REPORT_MAX_FILES) {
+		rep->files_omitted++;
+		return;
+	}
+	if ((rep->n_files & (rep->n_files - 1)) == 0)
+		rep->files = hk_xreallocarray(rep->files, rep->n_files ? rep->n_files * 2 : 1,
+					      sizeof(*rep->files));
+	struct hk_report_file *f = &rep->files[rep->n_files++];
+	*f = (struct hk_report_file){
+		.path = eng_file_path(reg, dir, name),
+		.size = size,
+		.blocks = res->st.blocks,
+		.mtime_ns = mtime_ns,
+		.reason = why,
+		.outcome = res->outcome,
+		.err = res->err,
+	};
+	memcpy(f->reg_id, rr ? rr->id : reg->conf->id, sizeof(f->reg_id));
+}
+
+/* Keep a detached entry whose deletion failed or was refused by a lock;
+ * it goes back to the index when the retry timer fires. */
+static void eng_hold(struct eng_reg *reg, struct hk_entry *e)
+{
+	struct ev_loop *loop = reg->eng->loop;
+	if (!loop) {
+		free(e);   /* one-shot: nothing to retry */
+		return;
+	}
+	if (reg->n_held == reg->cap_held) {
+		reg->cap_held = reg->cap_held ? reg->cap_held * 2 : 16;
+		reg->held = hk_xreallocarray(reg->held, reg->cap_held, sizeof(*reg->held));
+	}
+	reg->held[reg->n_held++] = e;
+	if (!ev_is_active(&reg->retry_timer)) {
+		if (reg->retry_delay < ENG_RETRY_MIN)
+			reg->retry_delay = ENG_RETRY_MIN;
+		ev_timer_set(&reg->retry_timer, reg->retry_delay, 0.);
+		ev_timer_start(loop, &reg->retry_timer);
+	}
+}
+
+void eng_held_free(struct eng_reg *reg, uint32_t dir_only)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < reg->n_held; i++) {
+		if (dir_only == ENG_ANCESTOR || reg->held[i]->dir == dir_only)
+			free(reg->held[i]);
+		else
+			reg->held[k++] = reg->held[i];
+	}
+	reg->n_held = k;
+}
+
+/* Record intents for the picks (real runs). Fail closed: without the
+ * records nothing is deleted. */
+static bool eng_record_intents(struct eng_reg *reg, struct eng_run *run, struct eng_pick *picks,
+			       size_t n)
+{
+	struct hk_engine *eng = reg->eng;
+	if (!eng->store || run->dry_run || n == 0)
+		return true;
+	struct hk_store_audit *recs = hk_xcalloc(n, sizeof(*recs));
+	uint64_t *ids = hk_xcalloc(n, sizeof(*ids));
+	char **paths = hk_xcalloc(n, sizeof(*paths));
+	for (size_t i = 0; i < n; i++) {
+		const struct hk_entry *e = picks[i].e;
+		paths[i] = eng_file_path(reg, e->dir, e->name);
+		recs[i] = (struct hk_store_audit){
+			.time_ns = run->now_ns,
+			.reg_id = reg->conf->id,
+			.path = paths[i],
+			.path_len = strlen(paths[i]),
+			.size = e->size,
+			.mtime_ns = e->mtime_ns,
+			.reason = hk_reason_name(picks[i].why),
+		};
+	}
+	int r = hk_store_audit_intent(eng->store, recs, n, ids);
+	if (r == 0) {
+		for (size_t i = 0; i < n; i++)
+			picks[i].audit_id = ids[i];
+		if (eng->audit_failing)
+			log_notice("store", "audit records can be written again: deleting resumes");
+		eng->audit_failing = false;
+	} else if (!eng->audit_failing) {
+		log_errx("store", "%s: cannot record the audit trail (%s): no file is deleted "
+			 "until it can be", reg->conf->directory, hk_strerror(r));
+		eng_fail(eng, HK_FAIL_AUDIT, reg->conf->id, "audit trail cannot be written (%s): "
+			 "deletions stopped", hk_strerror(r));
+		eng->audit_failing = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	free(ids);
+	free(recs);
+	return r == 0;
+}
+
+/* A dry run under housekeeper_dry_run leaves an audit record per file it
+ * would delete; a manual dry run stores nothing but its job and report. */
+static void eng_record_dry(struct eng_reg *reg, struct eng_run *run, const struct hk_entry *e,
+			   enum hk_reason why)
+{
+	struct hk_engine *eng = reg->eng;
+	if (!eng->store || !eng->cfg->scheduler.housekeeper_dry_run)
+		return;
+	char *path = eng_file_path(reg, e->dir, e->name);
+	struct hk_store_audit rec = {
+		.time_ns = run->now_ns,
+		.reg_id = reg->conf->id,
+		.path = path,
+		.path_len = strlen(path),
+		.size = e->size,
+		.mtime_ns = e->mtime_ns,
+		.reason = hk_reason_name(why),
+		.dry_run = true,
+		.state = HK_STORE_AUDIT_DONE,
+		.outcome = "would-delete",
+	};
+	uint64_t id;
+	hk_store_audit_add(eng->store, &rec, &id);
+	free(path);
+}
+
+/* Delete (or, dry, check) one detached pick; the entry is freed or given
+ * back to the index. Returns true when the file turned out changed. */
+static bool eng_reap_pick(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+			  struct eng_pick *p)
+{
+	struct hk_entry *e = p->e;
+	struct hk_store *store = reg->eng->store;
+	uint32_t dir = e->dir;
+	struct eng_dir *d = &reg->dirs[dir];
+	struct hk_reap_expect exp = {
+		.dev = reg->dirs[ENG_ROOT].dev,
+		.ino = e->ino,
+		.size = e->size,
+		.mtime_ns = e->mtime_ns,
+		.dir_is_mount_root = dir == ENG_ROOT && reg->root_mount,
+	};
+	struct hk_reap_result res;
+	hk_reap_file(d->fd, e->name, &exp, run->dry_run, &res);
+	bool record = store && !run->dry_run && p->audit_id;
+	bool changed = false;
+
+	if (rr && res.outcome != HK_REAP_CHANGED)
+		rr->selected++;
+	switch (res.outcome) {
+	case HK_REAP_DELETED:
+	case HK_REAP_WOULD_DELETE:
+		eng_run_add_gone(run, d, e->ino, e->name);
+		eng_report_add(run, reg, rr, dir, e->name, &res, e->size, e->mtime_ns, p->why);
+		if (rr) {
+			rr->deleted++;
+			rr->bytes += e->size;
+			rr->blocks_bytes += res.st.blocks * 512;
+		}
+		if (res.outcome == HK_REAP_WOULD_DELETE) {
+			eng_record_dry(reg, run, e, p->why);
+			hk_index_attach(reg->index, e);
+			return false;
+		}
+		if (record)
+			hk_store_audit_complete(store, p->audit_id, "deleted", 0);
+		reg->files_deleted++;
+		reg->bytes_deleted += e->size;
+		if (hk_log_get_level() >= LOG_DEBUG) {
+			char *path = eng_log_path(reg, dir, e->name);
+			log_debug("reap", "%s: deleted (%s)", path, hk_reason_name(p->why));
+			free(path);
+		}
+		eng_store_del(reg, dir, e->name);
+		free(e);
+		return false;
+	case HK_REAP_GONE:
+		break;
+	case HK_REAP_CHANGED:
+		changed = true;
+		break;
+	case HK_REAP_LOCKED:
+	case HK_REAP_REFUSED:
+	case HK_REAP_FAILED:
+		if (rr) {
+			rr->skipped += res.outcome != HK_REAP_FAILED;
+			rr->errors += res.outcome == HK_REAP_FAILED;
+		}
+		eng_report_add(run, reg, rr, dir, e->name, &res, e->size, e->mtime_ns, p->why);
+		{
+			char *path = eng_log_path(reg, dir, e->name);
+			if (res.outcome == HK_REAP_FAILED) {
+				reg->delete_errors++;
+				log_errx("reap", "%s: cannot delete: %s", path, hk_strerror(res.err));
+				eng_fail(reg->eng, HK_FAIL_DELETE, reg->conf->id,
+					 "%s: cannot delete: %s", path, hk_strerror(res.err));
+			} else {
+				/* a lock is an application's request: no news */
+				hk_log(res.outcome == HK_REAP_LOCKED ? LOG_DEBUG : LOG_INFO, "reap",
+				       "%s: kept (%s)", path, hk_reap_outcome_name(res.outcome));
+			}
+			free(path);
+		}
+		if (run->dry_run) {
+			hk_index_attach(reg->index, e);
+			return false;
+		}
+		if (res.outcome != HK_REAP_REFUSED) {
+			/* locked or failed: held out of the index (the policy
+			 * counts it as handled) and retried later */
+			if (record)
+				hk_store_audit_drop(store, p->audit_id);
+			eng_hold(reg, e);
+			return false;
+		}
+		break;
+	}
+	if (record)
+		hk_store_audit_drop(store, p->audit_id);
+	char name[256];
+	memcpy(name, e->name, (size_t)e->name_len + 1);
+	eng_store_del(reg, dir, name);
+	free(e);
+	if (changed)
+		eng_file_refresh(reg, dir, name);   /* re-evaluate what is on disk now */
+	return changed;
+}
+
+/* Delete a batch of picks: intents first (fail closed), then each file.
+ * Returns the number that turned out changed, or -1 when nothing could be
+ * done (the picks are back in the index). */
+long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+		    struct eng_pick *picks, size_t n)
+{
+	if (!eng_record_intents(reg, run, picks, n)) {
+		for (size_t i = 0; i < n; i++)
+			hk_index_attach(reg->index, picks[i].e);
+		return -1;
+	}
+	long changed = 0;
+	for (size_t i = 0; i < n; i++)
+		changed += eng_reap_pick(reg, run, rr, &picks[i]);
+	return changed;
+}
+
+/* Remove from reg's index the files that earlier registrations of this run
+ * deleted (real runs), so reg decides on what they left. */
+void eng_reg_purge_gone(struct eng_reg *reg, const struct eng_run *run, size_t from)
+{
+	for (size_t i = from; i < run->n_gone; i++) {
+		const struct eng_gone *g = &run->gone[i];
+		uint32_t dir;
+		if (!eng_dir_find(reg, g->dir_dev, g->dir_ino, &dir))
+			continue;
+		struct hk_entry *e = hk_index_get(reg->index, dir, g->name, strlen(g->name));
+		if (e && e->ino == g->ino)
+			eng_idx_remove_entry(reg, e);
+	}
+}
+
+bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
+			   const struct hk_entry *e)
+{
+	const struct eng_dir *d = &reg->dirs[e->dir];
+	for (size_t i = 0; i < run->n_gone; i++) {
+		const struct eng_gone *g = &run->gone[i];
+		if (g->ino == e->ino && g->dir_ino == d->ino && g->dir_dev == d->dev &&
+		    strcmp(g->name, e->name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool eng_reg_may_delete(const struct eng_reg *reg)
+{
+	return reg->attached && reg->scanned && !reg->scanning;
+}
+
+/* The event/timer path leaves a registration alone while a sweep works on
+ * it; the sweep enforces what accumulated when it ends. */
+static bool eng_reg_event_path_ok(const struct eng_reg *reg)
+{
+	return reg->eng->loop && eng_reg_may_delete(reg) && !reg->sweep;
+}
+
+/* Event and timer path: delete the oldest while any policy selects it,
+ * in batches of ENG_REAP_BATCH (one audit commit each). */
+void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
+{
+	const struct hk_scheduler_settings *s = &reg->eng->cfg->scheduler;
+	if (!eng_reg_event_path_ok(reg))
+		return;
+	reg->dirty = false;
+	if (s->housekeeper_read_only || s->housekeeper_dry_run) {
+		/* only sweeps report in these modes */
+		eng_reg_arm_age(reg);
+		return;
+	}
+	eng_reg_purge_gone(reg, run, 0);
+	long changed = 0;
+	struct eng_pick picks[ENG_REAP_BATCH];
+	for (int batches = 0;; batches++) {
+		if (batches == ENG_ENFORCE_SLICE) {
+			/* a mass deletion goes on in the next loop iteration, so
+			 * signals, events and the socket are served meanwhile */
+			reg->dirty = true;
+			if (!ev_is_active(&reg->eng->enforce_idle))
+				ev_idle_start(reg->eng->loop, &reg->eng->enforce_idle);
+			break;
+		}
+		size_t n = 0;
+		struct hk_entry *e;
+		while (n < ENG_REAP_BATCH && (e = hk_index_oldest(reg->index))) {
+			enum hk_reason why = hk_policy_check_oldest(
+				&reg->policy, hk_index_count(reg->index), hk_index_bytes(reg->index),
+				e->key_ns, run->now_ns, run->age_allowed);
+			if (why == HK_REASON_NONE)
+				break;
+			picks[n++] = (struct eng_pick){ hk_index_detach(reg->index, e), why, 0 };
+		}
+		if (n == 0)
+			break;
+		long c = eng_reap_batch(reg, run, NULL, picks, n);
+		if (c < 0)
+			break;
+		changed += c;
+		if (changed > ENG_CHANGED_RETRIES) {
+			log_warnx("reap", "%s: files keep changing under us; retrying later",
+				  reg->conf->directory);
+			break;
+		}
+	}
+	eng_reg_arm_age(reg);
+}
+
+/* Give held files back to the index and enforce again; back off while
+ * they keep failing. */
+void eng_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct eng_reg *reg = w->data;
+	struct hk_entry **held = reg->held;
+	size_t n = reg->n_held;
+	reg->held = NULL;
+	reg->n_held = reg->cap_held = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (reg->attached && eng_dir_live(reg, held[i]->dir))
+			hk_index_attach(reg->index, held[i]);
+		else
+			free(held[i]);
+	}
+	free(held);
+	reg->retry_delay = reg->retry_delay * 2 > ENG_RETRY_MAX ? ENG_RETRY_MAX
+								 : reg->retry_delay * 2;
+	reg->dirty = true;
+	struct eng_run run;
+	eng_run_init(&run, reg->eng, false, reg->eng->event_rep);
+	eng_reg_enforce(reg, &run);
+	eng_run_fini(&run);
+	if (reg->n_held == 0)
+		reg->retry_delay = ENG_RETRY_MIN;
+}
+
+void eng_age_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct eng_reg *reg = w->data;
+	struct eng_run run;
+	eng_run_init(&run, reg->eng, false, reg->eng->event_rep);
+	eng_reg_enforce(reg, &run);
+	eng_run_fini(&run);
+}
+
+/* Arm the age timer for the moment the oldest file expires (no polling:
+ * nothing is armed when there is nothing to expire). */
+void eng_reg_arm_age(struct eng_reg *reg)
+{
+	struct ev_loop *loop = reg->eng->loop;
+	if (!loop)
+		return;
+	ev_timer_stop(loop, &reg->age_timer);
+	struct hk_entry *e = hk_index_oldest(reg->index);
+	if (!e || !eng_reg_may_delete(reg))
+		return;
+	int64_t expiry = hk_policy_next_expiry(&reg->policy, e->key_ns);
+	if (expiry == INT64_MAX)
+		return;
+	int64_t now = hk_time_now_ns();
+	if (!eng_clock_ok(reg->eng, now))
+		return;
+	/* strictly older than retention: fire just after the expiry */
+	double delay = expiry > now ? (double)(expiry - now) / 1e9 + 0.001 : 0.001;
+	ev_timer_set(&reg->age_timer, delay, 0.);
+	ev_timer_start(loop, &reg->age_timer);
+}

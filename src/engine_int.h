@@ -1,0 +1,234 @@
+/*
+ * engine_int.h - private to the engine: the structs its files share and the
+ * functions one of them calls in another. Nothing outside the engine
+ * includes it; the public engine API is engine.h.
+ *
+ *   engine.c          registration runtime: lifecycle, directory table, root
+ *                     attach/detach, scans, inotify events, mount table,
+ *                     config apply, create/free
+ *   engine_persist.c  index persistence: the store follows the index
+ *   engine_enforce.c  runs and the event/timer deletion path
+ *   engine_sweep.c    sweeps in slices, run reports
+ *   engine_view.c     status, explain and registration lookups
+ */
+#ifndef HK_ENGINE_INT_H
+#define HK_ENGINE_INT_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "index.h"
+#include "util.h"
+
+#define ENG_ROOT 0u
+#define ENG_ANCESTOR UINT32_MAX
+#define ENG_SCAN_SLICE 4096        /* directory entries per loop iteration */
+#define ENG_CHANGED_RETRIES 64     /* re-evaluations of changed files per enforcement */
+#define ENG_FALLBACK_RESCAN 30.0   /* seconds between rescans of an unwatched registration */
+#define ENG_ENFORCE_SLICE 8        /* batches of ENG_REAP_BATCH per enforcement slice */
+#define ENG_RETRY_MIN 5.0          /* seconds before a failed deletion is retried */
+#define ENG_RETRY_MAX 300.0
+#define ENG_FD_RESERVE 128         /* fds never used for directories */
+#define ENG_PENDING_FAILS 64
+#define ENG_CLOCK_JUMP (INT64_C(3600) * HK_NSEC_PER_SEC)   /* a clock step this large pauses age */
+
+struct eng_dir {
+	char *name;          /* NULL for the root */
+	uint32_t parent;
+	int fd;              /* -1: free slot */
+	int wd;              /* -1: not watched */
+	uint64_t dev;
+	uint64_t ino;
+};
+
+struct eng_reg {
+	struct hk_engine *eng;
+	struct hk_registration *conf;     /* owned copy */
+	struct hk_policy policy;
+	struct hk_index *index;
+	struct eng_dir *dirs;
+	size_t n_dirs;
+	bool attached;                    /* root is open */
+	bool root_mount;                  /* root is a mount point: protect aquota.* */
+	int anc_fd;                       /* while detached: deepest existing ancestor */
+	int anc_wd;
+	bool scanned;                     /* a complete scan has built the index */
+	bool scanning;                    /* a scan is in progress */
+	bool dirty;                       /* events since the last enforcement */
+	bool watch_failed;                /* no inotify watch: periodic rescans instead */
+	bool rescan_pending;              /* another full scan once this one ends */
+	ev_timer fallback_timer;          /* periodic rescans while watch_failed */
+	/* files whose deletion failed or was refused by a lock: out of the
+	 * index (the policy counts them as handled), retried with backoff */
+	struct hk_entry **held;
+	size_t n_held;
+	size_t cap_held;
+	ev_timer retry_timer;
+	double retry_delay;
+	/* sliced scan state */
+	uint32_t *queue;
+	size_t n_queue;
+	size_t cap_queue;
+	struct hk_dirscan *cur;
+	uint32_t cur_dir;
+	ev_timer age_timer;
+	struct hk_sweep *sweep;           /* the sweep working on it, if any */
+	/* counters since start */
+	uint64_t files_deleted;
+	uint64_t bytes_deleted;
+	uint64_t delete_errors;
+	int64_t last_run;
+	/* growth measurement: gross bytes/files (kept + deleted) at t0 */
+	int64_t rate_t0_ns;
+	uint64_t rate_bytes0;
+	uint64_t rate_files0;
+	double growth_bytes;
+	double growth_files;
+};
+
+struct eng_pending_fail {
+	enum hk_failure cls;
+	char reg_id[HK_UUID_LEN + 1];
+	char *message;
+};
+
+struct eng_refresh {
+	struct eng_reg *reg;       /* NULL: cancelled (registration gone) */
+	uint32_t dir;
+	char *name;
+};
+
+struct hk_engine {
+	struct ev_loop *loop;
+	const struct hk_config *cfg;
+	struct hk_watch *watch;
+	struct eng_reg **regs;            /* priority order */
+	size_t n_regs;
+	ev_idle scan_idle;
+	ev_idle enforce_idle;             /* continues sliced mass deletions */
+	ev_io mounts_io;                  /* the mount table changed */
+	int mounts_fd;                    /* /proc/self/mountinfo */
+	bool overflowed;
+	struct hk_store *store;           /* borrowed; NULL: nothing persisted */
+	struct hk_registration *const *api;   /* borrowed API registrations */
+	int64_t clock_offset;             /* realtime - monotonic, the accepted baseline */
+	bool clock_baseline_set;
+	bool clock_paused;                /* a forward jump: no age decisions */
+	size_t n_api;
+	bool audit_failing;               /* intents cannot be written: no deletion */
+	bool no_index_store;              /* the index is not persisted (benchmarks) */
+	size_t open_dirs;                 /* directory fds held by registrations */
+	size_t fd_budget;                 /* ... at most; the rest stays for deletions,
+					   * clients, the store, reports */
+	struct eng_refresh *refresh;      /* names to statx at the end of the batch */
+	size_t n_refresh;
+	size_t cap_refresh;
+	struct eng_pending_fail *pending_fails;   /* raised before the hook was set */
+	size_t n_pending_fails;
+	hk_failure_fn failure;
+	void *failure_arg;
+	struct hk_report *event_rep;      /* borrowed: event-path deletions go there */
+};
+
+/* One deletion (or would-be deletion) recorded in a run, so that later
+ * registrations in the same run see what the earlier ones left. */
+struct eng_gone {
+	uint64_t dir_dev;
+	uint64_t dir_ino;
+	uint64_t ino;
+	char *name;
+};
+
+struct eng_run {
+	bool dry_run;
+	int64_t now_ns;
+	bool age_allowed;
+	struct hk_report *rep;            /* NULL on the event path */
+	struct eng_gone *gone;
+	size_t n_gone;
+	size_t cap_gone;
+};
+
+#define ENG_REAP_BATCH 256     /* files per audit-intent commit */
+
+/* A file set aside for deletion: detached from the index while its intent
+ * is recorded and the deletion done. */
+struct eng_pick {
+	struct hk_entry *e;
+	enum hk_reason why;
+	uint64_t audit_id;
+};
+
+/* A file chosen by a sweep's plan, copied out of the index: the index may
+ * change between slices. */
+struct eng_victim {
+	uint32_t dir;
+	uint64_t dir_dev;
+	uint64_t dir_ino;
+	uint64_t ino;
+	enum hk_reason why;
+	char *name;
+};
+
+enum eng_sweep_phase {
+	SWEEP_SCAN,
+	SWEEP_PLAN,
+	SWEEP_REAP,
+	SWEEP_DONE,
+};
+
+struct hk_sweep {
+	struct eng_reg *reg;
+	struct eng_run *run;
+	struct hk_report_reg *rr;
+	enum eng_sweep_phase phase;
+	struct eng_victim *victims;
+	size_t n_victims;
+	size_t next;
+};
+
+/* engine.c */
+bool eng_dir_live(const struct eng_reg *reg, uint32_t id);
+bool eng_dir_find(const struct eng_reg *reg, uint64_t dev, uint64_t ino, uint32_t *id);
+void eng_dir_relpath(const struct eng_reg *reg, uint32_t id, struct hk_buf *b);
+char *eng_file_path(const struct eng_reg *reg, uint32_t dir, const char *name);
+char *eng_log_path(const struct eng_reg *reg, uint32_t dir, const char *name);
+void eng_file_refresh(struct eng_reg *reg, uint32_t dir, const char *name);
+size_t eng_scan_step(struct eng_reg *reg, size_t budget);
+void eng_reg_rescan(struct eng_reg *reg);
+void eng_reg_attach(struct eng_reg *reg);
+void eng_reg_detach(struct eng_reg *reg);
+bool eng_reg_identity_ok(struct eng_reg *reg);
+struct eng_reg *eng_reg_find(const struct hk_engine *eng, const char *key);
+void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
+	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* engine_persist.c */
+void eng_store_del(struct eng_reg *reg, uint32_t dir, const char *name);
+void eng_idx_set(struct eng_reg *reg, uint32_t dir, const char *name,
+		 const struct hk_file_meta *meta);
+void eng_idx_remove(struct eng_reg *reg, uint32_t dir, const char *name);
+void eng_idx_remove_entry(struct eng_reg *reg, struct hk_entry *e);
+void eng_store_forget(struct eng_reg *reg, uint32_t dir);
+void eng_idx_clear(struct eng_reg *reg);
+void eng_reg_warm_load(struct eng_reg *reg);
+
+/* engine_enforce.c */
+void eng_run_init(struct eng_run *run, struct hk_engine *eng, bool dry_run,
+		  struct hk_report *rep);
+void eng_run_fini(struct eng_run *run);
+void eng_held_free(struct eng_reg *reg, uint32_t dir_only);
+long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+		    struct eng_pick *picks, size_t n);
+void eng_reg_purge_gone(struct eng_reg *reg, const struct eng_run *run, size_t from);
+bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
+			   const struct hk_entry *e);
+void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run);
+void eng_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void eng_age_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void eng_reg_arm_age(struct eng_reg *reg);
+
+#endif /* HK_ENGINE_INT_H */

@@ -1,0 +1,140 @@
+/*
+ * engine_persist.c - the stored copy of each registration's index.
+ *
+ * Index mutations go through eng_idx_* so that the store follows them
+ * (keyed by the file's path relative to the registered root); at start a
+ * registration is warm-loaded from the store.
+ *
+ * Invariants:
+ *  - nothing is stored without a store or under HK_ENGINE_NO_INDEX_STORE;
+ *  - a warm-loaded index is served until the first scan reconciles it, and
+ *    deletions wait for that scan.
+ */
+#include "autoconfig.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "index.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+/* Persistence of the index ------------------------------------------------ */
+
+/* The store key of a file: its path relative to the registered root. */
+static char *eng_relpath(const struct eng_reg *reg, uint32_t dir, const char *name, size_t *len)
+{
+	struct hk_buf b = { 0 };
+	eng_dir_relpath(reg, dir, &b);
+	hk_buf_append(&b, name, strlen(name));
+	*len = b.len;
+	return b.data;
+}
+
+static void eng_store_put(struct eng_reg *reg, const struct hk_entry *e)
+{
+	struct hk_store *store = reg->eng->store;
+	if (!store || reg->eng->no_index_store)
+		return;
+	size_t len;
+	char *rel = eng_relpath(reg, e->dir, e->name, &len);
+	struct hk_store_file f = { e->ino, e->size, e->mtime_ns, e->key_ns };
+	hk_store_index_put(store, reg->conf->id, rel, len, &f);
+	free(rel);
+}
+
+void eng_store_del(struct eng_reg *reg, uint32_t dir, const char *name)
+{
+	struct hk_store *store = reg->eng->store;
+	if (!store || reg->eng->no_index_store)
+		return;
+	size_t len;
+	char *rel = eng_relpath(reg, dir, name, &len);
+	hk_store_index_delete(store, reg->conf->id, rel, len);
+	free(rel);
+}
+
+/* Index mutations that the store follows. */
+void eng_idx_set(struct eng_reg *reg, uint32_t dir, const char *name,
+		 const struct hk_file_meta *meta)
+{
+	size_t len = strlen(name);
+	struct hk_entry *old = hk_index_get(reg->index, dir, name, len);
+	bool same = old && old->ino == meta->ino && old->size == meta->size &&
+		    old->mtime_ns == meta->mtime_ns && old->key_ns == meta->key_ns;
+	hk_index_set(reg->index, dir, name, len, meta);
+	if (!same) {
+		struct hk_entry *e = hk_index_get(reg->index, dir, name, len);
+		if (e)
+			eng_store_put(reg, e);
+	}
+}
+
+void eng_idx_remove(struct eng_reg *reg, uint32_t dir, const char *name)
+{
+	if (hk_index_remove(reg->index, dir, name, strlen(name)))
+		eng_store_del(reg, dir, name);
+}
+
+void eng_idx_remove_entry(struct eng_reg *reg, struct hk_entry *e)
+{
+	eng_store_del(reg, e->dir, e->name);
+	hk_index_remove_entry(reg->index, e);
+}
+
+struct eng_collect {
+	struct eng_reg *reg;
+	uint32_t dir;          /* ENG_ANCESTOR: every unseen entry instead */
+};
+
+static void eng_collect_cb(struct hk_entry *e, void *arg)
+{
+	struct eng_collect *c = arg;
+	bool hit = c->dir == ENG_ANCESTOR ? !(e->heap_pos & 0x80000000u) : e->dir == c->dir;
+	if (hit)
+		eng_store_del(c->reg, e->dir, e->name);
+}
+
+/* Before entries leave in bulk (a directory dropped, a rescan's unseen
+ * sweep), tell the store. */
+void eng_store_forget(struct eng_reg *reg, uint32_t dir)
+{
+	if (!reg->eng->store || reg->eng->no_index_store)
+		return;
+	struct eng_collect c = { reg, dir };
+	hk_index_foreach(reg->index, eng_collect_cb, &c);
+}
+
+void eng_idx_clear(struct eng_reg *reg)
+{
+	if (reg->eng->store && !reg->eng->no_index_store && hk_index_count(reg->index))
+		hk_store_index_drop(reg->eng->store, reg->conf->id);
+	hk_index_clear(reg->index);
+}
+
+static int eng_warm_load_cb(const char *rel, size_t len, const struct hk_store_file *f, void *arg)
+{
+	struct eng_reg *reg = arg;
+	if (memchr(rel, '/', len) || len > 255)
+		return 0;   /* subdirectory entries come back with the scan */
+	struct hk_file_meta meta = { f->ino, f->size, f->mtime_ns, f->key_ns };
+	hk_index_set(reg->index, ENG_ROOT, rel, len, &meta);
+	return 0;
+}
+
+/* Warm start: serve the stored index until the first scan reconciles it
+ * (deletions wait for that scan). */
+void eng_reg_warm_load(struct eng_reg *reg)
+{
+	struct hk_store *store = reg->eng->store;
+	if (!store || reg->eng->no_index_store)
+		return;
+	hk_store_index_load(store, reg->conf->id, eng_warm_load_cb, reg);
+	if (reg->conf->recursive && hk_index_count(reg->index))
+		hk_store_index_drop(store, reg->conf->id);   /* the scan puts all back */
+	if (hk_index_count(reg->index))
+		log_debug("store", "%s: %zu files from the stored index", reg->conf->directory,
+			  hk_index_count(reg->index));
+}

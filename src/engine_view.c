@@ -1,0 +1,247 @@
+/*
+ * engine_view.c - read-only views of the engine for the control interface:
+ * the registrations in priority order, lookups by id or name, overlap,
+ * status (with growth rates), explain, overflow and audit state.
+ *
+ * Invariants: nothing here changes an index, a watch or a file; growth
+ * sampling is the only state these views keep.
+ */
+#include "autoconfig.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "engine_int.h"
+#include "index.h"
+#include "policy.h"
+#include "util.h"
+#include "watch.h"
+
+/* Views for the control interface ------------------------------------------ */
+
+size_t hk_engine_count(const struct hk_engine *eng)
+{
+	return eng->n_regs;
+}
+
+const struct hk_registration *hk_engine_registration(const struct hk_engine *eng, size_t i)
+{
+	return i < eng->n_regs ? eng->regs[i]->conf : NULL;
+}
+
+size_t hk_engine_reg_ids(const struct hk_engine *eng, const char *filter,
+			 char (**ids)[HK_UUID_LEN + 1])
+{
+	*ids = hk_xcalloc(eng->n_regs ? eng->n_regs : 1, sizeof(**ids));
+	size_t n = 0;
+	for (size_t i = 0; i < eng->n_regs; i++) {
+		const struct hk_registration *c = eng->regs[i]->conf;
+		if (filter && strcmp(filter, c->id) != 0 && !(c->name && strcmp(filter, c->name) == 0))
+			continue;
+		memcpy((*ids)[n++], c->id, HK_UUID_LEN + 1);
+	}
+	return n;
+}
+
+/* Does dir `inner` lie at or below `outer` (lexically; both clean)? */
+static bool eng_path_within(const char *outer, const char *inner)
+{
+	size_t n = strlen(outer);
+	if (strcmp(outer, "/") == 0)
+		return true;
+	return strncmp(outer, inner, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+bool hk_engine_regs_overlap(const struct hk_engine *eng, const char *id_a, const char *id_b)
+{
+	const struct eng_reg *a = eng_reg_find(eng, id_a), *b = eng_reg_find(eng, id_b);
+	if (!a || !b)
+		return false;
+	const char *da = a->conf->directory, *db = b->conf->directory;
+	if (strcmp(da, db) == 0)
+		return true;
+	if (eng_path_within(da, db))
+		return a->conf->recursive;
+	if (eng_path_within(db, da))
+		return b->conf->recursive;
+	return false;
+}
+
+const struct hk_config *hk_engine_config(const struct hk_engine *eng)
+{
+	return eng->cfg;
+}
+
+/* Growth since the last sample, sampled at most every 10 s. */
+static void eng_reg_sample_growth(struct eng_reg *reg)
+{
+	int64_t now = hk_time_mono_ns();
+	uint64_t bytes = hk_index_bytes(reg->index) + reg->bytes_deleted;
+	uint64_t files = hk_index_count(reg->index) + reg->files_deleted;
+	if (reg->rate_t0_ns == 0) {
+		reg->rate_t0_ns = now;
+		reg->rate_bytes0 = bytes;
+		reg->rate_files0 = files;
+		return;
+	}
+	double dt = (double)(now - reg->rate_t0_ns) / 1e9;
+	if (dt < 10.0)
+		return;
+	reg->growth_bytes = bytes > reg->rate_bytes0 ? (double)(bytes - reg->rate_bytes0) / dt : 0;
+	reg->growth_files = files > reg->rate_files0 ? (double)(files - reg->rate_files0) / dt : 0;
+	reg->rate_t0_ns = now;
+	reg->rate_bytes0 = bytes;
+	reg->rate_files0 = files;
+}
+
+void hk_engine_reg_status(struct hk_engine *eng, size_t i, struct hk_reg_status *st)
+{
+	struct eng_reg *reg = eng->regs[i];
+	eng_reg_sample_growth(reg);
+	memset(st, 0, sizeof(*st));
+	st->files = hk_index_count(reg->index) + reg->n_held;
+	st->bytes = hk_index_bytes(reg->index);
+	for (size_t h = 0; h < reg->n_held; h++)
+		st->bytes += reg->held[h]->size;
+	const struct hk_entry *e = hk_index_oldest(reg->index);
+	st->oldest_ns = e ? e->key_ns : 0;
+	st->next_expiry_ns = e ? hk_policy_next_expiry(&reg->policy, e->key_ns) : INT64_MAX;
+	st->last_run = reg->last_run;
+	st->files_deleted = reg->files_deleted;
+	st->bytes_deleted = reg->bytes_deleted;
+	st->delete_errors = reg->delete_errors;
+	st->attached = reg->attached;
+	st->scanned = reg->scanned && !reg->scanning;
+	st->watch_failed = reg->watch_failed;
+	st->policy = reg->policy;
+	st->growth_bytes = reg->growth_bytes;
+	st->growth_files = reg->growth_files;
+	st->seconds_to_size = -1;
+	st->seconds_to_files = -1;
+	if (reg->policy.has_max_size && reg->growth_bytes > 0)
+		st->seconds_to_size = st->bytes >= reg->policy.max_size
+					      ? 0
+					      : (int64_t)((double)(reg->policy.max_size - st->bytes) /
+							  reg->growth_bytes);
+	if (reg->policy.has_max_files && reg->growth_files > 0)
+		st->seconds_to_files = st->files >= reg->policy.max_files
+					       ? 0
+					       : (int64_t)((double)(reg->policy.max_files - st->files) /
+							   reg->growth_files);
+}
+
+uint64_t hk_engine_overflows(const struct hk_engine *eng)
+{
+	return eng->watch ? hk_watch_overflows(eng->watch) : 0;
+}
+
+bool hk_engine_audit_failing(const struct hk_engine *eng)
+{
+	return eng->audit_failing;
+}
+
+/* Find the directory id of relative directory path rel (no leading or
+ * trailing '/'; "" = root) in reg's table. */
+static bool eng_dir_lookup(const struct eng_reg *reg, const char *rel, uint32_t *out)
+{
+	uint32_t cur = ENG_ROOT;
+	while (*rel) {
+		const char *slash = strchr(rel, '/');
+		size_t len = slash ? (size_t)(slash - rel) : strlen(rel);
+		bool found = false;
+		for (size_t i = 1; i < reg->n_dirs && !found; i++) {
+			const struct eng_dir *d = &reg->dirs[i];
+			if (d->fd >= 0 && d->parent == cur && strlen(d->name) == len &&
+			    memcmp(d->name, rel, len) == 0) {
+				cur = (uint32_t)i;
+				found = true;
+			}
+		}
+		if (!found)
+			return false;
+		rel = slash ? slash + 1 : rel + len;
+	}
+	*out = cur;
+	return true;
+}
+
+/* Explain one registration's view of path. */
+static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t now,
+			    struct hk_explain *x)
+{
+	const char *dir = reg->conf->directory;
+	size_t dl = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+	memset(x, 0, sizeof(*x));
+	x->reg = reg->conf;
+	x->delete_at_ns = INT64_MAX;
+	if (strncmp(path, dir, dl) != 0 || path[dl] != '/')
+		return;
+	const char *rel = path + dl + 1;
+	const char *base = strrchr(rel, '/');
+	base = base ? base + 1 : rel;
+	if (base != rel && !reg->conf->recursive) {
+		snprintf(x->note, sizeof(x->note), "in a subdirectory; the registration is not recursive");
+		return;
+	}
+	x->covers = true;
+	x->matches = fnmatch(reg->conf->pattern, base, 0) == 0;
+	for (size_t i = 0; i < reg->conf->n_excludes; i++)
+		if (fnmatch(reg->conf->excludes[i], base, 0) == 0)
+			x->excluded = true;
+	if (!x->matches || x->excluded) {
+		snprintf(x->note, sizeof(x->note), "%s", !x->matches ? "does not match the pattern"
+								     : "excluded: never deleted");
+		return;
+	}
+	char *reldir = hk_xstrndup(rel, (size_t)(base - rel) ? (size_t)(base - rel) - 1 : 0);
+	uint32_t d;
+	struct hk_entry *e = NULL;
+	if (eng_dir_lookup(reg, reldir, &d))
+		e = hk_index_get(reg->index, d, base, strlen(base));
+	free(reldir);
+	if (!e) {
+		snprintf(x->note, sizeof(x->note), "not in the index (not a regular file, or not "
+			 "there)");
+		return;
+	}
+	x->indexed = true;
+	x->size = e->size;
+	x->key_ns = e->key_ns;
+	struct hk_entry **sorted = NULL;
+	size_t n = hk_index_sorted(reg->index, &sorted);
+	struct hk_policy_file *files = hk_xcalloc(n ? n : 1, sizeof(*files));
+	enum hk_reason *why = hk_xcalloc(n ? n : 1, sizeof(*why));
+	size_t pos = 0;
+	for (size_t i = 0; i < n; i++) {
+		files[i] = (struct hk_policy_file){ sorted[i]->key_ns, sorted[i]->size };
+		if (sorted[i] == e)
+			pos = i;
+	}
+	x->rank_newest = n - pos;
+	hk_policy_select(&reg->policy, files, n, now, !hk_clock_implausible(now), why);
+	x->reason = why[pos];
+	if (x->reason != HK_REASON_NONE) {
+		x->delete_at_ns = now;
+		snprintf(x->note, sizeof(x->note), "selected now (%s); deleted at the next event or sweep",
+			 hk_reason_name(x->reason));
+	} else {
+		x->delete_at_ns = hk_policy_next_expiry(&reg->policy, e->key_ns);
+		snprintf(x->note, sizeof(x->note), "kept: newest %zu of %zu%s", x->rank_newest, n,
+			 x->delete_at_ns == INT64_MAX ? "; no age limit" : "; expires at delete_at");
+	}
+	free(files);
+	free(why);
+	free(sorted);
+}
+
+size_t hk_engine_explain(const struct hk_engine *eng, const char *path, int64_t now_ns,
+			 struct hk_explain **out)
+{
+	*out = hk_xcalloc(eng->n_regs ? eng->n_regs : 1, sizeof(**out));
+	for (size_t i = 0; i < eng->n_regs; i++)
+		eng_explain_reg(eng->regs[i], path, now_ns, &(*out)[i]);
+	return eng->n_regs;
+}

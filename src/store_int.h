@@ -1,0 +1,101 @@
+/*
+ * store_int.h - what store.c (the environment, the write queue,
+ * transactions) and store_records.c (the record formats and the public
+ * record functions) share. Private to those two files: only they include
+ * it, and with it <lmdb.h>. The public interface is store.h.
+ */
+#ifndef HK_STORE_INT_H
+#define HK_STORE_INT_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define STORE_TAG "store"
+
+enum store_db {
+	STORE_DB_META,
+	STORE_DB_REGS,
+	STORE_DB_INDEX,
+	STORE_DB_JOBS,
+	STORE_DB_AUDIT,
+	STORE_DB_PENDING,
+	STORE_DB_COUNT,
+};
+
+enum store_op_kind {
+	STORE_OP_PUT,
+	STORE_OP_DEL,
+	STORE_OP_DEL_PREFIX,      /* delete every key starting with key */
+	STORE_OP_CLEAR,           /* empty the database */
+	STORE_OP_AUDIT_COMPLETE,  /* key = audit id, val = outcome, err */
+	STORE_OP_AUDIT_DROP,      /* key = audit id */
+};
+
+/* One queued write; key and val share one allocation (key first). */
+struct store_op {
+	enum store_op_kind kind;
+	enum store_db db;
+	int err;
+	size_t klen;
+	size_t vlen;
+	unsigned char *key;
+	unsigned char *val;
+};
+
+struct hk_store {
+	char *dir;
+	char *data_path;
+	int dir_fd;
+	int lock_fd;
+	MDB_env *env;
+	MDB_dbi dbi[STORE_DB_COUNT];
+	uint64_t map_size;
+	uint64_t max_map_size;
+	size_t max_key;
+	uint32_t schema;
+	char uuid[HK_UUID_LEN + 1];
+	int64_t created_ns;
+	uint64_t audit_last_id;
+	uint64_t job_last_id;
+	/* the queue */
+	struct store_op *ops;
+	size_t n_ops;
+	size_t cap_ops;
+	size_t queue_max;
+	bool index_lost;
+	/* health */
+	int last_err;
+	char *last_text;
+};
+
+typedef int (*store_work_fn)(struct hk_store *s, MDB_txn *txn, void *arg);
+
+/* Bounds-checked reader over one value; any overrun sets bad. */
+struct store_rd {
+	const unsigned char *p;
+	size_t n;
+	bool bad;
+};
+
+/* store.c */
+int store_code(int rc);
+void store_op_free(struct store_op *op);
+struct store_op *store_enqueue(struct hk_store *s, enum store_op_kind kind,
+			       enum store_db db, const void *key, size_t klen,
+			       const void *val, size_t vlen);
+void store_index_lose(struct hk_store *s);
+int store_index_admit(struct hk_store *s);
+int store_txn_run(struct hk_store *s, const struct store_op *extra, size_t n_extra,
+		  store_work_fn work, void *arg);
+int store_rd_begin(struct hk_store *s, MDB_txn **txn);
+
+/* store_records.c */
+uint64_t store_from_be64(const unsigned char *p);
+int64_t store_get_i64(struct store_rd *r);
+int store_apply_complete(struct hk_store *s, MDB_txn *txn, const struct store_op *op);
+
+#endif

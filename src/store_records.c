@@ -1,0 +1,1137 @@
+/*
+ * store_records.c - the records of the LMDB state store (SPEC 8): their
+ * binary encoding, and the public put/get/list/prune functions of
+ * registrations, the file index, jobs and the audit trail, built on the
+ * write queue and transactions of store.c (shared in store_int.h).
+ *
+ * Named databases and record formats. Integers in values are little-endian
+ * fixed width; integers in keys are big-endian so byte order is numeric
+ * order. A "str" is u32 length + bytes + NUL (length 0xffffffff = NULL, no
+ * bytes); the stored NUL lets readers hand out pointers into the map. Every
+ * value starts with a u8 record version (1); a record that does not decode
+ * exactly (bad version, short, trailing bytes) is an HK_ESTORE fault.
+ *   meta    "schema" -> u32 schema version; "uuid" -> 36 bytes;
+ *           "created" -> i64 epoch ns.
+ *   regs    id (36 bytes) -> v1, str id, name, directory, pattern,
+ *           u32 n + n str excludes, i64 retention, u8 has_retention,
+ *           u64 max_files, u8 has_max_files, u64 max_size, u8 has_max_size,
+ *           i64 priority, str description, u8 recursive, u32 age_by,
+ *           str schedule, cron (u64 minutes, u32 hours, u32 mdays,
+ *           u32 months, u8 wdays, u8 mday_star, u8 wday_star),
+ *           u8 allow_system_directory, u8 default_retention, u8 source,
+ *           str source_file, u32 source_line, i64 created_at,
+ *           i64 updated_at, i64 last_run, u32 owner_uid.
+ *   index   reg id (36 bytes) + relpath bytes -> v1, u64 ino, u64 size,
+ *           i64 mtime_ns, i64 key_ns [, str relpath]. When 36 + relpath
+ *           does not fit LMDB's key limit (511), the key is reg id + a
+ *           prefix of relpath + NUL + 16-byte hash of relpath, and the
+ *           value carries the whole relpath (NUL never occurs in a path,
+ *           so the two key forms never collide).
+ *   jobs    u64 BE id -> v1, u64 id, str kind, str trigger, str reg_id,
+ *           i64 start_ns, i64 end_ns, str outcome, u64 scanned,
+ *           u64 deleted, u64 bytes, u64 errors, u8 dry_run.
+ *   audit   u64 BE id -> v1, u8 state, u8 dry_run, i64 time_ns, str reg_id,
+ *           str path (raw bytes), u64 size, i64 mtime_ns, str reason,
+ *           str outcome, i32 err.
+ *   pending u64 BE id -> empty: the audit records in state INTENT.
+ *
+ * Invariants:
+ *  - audit ids are unique and strictly increasing: id = max(time_ns,
+ *    last id + 1), so id >= time_ns and key order is time order;
+ *  - an audit record is in "pending" exactly while its state is INTENT;
+ *    complete and drop update both in the same transaction.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <lmdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_int.h"
+#include "util.h"
+
+#define STORE_REC_V1 1u
+#define STORE_NULL_LEN UINT32_MAX
+#define STORE_MAX_RELPATH 4096u
+#define STORE_HASH_LEN 16u
+
+/* Encoding ------------------------------------------------------------------ */
+
+static void store_put_u8(struct hk_buf *b, unsigned v)
+{
+	unsigned char c = (unsigned char)v;
+
+	hk_buf_append(b, &c, 1);
+}
+
+static void store_put_u32(struct hk_buf *b, uint32_t v)
+{
+	unsigned char c[4];
+
+	for (int i = 0; i < 4; i++)
+		c[i] = (unsigned char)(v >> (8 * i));
+	hk_buf_append(b, c, sizeof(c));
+}
+
+static void store_put_u64(struct hk_buf *b, uint64_t v)
+{
+	unsigned char c[8];
+
+	for (int i = 0; i < 8; i++)
+		c[i] = (unsigned char)(v >> (8 * i));
+	hk_buf_append(b, c, sizeof(c));
+}
+
+static void store_put_i64(struct hk_buf *b, int64_t v)
+{
+	store_put_u64(b, (uint64_t)v);
+}
+
+static void store_put_bytes(struct hk_buf *b, const char *s, size_t n)
+{
+	store_put_u32(b, (uint32_t)n);
+	hk_buf_append(b, s, n);
+	store_put_u8(b, 0);
+}
+
+/* NULL is kept apart from "". */
+static void store_put_str(struct hk_buf *b, const char *s)
+{
+	if (!s) {
+		store_put_u32(b, STORE_NULL_LEN);
+		return;
+	}
+	store_put_bytes(b, s, strlen(s));
+}
+
+static void store_be64(unsigned char out[8], uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+uint64_t store_from_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static const unsigned char *store_take(struct store_rd *r, size_t n)
+{
+	const unsigned char *p = r->p;
+
+	if (r->bad || r->n < n) {
+		r->bad = true;
+		return NULL;
+	}
+	r->p += n;
+	r->n -= n;
+	return p;
+}
+
+static unsigned store_get_u8(struct store_rd *r)
+{
+	const unsigned char *p = store_take(r, 1);
+
+	return p ? p[0] : 0;
+}
+
+static uint32_t store_get_u32(struct store_rd *r)
+{
+	const unsigned char *p = store_take(r, 4);
+	uint32_t v = 0;
+
+	for (int i = 3; p && i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t store_get_u64(struct store_rd *r)
+{
+	const unsigned char *p = store_take(r, 8);
+	uint64_t v = 0;
+
+	for (int i = 7; p && i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+int64_t store_get_i64(struct store_rd *r)
+{
+	return (int64_t)store_get_u64(r);
+}
+
+static bool store_get_bool(struct store_rd *r)
+{
+	unsigned v = store_get_u8(r);
+
+	if (v > 1)
+		r->bad = true;
+	return v == 1;
+}
+
+/* A str: pointer into the value (NUL-terminated there), or NULL. */
+static const char *store_get_str(struct store_rd *r, size_t *len)
+{
+	uint32_t n = store_get_u32(r);
+	const unsigned char *p = NULL;
+
+	if (len)
+		*len = 0;
+	if (r->bad || n == STORE_NULL_LEN)
+		return NULL;
+	p = store_take(r, (size_t)n + 1);
+	if (!p || p[n] != '\0' || memchr(p, '\0', n)) {
+		r->bad = true;
+		return NULL;
+	}
+	if (len)
+		*len = n;
+	return (const char *)p;
+}
+
+static char *store_dup_or_null(const char *s)
+{
+	return s ? hk_xstrdup(s) : NULL;
+}
+
+/* 128-bit hash of a long relpath for its key: two FNV-1a 64 passes with
+ * different offsets. Only has to keep distinct long paths apart. */
+static void store_hash(const char *s, size_t n, unsigned char out[STORE_HASH_LEN])
+{
+	uint64_t h1 = UINT64_C(0xcbf29ce484222325);
+	uint64_t h2 = UINT64_C(0x84222325cbf29ce4) ^ n;
+
+	for (size_t i = 0; i < n; i++) {
+		h1 = (h1 ^ (unsigned char)s[i]) * UINT64_C(0x100000001b3);
+		h2 = (h2 ^ (unsigned char)s[n - 1 - i]) * UINT64_C(0x100000001b3);
+	}
+	store_be64(out, h1);
+	store_be64(out + 8, h2);
+}
+
+static bool store_id_ok(const char *id)
+{
+	return id && strnlen(id, HK_UUID_LEN + 1) == HK_UUID_LEN;
+}
+
+/* Registrations --------------------------------------------------------------- */
+
+static void store_encode_reg(struct hk_buf *b, const struct hk_registration *reg)
+{
+	store_put_u8(b, STORE_REC_V1);
+	store_put_str(b, reg->id);
+	store_put_str(b, reg->name);
+	store_put_str(b, reg->directory);
+	store_put_str(b, reg->pattern);
+	store_put_u32(b, (uint32_t)reg->n_excludes);
+	for (size_t i = 0; i < reg->n_excludes; i++)
+		store_put_str(b, reg->excludes[i]);
+	store_put_i64(b, reg->retention);
+	store_put_u8(b, reg->has_retention);
+	store_put_u64(b, reg->max_files);
+	store_put_u8(b, reg->has_max_files);
+	store_put_u64(b, reg->max_size);
+	store_put_u8(b, reg->has_max_size);
+	store_put_i64(b, reg->priority);
+	store_put_str(b, reg->description);
+	store_put_u8(b, reg->recursive);
+	store_put_u32(b, reg->age_by);
+	store_put_str(b, reg->schedule);
+	store_put_u64(b, reg->schedule_cron.minutes);
+	store_put_u32(b, reg->schedule_cron.hours);
+	store_put_u32(b, reg->schedule_cron.mdays);
+	store_put_u32(b, reg->schedule_cron.months);
+	store_put_u8(b, reg->schedule_cron.wdays);
+	store_put_u8(b, reg->schedule_cron.mday_star);
+	store_put_u8(b, reg->schedule_cron.wday_star);
+	store_put_u8(b, reg->allow_system_directory);
+	store_put_u8(b, reg->default_retention);
+	store_put_u8(b, (unsigned)reg->source);
+	store_put_str(b, reg->source_file);
+	store_put_u32(b, reg->source_line);
+	store_put_i64(b, reg->created_at);
+	store_put_i64(b, reg->updated_at);
+	store_put_i64(b, reg->last_run);
+	store_put_u32(b, reg->owner_uid);
+}
+
+/* Decode into a new registration (all strings copied); NULL if malformed. */
+static struct hk_registration *store_decode_reg(const MDB_val *v)
+{
+	struct store_rd r = { .p = v->mv_data, .n = v->mv_size };
+	struct hk_registration *reg = NULL;
+	const char *id;
+	uint32_t n;
+	unsigned source;
+
+	if (store_get_u8(&r) != STORE_REC_V1)
+		return NULL;
+	reg = hk_xcalloc(1, sizeof(*reg));
+	id = store_get_str(&r, NULL);
+	if (!store_id_ok(id))
+		goto bad;
+	memcpy(reg->id, id, HK_UUID_LEN + 1);
+	reg->name = store_dup_or_null(store_get_str(&r, NULL));
+	reg->directory = store_dup_or_null(store_get_str(&r, NULL));
+	reg->pattern = store_dup_or_null(store_get_str(&r, NULL));
+	n = store_get_u32(&r);
+	if (r.bad || n > r.n / 4)
+		goto bad;
+	reg->excludes = hk_xcalloc((size_t)n + 1, sizeof(*reg->excludes));
+	for (uint32_t i = 0; i < n; i++) {
+		const char *e = store_get_str(&r, NULL);
+		if (!e)
+			goto bad;
+		reg->excludes[reg->n_excludes++] = hk_xstrdup(e);
+	}
+	reg->retention = store_get_i64(&r);
+	reg->has_retention = store_get_bool(&r);
+	reg->max_files = store_get_u64(&r);
+	reg->has_max_files = store_get_bool(&r);
+	reg->max_size = store_get_u64(&r);
+	reg->has_max_size = store_get_bool(&r);
+	reg->priority = (long)store_get_i64(&r);
+	reg->description = store_dup_or_null(store_get_str(&r, NULL));
+	reg->recursive = store_get_bool(&r);
+	reg->age_by = store_get_u32(&r);
+	reg->schedule = store_dup_or_null(store_get_str(&r, NULL));
+	reg->schedule_cron.minutes = store_get_u64(&r);
+	reg->schedule_cron.hours = store_get_u32(&r);
+	reg->schedule_cron.mdays = store_get_u32(&r);
+	reg->schedule_cron.months = (uint16_t)store_get_u32(&r);
+	reg->schedule_cron.wdays = (uint8_t)store_get_u8(&r);
+	reg->schedule_cron.mday_star = store_get_bool(&r);
+	reg->schedule_cron.wday_star = store_get_bool(&r);
+	reg->allow_system_directory = store_get_bool(&r);
+	reg->default_retention = store_get_bool(&r);
+	source = store_get_u8(&r);
+	if (source == HK_SOURCE_CONFIG)
+		reg->source = HK_SOURCE_CONFIG;
+	else if (source == HK_SOURCE_API)
+		reg->source = HK_SOURCE_API;
+	else
+		goto bad;
+	reg->source_file = store_dup_or_null(store_get_str(&r, NULL));
+	reg->source_line = store_get_u32(&r);
+	reg->created_at = store_get_i64(&r);
+	reg->updated_at = store_get_i64(&r);
+	reg->last_run = store_get_i64(&r);
+	reg->owner_uid = store_get_u32(&r);
+	if (r.bad || r.n != 0 || !reg->directory || !reg->pattern)
+		goto bad;
+	return reg;
+bad:
+	hk_registration_free(reg);
+	return NULL;
+}
+
+int hk_store_reg_put(struct hk_store *store, const struct hk_registration *reg)
+{
+	struct hk_buf b = { 0 };
+
+	if (!store_id_ok(reg->id) || !reg->directory || !reg->pattern ||
+	    reg->n_excludes > UINT32_MAX / 8)
+		return -EINVAL;
+	store_encode_reg(&b, reg);
+	store_enqueue(store, STORE_OP_PUT, STORE_DB_REGS, reg->id, HK_UUID_LEN, b.data, b.len);
+	hk_buf_fini(&b);
+	return 0;
+}
+
+int hk_store_reg_delete(struct hk_store *store, const char *id)
+{
+	if (!store_id_ok(id))
+		return -EINVAL;
+	store_enqueue(store, STORE_OP_DEL, STORE_DB_REGS, id, HK_UUID_LEN, NULL, 0);
+	return 0;
+}
+
+int hk_store_reg_load_all(struct hk_store *store, struct hk_registration ***regs, size_t *n)
+{
+	struct hk_registration **arr = NULL;
+	size_t cnt = 0;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc;
+
+	*regs = NULL;
+	*n = 0;
+	rc = store_rd_begin(store, &txn);
+	if (rc)
+		goto out;
+	rc = mdb_cursor_open(txn, store->dbi[STORE_DB_REGS], &cur);
+	if (rc)
+		goto out;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct hk_registration *reg = store_decode_reg(&v);
+
+		if (!reg || k.mv_size != HK_UUID_LEN || memcmp(k.mv_data, reg->id, HK_UUID_LEN)) {
+			hk_registration_free(reg);
+			log_warnx(STORE_TAG, "%s: registration record '%.*s' cannot be decoded",
+				  store->data_path, (int)(k.mv_size > 64 ? 64 : k.mv_size),
+				  (const char *)k.mv_data);
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		arr = hk_xreallocarray(arr, cnt + 1, sizeof(*arr));
+		arr[cnt++] = reg;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	if (rc) {
+		for (size_t i = 0; i < cnt; i++)
+			hk_registration_free(arr[i]);
+		free(arr);
+		return store_code(rc);
+	}
+	*regs = arr;
+	*n = cnt;
+	return 0;
+}
+
+/* File index -------------------------------------------------------------------- */
+
+static bool store_relpath_ok(const char *relpath, size_t len)
+{
+	return relpath && len > 0 && len <= STORE_MAX_RELPATH && !memchr(relpath, '\0', len);
+}
+
+/* Build the index key of (reg_id, relpath) into key (size max_key);
+ * returns its length and whether it is the hashed form. */
+static size_t store_index_key(const struct hk_store *s, const char *reg_id, const char *relpath,
+			      size_t len, unsigned char *key, bool *hashed)
+{
+	size_t room;
+
+	memcpy(key, reg_id, HK_UUID_LEN);
+	if (HK_UUID_LEN + len <= s->max_key) {
+		memcpy(key + HK_UUID_LEN, relpath, len);
+		*hashed = false;
+		return HK_UUID_LEN + len;
+	}
+	room = s->max_key - HK_UUID_LEN - 1 - STORE_HASH_LEN;
+	memcpy(key + HK_UUID_LEN, relpath, room);
+	key[HK_UUID_LEN + room] = '\0';
+	store_hash(relpath, len, key + HK_UUID_LEN + room + 1);
+	*hashed = true;
+	return s->max_key;
+}
+
+int hk_store_index_put(struct hk_store *store, const char *reg_id, const char *relpath,
+		       size_t rel_len, const struct hk_store_file *file)
+{
+	unsigned char *key = NULL;
+	struct hk_buf b = { 0 };
+	size_t klen;
+	bool hashed;
+	int rc;
+
+	if (!store_id_ok(reg_id) || !store_relpath_ok(relpath, rel_len)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = store_index_admit(store);
+	if (rc)
+		goto out;
+	key = hk_xmalloc(store->max_key);
+	klen = store_index_key(store, reg_id, relpath, rel_len, key, &hashed);
+	store_put_u8(&b, STORE_REC_V1);
+	store_put_u64(&b, file->ino);
+	store_put_u64(&b, file->size);
+	store_put_i64(&b, file->mtime_ns);
+	store_put_i64(&b, file->key_ns);
+	if (hashed)
+		store_put_bytes(&b, relpath, rel_len);
+	store_enqueue(store, STORE_OP_PUT, STORE_DB_INDEX, key, klen, b.data, b.len);
+out:
+	free(key);
+	hk_buf_fini(&b);
+	return rc;
+}
+
+int hk_store_index_delete(struct hk_store *store, const char *reg_id, const char *relpath,
+			  size_t rel_len)
+{
+	unsigned char *key = NULL;
+	size_t klen;
+	bool hashed;
+	int rc;
+
+	if (!store_id_ok(reg_id) || !store_relpath_ok(relpath, rel_len)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = store_index_admit(store);
+	if (rc)
+		goto out;
+	key = hk_xmalloc(store->max_key);
+	klen = store_index_key(store, reg_id, relpath, rel_len, key, &hashed);
+	store_enqueue(store, STORE_OP_DEL, STORE_DB_INDEX, key, klen, NULL, 0);
+out:
+	free(key);
+	return rc;
+}
+
+int hk_store_index_drop(struct hk_store *store, const char *reg_id)
+{
+	int rc;
+
+	if (!store_id_ok(reg_id))
+		return -EINVAL;
+	rc = store_index_admit(store);
+	if (rc)
+		return rc;
+	store_enqueue(store, STORE_OP_DEL_PREFIX, STORE_DB_INDEX, reg_id, HK_UUID_LEN, NULL, 0);
+	return 0;
+}
+
+int hk_store_index_load(struct hk_store *store, const char *reg_id,
+			int (*cb)(const char *relpath, size_t rel_len,
+				  const struct hk_store_file *file, void *arg),
+			void *arg)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	char *path = NULL;
+	int rc;
+
+	if (!store_id_ok(reg_id))
+		return -EINVAL;
+	rc = store_rd_begin(store, &txn);
+	if (rc)
+		goto out;
+	rc = mdb_cursor_open(txn, store->dbi[STORE_DB_INDEX], &cur);
+	if (rc)
+		goto out;
+	k.mv_data = (void *)reg_id;
+	k.mv_size = HK_UUID_LEN;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct store_rd r = { .p = v.mv_data, .n = v.mv_size };
+		struct hk_store_file f;
+		const unsigned char *kp = k.mv_data;
+		const char *rel;
+		size_t rel_len;
+		int crc;
+
+		if (k.mv_size <= HK_UUID_LEN || memcmp(kp, reg_id, HK_UUID_LEN) != 0)
+			break;
+		if (store_get_u8(&r) != STORE_REC_V1)
+			r.bad = true;
+		f.ino = store_get_u64(&r);
+		f.size = store_get_u64(&r);
+		f.mtime_ns = store_get_i64(&r);
+		f.key_ns = store_get_i64(&r);
+		if (memchr(kp + HK_UUID_LEN, '\0', k.mv_size - HK_UUID_LEN)) {
+			rel = store_get_str(&r, &rel_len);
+			if (!rel)
+				r.bad = true;
+		} else {
+			/* the key is not NUL-terminated: copy it */
+			rel_len = k.mv_size - HK_UUID_LEN;
+			path = hk_xrealloc(path, rel_len + 1);
+			memcpy(path, kp + HK_UUID_LEN, rel_len);
+			path[rel_len] = '\0';
+			rel = path;
+		}
+		if (r.bad || r.n != 0) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		crc = cb(rel, rel_len, &f, arg);
+		if (crc) {
+			rc = crc;
+			goto out;
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	rc = store_code(rc);
+out:
+	free(path);
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+bool hk_store_index_lost(const struct hk_store *store)
+{
+	return store->index_lost;
+}
+
+void hk_store_index_resume(struct hk_store *store)
+{
+	store->index_lost = false;
+}
+
+/* Jobs --------------------------------------------------------------------------- */
+
+static bool store_decode_job(const MDB_val *k, const MDB_val *v, struct hk_store_job *j)
+{
+	struct store_rd r = { .p = v->mv_data, .n = v->mv_size };
+
+	memset(j, 0, sizeof(*j));
+	if (k->mv_size != 8 || store_get_u8(&r) != STORE_REC_V1)
+		return false;
+	j->id = store_get_u64(&r);
+	j->kind = store_get_str(&r, NULL);
+	j->trigger = store_get_str(&r, NULL);
+	j->reg_id = store_get_str(&r, NULL);
+	j->start_ns = store_get_i64(&r);
+	j->end_ns = store_get_i64(&r);
+	j->outcome = store_get_str(&r, NULL);
+	j->scanned = store_get_u64(&r);
+	j->deleted = store_get_u64(&r);
+	j->bytes = store_get_u64(&r);
+	j->errors = store_get_u64(&r);
+	j->dry_run = store_get_bool(&r);
+	return !r.bad && r.n == 0 && j->id == store_from_be64(k->mv_data);
+}
+
+int hk_store_job_put(struct hk_store *store, const struct hk_store_job *job)
+{
+	struct hk_buf b = { 0 };
+	unsigned char key[8];
+
+	store_be64(key, job->id);
+	store_put_u8(&b, STORE_REC_V1);
+	store_put_u64(&b, job->id);
+	store_put_str(&b, job->kind);
+	store_put_str(&b, job->trigger);
+	store_put_str(&b, job->reg_id);
+	store_put_i64(&b, job->start_ns);
+	store_put_i64(&b, job->end_ns);
+	store_put_str(&b, job->outcome);
+	store_put_u64(&b, job->scanned);
+	store_put_u64(&b, job->deleted);
+	store_put_u64(&b, job->bytes);
+	store_put_u64(&b, job->errors);
+	store_put_u8(&b, job->dry_run);
+	store_enqueue(store, STORE_OP_PUT, STORE_DB_JOBS, key, sizeof(key), b.data, b.len);
+	hk_buf_fini(&b);
+	if (job->id > store->job_last_id)
+		store->job_last_id = job->id;
+	return 0;
+}
+
+uint64_t hk_store_job_last_id(const struct hk_store *store)
+{
+	return store->job_last_id;
+}
+
+int hk_store_job_list(struct hk_store *store, size_t limit,
+		      int (*cb)(const struct hk_store_job *job, void *arg), void *arg)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	size_t seen = 0;
+	int rc;
+
+	rc = store_rd_begin(store, &txn);
+	if (rc)
+		goto out;
+	rc = mdb_cursor_open(txn, store->dbi[STORE_DB_JOBS], &cur);
+	if (rc)
+		goto out;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == 0 && (!limit || seen < limit);
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+		struct hk_store_job j;
+		int crc;
+
+		if (!store_decode_job(&k, &v, &j)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		seen++;
+		crc = cb(&j, arg);
+		if (crc) {
+			rc = crc;
+			goto out;
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	rc = store_code(rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Audit ---------------------------------------------------------------------------- */
+
+static void store_encode_audit(struct hk_buf *b, const struct hk_store_audit *a)
+{
+	store_put_u8(b, STORE_REC_V1);
+	store_put_u8(b, (unsigned)a->state);
+	store_put_u8(b, a->dry_run);
+	store_put_i64(b, a->time_ns);
+	store_put_str(b, a->reg_id);
+	store_put_bytes(b, a->path, a->path_len);
+	store_put_u64(b, a->size);
+	store_put_i64(b, a->mtime_ns);
+	store_put_str(b, a->reason);
+	store_put_str(b, a->outcome);
+	store_put_u32(b, (uint32_t)a->err);
+}
+
+/* Decode an audit value; pointers borrow from the value. */
+static bool store_decode_audit(const MDB_val *k, const MDB_val *v, struct hk_store_audit *a)
+{
+	struct store_rd r = { .p = v->mv_data, .n = v->mv_size };
+	unsigned state;
+
+	memset(a, 0, sizeof(*a));
+	if (k->mv_size != 8 || store_get_u8(&r) != STORE_REC_V1)
+		return false;
+	a->id = store_from_be64(k->mv_data);
+	state = store_get_u8(&r);
+	a->dry_run = store_get_bool(&r);
+	a->time_ns = store_get_i64(&r);
+	a->reg_id = store_get_str(&r, NULL);
+	a->path = store_get_str(&r, &a->path_len);
+	a->size = store_get_u64(&r);
+	a->mtime_ns = store_get_i64(&r);
+	a->reason = store_get_str(&r, NULL);
+	a->outcome = store_get_str(&r, NULL);
+	a->err = (int)store_get_u32(&r);
+	if (state != HK_STORE_AUDIT_INTENT && state != HK_STORE_AUDIT_DONE)
+		return false;
+	a->state = (enum hk_store_audit_state)state;
+	return !r.bad && r.n == 0 && a->path;
+}
+
+int store_apply_complete(struct hk_store *s, MDB_txn *txn, const struct store_op *op)
+{
+	MDB_val k = { .mv_size = op->klen, .mv_data = op->key };
+	MDB_val v;
+	struct hk_store_audit a;
+	struct hk_buf b = { 0 };
+	int rc;
+
+	rc = mdb_get(txn, s->dbi[STORE_DB_AUDIT], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		log_warnx(STORE_TAG, "%s: audit record %" PRIu64 " to complete is gone",
+			  s->data_path, store_from_be64(op->key));
+		rc = 0;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (!store_decode_audit(&k, &v, &a)) {
+		rc = MDB_CORRUPTED;
+		goto out;
+	}
+	if (a.state != HK_STORE_AUDIT_INTENT) {
+		log_warnx(STORE_TAG, "%s: audit record %" PRIu64 " completed twice", s->data_path,
+			  a.id);
+		rc = 0;
+		goto out;
+	}
+	a.state = HK_STORE_AUDIT_DONE;
+	a.outcome = (const char *)op->val;
+	a.err = op->err;
+	store_encode_audit(&b, &a);   /* copies out of the map before the put */
+	v.mv_data = b.data;
+	v.mv_size = b.len;
+	rc = mdb_put(txn, s->dbi[STORE_DB_AUDIT], &k, &v, 0);
+	if (rc)
+		goto out;
+	rc = mdb_del(txn, s->dbi[STORE_DB_PENDING], &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+out:
+	hk_buf_fini(&b);
+	return rc;
+}
+
+static bool store_audit_ok(const struct hk_store_audit *a)
+{
+	return store_id_ok(a->reg_id) && a->path && a->path_len > 0 &&
+	       a->path_len < UINT32_MAX && !memchr(a->path, '\0', a->path_len);
+}
+
+static uint64_t store_audit_next_id(struct hk_store *s, int64_t time_ns)
+{
+	uint64_t id = time_ns > 0 ? (uint64_t)time_ns : 0;
+
+	if (id <= s->audit_last_id)
+		id = s->audit_last_id + 1;
+	s->audit_last_id = id;
+	return id;
+}
+
+int hk_store_audit_intent(struct hk_store *store, const struct hk_store_audit *recs, size_t n,
+			  uint64_t *ids_out)
+{
+	struct store_op *ops = NULL;
+	size_t n_ops = 0;
+	uint64_t saved_last = store->audit_last_id;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!store_audit_ok(&recs[i]) || recs[i].dry_run) {
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	if (n == 0)
+		goto out;
+	ops = hk_xcalloc(2 * n, sizeof(*ops));
+	for (size_t i = 0; i < n; i++) {
+		struct hk_store_audit a = recs[i];
+		struct hk_buf b = { 0 };
+		unsigned char key[8];
+		struct store_op *op;
+
+		a.id = store_audit_next_id(store, a.time_ns);
+		a.state = HK_STORE_AUDIT_INTENT;
+		a.outcome = NULL;
+		a.err = 0;
+		ids_out[i] = a.id;
+		store_be64(key, a.id);
+		store_encode_audit(&b, &a);
+		op = &ops[n_ops++];
+		op->kind = STORE_OP_PUT;
+		op->db = STORE_DB_AUDIT;
+		op->klen = 8;
+		op->vlen = b.len;
+		op->key = hk_xmalloc(8 + b.len);
+		memcpy(op->key, key, 8);
+		op->val = op->key + 8;
+		memcpy(op->val, b.data, b.len);
+		hk_buf_fini(&b);
+		op = &ops[n_ops++];
+		op->kind = STORE_OP_PUT;
+		op->db = STORE_DB_PENDING;
+		op->klen = 8;
+		op->vlen = 0;
+		op->key = hk_xmalloc(8);
+		memcpy(op->key, key, 8);
+		op->val = op->key + 8;
+	}
+	rc = store_txn_run(store, ops, n_ops, NULL, NULL);
+	if (rc)
+		store->audit_last_id = saved_last;
+out:
+	for (size_t i = 0; i < n_ops; i++)
+		store_op_free(&ops[i]);
+	free(ops);
+	return rc;
+}
+
+int hk_store_audit_complete(struct hk_store *store, uint64_t id, const char *outcome, int err)
+{
+	unsigned char key[8];
+	struct store_op *op;
+
+	if (!outcome)
+		return -EINVAL;
+	store_be64(key, id);
+	op = store_enqueue(store, STORE_OP_AUDIT_COMPLETE, STORE_DB_AUDIT, key, 8, outcome,
+			   strlen(outcome));
+	op->err = err;
+	return 0;
+}
+
+int hk_store_audit_drop(struct hk_store *store, uint64_t id)
+{
+	unsigned char key[8];
+
+	store_be64(key, id);
+	store_enqueue(store, STORE_OP_AUDIT_DROP, STORE_DB_AUDIT, key, 8, NULL, 0);
+	return 0;
+}
+
+int hk_store_audit_add(struct hk_store *store, const struct hk_store_audit *rec,
+		       uint64_t *id_out)
+{
+	struct hk_store_audit a = *rec;
+	struct hk_buf b = { 0 };
+	unsigned char key[8];
+
+	if (!store_audit_ok(rec))
+		return -EINVAL;
+	if (store->n_ops >= store->queue_max && !store->index_lost)
+		store_index_lose(store);
+	if (store->n_ops >= store->queue_max)
+		return -ENOBUFS;
+	a.id = store_audit_next_id(store, a.time_ns);
+	a.state = HK_STORE_AUDIT_DONE;
+	store_be64(key, a.id);
+	store_encode_audit(&b, &a);
+	store_enqueue(store, STORE_OP_PUT, STORE_DB_AUDIT, key, 8, b.data, b.len);
+	hk_buf_fini(&b);
+	if (id_out)
+		*id_out = a.id;
+	return 0;
+}
+
+int hk_store_audit_open_intents(struct hk_store *store,
+				int (*cb)(const struct hk_store_audit *rec, void *arg), void *arg)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v, av;
+	int rc;
+
+	rc = store_rd_begin(store, &txn);
+	if (rc)
+		goto out;
+	rc = mdb_cursor_open(txn, store->dbi[STORE_DB_PENDING], &cur);
+	if (rc)
+		goto out;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct hk_store_audit a;
+		int crc;
+
+		rc = mdb_get(txn, store->dbi[STORE_DB_AUDIT], &k, &av);
+		if (rc == MDB_NOTFOUND) {
+			log_warnx(STORE_TAG, "%s: pending intent without an audit record",
+				  store->data_path);
+			continue;
+		}
+		if (rc)
+			break;
+		if (!store_decode_audit(&k, &av, &a)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (a.state != HK_STORE_AUDIT_INTENT)
+			continue;
+		crc = cb(&a, arg);
+		if (crc) {
+			rc = crc;
+			goto out;
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	rc = store_code(rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+int hk_store_audit_list(struct hk_store *store, const struct hk_store_audit_query *q,
+			int (*cb)(const struct hk_store_audit *rec, void *arg), void *arg)
+{
+	static const struct hk_store_audit_query all = { 0 };
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	unsigned char start[8];
+	uint64_t since = 0;
+	size_t seen = 0;
+	int rc;
+
+	if (!q)
+		q = &all;
+	if (q->since_ns > 0)
+		since = (uint64_t)q->since_ns;
+	rc = store_rd_begin(store, &txn);
+	if (rc)
+		goto out;
+	rc = mdb_cursor_open(txn, store->dbi[STORE_DB_AUDIT], &cur);
+	if (rc)
+		goto out;
+	if (q->newest_first) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	} else {
+		store_be64(start, since);
+		k.mv_data = start;
+		k.mv_size = 8;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	for (; rc == 0 && (!q->limit || seen < q->limit);
+	     rc = mdb_cursor_get(cur, &k, &v, q->newest_first ? MDB_PREV : MDB_NEXT)) {
+		struct hk_store_audit a;
+		int crc;
+
+		if (!store_decode_audit(&k, &v, &a)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (a.id < since)   /* id >= time_ns: nothing older follows */
+			break;
+		if (a.time_ns < q->since_ns)
+			continue;
+		if (a.state == HK_STORE_AUDIT_INTENT && !q->with_intents)
+			continue;
+		if (q->reg_id && (!a.reg_id || strcmp(a.reg_id, q->reg_id) != 0))
+			continue;
+		seen++;
+		crc = cb(&a, arg);
+		if (crc) {
+			rc = crc;
+			goto out;
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	rc = store_code(rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Retention ------------------------------------------------------------------------- */
+
+struct store_prune_ctx {
+	int64_t before_ns;
+	size_t budget;
+	size_t deleted;
+	bool more;
+};
+
+static bool store_prune_room(const struct store_prune_ctx *p)
+{
+	return !p->budget || p->deleted < p->budget;
+}
+
+static int store_prune_jobs(struct hk_store *s, MDB_txn *txn, struct store_prune_ctx *p)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc;
+
+	rc = mdb_cursor_open(txn, s->dbi[STORE_DB_JOBS], &cur);
+	if (rc)
+		goto out;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) {
+		struct hk_store_job j;
+		int64_t t;
+
+		if (!store_decode_job(&k, &v, &j)) {
+			rc = MDB_CORRUPTED;
+			goto out;
+		}
+		t = j.end_ns ? j.end_ns : j.start_ns;
+		if (t >= p->before_ns)
+			break;
+		if (!store_prune_room(p)) {
+			p->more = true;
+			break;
+		}
+		rc = mdb_cursor_del(cur, 0);
+		if (rc)
+			goto out;
+		p->deleted++;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	return rc;
+}
+
+static int store_prune_audit(struct hk_store *s, MDB_txn *txn, struct store_prune_ctx *p)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v, pv;
+	int rc;
+
+	if (p->before_ns <= 0)
+		return 0;
+	rc = mdb_cursor_open(txn, s->dbi[STORE_DB_AUDIT], &cur);
+	if (rc)
+		goto out;
+	/* Intents are skipped with MDB_NEXT; a deletion leaves the cursor on
+	 * the next record, which GET_CURRENT would give; re-seeking from the
+	 * last key kept is simpler and as cheap. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;) {
+		unsigned char at[8];
+
+		if (k.mv_size != 8) {
+			rc = MDB_CORRUPTED;
+			goto out;
+		}
+		if (store_from_be64(k.mv_data) >= (uint64_t)p->before_ns)
+			break;
+		memcpy(at, k.mv_data, 8);
+		rc = mdb_get(txn, s->dbi[STORE_DB_PENDING], &k, &pv);
+		if (rc == 0) {   /* unsettled intent: keep */
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
+		}
+		if (rc != MDB_NOTFOUND)
+			goto out;
+		if (!store_prune_room(p)) {
+			p->more = true;
+			rc = 0;
+			goto out;
+		}
+		rc = mdb_cursor_del(cur, 0);
+		if (rc)
+			goto out;
+		p->deleted++;
+		k.mv_data = at;
+		k.mv_size = 8;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	return rc;
+}
+
+static int store_prune_work(struct hk_store *s, MDB_txn *txn, void *arg)
+{
+	struct store_prune_ctx *p = arg;
+	int rc;
+
+	/* rerun from scratch after a map growth */
+	p->deleted = 0;
+	p->more = false;
+	rc = store_prune_jobs(s, txn, p);
+	if (rc == 0)
+		rc = store_prune_audit(s, txn, p);
+	return rc;
+}
+
+int hk_store_prune(struct hk_store *store, int64_t before_ns, size_t budget, bool *more)
+{
+	struct store_prune_ctx p = { .before_ns = before_ns, .budget = budget };
+	int rc;
+
+	*more = false;
+	rc = store_txn_run(store, NULL, 0, store_prune_work, &p);
+	if (rc == 0) {
+		*more = p.more;
+		if (p.deleted)
+			log_debug(STORE_TAG, "%s: pruned %zu records", store->data_path, p.deleted);
+	}
+	return rc;
+}
