@@ -609,6 +609,9 @@ static void eng_event_cb(void *ctx, void *owner, uint32_t dir, uint32_t mask, co
 		}
 		return;
 	}
+	/* our own rename-then-unlink of a file being deleted (reap.c) */
+	if (strncmp(name, HK_REAP_TMP_PREFIX, sizeof(HK_REAP_TMP_PREFIX) - 1) == 0)
+		return;
 	if (!eng_name_matches(reg->conf, name))
 		return;
 	if (mask & (IN_DELETE | IN_MOVED_FROM))

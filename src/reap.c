@@ -9,20 +9,26 @@
  *     with step 1 (a swap in between is caught);
  *  3. flock(LOCK_EX|LOCK_NB): a lock held by someone means "keep";
  *     our lock is kept across the unlink;
- *  4. unlinkat(dir_fd, name, 0); ENOENT means someone else deleted it.
- * Any doubt keeps the file. The residual race - the name replaced by a
- * rename between steps 3 and 4 by someone who can already rename in this
- * directory - is documented in docs/SECURITY.md.
+ *  4. rename the name to a private unguessable one (RENAME_NOREPLACE),
+ *     check that what moved is the inode we locked, unlinkat it; a file
+ *     renamed over the name meanwhile is moved back untouched. ENOENT
+ *     means someone else deleted it.
+ * Any doubt keeps the file. Where the filesystem lacks RENAME_NOREPLACE
+ * the plain unlinkat remains, with the narrow window docs/SECURITY.md
+ * describes.
  */
 #include "autoconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "reap.h"
 #include "util.h"
 
@@ -43,6 +49,59 @@ const char *hk_reap_outcome_name(enum hk_reap_outcome o)
 static bool reap_same_file(const struct hk_stat *a, const struct hk_stat *b)
 {
 	return a->dev == b->dev && a->ino == b->ino;
+}
+
+static void reap_unlink_plain(int dir_fd, const char *name, struct hk_reap_result *res)
+{
+	if (unlinkat(dir_fd, name, 0) == 0) {
+		res->outcome = HK_REAP_DELETED;
+	} else if (errno == ENOENT) {
+		res->outcome = HK_REAP_GONE;
+	} else {
+		res->outcome = HK_REAP_FAILED;
+		res->err = -errno;
+	}
+}
+
+/* unlinkat by name cannot say which inode it removes: a file renamed over
+ * the name after our last check would be deleted instead. So the name is
+ * first renamed to a private, unguessable one (RENAME_NOREPLACE), what
+ * moved is compared with the inode we opened and locked, and only then
+ * unlinked; a replacement is moved back untouched. */
+static void reap_unlink_checked(int dir_fd, const char *name, const struct hk_stat *opened,
+				struct hk_reap_result *res)
+{
+	uint64_t rnd;
+	char tmp[48];
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint64_t)hk_time_mono_ns() ^ ((uint64_t)getpid() << 32);
+	snprintf(tmp, sizeof(tmp), HK_REAP_TMP_PREFIX "%016llx", (unsigned long long)rnd);
+	if (renameat2(dir_fd, name, dir_fd, tmp, RENAME_NOREPLACE) < 0) {
+		if (errno == EINVAL || errno == ENOSYS || errno == EPERM) {
+			/* no RENAME_NOREPLACE here (some filesystems): the plain
+			 * unlink, with its narrow window (docs/SECURITY.md) */
+			reap_unlink_plain(dir_fd, name, res);
+		} else if (errno == ENOENT) {
+			res->outcome = HK_REAP_GONE;
+		} else {
+			res->outcome = HK_REAP_FAILED;
+			res->err = -errno;
+		}
+		return;
+	}
+	struct hk_stat moved;
+	if (hk_stat_at(dir_fd, tmp, &moved) == 0 && moved.dev == opened->dev &&
+	    moved.ino == opened->ino) {
+		reap_unlink_plain(dir_fd, tmp, res);
+		if (res->outcome == HK_REAP_FAILED)
+			renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE);
+		return;
+	}
+	/* someone replaced the file between the check and now: theirs goes back */
+	if (renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) < 0)
+		log_errx("reap", "a file that replaced one being deleted could not be put back "
+			 "(%s); it is kept as %s", strerror(errno), tmp);
+	res->outcome = HK_REAP_CHANGED;
 }
 
 void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp, bool dry_run,
@@ -108,16 +167,7 @@ void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp
 		res->outcome = HK_REAP_WOULD_DELETE;
 		goto out;
 	}
-	if (unlinkat(dir_fd, name, 0) < 0) {
-		if (errno == ENOENT) {
-			res->outcome = HK_REAP_GONE;
-		} else {
-			res->outcome = HK_REAP_FAILED;
-			res->err = -errno;
-		}
-		goto out;
-	}
-	res->outcome = HK_REAP_DELETED;
+	reap_unlink_checked(dir_fd, name, &opened, res);
 out:
 	if (fd >= 0) {
 		int saved = errno;

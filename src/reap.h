@@ -20,6 +20,10 @@ struct hk_reap_expect {
 	bool dir_is_mount_root;  /* protects aquota.* */
 };
 
+/* The private name a file carries for the instant between its last check
+ * and its unlink (reap.c); the engine ignores events on such names. */
+#define HK_REAP_TMP_PREFIX ".housekeeper-deleting-"
+
 enum hk_reap_outcome {
 	HK_REAP_DELETED,      /* unlinked */
 	HK_REAP_WOULD_DELETE, /* dry run: every check passed, nothing touched */
