@@ -78,7 +78,11 @@ sec_once "$T/onceA2" || fail "final sweep failed"
 [ "$(ndat)" -eq 600 ] || fail "after the race one sweep left $(ndat) files, not 600"
 sec_check "$DECOY" "$T/decoy.snap"
 
-# B. running daemon, max_files = 50
+# B. running daemon, max_files = 50. Phase A's files go first: race.py
+# dates file n at (start - 50000 s + n ms), so after a fast phase A (over
+# 10,000 swaps) its newest files would be newer than phase B's and rightly
+# kept in their place.
+find "$R" -name 'new*.dat' -delete
 write_config <<EOC
 [cleanup "tree"]
 directory = $R
@@ -89,7 +93,7 @@ $(sec_canary_conf)
 EOC
 start_daemon
 conv() { [ "$(ndat)" -eq 50 ]; }
-wait_until conv || fail "initial scan: $(ndat) files"
+sec_probe   # the daemon serves events before the race starts
 python3 "$SEC_DIR/race.py" swap "$R" "$DECOY" "$STAGE" "$SECS" 1000 $SUBS >"$T/swapB" &
 SW=$!
 SEC_PIDS="$SEC_PIDS $SW"
