@@ -267,6 +267,8 @@ void eng_file_refresh(struct eng_reg *reg, uint32_t dir, const char *name)
 
 /* Scanning ---------------------------------------------------------------- */
 
+static void eng_finish_interrupted(struct eng_reg *reg, uint32_t dir, const char *name);
+
 static void eng_scan_entry(struct eng_reg *reg, uint32_t dir, const char *name,
 			   unsigned char d_type)
 {
@@ -285,8 +287,31 @@ static void eng_scan_entry(struct eng_reg *reg, uint32_t dir, const char *name,
 	if (d_type != DT_REG)
 		return;
 file:
+	if (strncmp(name, HK_REAP_TMP_PREFIX, sizeof(HK_REAP_TMP_PREFIX) - 1) == 0) {
+		eng_finish_interrupted(reg, dir, name);
+		return;
+	}
 	if (eng_name_matches(reg->conf, name))
 		eng_file_refresh(reg, dir, name);
+}
+
+/* A file renamed aside for deletion (reap.c) whose unlink a crash
+ * interrupted: its audit intent was settled as deleted, so the deletion is
+ * finished here. Only the name is removed (as any unlink in a directory
+ * its writers control), only a regular file on the root's device, and
+ * never in a dry run. */
+static void eng_finish_interrupted(struct eng_reg *reg, uint32_t dir, const char *name)
+{
+	const struct hk_scheduler_settings *s = &reg->eng->cfg->scheduler;
+	if (!reg->eng->store || s->housekeeper_dry_run || s->housekeeper_read_only)
+		return;
+	struct hk_stat st;
+	if (hk_stat_at(reg->dirs[dir].fd, name, &st) < 0 || !S_ISREG(st.mode) ||
+	    st.dev != reg->dirs[ENG_ROOT].dev || st.mount_root)
+		return;
+	if (unlinkat(reg->dirs[dir].fd, name, 0) == 0)
+		log_notice("reap", "%s: finished a deletion a crash interrupted (%s)",
+			   reg->conf->directory, name);
 }
 
 static void eng_scan_done(struct eng_reg *reg)
