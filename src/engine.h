@@ -157,6 +157,8 @@ struct hk_reg_status {
 	int64_t oldest_ns;          /* age key of the oldest file; 0 when empty */
 	int64_t next_expiry_ns;     /* INT64_MAX: nothing will expire */
 	int64_t last_run;           /* epoch seconds of the last sweep, 0 = never */
+	uint64_t runs;              /* sweeps completed since start */
+	int64_t last_success;       /* epoch seconds of the last sweep without error, 0 = never */
 	uint64_t files_deleted;     /* since start */
 	uint64_t bytes_deleted;
 	uint64_t delete_errors;

@@ -81,6 +81,8 @@ struct eng_reg {
 	uint64_t bytes_deleted;
 	uint64_t delete_errors;
 	int64_t last_run;
+	uint64_t runs;                    /* sweeps completed */
+	int64_t last_success;             /* epoch s of the last sweep without an error */
 	/* growth measurement: gross bytes/files (kept + deleted) at t0 */
 	int64_t rate_t0_ns;
 	uint64_t rate_bytes0;

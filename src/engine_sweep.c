@@ -211,6 +211,11 @@ void hk_engine_sweep_free(struct hk_sweep *sw)
 	struct eng_reg *reg = sw->reg;
 	if (sw->phase != SWEEP_DONE && !sw->rr->error)
 		sw->rr->error = hk_xstrdup("stopped before it finished");
+	if (reg && sw->phase == SWEEP_DONE) {
+		reg->runs++;
+		if (!sw->rr->error && sw->rr->errors == 0)
+			reg->last_success = sw->run->now_ns / HK_NSEC_PER_SEC;
+	}
 	if (reg && reg->attached && sw->rr->free_before >= 0)
 		sw->rr->free_after = eng_fs_free(reg->dirs[ENG_ROOT].fd);
 	for (size_t i = 0; i < sw->n_victims; i++)

@@ -110,6 +110,8 @@ void hk_engine_reg_status(struct hk_engine *eng, size_t i, struct hk_reg_status 
 	st->oldest_ns = e ? e->key_ns : 0;
 	st->next_expiry_ns = e ? hk_policy_next_expiry(&reg->policy, e->key_ns) : INT64_MAX;
 	st->last_run = reg->last_run;
+	st->runs = reg->runs;
+	st->last_success = reg->last_success;
 	st->files_deleted = reg->files_deleted;
 	st->bytes_deleted = reg->bytes_deleted;
 	st->delete_errors = reg->delete_errors;

@@ -310,6 +310,8 @@ static json_t *svc_status_reg(struct hk_service *svc, size_t i)
 	json_object_set_new(o, "oldest", svc_time_or_null(st.oldest_ns));
 	json_object_set_new(o, "next_expiry", svc_time_or_null(st.next_expiry_ns));
 	json_object_set_new(o, "last_run", json_integer(st.last_run));
+	json_object_set_new(o, "last_success", json_integer(st.last_success));
+	json_object_set_new(o, "runs", json_integer((json_int_t)st.runs));
 	json_object_set_new(o, "reclaimed_bytes", json_integer((json_int_t)st.bytes_deleted));
 	json_object_set_new(o, "reclaimed_files", json_integer((json_int_t)st.files_deleted));
 	json_object_set_new(o, "delete_errors", json_integer((json_int_t)st.delete_errors));
@@ -516,7 +518,8 @@ static const struct svc_metric svc_metrics[] = {
 	{ "housekeeper_delete_errors_total", "counter", "Deletions that failed since the daemon started." },
 	{ "housekeeper_directory_size_bytes", "gauge", "Total size of the files the registration covers." },
 	{ "housekeeper_directory_files", "gauge", "Files the registration covers." },
-	{ "housekeeper_last_success_timestamp_seconds", "gauge", "When the registration was last swept (0: never)." },
+	{ "housekeeper_last_success_timestamp_seconds", "gauge", "When the registration was last swept without an error (0: never)." },
+	{ "housekeeper_runs_total", "counter", "Sweeps of the registration completed since the daemon started." },
 };
 
 char *hk_service_metrics(struct hk_service *svc)
@@ -536,7 +539,8 @@ char *hk_service_metrics(struct hk_service *svc)
 			case 2: v = st.delete_errors; break;
 			case 3: v = st.bytes; break;
 			case 4: v = st.files; break;
-			default: v = (uint64_t)(st.last_run > 0 ? st.last_run : 0); break;
+			case 5: v = (uint64_t)(st.last_success > 0 ? st.last_success : 0); break;
+			default: v = st.runs; break;
 			}
 			hk_buf_append(&b, svc_metrics[m].name, strlen(svc_metrics[m].name));
 			svc_label(&b, hk_engine_registration(svc->eng, i));

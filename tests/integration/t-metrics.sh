@@ -33,4 +33,13 @@ grep -q '^housekeeper_files_deleted_total{registration="logs"} 4$' "$T/m" || fai
 grep -q '^housekeeper_files_deleted_total{registration="empty"} 0$' "$T/m" || fail "series of an idle registration missing"
 grep -q '^housekeeper_directory_files{registration="logs"} 3$' "$T/m" || fail "directory_files"
 grep -q '^housekeeper_inotify_overflows_total 0$' "$T/m" || fail "overflow counter"
+grep -q '^housekeeper_runs_total{registration="logs"} 0$' "$T/m" || fail "runs before any sweep"
+# a sweep counts as a run, and a clean one as the last success
+"$HKCTL" -s "$S" run logs >/dev/null || fail "run"
+"$HKCTL" -s "$S" metrics >"$T/m2" || fail "metrics after the run"
+grep -q '^housekeeper_runs_total{registration="logs"} 1$' "$T/m2" || fail "runs after a sweep: $(grep runs_total "$T/m2")"
+grep -q '^housekeeper_runs_total{registration="empty"} 0$' "$T/m2" || fail "runs of the other registration"
+grep -Eq '^housekeeper_last_success_timestamp_seconds\{registration="logs"\} [1-9][0-9]{9}$' "$T/m2" ||
+	fail "last success: $(grep last_success "$T/m2")"
+python3 "$top_srcdir/tests/integration/check-prometheus.py" "$T/m2" || fail "metrics after the run are not valid"
 exit 0
