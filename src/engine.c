@@ -306,10 +306,19 @@ static void eng_finish_interrupted(struct eng_reg *reg, uint32_t dir, const char
 	if (!reg->eng->store || s->housekeeper_dry_run || s->housekeeper_read_only)
 		return;
 	struct hk_stat st;
-	if (hk_stat_at(reg->dirs[dir].fd, name, &st) < 0 || !S_ISREG(st.mode) ||
-	    st.dev != reg->dirs[ENG_ROOT].dev || st.mount_root)
+	if (hk_stat_at(reg->dirs[dir].fd, name, &st) < 0)
 		return;
-	if (unlinkat(reg->dirs[dir].fd, name, 0) == 0)
+	/* the one deletion path, with what the disk says now as the decision */
+	struct hk_reap_expect exp = {
+		.dev = reg->dirs[ENG_ROOT].dev,
+		.ino = st.ino,
+		.size = st.size,
+		.mtime_ns = st.mtime_ns,
+		.dir_is_mount_root = dir == ENG_ROOT && reg->root_mount,
+	};
+	struct hk_reap_result res;
+	hk_reap_file(reg->dirs[dir].fd, name, &exp, false, &res);
+	if (res.outcome == HK_REAP_DELETED)
 		log_notice("reap", "%s: finished a deletion a crash interrupted (%s)",
 			   reg->conf->directory, name);
 }
