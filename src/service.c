@@ -526,27 +526,31 @@ char *hk_service_metrics(struct hk_service *svc)
 {
 	struct hk_buf b = { 0 };
 	size_t n = hk_engine_count(svc->eng);
+	/* one status read per registration, not one per metric */
+	struct hk_reg_status *sts = hk_xcalloc(n ? n : 1, sizeof(*sts));
+	for (size_t i = 0; i < n; i++)
+		hk_engine_reg_status(svc->eng, i, &sts[i]);
 	for (size_t m = 0; m < HK_ARRAY_SIZE(svc_metrics); m++) {
 		hk_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", svc_metrics[m].name,
 			      svc_metrics[m].help, svc_metrics[m].name, svc_metrics[m].type);
 		for (size_t i = 0; i < n; i++) {
-			struct hk_reg_status st;
-			hk_engine_reg_status(svc->eng, i, &st);
+			const struct hk_reg_status *st = &sts[i];
 			uint64_t v = 0;
 			switch (m) {
-			case 0: v = st.files_deleted; break;
-			case 1: v = st.bytes_deleted; break;
-			case 2: v = st.delete_errors; break;
-			case 3: v = st.bytes; break;
-			case 4: v = st.files; break;
-			case 5: v = (uint64_t)(st.last_success > 0 ? st.last_success : 0); break;
-			default: v = st.runs; break;
+			case 0: v = st->files_deleted; break;
+			case 1: v = st->bytes_deleted; break;
+			case 2: v = st->delete_errors; break;
+			case 3: v = st->bytes; break;
+			case 4: v = st->files; break;
+			case 5: v = (uint64_t)(st->last_success > 0 ? st->last_success : 0); break;
+			default: v = st->runs; break;
 			}
 			hk_buf_append(&b, svc_metrics[m].name, strlen(svc_metrics[m].name));
 			svc_label(&b, hk_engine_registration(svc->eng, i));
 			hk_buf_printf(&b, " %" PRIu64 "\n", v);
 		}
 	}
+	free(sts);
 	hk_buf_printf(&b, "# HELP housekeeper_inotify_overflows_total inotify queue overflows "
 		      "(events lost; registrations rescanned).\n"
 		      "# TYPE housekeeper_inotify_overflows_total counter\n"

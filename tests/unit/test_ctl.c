@@ -33,12 +33,9 @@
 #include "util.h"
 
 /* The client library, built into this test so it can talk to the server
- * below without a daemon; its copy of hk_strerror is renamed so it does not
- * clash with util.c's. */
-const char *test_client_strerror(int err);
-#define hk_strerror test_client_strerror
+ * below without a daemon (hk_strerror comes from errors.c in the internal
+ * library, as in libhousekeeper). */
 #include "client.c"
-#undef hk_strerror
 
 /* Fake ops: an in-memory registration table. ------------------------------------ */
 
