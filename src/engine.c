@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -41,6 +42,7 @@
 #include "engine_int.h"
 #include "index.h"
 #include "log.h"
+#include "reap.h"
 #include "scan.h"
 #include "util.h"
 #include "watch.h"
@@ -867,9 +869,32 @@ void hk_engine_apply_config(struct hk_engine *eng, const struct hk_config *cfg)
 	hk_engine_apply(eng, cfg, eng->api, eng->n_api);
 }
 
+/* Deletions of one batch run on housekeeper_concurrent_cleanups threads,
+ * no more than there are CPUs to run them. */
+static void eng_reapers_configure(struct hk_engine *eng, const struct hk_config *cfg)
+{
+	long cpus = 1;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		cpus = CPU_COUNT(&set);
+	long want = cfg->scheduler.housekeeper_concurrent_cleanups;
+	if (want > cpus)
+		want = cpus;
+	if (want > ENG_REAP_THREADS_MAX)
+		want = ENG_REAP_THREADS_MAX;
+	if (want < 1)
+		want = 1;
+	if (eng->reapers && eng->reap_threads == (unsigned)want)
+		return;
+	hk_reap_pool_free(eng->reapers);
+	eng->reapers = hk_reap_pool_new((unsigned)want);
+	eng->reap_threads = (unsigned)want;
+}
+
 void hk_engine_apply(struct hk_engine *eng, const struct hk_config *cfg,
 		     struct hk_registration *const *api, size_t n_api)
 {
+	eng_reapers_configure(eng, cfg);
 	if (eng->clock_paused) {
 		eng->clock_paused = false;
 		eng->clock_baseline_set = false;
@@ -980,6 +1005,7 @@ void hk_engine_free(struct hk_engine *eng)
 			close(eng->mounts_fd);
 	}
 	hk_watch_free(eng->watch);
+	hk_reap_pool_free(eng->reapers);
 	for (size_t i = 0; i < eng->n_pending_fails; i++)
 		free(eng->pending_fails[i].message);
 	free(eng->pending_fails);

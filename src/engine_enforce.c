@@ -234,24 +234,33 @@ static void eng_record_dry(struct eng_reg *reg, struct eng_run *run, const struc
 	free(path);
 }
 
-/* Delete (or, dry, check) one detached pick; the entry is freed or given
- * back to the index. Returns true when the file turned out changed. */
-static bool eng_reap_pick(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
-			  struct eng_pick *p)
+/* The deletion job of one detached pick: the file as the index knows it. */
+static void eng_reap_job(const struct eng_reg *reg, const struct hk_entry *e,
+			 struct hk_reap_job *job)
+{
+	*job = (struct hk_reap_job){
+		.dir_fd = reg->dirs[e->dir].fd,
+		.name = e->name,
+		.exp = {
+			.dev = reg->dirs[ENG_ROOT].dev,
+			.ino = e->ino,
+			.size = e->size,
+			.mtime_ns = e->mtime_ns,
+			.dir_is_mount_root = e->dir == ENG_ROOT && reg->root_mount,
+		},
+	};
+}
+
+/* Account for the reaped (or, dry, checked) pick; the entry is freed or
+ * given back to the index. Returns true when the file turned out changed. */
+static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+			  struct eng_pick *p, const struct hk_reap_result *result)
 {
 	struct hk_entry *e = p->e;
 	struct hk_store *store = reg->eng->store;
 	uint32_t dir = e->dir;
 	struct eng_dir *d = &reg->dirs[dir];
-	struct hk_reap_expect exp = {
-		.dev = reg->dirs[ENG_ROOT].dev,
-		.ino = e->ino,
-		.size = e->size,
-		.mtime_ns = e->mtime_ns,
-		.dir_is_mount_root = dir == ENG_ROOT && reg->root_mount,
-	};
-	struct hk_reap_result res;
-	hk_reap_file(d->fd, e->name, &exp, run->dry_run, &res);
+	const struct hk_reap_result res = *result;
 	bool record = store && !run->dry_run && p->audit_id;
 	bool changed = false;
 
@@ -347,9 +356,13 @@ long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_r
 			hk_index_attach(reg->index, picks[i].e);
 		return -1;
 	}
+	struct hk_reap_job jobs[ENG_REAP_BATCH];
+	for (size_t i = 0; i < n; i++)
+		eng_reap_job(reg, picks[i].e, &jobs[i]);
+	hk_reap_many(reg->eng->reapers, jobs, n, run->dry_run);
 	long changed = 0;
 	for (size_t i = 0; i < n; i++)
-		changed += eng_reap_pick(reg, run, rr, &picks[i]);
+		changed += eng_reap_done(reg, run, rr, &picks[i], &jobs[i].res);
 	return changed;
 }
 

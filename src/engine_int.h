@@ -122,6 +122,8 @@ struct hk_engine {
 	size_t n_api;
 	bool audit_failing;               /* intents cannot be written: no deletion */
 	bool no_index_store;              /* the index is not persisted (benchmarks) */
+	struct hk_reap_pool *reapers;     /* deletion threads (reap_pool.c) */
+	unsigned reap_threads;            /* ... counting the engine's own */
 	size_t open_dirs;                 /* directory fds held by registrations */
 	size_t fd_budget;                 /* ... at most; the rest stays for deletions,
 					   * clients, the store, reports */
@@ -155,6 +157,7 @@ struct eng_run {
 };
 
 #define ENG_REAP_BATCH 256     /* files per audit-intent commit */
+#define ENG_REAP_THREADS_MAX 8 /* deletion threads, the engine's own included */
 
 /* A file set aside for deletion: detached from the index while its intent
  * is recorded and the deletion done. */
@@ -223,6 +226,7 @@ void eng_run_init(struct eng_run *run, struct hk_engine *eng, bool dry_run,
 		  struct hk_report *rep);
 void eng_run_fini(struct eng_run *run);
 void eng_held_free(struct eng_reg *reg, uint32_t dir_only);
+/* n is at most ENG_REAP_BATCH. */
 long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
 		    struct eng_pick *picks, size_t n);
 void eng_reg_purge_gone(struct eng_reg *reg, const struct eng_run *run, size_t from);

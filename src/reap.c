@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -63,6 +64,31 @@ static void reap_unlink_plain(int dir_fd, const char *name, struct hk_reap_resul
 	}
 }
 
+/* The private names must be unguessable (someone who pre-creates one only
+ * makes that deletion fail, but should not be able to): a secret drawn
+ * once per process, mixed with a counter through splitmix64, costs no
+ * syscall per deletion. Reaping threads share the counter atomically. */
+static uint64_t reap_private_suffix(void)
+{
+	static _Atomic uint64_t secret, counter;
+	uint64_t key = atomic_load_explicit(&secret, memory_order_relaxed);
+	if (key == 0) {
+		uint64_t fresh;
+		if (getrandom(&fresh, sizeof(fresh), GRND_NONBLOCK) != sizeof(fresh))
+			fresh = (uint64_t)hk_time_mono_ns() ^ ((uint64_t)getpid() << 32);
+		fresh |= 1;
+		uint64_t expected = 0;
+		if (!atomic_compare_exchange_strong(&secret, &expected, fresh))
+			fresh = expected;
+		key = fresh;
+	}
+	uint64_t z = key + atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed) *
+				   0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (z ^ (z >> 31)) ^ key;
+}
+
 /* unlinkat by name cannot say which inode it removes: a file renamed over
  * the name after our last check would be deleted instead. So the name is
  * first renamed to a private, unguessable one (RENAME_NOREPLACE), what
@@ -71,11 +97,9 @@ static void reap_unlink_plain(int dir_fd, const char *name, struct hk_reap_resul
 static void reap_unlink_checked(int dir_fd, const char *name, const struct hk_stat *opened,
 				struct hk_reap_result *res)
 {
-	uint64_t rnd;
 	char tmp[48];
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-		rnd = (uint64_t)hk_time_mono_ns() ^ ((uint64_t)getpid() << 32);
-	snprintf(tmp, sizeof(tmp), HK_REAP_TMP_PREFIX "%016llx", (unsigned long long)rnd);
+	snprintf(tmp, sizeof(tmp), HK_REAP_TMP_PREFIX "%016llx",
+		 (unsigned long long)reap_private_suffix());
 	if (renameat2(dir_fd, name, dir_fd, tmp, RENAME_NOREPLACE) < 0) {
 		if (errno == EINVAL || errno == ENOSYS || errno == EPERM) {
 			/* no RENAME_NOREPLACE here (some filesystems): the plain

@@ -7,6 +7,7 @@
 #define HK_REAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "scan.h"
@@ -48,5 +49,22 @@ struct hk_reap_result {
  * nothing. Never follows a symlink; never blocks (O_NONBLOCK, LOCK_NB). */
 void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp, bool dry_run,
 		  struct hk_reap_result *res);
+
+/* A batch of deletions run on several threads (reap_pool.c). Each job is
+ * one hk_reap_file call; the results are in res when hk_reap_many
+ * returns. The caller's thread takes part; nothing but the jobs' syscalls
+ * runs on the others. */
+struct hk_reap_job {
+	int dir_fd;
+	const char *name;
+	struct hk_reap_expect exp;
+	struct hk_reap_result res;
+};
+struct hk_reap_pool;
+
+/* threads counts the caller: 1 (or a NULL pool) reaps on the caller alone. */
+struct hk_reap_pool *hk_reap_pool_new(unsigned threads);
+void hk_reap_many(struct hk_reap_pool *pool, struct hk_reap_job *jobs, size_t n, bool dry_run);
+void hk_reap_pool_free(struct hk_reap_pool *pool);
 
 #endif /* HK_REAP_H */

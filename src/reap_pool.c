@@ -1,0 +1,156 @@
+/*
+ * reap_pool.c - run a batch of safe deletions on several threads.
+ *
+ * Deleting is syscall-bound: the protocol of hk_reap_file costs eight
+ * syscalls a file, and most of their kernel time (path lookups, inode
+ * eviction, page freeing) runs in parallel on other cores; only the
+ * directory-modifying part holds the directory's lock. So a batch of
+ * decided deletions is spread over the pool's threads plus the caller.
+ *
+ * The pool does nothing but call hk_reap_file on jobs the engine prepared:
+ * the decisions, the index, the store and the event loop stay on the
+ * engine's thread, which waits for the batch (fork-join) and then
+ * processes the results in order. Workers are started on the first batch
+ * large enough to share (after any daemonizing fork) with every signal
+ * blocked, so signals keep reaching the event loop's thread.
+ */
+#include "autoconfig.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "reap.h"
+#include "util.h"
+
+/* Below this many files a batch runs on the caller's thread: waking a
+ * worker costs more than it saves. */
+#define REAP_POOL_MIN_SHARED 16
+
+struct hk_reap_pool {
+	unsigned want_workers;      /* threads besides the caller */
+	unsigned n_workers;         /* started */
+	pthread_t *workers;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv;     /* a new batch, or quit */
+	pthread_cond_t done_cv;     /* the last worker left the batch */
+	uint64_t generation;        /* batches posted so far */
+	unsigned busy;              /* workers still in the current batch */
+	bool quit;
+	/* the current batch; stable while busy > 0 */
+	struct hk_reap_job *jobs;
+	size_t n_jobs;
+	bool dry_run;
+	atomic_size_t next;
+};
+
+static void reap_pool_drain(struct hk_reap_pool *p)
+{
+	for (;;) {
+		size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+		if (i >= p->n_jobs)
+			return;
+		struct hk_reap_job *j = &p->jobs[i];
+		hk_reap_file(j->dir_fd, j->name, &j->exp, p->dry_run, &j->res);
+	}
+}
+
+static void *reap_pool_worker(void *arg)
+{
+	struct hk_reap_pool *p = arg;
+	uint64_t seen = 0;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->quit && p->generation == seen)
+			pthread_cond_wait(&p->work_cv, &p->mu);
+		if (p->quit)
+			break;
+		seen = p->generation;
+		pthread_mutex_unlock(&p->mu);
+		reap_pool_drain(p);
+		pthread_mutex_lock(&p->mu);
+		if (--p->busy == 0)
+			pthread_cond_signal(&p->done_cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+struct hk_reap_pool *hk_reap_pool_new(unsigned threads)
+{
+	struct hk_reap_pool *p = hk_xcalloc(1, sizeof(*p));
+	p->want_workers = threads > 1 ? threads - 1 : 0;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work_cv, NULL);
+	pthread_cond_init(&p->done_cv, NULL);
+	return p;
+}
+
+/* Start the workers with all signals blocked; a failure leaves fewer
+ * workers (down to none: the caller then reaps alone). */
+static void reap_pool_start(struct hk_reap_pool *p)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	p->workers = hk_xcalloc(p->want_workers, sizeof(*p->workers));
+	for (unsigned i = 0; i < p->want_workers; i++) {
+		int r = pthread_create(&p->workers[p->n_workers], NULL, reap_pool_worker, p);
+		if (r != 0) {
+			log_warnx("reap", "cannot start a reaping thread (%s): %u of %u running",
+				  hk_strerror(-r), p->n_workers, p->want_workers);
+			break;
+		}
+		p->n_workers++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	p->want_workers = p->n_workers;
+}
+
+void hk_reap_many(struct hk_reap_pool *p, struct hk_reap_job *jobs, size_t n, bool dry_run)
+{
+	if (!p || p->want_workers == 0 || n < REAP_POOL_MIN_SHARED) {
+		for (size_t i = 0; i < n; i++)
+			hk_reap_file(jobs[i].dir_fd, jobs[i].name, &jobs[i].exp, dry_run, &jobs[i].res);
+		return;
+	}
+	if (!p->workers)
+		reap_pool_start(p);
+	pthread_mutex_lock(&p->mu);
+	p->jobs = jobs;
+	p->n_jobs = n;
+	p->dry_run = dry_run;
+	atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+	p->busy = p->n_workers;
+	p->generation++;
+	pthread_cond_broadcast(&p->work_cv);
+	pthread_mutex_unlock(&p->mu);
+
+	reap_pool_drain(p);
+
+	pthread_mutex_lock(&p->mu);
+	while (p->busy > 0)
+		pthread_cond_wait(&p->done_cv, &p->mu);
+	p->jobs = NULL;
+	p->n_jobs = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
+void hk_reap_pool_free(struct hk_reap_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->work_cv);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->n_workers; i++)
+		pthread_join(p->workers[i], NULL);
+	free(p->workers);
+	pthread_cond_destroy(&p->done_cv);
+	pthread_cond_destroy(&p->work_cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}

@@ -1,0 +1,230 @@
+/*
+ * test_reap.c - the deletion path run by a pool of threads: every job gets
+ * the outcome of its own file (deleted, changed, locked, gone, refused),
+ * what must stay stays, and no private rename-aside name is left behind.
+ */
+#include "autoconfig.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "reap.h"
+#include "scan.h"
+#include "util.h"
+
+#define N_FILES 2000
+
+enum kind { K_PLAIN, K_CHANGED, K_LOCKED, K_GONE, K_FIFO };
+
+static enum kind kind_of(size_t i)
+{
+	if (i % 7 == 3)
+		return K_CHANGED;
+	if (i % 11 == 5)
+		return K_LOCKED;
+	if (i % 13 == 6)
+		return K_GONE;
+	if (i % 17 == 8)
+		return K_FIFO;
+	return K_PLAIN;
+}
+
+struct fixture {
+	char dir[64];
+	int dir_fd;
+	char names[N_FILES][16];
+	struct hk_reap_job jobs[N_FILES];
+	int lock_fds[N_FILES];
+};
+
+/* One file per job, made to be what kind_of says by the time it is reaped. */
+static struct fixture *fixture_new(void)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/hk-test-reap-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->dir_fd = open(f->dir, O_RDONLY | O_DIRECTORY);
+	assert_true(f->dir_fd >= 0);
+	for (size_t i = 0; i < N_FILES; i++) {
+		f->lock_fds[i] = -1;
+		snprintf(f->names[i], sizeof(f->names[i]), "f%05zu", i);
+		int fd = openat(f->dir_fd, f->names[i], O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "data", 4), 4);
+		close(fd);
+		struct hk_stat st;
+		assert_int_equal(hk_stat_at(f->dir_fd, f->names[i], &st), 0);
+		f->jobs[i] = (struct hk_reap_job){
+			.dir_fd = f->dir_fd,
+			.name = f->names[i],
+			.exp = { .dev = st.dev, .ino = st.ino, .size = st.size,
+				 .mtime_ns = st.mtime_ns },
+		};
+		switch (kind_of(i)) {
+		case K_PLAIN:
+			break;
+		case K_CHANGED:
+			f->jobs[i].exp.size = 99;   /* decided on another size */
+			break;
+		case K_LOCKED:
+			f->lock_fds[i] = openat(f->dir_fd, f->names[i], O_RDONLY);
+			assert_int_equal(flock(f->lock_fds[i], LOCK_EX | LOCK_NB), 0);
+			break;
+		case K_GONE:
+			assert_int_equal(unlinkat(f->dir_fd, f->names[i], 0), 0);
+			break;
+		case K_FIFO:
+			/* swapped for a FIFO after the decision */
+			assert_int_equal(unlinkat(f->dir_fd, f->names[i], 0), 0);
+			assert_int_equal(mkfifoat(f->dir_fd, f->names[i], 0600), 0);
+			break;
+		}
+	}
+	return f;
+}
+
+static void fixture_free(struct fixture *f)
+{
+	for (size_t i = 0; i < N_FILES; i++)
+		if (f->lock_fds[i] >= 0)
+			close(f->lock_fds[i]);
+	DIR *d = opendir(f->dir);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' || strncmp(de->d_name, ".hk", 3) == 0 ||
+		    strncmp(de->d_name, ".housekeeper", 12) == 0)
+			unlinkat(f->dir_fd, de->d_name, 0);
+	closedir(d);
+	close(f->dir_fd);
+	rmdir(f->dir);
+	free(f);
+}
+
+static size_t count_private_names(const struct fixture *f)
+{
+	size_t n = 0;
+	DIR *d = opendir(f->dir);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		n += strncmp(de->d_name, HK_REAP_TMP_PREFIX, strlen(HK_REAP_TMP_PREFIX)) == 0;
+	closedir(d);
+	return n;
+}
+
+static void check_outcomes(const struct fixture *f, bool dry_run)
+{
+	for (size_t i = 0; i < N_FILES; i++) {
+		const struct hk_reap_job *j = &f->jobs[i];
+		bool exists = faccessat(f->dir_fd, f->names[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		switch (kind_of(i)) {
+		case K_PLAIN:
+			assert_int_equal(j->res.outcome,
+					 dry_run ? HK_REAP_WOULD_DELETE : HK_REAP_DELETED);
+			assert_int_equal(exists, dry_run);
+			break;
+		case K_CHANGED:
+			assert_int_equal(j->res.outcome, HK_REAP_CHANGED);
+			assert_true(exists);
+			break;
+		case K_LOCKED:
+			assert_int_equal(j->res.outcome, HK_REAP_LOCKED);
+			assert_true(exists);
+			break;
+		case K_GONE:
+			assert_int_equal(j->res.outcome, HK_REAP_GONE);
+			assert_false(exists);
+			break;
+		case K_FIFO:
+			assert_int_equal(j->res.outcome, HK_REAP_REFUSED);
+			assert_true(exists);
+			break;
+		}
+	}
+	assert_int_equal(count_private_names(f), 0);
+}
+
+static void run_with_threads(unsigned threads, bool dry_run)
+{
+	struct fixture *f = fixture_new();
+	struct hk_reap_pool *pool = threads ? hk_reap_pool_new(threads) : NULL;
+	/* in batches like the engine's, the same pool reused */
+	for (size_t at = 0; at < N_FILES; at += 256) {
+		size_t n = N_FILES - at < 256 ? N_FILES - at : 256;
+		hk_reap_many(pool, f->jobs + at, n, dry_run);
+	}
+	check_outcomes(f, dry_run);
+	hk_reap_pool_free(pool);
+	fixture_free(f);
+}
+
+static void test_no_pool(void **state)
+{
+	(void)state;
+	run_with_threads(0, false);
+}
+
+static void test_one_thread(void **state)
+{
+	(void)state;
+	run_with_threads(1, false);
+}
+
+static void test_four_threads(void **state)
+{
+	(void)state;
+	run_with_threads(4, false);
+}
+
+static void test_four_threads_dry_run(void **state)
+{
+	(void)state;
+	run_with_threads(4, true);
+}
+
+/* Small batches stay on the caller's thread; the outcome is the same. */
+static void test_small_batches(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new();
+	struct hk_reap_pool *pool = hk_reap_pool_new(3);
+	for (size_t at = 0; at < N_FILES; at += 5) {
+		size_t n = N_FILES - at < 5 ? N_FILES - at : 5;
+		hk_reap_many(pool, f->jobs + at, n, false);
+	}
+	check_outcomes(f, false);
+	hk_reap_pool_free(pool);
+	fixture_free(f);
+}
+
+/* A pool that never ran a batch frees cleanly. */
+static void test_unused_pool(void **state)
+{
+	(void)state;
+	hk_reap_pool_free(hk_reap_pool_new(4));
+	hk_reap_pool_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_pool),
+		cmocka_unit_test(test_one_thread),
+		cmocka_unit_test(test_four_threads),
+		cmocka_unit_test(test_four_threads_dry_run),
+		cmocka_unit_test(test_small_batches),
+		cmocka_unit_test(test_unused_pool),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
