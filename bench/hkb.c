@@ -20,7 +20,7 @@
  *                                    unlinks its own file i-MAX after creating
  *                                    file i; MODE none = leaves it to a daemon.
  *                                    A sampler thread counts entries with
- *                                    getdents64 every ~1 ms; a watcher thread
+ *                                    getdents64 every ~10 ms; a watcher thread
  *                                    reads inotify IN_CREATE/IN_DELETE and
  *                                    timestamps (CLOCK_MONOTONIC) the delete
  *                                    of file i-MAX against the create of
@@ -351,7 +351,9 @@ static void *sampler(void *arg)
 		if (c > atomic_load(&C.sample_max))
 			atomic_store(&C.sample_max, c);
 		C.samples++;
-		struct timespec ts = { 0, 1000000 };
+		/* every 10 ms: a getdents pass over a large directory takes its
+		 * lock and a core, which the writer and the daemon need */
+		struct timespec ts = { 0, 10000000 };
 		nanosleep(&ts, NULL);
 	}
 	close(fd);
@@ -389,17 +391,20 @@ static void *watcher(void *arg)
 				C.overflows++;
 				continue;
 			}
-			if (!ev->len)
+			/* only the writer's names count: housekeeperd renames a
+			 * file aside (IN_MOVED_FROM of the name) right before its
+			 * unlink, and that private name is not an entry of ours */
+			long j = ev->len ? parse_seq(ev->name) : -1;
+			if (j < 0)
 				continue;
 			if (ev->mask & IN_CREATE) {
 				long c = ++C.ev_count;
 				if (c > C.ev_max)
 					C.ev_max = c;
-			} else if (ev->mask & IN_DELETE) {
+			} else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
 				C.ev_count--;
-				long j = parse_seq(ev->name);
 				long i = j + C.max;
-				if (j >= 0 && i < (long)C.n && C.t_create[i]) {
+				if (i < (long)C.n && C.t_create[i]) {
 					int64_t l = t - C.t_create[i];
 					C.lat[C.nlat++] = l < 0 ? 0 : l;
 				}
@@ -432,7 +437,7 @@ static int cmd_churn(int argc, char **argv)
 	if (dfd < 0)
 		die(C.dir);
 	C.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (C.ifd < 0 || inotify_add_watch(C.ifd, C.dir, IN_CREATE | IN_DELETE) < 0)
+	if (C.ifd < 0 || inotify_add_watch(C.ifd, C.dir, IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0)
 		die("inotify");
 	static char cbuf[256 * 1024];
 	C.ev_count = count_fd(dfd, cbuf, sizeof(cbuf));

@@ -28,7 +28,8 @@
 #define ENG_SCAN_SLICE 4096        /* directory entries per loop iteration */
 #define ENG_CHANGED_RETRIES 64     /* re-evaluations of changed files per enforcement */
 #define ENG_FALLBACK_RESCAN 30.0   /* seconds between rescans of an unwatched registration */
-#define ENG_ENFORCE_SLICE 8        /* batches of ENG_REAP_BATCH per enforcement slice */
+#define ENG_ENFORCE_SLICE 2        /* batches of ENG_REAP_BATCH per enforcement slice:
+				    * a few ms, then the loop reads events again */
 #define ENG_RETRY_MIN 5.0          /* seconds before a failed deletion is retried */
 #define ENG_RETRY_MAX 300.0
 #define ENG_FD_RESERVE 128         /* fds never used for directories */

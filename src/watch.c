@@ -3,7 +3,8 @@
  * least one owner and is a live inotify watch; the table is keyed by wd
  * (open addressing), each slot holding the owners that share the wd.
  * Events are read in 64 KiB gulps until EAGAIN, dispatched to owners, then
- * batch_end lets the engine enforce count and size limits once per batch.
+ * batch_end lets the engine enforce count and size limits once per batch
+ * (watch_io_cb).
  */
 #include "autoconfig.h"
 
@@ -169,14 +170,21 @@ void hk_watch_read(struct hk_watch *w)
 		;
 }
 
-/* A batch is one read: limits are enforced after every 64 KiB of events,
- * not after the whole backlog, so a flood of creates is answered while it
- * lasts instead of after it (and the kernel queue does not overflow). */
+/* A batch is everything the kernel queue holds (up to WATCH_BATCH_READS
+ * gulps), then one batch_end, whose enforcement is a bounded slice: under
+ * a flood each loop iteration empties the queue and deletes one slice.
+ * Reading only part of the queue between slices would let it overflow,
+ * since every deletion adds events of its own (the rename aside, the
+ * unlink) to the ones of the writer; a backlog belongs in the index, which
+ * has no limit, not in the kernel queue (16,384 events by default). */
+#define WATCH_BATCH_READS 64
+
 static void watch_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct hk_watch *w = io->data;
-	for (int i = 0; i < 16 && watch_read_one(w); i++)
-		w->ops->batch_end(w->ctx);
+	for (int i = 0; i < WATCH_BATCH_READS && watch_read_one(w); i++)
+		;
+	w->ops->batch_end(w->ctx);
 }
 
 struct hk_watch *hk_watch_create(struct ev_loop *loop, const struct hk_watch_ops *ops, void *ctx)
