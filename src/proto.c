@@ -513,8 +513,14 @@ int hk_proto_set_bytes(json_t *obj, const char *key, const char *data, size_t le
 	if (!memchr(data, '\0', len))
 		s = json_stringn(data, len);
 	if (s) {
+		/* a "<key>_b64" exists only beside an earlier "<key>" */
+		bool had_key = json_object_get(obj, key) != NULL;
 		if (json_object_set_new(obj, key, s) < 0)
 			goto out;
+		r = 0;
+		if (!had_key)
+			goto out;
+		r = -ENOMEM;
 		bkey = proto_strdup_printf("%s_b64", key);
 		if (!bkey)
 			goto out;
@@ -1036,11 +1042,24 @@ static json_t *proto_time(int64_t ns)
 	return json_real((double)ns / 1e9);
 }
 
-json_t *hk_proto_report_to_json(const struct hk_report *rep)
+static json_t *proto_report_file_to_json(const struct hk_report_file *f)
+{
+	json_t *j = proto_xcheck(json_object());
+	json_object_set_new(j, "registration_id", f->reg_id[0] ? json_string(f->reg_id) : json_null());
+	proto_xset_bytes(j, "path", f->path);
+	json_object_set_new(j, "size", proto_uint(f->size));
+	json_object_set_new(j, "mtime", proto_time(f->mtime_ns));
+	json_object_set_new(j, "reason", json_string(hk_reason_name(f->reason)));
+	json_object_set_new(j, "outcome", json_string(hk_reap_outcome_name(f->outcome)));
+	json_object_set_new(j, "error", f->outcome == HK_REAP_FAILED ?
+				json_string(hk_strerror(f->err)) : json_null());
+	return j;
+}
+
+json_t *hk_proto_report_head_to_json(const struct hk_report *rep)
 {
 	json_t *o = proto_xcheck(json_object());
 	json_t *regs = proto_xcheck(json_array());
-	json_t *files = proto_xcheck(json_array());
 	json_t *tot = proto_xcheck(json_object());
 	uint64_t deleted = 0, bytes = 0, skipped = 0, errors = 0;
 
@@ -1073,21 +1092,7 @@ json_t *hk_proto_report_to_json(const struct hk_report *rep)
 		skipped += r->skipped;
 		errors += r->errors;
 	}
-	for (size_t i = 0; i < rep->n_files; i++) {
-		const struct hk_report_file *f = &rep->files[i];
-		json_t *j = proto_xcheck(json_object());
-		json_object_set_new(j, "registration_id", f->reg_id[0] ? json_string(f->reg_id) : json_null());
-		proto_xset_bytes(j, "path", f->path);
-		json_object_set_new(j, "size", proto_uint(f->size));
-		json_object_set_new(j, "mtime", proto_time(f->mtime_ns));
-		json_object_set_new(j, "reason", json_string(hk_reason_name(f->reason)));
-		json_object_set_new(j, "outcome", json_string(hk_reap_outcome_name(f->outcome)));
-		json_object_set_new(j, "error", f->outcome == HK_REAP_FAILED ?
-					json_string(hk_strerror(f->err)) : json_null());
-		json_array_append_new(files, j);
-	}
 	json_object_set_new(o, "registrations", regs);
-	json_object_set_new(o, "files", files);
 	json_object_set_new(o, "files_omitted", proto_uint(rep->files_omitted));
 	json_object_set_new(tot, "registrations", proto_uint(rep->n_regs));
 	json_object_set_new(tot, "deleted", proto_uint(deleted));
@@ -1096,5 +1101,107 @@ json_t *hk_proto_report_to_json(const struct hk_report *rep)
 	json_object_set_new(tot, "errors", proto_uint(errors));
 	json_object_set_new(o, "totals", tot);
 	return o;
+}
+
+json_t *hk_proto_report_to_json(const struct hk_report *rep)
+{
+	json_t *o = hk_proto_report_head_to_json(rep);
+	json_t *files = proto_xcheck(json_array());
+	for (size_t i = 0; i < rep->n_files; i++)
+		json_array_append_new(files, proto_report_file_to_json(&rep->files[i]));
+	json_object_set_new(o, "files", files);
+	return o;
+}
+
+/* A JSON string of valid UTF-8 s, or false (b unchanged past its length
+ * then is the caller's to restore) when s is not valid UTF-8. */
+static bool proto_buf_string(struct hk_buf *b, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s);
+	hk_buf_append(b, "\"", 1);
+	size_t run = 0;   /* bytes copied as they are, pending */
+	for (size_t i = 0; i < n;) {
+		if (u[i] >= 0x80) {
+			size_t l = hk_utf8_seq_len(u + i, n - i);
+			if (l == 0)
+				return false;
+			i += l;
+			run += l;
+			continue;
+		}
+		if (u[i] >= 0x20 && u[i] != '"' && u[i] != '\\') {
+			i++;
+			run++;
+			continue;
+		}
+		hk_buf_append(b, s + i - run, run);
+		run = 0;
+		char esc[8];
+		if (u[i] == '"' || u[i] == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", u[i]);
+		else
+			snprintf(esc, sizeof(esc), "\\u%04x", u[i]);
+		hk_buf_append(b, esc, strlen(esc));
+		i++;
+	}
+	hk_buf_append(b, s + n - run, run);
+	hk_buf_append(b, "\"", 1);
+	return true;
+}
+
+static int proto_buf_dump_cb(const char *data, size_t n, void *arg)
+{
+	hk_buf_append(arg, data, n);
+	return 0;
+}
+
+/* A real as jansson writes it (17 significant digits, ".0" when integral),
+ * so both encodings read back to the same double. */
+static void proto_buf_time(struct hk_buf *b, int64_t ns)
+{
+	char num[40];
+	snprintf(num, sizeof(num), "%.17g", (double)ns / 1e9);
+	if (!strpbrk(num, ".eE"))
+		strcat(num, ".0");
+	hk_buf_append(b, num, strlen(num));
+}
+
+void hk_proto_report_files_dump(struct hk_buf *b, const struct hk_report *rep)
+{
+	hk_buf_append(b, "[", 1);
+	for (size_t i = 0; i < rep->n_files; i++) {
+		const struct hk_report_file *f = &rep->files[i];
+		size_t start = b->len;
+		if (i)
+			hk_buf_append(b, ",", 1);
+		size_t object = b->len;
+		hk_buf_printf(b, "{\"registration_id\":");
+		if (f->reg_id[0])
+			hk_buf_printf(b, "\"%s\"", f->reg_id);   /* a UUID */
+		else
+			hk_buf_append(b, "null", 4);
+		hk_buf_append(b, ",\"path\":", 8);
+		if (!proto_buf_string(b, f->path)) {
+			/* not UTF-8: the jansson form, with path_b64 */
+			b->len = object;
+			json_t *j = proto_report_file_to_json(f);
+			if (json_dump_callback(j, proto_buf_dump_cb, b, JSON_COMPACT) < 0)
+				b->len = start;
+			json_decref(j);
+			continue;
+		}
+		hk_buf_printf(b, ",\"size\":%" PRIu64 ",\"mtime\":",
+			      f->size > INT64_MAX ? (uint64_t)INT64_MAX : f->size);
+		proto_buf_time(b, f->mtime_ns);
+		hk_buf_printf(b, ",\"reason\":\"%s\",\"outcome\":\"%s\",\"error\":",
+			      hk_reason_name(f->reason), hk_reap_outcome_name(f->outcome));
+		if (f->outcome != HK_REAP_FAILED)
+			hk_buf_append(b, "null", 4);
+		else if (!proto_buf_string(b, hk_strerror(f->err)))
+			hk_buf_append(b, "\"?\"", 3);
+		hk_buf_append(b, "}", 1);
+	}
+	hk_buf_append(b, "]", 1);
 }
 #endif /* !HK_CLIENT_LIBRARY */

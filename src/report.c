@@ -67,32 +67,48 @@ static int report_mkdir(const char *dir)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+static int report_dump_cb(const char *data, size_t n, void *arg)
+{
+	hk_buf_append(arg, data, n);
+	return 0;
+}
+
 int hk_report_write(const char *dir, const struct hk_job_info *job,
 		    const struct hk_report *rep, char **path_out)
 {
 	int r = report_mkdir(dir);
 	if (r < 0)
 		return r;
-	json_t *o = hk_proto_report_to_json(rep);
+	/* The file list streamed, the rest through jansson: an indented,
+	 * key-sorted dump of a whole 100k-file report built in memory took a
+	 * sixth of a sweep. Compact, in insertion order: read it with jq. */
+	json_t *o = hk_proto_report_head_to_json(rep);
 	json_object_set_new(o, "outcome", json_string(job->outcome));
 	json_object_set_new(o, "registration_filter", job->filter ? json_string(job->filter)
 								   : json_null());
-	char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	struct hk_buf text = { 0 };
+	hk_buf_append(&text, "{\"files\":", 9);
+	hk_proto_report_files_dump(&text, rep);
+	hk_buf_append(&text, ",", 1);
+	size_t head = text.len;
+	r = json_dump_callback(o, report_dump_cb, &text, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	if (!text)
+	if (r < 0) {
+		hk_buf_fini(&text);
 		return -ENOMEM;
+	}
+	/* the head object's own '{' goes: its members follow the files */
+	memmove(text.data + head, text.data + head + 1, text.len - head - 1);
+	text.len--;
+	hk_buf_append(&text, "\n", 1);
 	time_t start = (time_t)(rep->started_ns / HK_NSEC_PER_SEC);
 	struct tm tm;
 	char stamp[32];
 	gmtime_r(&start, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	char *path = hk_xasprintf("%s/report-%06" PRIu64 "-%s.json", dir, job->id, stamp);
-	size_t len = strlen(text);
-	text[len] = '\0';
-	char *with_nl = hk_xasprintf("%s\n", text);
-	free(text);
-	r = hk_write_atomic(path, with_nl, len + 1, 0600);
-	free(with_nl);
+	r = hk_write_atomic(path, text.data, text.len, 0600);
+	hk_buf_fini(&text);
 	if (r == 0 && path_out)
 		*path_out = path;
 	else

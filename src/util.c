@@ -122,7 +122,7 @@ void hk_buf_printf(struct hk_buf *b, const char *fmt, ...)
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
+size_t hk_utf8_seq_len(const unsigned char *s, size_t n)
 {
 	size_t len;
 	uint32_t cp;
@@ -159,7 +159,7 @@ void hk_buf_append_escaped(struct hk_buf *b, const char *s, size_t n)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
-		size_t l = utf8_seq_len(u + i, n - i);
+		size_t l = hk_utf8_seq_len(u + i, n - i);
 		if (l == 1 && u[i] >= 0x20 && u[i] != 0x7f && u[i] != '\\') {
 			hk_buf_append(b, s + i, 1);
 		} else if (l > 1) {

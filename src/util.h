@@ -39,6 +39,9 @@ void hk_buf_printf(struct hk_buf *b, const char *fmt, ...) __attribute__((format
 /* Append s with control bytes, backslash and invalid UTF-8 escaped (\n, \xNN),
  * for any text output that shows a file name. */
 void hk_buf_append_escaped(struct hk_buf *b, const char *s, size_t n);
+/* Length of the valid UTF-8 sequence at s (n bytes available), 0 when
+ * invalid (overlong, surrogate, out of range, cut short). */
+size_t hk_utf8_seq_len(const unsigned char *s, size_t n);
 void hk_buf_fini(struct hk_buf *b);
 
 /* Time helpers: nanoseconds since the epoch (realtime) or since boot. */

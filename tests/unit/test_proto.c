@@ -634,6 +634,44 @@ static void test_report_to_json(void **state)
 	json_decref(j);
 }
 
+/* The streamed file list of a report file equals, as JSON values, the one
+ * jansson builds: escapes, UTF-8, non-UTF-8 (path_b64), null ids, errors,
+ * sizes beyond INT64_MAX and times with and without fractions. */
+static void test_report_files_dump(void **state)
+{
+	struct hk_report_file files[] = {
+		{ .path = (char *)"/l/a.log", .reg_id = "id-1", .size = 100, .mtime_ns = 1500000000LL,
+		  .reason = HK_REASON_AGE, .outcome = HK_REAP_DELETED },
+		{ .path = (char *)"/l/q\"b\\s\n\t\x01\x1f\x7f.log", .reg_id = "id-1", .size = 1,
+		  .mtime_ns = 1700000000123456789LL, .reason = HK_REASON_COUNT,
+		  .outcome = HK_REAP_DELETED },
+		{ .path = (char *)"/l/caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x98\x80", .size = UINT64_MAX,
+		  .mtime_ns = -1, .reason = HK_REASON_SIZE, .outcome = HK_REAP_LOCKED },
+		{ .path = (char *)"/l/b\xff.log", .reg_id = "id-2", .size = 200, .mtime_ns = 0,
+		  .reason = HK_REASON_COUNT, .outcome = HK_REAP_FAILED, .err = -EACCES },
+		{ .path = (char *)"/l/overlong\xc0\xaf", .size = 3, .mtime_ns = 2,
+		  .reason = HK_REASON_AGE, .outcome = HK_REAP_FAILED, .err = -ENOSPC },
+	};
+	struct hk_report rep = { .files = files, .n_files = sizeof(files) / sizeof(files[0]) };
+	struct hk_buf b = { 0 };
+	hk_proto_report_files_dump(&b, &rep);
+	json_error_t err;
+	json_t *streamed = json_loadb(b.data, b.len, 0, &err);
+	assert_non_null(streamed);
+	json_t *built = hk_proto_report_to_json(&rep);
+	assert_true(json_equal(streamed, json_object_get(built, "files")));
+	json_decref(built);
+	json_decref(streamed);
+	hk_buf_fini(&b);
+
+	/* an empty list */
+	rep.n_files = 0;
+	hk_proto_report_files_dump(&b, &rep);
+	assert_int_equal(b.len, 2);
+	assert_memory_equal(b.data, "[]", 2);
+	hk_buf_fini(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -657,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_registration_bad),
 		cmocka_unit_test(test_registration_null_resets),
 		cmocka_unit_test(test_report_to_json),
+		cmocka_unit_test(test_report_files_dump),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
