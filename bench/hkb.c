@@ -15,8 +15,9 @@
  *                                    fstatat(AT_SYMLINK_NOFOLLOW), recursive;
  *                                    prints the number of regular files
  *   hkb count DIR                    entries in DIR (getdents64, no stat)
- *   hkb churn DIR N MAX MODE [SECS]  writer creating N small files as fast as
- *                                    it can; MODE self = the ideal writer that
+ *   hkb churn DIR N MAX MODE [SECS [RATE]]
+ *                                    writer creating N small files as fast as
+ *                                    it can (or RATE files/s); MODE self = the ideal writer that
  *                                    unlinks its own file i-MAX after creating
  *                                    file i; MODE none = leaves it to a daemon.
  *                                    A sampler thread counts entries with
@@ -429,6 +430,8 @@ static int cmd_churn(int argc, char **argv)
 	C.max = strtoul(argv[3], NULL, 10);
 	int self = strcmp(argv[4], "self") == 0;
 	double secs = argc > 5 ? atof(argv[5]) : 0;
+	/* files per second; 0 = as fast as possible */
+	double rate = argc > 6 ? atof(argv[6]) : 0;
 	if (secs > 0 && C.n > 4000000)
 		C.n = 4000000;   /* a time-bounded run: room for 4M files */
 	C.t_create = calloc(C.n, sizeof(int64_t));
@@ -452,6 +455,14 @@ static int cmd_churn(int argc, char **argv)
 	for (unsigned i = 0; i < C.n; i++) {
 		if ((i & 255) == 0 && now_ns() >= stop_at)
 			break;
+		if (rate > 0 && (i & 7) == 0) {
+			/* paced: file i is due at t0 + i/rate */
+			int64_t due = t0 + (int64_t)(i / rate * 1e9), t = now_ns();
+			if (due > t) {
+				struct timespec ts = { (due - t) / 1000000000, (due - t) % 1000000000 };
+				nanosleep(&ts, NULL);
+			}
+		}
 		created = i + 1;
 		char name[32];
 		snprintf(name, sizeof(name), "f%08u", i);

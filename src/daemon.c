@@ -17,6 +17,7 @@
 #include <ev.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -199,6 +200,15 @@ static void daemon_notify(const char *msg)
 	close(fd);
 }
 
+/* An event summary being written in the background. */
+struct daemon_summary {
+	pthread_t thread;
+	bool running;
+	char *dir;
+	struct hk_job_info job;
+	struct hk_report rep;          /* owns the file list */
+};
+
 struct daemon_state {
 	struct ev_loop *loop;
 	const struct daemon_opts *opts;
@@ -219,6 +229,7 @@ struct daemon_state {
 	ev_timer event_timer;          /* writes the event summary report */
 	ev_timer metrics_timer;        /* rewrites the metrics textfile under load */
 	uint64_t event_summaries;
+	struct daemon_summary summary;
 	ev_timer watchdog;             /* WATCHDOG=1 when systemd asks for it */
 };
 
@@ -236,12 +247,9 @@ static char *daemon_report_dir(const struct hk_config *cfg)
 	return hk_xasprintf("%s/reports", cfg->daemon.state_directory);
 }
 
-static void daemon_write_report(const struct hk_config *cfg, const struct hk_job_info *job,
-				const struct hk_report *rep)
+static void daemon_write_report_to(const char *dir, const struct hk_job_info *job,
+				   const struct hk_report *rep)
 {
-	if (!cfg->scheduler.housekeeper_report_enabled)
-		return;
-	char *dir = daemon_report_dir(cfg);
 	char *path = NULL;
 	int r = hk_report_write(dir, job, rep, &path);
 	if (r < 0)
@@ -250,6 +258,15 @@ static void daemon_write_report(const struct hk_config *cfg, const struct hk_job
 	else
 		log_debug("report", "%s: written", path);
 	free(path);
+}
+
+static void daemon_write_report(const struct hk_config *cfg, const struct hk_job_info *job,
+				const struct hk_report *rep)
+{
+	if (!cfg->scheduler.housekeeper_report_enabled)
+		return;
+	char *dir = daemon_report_dir(cfg);
+	daemon_write_report_to(dir, job, rep);
 	free(dir);
 }
 
@@ -280,15 +297,54 @@ static void daemon_metrics_dirty(struct daemon_state *st)
 	}
 }
 
+static void daemon_report_free_files(struct hk_report *rep)
+{
+	for (size_t i = 0; i < rep->n_files; i++)
+		free(rep->files[i].path);
+	free(rep->files);
+	rep->files = NULL;
+	rep->n_files = 0;
+}
+
+static void *daemon_summary_thread(void *arg)
+{
+	struct daemon_summary *sum = arg;
+	daemon_write_report_to(sum->dir, &sum->job, &sum->rep);
+	daemon_report_free_files(&sum->rep);
+	free(sum->dir);
+	sum->dir = NULL;
+	return NULL;
+}
+
+static void daemon_summary_wait(struct daemon_state *st)
+{
+	if (st->summary.running) {
+		pthread_join(st->summary.thread, NULL);
+		st->summary.running = false;
+	}
+}
+
 /* Event-path deletions are summarised into one report per interval
- * rather than one file per event. */
+ * rather than one file per event. Under a flood a summary lists
+ * DAEMON_EVENT_REPORT_MAX files; encoding and syncing it on the loop's
+ * thread stalled enforcement (10 ms on tmpfs, longer on a busy disk), so
+ * the summary is handed over to a thread of its own, one at a time. */
 static void daemon_write_event_report(struct daemon_state *st)
 {
 	struct hk_report *rep = &st->event_rep;
 	if (rep->n_files == 0)
 		return;
+	st->event_summaries++;
+	st->event_rep_seen = 0;
+	if (!st->cfg->scheduler.housekeeper_report_enabled) {
+		daemon_report_free_files(rep);
+		return;
+	}
+	daemon_summary_wait(st);
+	struct daemon_summary *sum = &st->summary;
 	rep->finished_ns = hk_time_now_ns();
-	struct hk_job_info job = {
+	rep->job_id = 0;
+	sum->job = (struct hk_job_info){
 		.id = 0,
 		.trigger = "events",
 		.queued_ns = rep->started_ns,
@@ -296,15 +352,19 @@ static void daemon_write_event_report(struct daemon_state *st)
 		.finished_ns = rep->finished_ns,
 		.outcome = "ok",
 	};
-	st->event_summaries++;
-	rep->job_id = 0;
-	daemon_write_report(st->cfg, &job, rep);
-	for (size_t i = 0; i < rep->n_files; i++)
-		free(rep->files[i].path);
-	free(rep->files);
+	sum->rep = *rep;   /* the file list moves over */
 	rep->files = NULL;
 	rep->n_files = 0;
-	st->event_rep_seen = 0;
+	sum->dir = daemon_report_dir(st->cfg);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&sum->thread, NULL, daemon_summary_thread, sum);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0)
+		sum->running = true;
+	else
+		daemon_summary_thread(sum);   /* no thread: write it here */
 }
 
 static void daemon_event_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -626,6 +686,7 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 out:
 	if (st.engine)
 		daemon_write_event_report(&st);
+	daemon_summary_wait(&st);
 	hk_ctl_free(st.ctl);
 	hk_sched_free(st.sched);
 	hk_service_free(st.service);

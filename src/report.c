@@ -105,8 +105,11 @@ int hk_report_write(const char *dir, const struct hk_job_info *job,
 	struct tm tm;
 	char stamp[32];
 	gmtime_r(&start, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	char *path = hk_xasprintf("%s/report-%06" PRIu64 "-%s.json", dir, job->id, stamp);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	/* with nanoseconds: event summaries (job 0) can follow each other
+	 * within a second under a flood, and must not replace each other */
+	char *path = hk_xasprintf("%s/report-%06" PRIu64 "-%s.%09" PRId64 "Z.json", dir, job->id,
+				  stamp, rep->started_ns % HK_NSEC_PER_SEC);
 	r = hk_write_atomic(path, text.data, text.len, 0600);
 	hk_buf_fini(&text);
 	if (r == 0 && path_out)
