@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/run.sh [scenario...] - housekeeper against its floors and its peers.
 #
-# Scenarios: churn sweep index persistence idle (default: all of them),
+# Scenarios: churn paced sweep index persistence idle (default: all of them),
 # plus "profile" (strace -c syscall counts per deleted file and a perf
 # profile; not in the default set).
 #
@@ -22,6 +22,7 @@
 #                         /tmp/b-bench)
 #   BENCH_SWEEP_FILES=100000 BENCH_SWEEP_FILES_EXT4=5000
 #   BENCH_INDEX_FILES=100000 BENCH_CHURN_SECONDS=3 BENCH_IDLE_RUNS=1
+#   BENCH_PACED_RATES="5000 10000 20000" BENCH_PACED_RATES_EXT4="500 1000"
 #
 # Needs: cc, find; optional peers: systemd-tmpfiles, tmpreaper, watchman
 # (BENCH_INSTALL=1 lets it apt-get install the missing ones).
@@ -41,6 +42,9 @@ SWEEP_N_EXT4=${BENCH_SWEEP_FILES_EXT4:-5000}
 INDEX_N=${BENCH_INDEX_FILES:-100000}
 CHURN_S=${BENCH_CHURN_SECONDS:-3}
 CHURN_MAX=1000
+CHURN_RATE=0   # files/s of the churn writer; 0 = flat out
+PACED_RATES=${BENCH_PACED_RATES:-5000 10000 20000}
+PACED_RATES_EXT4=${BENCH_PACED_RATES_EXT4:-500 1000}
 IDLE_S=60
 if [ "$QUICK" = 1 ]; then
 	IDLE_S=10
@@ -181,7 +185,7 @@ EOF
 	start_hkd "$WORK/churn-$tag.conf" "$state" "$WORK/churn-$tag.log" "$@"
 	"$HKB" waitlog "$WORK/churn-$tag.log" "started" 10 >/dev/null || note "churn: daemon did not start"
 	sleep 0.2
-	"$HKB" churn "$d" 100000000 "$CHURN_MAX" none "$CHURN_S"
+	"$HKB" churn "$d" 100000000 "$CHURN_MAX" none "$CHURN_S" "$CHURN_RATE"
 	stop_hkd
 	rm -rf "$d"
 }
@@ -190,7 +194,7 @@ churn_ideal_run() {
 	local d=$root/churn-ideal
 	rm -rf "$d"
 	mkdir -p "$d"
-	"$HKB" churn "$d" 100000000 "$CHURN_MAX" self "$CHURN_S"
+	"$HKB" churn "$d" 100000000 "$CHURN_MAX" self "$CHURN_S" "$CHURN_RATE"
 	rm -rf "$d"
 }
 churn_record() {   # churn_record SCEN FS PREFIX LINE
@@ -224,6 +228,42 @@ scen_churn() {
 			churn_record churn "$fs" ideal_ "$b"
 			put churn "$fs" "slowdown(ideal_rate/hk_rate)" "$(ns_div "$(kv "$b" rate)" "$(kv "$a" rate)")"
 			put churn "$fs" "max_entries/max_files" "$(ns_div "$(kv "$a" max_events)" $CHURN_MAX)"
+		done
+	done
+}
+
+# ----------------------------------------------------------------- paced --
+# The churn of a writer at a fixed rate below the daemon's capacity (the
+# flat-out writer of "churn" outruns it on this machine): entries and
+# latency while the daemon keeps up.
+scen_paced() {
+	for fs in $(fs_list); do
+		local root rates
+		root=$(fs_root "$fs")
+		rates=$PACED_RATES
+		[ "$fs" = ext4 ] && rates=$PACED_RATES_EXT4
+		for rate in $rates; do
+			for r in $(seq 1 "$RUNS"); do
+				log "paced $fs $rate files/s run $r/$RUNS"
+				local a b
+				CHURN_RATE=$rate
+				# long enough for the limit to be broken 3,000 times
+				local keep_s=$CHURN_S
+				CHURN_S=$(awk -v s="$CHURN_S" -v r="$rate" -v m=$CHURN_MAX \
+					'BEGIN { t = (m + 3000) / r; print (t > s ? t : s) }')
+				if [ $((r % 2)) = 1 ]; then
+					a=$(churn_daemon_run "$root" "$root/state-churn" d)
+					b=$(churn_ideal_run "$root")
+				else
+					b=$(churn_ideal_run "$root")
+					a=$(churn_daemon_run "$root" "$root/state-churn" d)
+				fi
+				CHURN_RATE=0
+				CHURN_S=$keep_s
+				churn_record paced "$fs/$rate" hk_ "$a"
+				put paced "$fs/$rate" "max_entries/max_files" "$(ns_div "$(kv "$a" max_events)" $CHURN_MAX)"
+				put paced "$fs/$rate" "ideal_lat_p99_ms" "$(awk -v v="$(kv "$b" lat_p99_us)" 'BEGIN{printf "%.3f", v/1000}')"
+			done
 		done
 	done
 }
@@ -532,13 +572,13 @@ summary() {
 		done
 }
 
-SCEN=${*:-churn sweep index persistence idle}
+SCEN=${*:-churn paced sweep index persistence idle}
 case " $SCEN " in *" persistence "* | *" profile "*) NEED_TMPFS=1 ;; esac
 setup_fs
 log "housekeeperd: $HKD; runs: $RUNS; scenarios: $SCEN; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in $SCEN; do
 	case $s in
-	churn | sweep | index | persistence | idle | profile) "scen_$s" ;;
+	churn | paced | sweep | index | persistence | idle | profile) "scen_$s" ;;
 	*) echo "run.sh: unknown scenario $s" >&2; exit 2 ;;
 	esac
 done
