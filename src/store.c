@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <lmdb.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,6 +475,10 @@ static void store_walk_child(const char *path, uint64_t map_size)
 	MDB_cursor *c = NULL;
 	MDB_val k, v;
 	unsigned sum = 0;
+	/* a damaged page must kill this child by its signal, for the parent to
+	 * see; a sanitizer's handler would turn it into an ordinary exit */
+	signal(SIGBUS, SIG_DFL);
+	signal(SIGSEGV, SIG_DFL);
 	int rc = mdb_env_create(&env);
 	if (!rc)
 		rc = mdb_env_set_maxdbs(env, 64);
