@@ -6,12 +6,14 @@
  * Owns: the state directory's lock (flock on housekeeper.lock, pid inside),
  * one LMDB environment on <state>/store.mdb (MDB_NOSUBDIR, default
  * durability: every commit is synced), and the in-memory queue of writes
- * that hk_store_flush commits in one transaction. The named databases
- * and their record formats are described in store_records.c.
+ * (in an arena of its own) that hk_store_flush commits in one transaction.
+ * The named databases and their record formats are described in
+ * store_records.c.
  *
  * Invariants:
  *  - a queued write leaves the queue only when the transaction holding it
- *    committed; only index writes are ever dropped (hk_store_index_put);
+ *    committed, or when a later index write of the same key replaces it;
+ *    only index writes are ever dropped (hk_store_index_put);
  *  - no transaction outlives a public call; mdb_env_set_mapsize is only
  *    called with no transaction open.
  */
@@ -21,7 +23,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <lmdb.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +100,121 @@ static void store_set_cause(char **cause, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The queue ----------------------------------------------------------------- */
+/* The queue -----------------------------------------------------------------
+ *
+ * Queued writes live in an arena of chunks mapped apart from the malloc
+ * heap (hk_xmap), filled in order and unmapped together once the queue is
+ * committed: a scan's burst of index writes (tens of thousands between two
+ * commits) leaves nothing behind between the long-lived index entries in
+ * the heap. The one chunk of a queue that never needed more is kept, so
+ * that the event path does not map and unmap at every commit.
+ *
+ * Index PUTs and DELs are coalesced by key: a later one replaces the
+ * queued one in place (the last write of a key is the one that counts, and
+ * writes of other keys commute with it). A DEL_PREFIX or CLEAR of the index
+ * is a barrier: nothing queued before it is replaced by a write after it.
+ */
+
+#define STORE_CHUNK_SIZE ((size_t)64 * 1024)
+#define STORE_ALIGN(n) (((n) + 7) & ~(size_t)7)
+
+struct store_chunk {
+	struct store_chunk *next;   /* the chunk filled before this one */
+	size_t size;                /* mapped bytes, this header included */
+	size_t used;
+};
+
+#define STORE_CHUNK_HDR STORE_ALIGN(sizeof(struct store_chunk))
+
+static size_t store_page_size(void)
+{
+	static size_t page;
+
+	if (!page) {
+		long p = sysconf(_SC_PAGESIZE);
+		page = p > 0 ? (size_t)p : 4096;
+	}
+	return page;
+}
+
+/* n bytes of the arena, 8-aligned, valid until the queue is reset. */
+static void *store_alloc(struct hk_store *s, size_t n)
+{
+	struct store_chunk *c = s->chunks;
+	void *p;
+
+	n = STORE_ALIGN(n);
+	if (!c || c->size - c->used < n) {
+		size_t size = STORE_CHUNK_SIZE;
+		size_t page = store_page_size();
+
+		if (n > size - STORE_CHUNK_HDR)
+			size = (STORE_CHUNK_HDR + n + page - 1) / page * page;
+		c = hk_xmap(size);
+		c->next = s->chunks;
+		c->size = size;
+		c->used = STORE_CHUNK_HDR;
+		s->chunks = c;
+	}
+	p = (unsigned char *)c + c->used;
+	c->used += n;
+	return p;
+}
+
+/* Give back the last store_alloc (p, n bytes), which nothing references. */
+static void store_alloc_undo(struct hk_store *s, void *p, size_t n)
+{
+	struct store_chunk *c = s->chunks;
+
+	n = STORE_ALIGN(n);
+	if (c && (unsigned char *)p + n == (unsigned char *)c + c->used)
+		c->used -= n;
+}
+
+static void store_slots_free(struct hk_store *s)
+{
+	hk_unmap(s->slots, s->n_slots * sizeof(*s->slots));
+	s->slots = NULL;
+	s->n_slots = 0;
+	s->n_slotted = 0;
+}
+
+/* Forget every index key (a barrier, or the queue is gone). */
+static void store_slots_clear(struct hk_store *s)
+{
+	if (s->n_slotted == 0)
+		return;
+	if (s->n_slots * sizeof(*s->slots) > store_page_size()) {
+		store_slots_free(s);   /* a burst's table: give it back */
+		return;
+	}
+	memset(s->slots, 0, s->n_slots * sizeof(*s->slots));
+	s->n_slotted = 0;
+}
+
+/* Empty the queue after a commit. keep: keep one chunk if there was only
+ * one (the event path's steady state). */
+static void store_queue_reset(struct hk_store *s, bool keep)
+{
+	struct store_chunk *c = s->chunks;
+
+	if (keep && c && !c->next) {
+		c->used = STORE_CHUNK_HDR;
+	} else {
+		while (c) {
+			struct store_chunk *next = c->next;
+			hk_unmap(c, c->size);
+			c = next;
+		}
+		s->chunks = NULL;
+	}
+	store_slots_clear(s);
+	if (!keep)
+		store_slots_free(s);
+	s->head = NULL;
+	s->tail = &s->head;
+	s->n_ops = 0;
+}
 
 void store_op_free(struct store_op *op)
 {
@@ -108,29 +223,130 @@ void store_op_free(struct store_op *op)
 	op->val = NULL;
 }
 
-struct store_op *store_enqueue(struct hk_store *s, enum store_op_kind kind,
-				      enum store_db db, const void *key, size_t klen,
-				      const void *val, size_t vlen)
+/* FNV-1a 64 with a final mix, over a key's bytes. */
+static size_t store_key_hash(const unsigned char *p, size_t n)
 {
-	struct store_op *op = NULL;
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
 
-	if (s->n_ops == s->cap_ops) {
-		s->cap_ops = s->cap_ops ? s->cap_ops * 2 : 64;
-		s->ops = hk_xreallocarray(s->ops, s->cap_ops, sizeof(*s->ops));
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= UINT64_C(0x100000001b3);
 	}
-	op = &s->ops[s->n_ops++];
+	h ^= h >> 32;
+	h *= UINT64_C(0xd6e8feb86659fd93);
+	h ^= h >> 32;
+	return (size_t)h;
+}
+
+/* The slot of op's key: the queued op with that key, or an empty slot. */
+static size_t store_slot_find(const struct hk_store *s, const struct store_op *op)
+{
+	size_t mask = s->n_slots - 1;
+	size_t i = store_key_hash(op->key, op->klen) & mask;
+
+	for (;;) {
+		const struct store_op *o = s->slots[i];
+
+		if (!o || (o->klen == op->klen && memcmp(o->key, op->key, op->klen) == 0))
+			return i;
+		i = (i + 1) & mask;
+	}
+}
+
+/* Room for one more key at a load of at most 1/2. */
+static void store_slots_reserve(struct hk_store *s)
+{
+	struct store_op **old = s->slots;
+	size_t n_old = s->n_slots;
+	size_t n_new;
+
+	if (n_old && (s->n_slotted + 1) * 2 <= n_old)
+		return;
+	n_new = n_old ? n_old * 2 : store_page_size() / sizeof(*s->slots);
+	s->slots = hk_xmap(n_new * sizeof(*s->slots));
+	s->n_slots = n_new;
+	for (size_t i = 0; i < n_old; i++)
+		if (old[i])
+			s->slots[store_slot_find(s, old[i])] = old[i];
+	hk_unmap(old, n_old * sizeof(*old));
+}
+
+static void store_link(struct hk_store *s, struct store_op *op)
+{
+	if (!s->tail)
+		s->tail = &s->head;
+	op->next = NULL;
+	*s->tail = op;
+	s->tail = &op->next;
+	s->n_ops++;
+	if (op->db == STORE_DB_INDEX &&
+	    (op->kind == STORE_OP_DEL_PREFIX || op->kind == STORE_OP_CLEAR))
+		store_slots_clear(s);
+}
+
+/* A new write of klen + vlen bytes in the arena (val follows key, then a
+ * NUL), not queued yet: the caller fills key and val, then queues it with
+ * store_enqueue_index (index PUT and DEL only). */
+struct store_op *store_op_new(struct hk_store *s, enum store_op_kind kind, enum store_db db,
+			      size_t klen, size_t vlen)
+{
+	struct store_op *op = store_alloc(s, STORE_ALIGN(sizeof(*op)) + klen + vlen + 1);
+
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	op->db = db;
 	op->klen = klen;
 	op->vlen = vlen;
-	op->key = hk_xmalloc(klen + vlen + 1);
+	op->key = (unsigned char *)op + STORE_ALIGN(sizeof(*op));
+	op->val = op->key + klen;
+	op->val[vlen] = '\0';
+	return op;
+}
+
+/* Queue an index PUT or DEL made by store_op_new (the last one made):
+ * it replaces the queued write of the same key, if any, in place. */
+void store_enqueue_index(struct hk_store *s, struct store_op *op)
+{
+	size_t size = STORE_ALIGN(sizeof(*op)) + op->klen + op->vlen + 1;
+	struct store_op *old;
+	size_t i;
+
+	store_slots_reserve(s);
+	i = store_slot_find(s, op);
+	old = s->slots[i];
+	if (!old) {
+		s->slots[i] = op;
+		s->n_slotted++;
+		store_link(s, op);
+		return;
+	}
+	if (op->kind == STORE_OP_PUT && (old->kind != STORE_OP_PUT || old->vlen != op->vlen)) {
+		/* the new value stays where it is; the queued op points at it */
+		old->kind = STORE_OP_PUT;
+		old->key = op->key;
+		old->val = op->val;
+		old->vlen = op->vlen;
+		return;
+	}
+	old->kind = op->kind;
+	if (op->kind == STORE_OP_PUT)
+		memcpy(old->val, op->val, op->vlen);
+	else
+		old->vlen = 0;
+	store_alloc_undo(s, op, size);
+}
+
+struct store_op *store_enqueue(struct hk_store *s, enum store_op_kind kind,
+				      enum store_db db, const void *key, size_t klen,
+				      const void *val, size_t vlen)
+{
+	struct store_op *op = store_op_new(s, kind, db, klen, vlen);
+
 	if (klen)
 		memcpy(op->key, key, klen);
-	op->val = op->key + klen;
 	if (vlen)
 		memcpy(op->val, val, vlen);
-	op->val[vlen] = '\0';
+	store_link(s, op);
 	return op;
 }
 
@@ -138,18 +354,22 @@ struct store_op *store_enqueue(struct hk_store *s, enum store_op_kind kind,
  * records. Index writes go, one CLEAR of the index takes their place. */
 void store_index_lose(struct hk_store *s)
 {
-	size_t j = 0;
+	struct store_op **pp = &s->head;
+	size_t before = s->n_ops;
 
-	for (size_t i = 0; i < s->n_ops; i++) {
-		if (s->ops[i].db == STORE_DB_INDEX)
-			store_op_free(&s->ops[i]);
-		else
-			s->ops[j++] = s->ops[i];
+	s->tail = &s->head;
+	while (*pp) {
+		if ((*pp)->db == STORE_DB_INDEX) {
+			*pp = (*pp)->next;   /* its bytes go with the arena */
+			s->n_ops--;
+		} else {
+			s->tail = &(*pp)->next;
+			pp = &(*pp)->next;
+		}
 	}
 	log_warnx(STORE_TAG, "%s: write queue full (%zu writes, store failing: %s): "
 		  "dropping %zu index writes, the stored index will be rebuilt",
-		  s->data_path, s->n_ops, s->last_text ? s->last_text : "?", s->n_ops - j);
-	s->n_ops = j;
+		  s->data_path, before, s->last_text ? s->last_text : "?", before - s->n_ops);
 	s->index_lost = true;
 	store_enqueue(s, STORE_OP_CLEAR, STORE_DB_INDEX, NULL, 0, NULL, 0);
 }
@@ -160,6 +380,27 @@ int store_index_admit(struct hk_store *s)
 	if (!s->index_lost && s->n_ops >= s->queue_max)
 		store_index_lose(s);
 	return s->index_lost ? -ENOBUFS : 0;
+}
+
+/* The environment ----------------------------------------------------------- */
+
+/* Create and open the LMDB environment on the data file; s->env stays
+ * NULL on failure. Returns an LMDB or system error code. */
+static int store_env_open(struct hk_store *s)
+{
+	int rc = mdb_env_create(&s->env);
+
+	if (rc == 0)
+		rc = mdb_env_set_maxdbs(s->env, STORE_DB_COUNT + 2);
+	if (rc == 0)
+		rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size);
+	if (rc == 0)
+		rc = mdb_env_open(s->env, s->data_path, MDB_NOSUBDIR, 0600);
+	if (rc && s->env) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+	return rc;
 }
 
 /* Transactions --------------------------------------------------------------- */
@@ -268,8 +509,8 @@ int store_txn_run(struct hk_store *s, const struct store_op *extra, size_t n_ext
 		}
 		if (rc)
 			goto out;
-		for (size_t i = 0; rc == 0 && i < s->n_ops; i++)
-			rc = store_apply(s, txn, &s->ops[i]);
+		for (const struct store_op *op = s->head; rc == 0 && op; op = op->next)
+			rc = store_apply(s, txn, op);
 		for (size_t i = 0; rc == 0 && i < n_extra; i++)
 			rc = store_apply(s, txn, &extra[i]);
 		if (rc == 0 && work)
@@ -301,16 +542,7 @@ out:
 	store_set_health(s, rc);
 	if (rc)
 		return store_code(rc);
-	for (size_t i = 0; i < s->n_ops; i++)
-		store_op_free(&s->ops[i]);
-	s->n_ops = 0;
-	if (s->cap_ops > 4096) {
-		/* a scan's burst of writes is over: give the memory back */
-		free(s->ops);
-		s->ops = NULL;
-		s->cap_ops = 0;
-		malloc_trim(0);
-	}
+	store_queue_reset(s, true);
 	return 0;
 }
 
@@ -835,9 +1067,7 @@ static void store_free(struct hk_store *s)
 		return;
 	if (s->env)
 		mdb_env_close(s->env);
-	for (size_t i = 0; i < s->n_ops; i++)
-		store_op_free(&s->ops[i]);
-	free(s->ops);
+	store_queue_reset(s, false);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);   /* releases the flock */
 	if (s->dir_fd >= 0)
@@ -863,6 +1093,7 @@ int hk_store_open(const char *state_dir, const struct hk_store_options *opts, in
 	if (!opts)
 		opts = &defaults;
 	s = hk_xcalloc(1, sizeof(*s));
+	s->tail = &s->head;
 	s->dir_fd = -1;
 	s->lock_fd = -1;
 	s->schema = opts->schema_version ? opts->schema_version : HK_STORE_SCHEMA;
@@ -911,13 +1142,7 @@ int hk_store_open(const char *state_dir, const struct hk_store_options *opts, in
 	if (s->map_size > s->max_map_size)
 		s->max_map_size = s->map_size;
 
-	rc = mdb_env_create(&s->env);
-	if (rc == 0)
-		rc = mdb_env_set_maxdbs(s->env, STORE_DB_COUNT + 2);
-	if (rc == 0)
-		rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size);
-	if (rc == 0)
-		rc = mdb_env_open(s->env, s->data_path, MDB_NOSUBDIR, 0600);
+	rc = store_env_open(s);
 	if (rc) {
 		store_set_cause(cause, "%s: cannot open the LMDB environment: %s", s->data_path,
 				mdb_strerror(rc));

@@ -123,7 +123,8 @@ int hk_store_flush(struct hk_store *store);
  * failing store retries the commit on every call; the failure is logged
  * once, and its recovery once. */
 
-/* Number of queued writes. */
+/* Number of queued writes (an index write replaced by a later one of the
+ * same path counts once). */
 size_t hk_store_pending(const struct hk_store *store);
 
 /* Did the last commit succeed? (true until one fails) */
