@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <lmdb.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@
 
 #define STORE_LMDB_LOCK HK_STORE_DATA_FILE "-lock"
 #define STORE_MAX_RETRIES 64      /* map growths / resizes per commit */
+#define STORE_TRIM_WRITES 256     /* a commit this large makes hk_store_trim due */
 
 /* LMDB on-disk constants (mdb.c), for the pre-open check. */
 #define STORE_MDB_MAGIC 0xBEEFC0DEu
@@ -403,6 +405,84 @@ static int store_env_open(struct hk_store *s)
 	return rc;
 }
 
+static int store_open_file(int dir_fd, const char *dir, const char *name, int flags,
+			   char **cause);
+
+/* LMDB's dirty page list, calloc'd by every mdb_env_open of a writable
+ * environment: MDB_IDL_UM_SIZE (2^17) entries of 16 bytes. */
+#define STORE_LMDB_DIRTY_LIST ((size_t)2 << 20)
+#define STORE_HOLD_MAX 16
+
+/*
+ * Close and reopen the environment (no transaction may be open). LMDB
+ * keeps every page a write transaction dirtied (malloc'd copies) in a
+ * cache of its own that only mdb_env_close frees, so a transaction that
+ * wrote N pages leaves N pages of heap behind for good: a cold scan's
+ * commits leave megabytes. The database handles are opened again (same
+ * databases; an empty write transaction, no I/O). On failure s->env is
+ * NULL, and store_env_ready reopens on the next use.
+ *
+ * The freed cache is given back to the system (malloc_trim), but it stays
+ * in the heap as free chunks, and glibc would carve the new environment's
+ * 2 MiB dirty list out of one of them and zero it, making 2 MiB resident
+ * for a list of which a few entries are ever used. So while the
+ * environment opens, large free chunks are held (blocks the size of the
+ * list, never touched, at most STORE_HOLD_MAX) and the list comes from
+ * fresh pages that stay untouched until used.
+ */
+static int store_env_reopen(struct hk_store *s)
+{
+	void *held[STORE_HOLD_MAX];
+	size_t n_held = 0;
+	MDB_txn *txn = NULL;
+	int rc;
+
+	if (s->env) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+		malloc_trim(0);
+		while (n_held < STORE_HOLD_MAX && mallinfo2().fordblks >= STORE_LMDB_DIRTY_LIST)
+			held[n_held++] = hk_xmalloc(STORE_LMDB_DIRTY_LIST);
+	}
+	/* LMDB opens its files by name: they are checked again as at the
+	 * first open (no symbolic link, ours, private) */
+	rc = store_open_file(s->dir_fd, s->dir, STORE_LMDB_LOCK, O_RDWR, NULL);
+	if (rc >= 0) {
+		close(rc);
+		rc = store_open_file(s->dir_fd, s->dir, HK_STORE_DATA_FILE, O_RDONLY, NULL);
+	}
+	if (rc >= 0) {
+		close(rc);
+		rc = store_env_open(s);
+	}
+	while (n_held)
+		free(held[--n_held]);
+	if (rc)
+		goto out;
+	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	for (int i = 0; rc == 0 && i < STORE_DB_COUNT; i++)
+		rc = mdb_dbi_open(txn, store_db_names[i], 0, &s->dbi[i]);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);   /* frees txn, even on failure */
+	else if (txn)
+		mdb_txn_abort(txn);
+	if (rc) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+out:
+	if (rc)
+		log_warnx(STORE_TAG, "%s: cannot reopen the LMDB environment: %s", s->data_path,
+			  store_text(rc));
+	return rc;
+}
+
+/* An open environment: reopened if a reopen failed before. */
+static int store_env_ready(struct hk_store *s)
+{
+	return s->env ? 0 : store_env_reopen(s);
+}
+
 /* Transactions --------------------------------------------------------------- */
 
 static int store_cursor_del_prefix(MDB_txn *txn, MDB_dbi dbi, const unsigned char *prefix,
@@ -501,6 +581,9 @@ int store_txn_run(struct hk_store *s, const struct store_op *extra, size_t n_ext
 	int rc = 0;
 	int tries = 0;
 
+	rc = store_env_ready(s);
+	if (rc)
+		goto out;
 	for (;;) {
 		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 		if (rc == MDB_MAP_RESIZED && tries++ < STORE_MAX_RETRIES) {
@@ -542,6 +625,8 @@ out:
 	store_set_health(s, rc);
 	if (rc)
 		return store_code(rc);
+	if (s->n_ops + n_extra >= STORE_TRIM_WRITES)
+		s->trim_due = true;
 	store_queue_reset(s, true);
 	return 0;
 }
@@ -1260,6 +1345,25 @@ int hk_store_flush(struct hk_store *store)
 	return store_txn_run(store, NULL, 0, NULL, NULL);
 }
 
+bool hk_store_trim_due(const struct hk_store *store)
+{
+	return store->trim_due;
+}
+
+int hk_store_trim(struct hk_store *store)
+{
+	int rc;
+
+	if (!store->trim_due || store->n_ops)
+		return 0;
+	store_queue_reset(store, false);
+	rc = store_env_reopen(store);
+	store->trim_due = false;
+	if (rc)
+		store_set_health(store, rc);
+	return rc ? store_code(rc) : 0;
+}
+
 size_t hk_store_pending(const struct hk_store *store)
 {
 	return store->n_ops;
@@ -1289,6 +1393,9 @@ int store_rd_begin(struct hk_store *s, MDB_txn **txn)
 	int rc;
 	int tries = 0;
 
+	rc = store_env_ready(s);
+	if (rc)
+		return rc;
 	for (;;) {
 		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
 		if (rc == MDB_MAP_RESIZED && tries++ < STORE_MAX_RETRIES) {

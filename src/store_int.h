@@ -77,6 +77,7 @@ struct hk_store {
 	struct store_op **slots;
 	size_t n_slots;                /* capacity: 0 or a power of two */
 	size_t n_slotted;
+	bool trim_due;                 /* a large commit since the last trim */
 	/* health */
 	int last_err;
 	char *last_text;

@@ -5,7 +5,7 @@
  * round trips of registrations, index, jobs and audit (raw-byte paths),
  * map growth, the intent protocol across a simulated crash, failing
  * commits and the bounded queue, coalescing of index writes to one path,
- * queries and pruning.
+ * trimming after a burst, queries and pruning.
  */
 #include "autoconfig.h"
 
@@ -902,6 +902,46 @@ static void test_index_coalesce(void **state)
 	hk_store_close(s);
 }
 
+/* After a large commit, a trim reopens the environment: the store goes on
+ * working, and nothing queued is lost. */
+static void test_trim(void **state)
+{
+	struct fixture *fx = *state;
+	struct hk_store *s = open_ok(fx, NULL);
+	struct hk_store_file f = meta_of(5), got;
+	char name[16];
+
+	assert_false(hk_store_trim_due(s));
+	assert_int_equal(hk_store_trim(s), 0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "t%04d", i);
+		assert_int_equal(hk_store_index_put(s, ID_A, name, 5, &f), 0);
+	}
+	assert_int_equal(hk_store_flush(s), 0);
+	assert_true(hk_store_trim_due(s));
+	/* not while writes are queued */
+	assert_int_equal(hk_store_index_put(s, ID_A, "late", 4, &f), 0);
+	assert_int_equal(hk_store_trim(s), 0);
+	assert_true(hk_store_trim_due(s));
+	assert_int_equal(hk_store_pending(s), 1);
+	assert_int_equal(hk_store_flush(s), 0);
+	assert_int_equal(hk_store_trim(s), 0);
+	assert_false(hk_store_trim_due(s));
+	assert_true(hk_store_healthy(s));
+	assert_int_equal(idx_count(s, ID_A), 1001);
+	assert_int_equal(hk_store_index_delete(s, ID_A, "late", 4), 0);
+	assert_int_equal(hk_store_index_put(s, ID_A, "after", 5, &f), 0);
+	assert_int_equal(hk_store_flush(s), 0);
+	assert_int_equal(idx_count(s, ID_A), 1001);
+	assert_true(idx_get(s, ID_A, "after", &got));
+	assert_int_equal(got.size, 15);
+	hk_store_close(s);
+	/* and what was committed is there after a reopen */
+	s = open_ok(fx, NULL);
+	assert_int_equal(idx_count(s, ID_A), 1001);
+	hk_store_close(s);
+}
+
 static void test_map_growth(void **state)
 {
 	struct fixture *fx = *state;
@@ -1231,6 +1271,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_coalesce, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intent_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_query, setup, teardown),
