@@ -225,31 +225,40 @@ void store_op_free(struct store_op *op)
 	op->val = NULL;
 }
 
-/* FNV-1a 64 with a final mix, over a key's bytes. */
-static size_t store_key_hash(const unsigned char *p, size_t n)
+/* A key's hash: 8 bytes at a time (keys are 40 to 511 bytes), with a
+ * final mix so that the low bits depend on every byte. */
+static uint64_t store_key_hash(const unsigned char *p, size_t n)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	uint64_t h = UINT64_C(0xcbf29ce484222325) ^ n;
+	uint64_t w;
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+		h ^= h >> 29;
 	}
+	w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
 	h ^= h >> 32;
 	h *= UINT64_C(0xd6e8feb86659fd93);
 	h ^= h >> 32;
-	return (size_t)h;
+	return h;
 }
 
-/* The slot of op's key: the queued op with that key, or an empty slot. */
-static size_t store_slot_find(const struct hk_store *s, const struct store_op *op)
+/* The slot of a key (hash h): the one of the queued op with that key, or
+ * an empty one. */
+static size_t store_slot_find(const struct hk_store *s, uint64_t h, const unsigned char *key,
+			      size_t klen)
 {
 	size_t mask = s->n_slots - 1;
-	size_t i = store_key_hash(op->key, op->klen) & mask;
+	size_t i = (size_t)h & mask;
 
 	for (;;) {
-		const struct store_op *o = s->slots[i];
+		const struct store_slot *sl = &s->slots[i];
 
-		if (!o || (o->klen == op->klen && memcmp(o->key, op->key, op->klen) == 0))
+		if (!sl->op || (sl->hash == h && sl->op->klen == klen &&
+				memcmp(sl->op->key, key, klen) == 0))
 			return i;
 		i = (i + 1) & mask;
 	}
@@ -258,7 +267,7 @@ static size_t store_slot_find(const struct hk_store *s, const struct store_op *o
 /* Room for one more key at a load of at most 1/2. */
 static void store_slots_reserve(struct hk_store *s)
 {
-	struct store_op **old = s->slots;
+	struct store_slot *old = s->slots;
 	size_t n_old = s->n_slots;
 	size_t n_new;
 
@@ -267,9 +276,15 @@ static void store_slots_reserve(struct hk_store *s)
 	n_new = n_old ? n_old * 2 : store_page_size() / sizeof(*s->slots);
 	s->slots = hk_xmap(n_new * sizeof(*s->slots));
 	s->n_slots = n_new;
-	for (size_t i = 0; i < n_old; i++)
-		if (old[i])
-			s->slots[store_slot_find(s, old[i])] = old[i];
+	for (size_t i = 0; i < n_old; i++) {
+		if (old[i].op) {
+			size_t j = (size_t)old[i].hash & (n_new - 1);
+
+			while (s->slots[j].op)   /* keys are unique here */
+				j = (j + 1) & (n_new - 1);
+			s->slots[j] = old[i];
+		}
+	}
 	hk_unmap(old, n_old * sizeof(*old));
 }
 
@@ -310,14 +325,16 @@ struct store_op *store_op_new(struct hk_store *s, enum store_op_kind kind, enum 
 void store_enqueue_index(struct hk_store *s, struct store_op *op)
 {
 	size_t size = STORE_ALIGN(sizeof(*op)) + op->klen + op->vlen + 1;
+	uint64_t h = store_key_hash(op->key, op->klen);
 	struct store_op *old;
 	size_t i;
 
 	store_slots_reserve(s);
-	i = store_slot_find(s, op);
-	old = s->slots[i];
+	i = store_slot_find(s, h, op->key, op->klen);
+	old = s->slots[i].op;
 	if (!old) {
-		s->slots[i] = op;
+		s->slots[i].hash = h;
+		s->slots[i].op = op;
 		s->n_slotted++;
 		store_link(s, op);
 		return;

@@ -51,6 +51,13 @@ struct store_op {
 
 struct store_chunk;
 
+/* A slot of the coalescing table: the hash is kept beside the op so that
+ * a probe does not visit the ops it passes. */
+struct store_slot {
+	uint64_t hash;
+	struct store_op *op;      /* NULL: empty */
+};
+
 struct hk_store {
 	char *dir;
 	char *data_path;
@@ -74,7 +81,7 @@ struct hk_store {
 	size_t queue_max;
 	bool index_lost;
 	struct store_chunk *chunks;    /* newest first */
-	struct store_op **slots;
+	struct store_slot *slots;
 	size_t n_slots;                /* capacity: 0 or a power of two */
 	size_t n_slotted;
 	bool trim_due;                 /* a large commit since the last trim */
