@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,7 @@ struct daemon_state {
 	ev_signal sighup, sigterm, sigint, sigusr1;
 	ev_prepare flush;          /* commits the store's queued writes, grouped */
 	ev_timer flush_timer;      /* ... at most DAEMON_FLUSH_INTERVAL later */
+	ev_timer trim_timer;       /* gives memory back once a burst of commits is over */
 	int64_t last_flush_ns;
 	ev_idle prune;             /* history retention, in slices */
 	struct hk_notify *notify;
@@ -238,6 +240,8 @@ struct daemon_state {
 #define DAEMON_METRICS_INTERVAL 5.0          /* textfile rewrites under load, at most */
 #define DAEMON_FLUSH_INTERVAL 0.05           /* seconds between store commits under load */
 #define DAEMON_FLUSH_BATCH 65536             /* queued writes that commit at once */
+#define DAEMON_TRIM_DELAY 0.2                /* seconds without a large commit: burst over */
+#define DAEMON_MMAP_THRESHOLD (128 * 1024)   /* malloc blocks this large are mapped */
 
 static char *daemon_report_dir(const struct hk_config *cfg)
 {
@@ -394,6 +398,29 @@ static void daemon_store_commit(struct daemon_state *st)
 	}
 }
 
+/* (Re)arm the trim after a large commit: it fires once DAEMON_TRIM_DELAY
+ * passes without another, i.e. when a scan's (or a storm's) writes are over.
+ * Under a steady load it keeps being pushed back, and the memory it would
+ * give back is what the load reuses. */
+static void daemon_trim_arm(struct daemon_state *st)
+{
+	if (!hk_store_trim_due(st->store))
+		return;
+	ev_timer_stop(st->loop, &st->trim_timer);
+	ev_timer_set(&st->trim_timer, DAEMON_TRIM_DELAY, 0.);
+	ev_timer_start(st->loop, &st->trim_timer);
+}
+
+static void daemon_trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon_state *st = w->data;
+	if (hk_store_pending(st->store))
+		return;   /* their commit arms the trim again */
+	if (hk_store_trim(st->store) == 0)
+		log_debug("store", "%s: write burst over, its memory given back",
+			  st->cfg->daemon.state_directory);
+}
+
 static void daemon_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct daemon_state *st = w->data;
@@ -411,8 +438,12 @@ static void daemon_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		daemon_metrics_dirty(st);
 	}
 	size_t pending = hk_store_pending(st->store);
-	if (pending == 0)
+	if (pending == 0) {
+		/* a commit outside this path (a control request's flush) */
+		if (hk_store_trim_due(st->store) && !ev_is_active(&st->trim_timer))
+			daemon_trim_arm(st);
 		return;
+	}
 	/* Index changes and audit completions need no prompt durability (a
 	 * crash is repaired by the reconcile and the open intents), so they
 	 * are grouped: one commit per DAEMON_FLUSH_INTERVAL under load. */
@@ -420,6 +451,7 @@ static void daemon_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	if (since >= DAEMON_FLUSH_INTERVAL || pending >= DAEMON_FLUSH_BATCH) {
 		ev_timer_stop(loop, &st->flush_timer);
 		daemon_store_commit(st);
+		daemon_trim_arm(st);
 	} else if (!ev_is_active(&st->flush_timer)) {
 		ev_timer_set(&st->flush_timer, DAEMON_FLUSH_INTERVAL - since, 0.);
 		ev_timer_start(loop, &st->flush_timer);
@@ -429,6 +461,7 @@ static void daemon_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 static void daemon_flush_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	daemon_store_commit(w->data);
+	daemon_trim_arm(w->data);
 }
 
 /* Jobs, reports and audit records older than job_history_retention_days. */
@@ -652,6 +685,8 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	ev_prepare_start(st.loop, &st.flush);
 	ev_timer_init(&st.flush_timer, daemon_flush_timer_cb, 0., 0.);
 	st.flush_timer.data = &st;
+	ev_timer_init(&st.trim_timer, daemon_trim_cb, 0., 0.);
+	st.trim_timer.data = &st;
 	ev_idle_init(&st.prune, daemon_prune_cb);
 	st.prune.data = &st;
 	ev_idle_start(st.loop, &st.prune);
@@ -764,6 +799,11 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 int hk_daemon_main(int argc, char **argv)
 {
 	struct daemon_opts opts = { .config_file = HK_DEFAULT_CONFIG };
+	/* A fixed threshold: glibc's default one rises to the size of the
+	 * largest mapped block freed (an index's old hash table: megabytes),
+	 * after which large arrays land in the heap, where one long-lived
+	 * block above them keeps their pages after they are freed. */
+	mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD);
 	int r = daemon_parse_args(argc, argv, &opts);
 	if (r != 0)
 		return r < 0 ? 0 : r;

@@ -23,14 +23,20 @@
 
 /* Persistence of the index ------------------------------------------------ */
 
-/* The store key of a file: its path relative to the registered root. */
-static char *eng_relpath(const struct eng_reg *reg, uint32_t dir, const char *name, size_t *len)
+/* The store key of a file: its path relative to the registered root. For
+ * a file of the root that is its name (no copy); otherwise it is built in
+ * b (the caller's, to hk_buf_fini). Borrowed until then. */
+static const char *eng_relpath(const struct eng_reg *reg, uint32_t dir, const char *name,
+			       struct hk_buf *b, size_t *len)
 {
-	struct hk_buf b = { 0 };
-	eng_dir_relpath(reg, dir, &b);
-	hk_buf_append(&b, name, strlen(name));
-	*len = b.len;
-	return b.data;
+	if (dir == ENG_ROOT) {
+		*len = strlen(name);
+		return name;
+	}
+	eng_dir_relpath(reg, dir, b);
+	hk_buf_append(b, name, strlen(name));
+	*len = b->len;
+	return b->data;
 }
 
 static void eng_store_put(struct eng_reg *reg, const struct hk_entry *e)
@@ -38,11 +44,12 @@ static void eng_store_put(struct eng_reg *reg, const struct hk_entry *e)
 	struct hk_store *store = reg->eng->store;
 	if (!store || reg->eng->no_index_store)
 		return;
+	struct hk_buf b = { 0 };
 	size_t len;
-	char *rel = eng_relpath(reg, e->dir, e->name, &len);
+	const char *rel = eng_relpath(reg, e->dir, e->name, &b, &len);
 	struct hk_store_file f = { e->ino, e->size, e->mtime_ns, e->key_ns };
 	hk_store_index_put(store, reg->conf->id, rel, len, &f);
-	free(rel);
+	hk_buf_fini(&b);
 }
 
 void eng_store_del(struct eng_reg *reg, uint32_t dir, const char *name)
@@ -50,10 +57,11 @@ void eng_store_del(struct eng_reg *reg, uint32_t dir, const char *name)
 	struct hk_store *store = reg->eng->store;
 	if (!store || reg->eng->no_index_store)
 		return;
+	struct hk_buf b = { 0 };
 	size_t len;
-	char *rel = eng_relpath(reg, dir, name, &len);
+	const char *rel = eng_relpath(reg, dir, name, &b, &len);
 	hk_store_index_delete(store, reg->conf->id, rel, len);
-	free(rel);
+	hk_buf_fini(&b);
 }
 
 /* Index mutations that the store follows. */

@@ -6,12 +6,14 @@
  * Owns: the state directory's lock (flock on housekeeper.lock, pid inside),
  * one LMDB environment on <state>/store.mdb (MDB_NOSUBDIR, default
  * durability: every commit is synced), and the in-memory queue of writes
- * that hk_store_flush commits in one transaction. The named databases
- * and their record formats are described in store_records.c.
+ * (in an arena of its own) that hk_store_flush commits in one transaction.
+ * The named databases and their record formats are described in
+ * store_records.c.
  *
  * Invariants:
  *  - a queued write leaves the queue only when the transaction holding it
- *    committed; only index writes are ever dropped (hk_store_index_put);
+ *    committed, or when a later index write of the same key replaces it;
+ *    only index writes are ever dropped (hk_store_index_put);
  *  - no transaction outlives a public call; mdb_env_set_mapsize is only
  *    called with no transaction open.
  */
@@ -39,6 +41,7 @@
 
 #define STORE_LMDB_LOCK HK_STORE_DATA_FILE "-lock"
 #define STORE_MAX_RETRIES 64      /* map growths / resizes per commit */
+#define STORE_TRIM_WRITES 256     /* a commit this large makes hk_store_trim due */
 
 /* LMDB on-disk constants (mdb.c), for the pre-open check. */
 #define STORE_MDB_MAGIC 0xBEEFC0DEu
@@ -100,7 +103,121 @@ static void store_set_cause(char **cause, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The queue ----------------------------------------------------------------- */
+/* The queue -----------------------------------------------------------------
+ *
+ * Queued writes live in an arena of chunks mapped apart from the malloc
+ * heap (hk_xmap), filled in order and unmapped together once the queue is
+ * committed: a scan's burst of index writes (tens of thousands between two
+ * commits) leaves nothing behind between the long-lived index entries in
+ * the heap. The one chunk of a queue that never needed more is kept, so
+ * that the event path does not map and unmap at every commit.
+ *
+ * Index PUTs and DELs are coalesced by key: a later one replaces the
+ * queued one in place (the last write of a key is the one that counts, and
+ * writes of other keys commute with it). A DEL_PREFIX or CLEAR of the index
+ * is a barrier: nothing queued before it is replaced by a write after it.
+ */
+
+#define STORE_CHUNK_SIZE ((size_t)64 * 1024)
+#define STORE_ALIGN(n) (((n) + 7) & ~(size_t)7)
+
+struct store_chunk {
+	struct store_chunk *next;   /* the chunk filled before this one */
+	size_t size;                /* mapped bytes, this header included */
+	size_t used;
+};
+
+#define STORE_CHUNK_HDR STORE_ALIGN(sizeof(struct store_chunk))
+
+static size_t store_page_size(void)
+{
+	static size_t page;
+
+	if (!page) {
+		long p = sysconf(_SC_PAGESIZE);
+		page = p > 0 ? (size_t)p : 4096;
+	}
+	return page;
+}
+
+/* n bytes of the arena, 8-aligned, valid until the queue is reset. */
+static void *store_alloc(struct hk_store *s, size_t n)
+{
+	struct store_chunk *c = s->chunks;
+	void *p;
+
+	n = STORE_ALIGN(n);
+	if (!c || c->size - c->used < n) {
+		size_t size = STORE_CHUNK_SIZE;
+		size_t page = store_page_size();
+
+		if (n > size - STORE_CHUNK_HDR)
+			size = (STORE_CHUNK_HDR + n + page - 1) / page * page;
+		c = hk_xmap(size);
+		c->next = s->chunks;
+		c->size = size;
+		c->used = STORE_CHUNK_HDR;
+		s->chunks = c;
+	}
+	p = (unsigned char *)c + c->used;
+	c->used += n;
+	return p;
+}
+
+/* Give back the last store_alloc (p, n bytes), which nothing references. */
+static void store_alloc_undo(struct hk_store *s, void *p, size_t n)
+{
+	struct store_chunk *c = s->chunks;
+
+	n = STORE_ALIGN(n);
+	if (c && (unsigned char *)p + n == (unsigned char *)c + c->used)
+		c->used -= n;
+}
+
+static void store_slots_free(struct hk_store *s)
+{
+	hk_unmap(s->slots, s->n_slots * sizeof(*s->slots));
+	s->slots = NULL;
+	s->n_slots = 0;
+	s->n_slotted = 0;
+}
+
+/* Forget every index key (a barrier, or the queue is gone). */
+static void store_slots_clear(struct hk_store *s)
+{
+	if (s->n_slotted == 0)
+		return;
+	if (s->n_slots * sizeof(*s->slots) > store_page_size()) {
+		store_slots_free(s);   /* a burst's table: give it back */
+		return;
+	}
+	memset(s->slots, 0, s->n_slots * sizeof(*s->slots));
+	s->n_slotted = 0;
+}
+
+/* Empty the queue after a commit. keep: keep one chunk if there was only
+ * one (the event path's steady state). */
+static void store_queue_reset(struct hk_store *s, bool keep)
+{
+	struct store_chunk *c = s->chunks;
+
+	if (keep && c && !c->next) {
+		c->used = STORE_CHUNK_HDR;
+	} else {
+		while (c) {
+			struct store_chunk *next = c->next;
+			hk_unmap(c, c->size);
+			c = next;
+		}
+		s->chunks = NULL;
+	}
+	store_slots_clear(s);
+	if (!keep)
+		store_slots_free(s);
+	s->head = NULL;
+	s->tail = &s->head;
+	s->n_ops = 0;
+}
 
 void store_op_free(struct store_op *op)
 {
@@ -109,29 +226,147 @@ void store_op_free(struct store_op *op)
 	op->val = NULL;
 }
 
-struct store_op *store_enqueue(struct hk_store *s, enum store_op_kind kind,
-				      enum store_db db, const void *key, size_t klen,
-				      const void *val, size_t vlen)
+/* A key's hash: 8 bytes at a time (keys are 40 to 511 bytes), with a
+ * final mix so that the low bits depend on every byte. */
+static uint64_t store_key_hash(const unsigned char *p, size_t n)
 {
-	struct store_op *op = NULL;
+	uint64_t h = UINT64_C(0xcbf29ce484222325) ^ n;
+	uint64_t w;
 
-	if (s->n_ops == s->cap_ops) {
-		s->cap_ops = s->cap_ops ? s->cap_ops * 2 : 64;
-		s->ops = hk_xreallocarray(s->ops, s->cap_ops, sizeof(*s->ops));
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+		h ^= h >> 29;
 	}
-	op = &s->ops[s->n_ops++];
+	w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+	h ^= h >> 32;
+	h *= UINT64_C(0xd6e8feb86659fd93);
+	h ^= h >> 32;
+	return h;
+}
+
+/* The slot of a key (hash h): the one of the queued op with that key, or
+ * an empty one. */
+static size_t store_slot_find(const struct hk_store *s, uint64_t h, const unsigned char *key,
+			      size_t klen)
+{
+	size_t mask = s->n_slots - 1;
+	size_t i = (size_t)h & mask;
+
+	for (;;) {
+		const struct store_slot *sl = &s->slots[i];
+
+		if (!sl->op || (sl->hash == h && sl->op->klen == klen &&
+				memcmp(sl->op->key, key, klen) == 0))
+			return i;
+		i = (i + 1) & mask;
+	}
+}
+
+/* Room for one more key at a load of at most 1/2. */
+static void store_slots_reserve(struct hk_store *s)
+{
+	struct store_slot *old = s->slots;
+	size_t n_old = s->n_slots;
+	size_t n_new;
+
+	if (n_old && (s->n_slotted + 1) * 2 <= n_old)
+		return;
+	n_new = n_old ? n_old * 2 : store_page_size() / sizeof(*s->slots);
+	s->slots = hk_xmap(n_new * sizeof(*s->slots));
+	s->n_slots = n_new;
+	for (size_t i = 0; i < n_old; i++) {
+		if (old[i].op) {
+			size_t j = (size_t)old[i].hash & (n_new - 1);
+
+			while (s->slots[j].op)   /* keys are unique here */
+				j = (j + 1) & (n_new - 1);
+			s->slots[j] = old[i];
+		}
+	}
+	hk_unmap(old, n_old * sizeof(*old));
+}
+
+static void store_link(struct hk_store *s, struct store_op *op)
+{
+	if (!s->tail)
+		s->tail = &s->head;
+	op->next = NULL;
+	*s->tail = op;
+	s->tail = &op->next;
+	s->n_ops++;
+	if (op->db == STORE_DB_INDEX &&
+	    (op->kind == STORE_OP_DEL_PREFIX || op->kind == STORE_OP_CLEAR))
+		store_slots_clear(s);
+}
+
+/* A new write of klen + vlen bytes in the arena (val follows key, then a
+ * NUL), not queued yet: the caller fills key and val, then queues it with
+ * store_enqueue_index (index PUT and DEL only). */
+struct store_op *store_op_new(struct hk_store *s, enum store_op_kind kind, enum store_db db,
+			      size_t klen, size_t vlen)
+{
+	struct store_op *op = store_alloc(s, STORE_ALIGN(sizeof(*op)) + klen + vlen + 1);
+
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
 	op->db = db;
 	op->klen = klen;
 	op->vlen = vlen;
-	op->key = hk_xmalloc(klen + vlen + 1);
+	op->key = (unsigned char *)op + STORE_ALIGN(sizeof(*op));
+	op->val = op->key + klen;
+	op->val[vlen] = '\0';
+	return op;
+}
+
+/* Queue an index PUT or DEL made by store_op_new (the last one made):
+ * it replaces the queued write of the same key, if any, in place. */
+void store_enqueue_index(struct hk_store *s, struct store_op *op)
+{
+	size_t size = STORE_ALIGN(sizeof(*op)) + op->klen + op->vlen + 1;
+	uint64_t h = store_key_hash(op->key, op->klen);
+	struct store_op *old;
+	size_t i;
+
+	store_slots_reserve(s);
+	i = store_slot_find(s, h, op->key, op->klen);
+	old = s->slots[i].op;
+	if (!old) {
+		s->slots[i].hash = h;
+		s->slots[i].op = op;
+		s->n_slotted++;
+		store_link(s, op);
+		return;
+	}
+	if (op->kind == STORE_OP_PUT && (old->kind != STORE_OP_PUT || old->vlen != op->vlen)) {
+		/* the new value stays where it is; the queued op points at it */
+		old->kind = STORE_OP_PUT;
+		old->key = op->key;
+		old->val = op->val;
+		old->vlen = op->vlen;
+		return;
+	}
+	old->kind = op->kind;
+	if (op->kind == STORE_OP_PUT)
+		memcpy(old->val, op->val, op->vlen);
+	else
+		old->vlen = 0;
+	store_alloc_undo(s, op, size);
+}
+
+struct store_op *store_enqueue(struct hk_store *s, enum store_op_kind kind,
+				      enum store_db db, const void *key, size_t klen,
+				      const void *val, size_t vlen)
+{
+	struct store_op *op = store_op_new(s, kind, db, klen, vlen);
+
 	if (klen)
 		memcpy(op->key, key, klen);
-	op->val = op->key + klen;
 	if (vlen)
 		memcpy(op->val, val, vlen);
-	op->val[vlen] = '\0';
+	store_link(s, op);
 	return op;
 }
 
@@ -139,18 +374,22 @@ struct store_op *store_enqueue(struct hk_store *s, enum store_op_kind kind,
  * records. Index writes go, one CLEAR of the index takes their place. */
 void store_index_lose(struct hk_store *s)
 {
-	size_t j = 0;
+	struct store_op **pp = &s->head;
+	size_t before = s->n_ops;
 
-	for (size_t i = 0; i < s->n_ops; i++) {
-		if (s->ops[i].db == STORE_DB_INDEX)
-			store_op_free(&s->ops[i]);
-		else
-			s->ops[j++] = s->ops[i];
+	s->tail = &s->head;
+	while (*pp) {
+		if ((*pp)->db == STORE_DB_INDEX) {
+			*pp = (*pp)->next;   /* its bytes go with the arena */
+			s->n_ops--;
+		} else {
+			s->tail = &(*pp)->next;
+			pp = &(*pp)->next;
+		}
 	}
 	log_warnx(STORE_TAG, "%s: write queue full (%zu writes, store failing: %s): "
 		  "dropping %zu index writes, the stored index will be rebuilt",
-		  s->data_path, s->n_ops, s->last_text ? s->last_text : "?", s->n_ops - j);
-	s->n_ops = j;
+		  s->data_path, before, s->last_text ? s->last_text : "?", before - s->n_ops);
 	s->index_lost = true;
 	store_enqueue(s, STORE_OP_CLEAR, STORE_DB_INDEX, NULL, 0, NULL, 0);
 }
@@ -161,6 +400,105 @@ int store_index_admit(struct hk_store *s)
 	if (!s->index_lost && s->n_ops >= s->queue_max)
 		store_index_lose(s);
 	return s->index_lost ? -ENOBUFS : 0;
+}
+
+/* The environment ----------------------------------------------------------- */
+
+/* Create and open the LMDB environment on the data file; s->env stays
+ * NULL on failure. Returns an LMDB or system error code. */
+static int store_env_open(struct hk_store *s)
+{
+	int rc = mdb_env_create(&s->env);
+
+	if (rc == 0)
+		rc = mdb_env_set_maxdbs(s->env, STORE_DB_COUNT + 2);
+	if (rc == 0)
+		rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size);
+	if (rc == 0)
+		rc = mdb_env_open(s->env, s->data_path, MDB_NOSUBDIR, 0600);
+	if (rc && s->env) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+	return rc;
+}
+
+static int store_open_file(int dir_fd, const char *dir, const char *name, int flags,
+			   char **cause);
+
+/* LMDB's dirty page list, calloc'd by every mdb_env_open of a writable
+ * environment: MDB_IDL_UM_SIZE (2^17) entries of 16 bytes. */
+#define STORE_LMDB_DIRTY_LIST ((size_t)2 << 20)
+#define STORE_HOLD_MAX 16
+
+/*
+ * Close and reopen the environment (no transaction may be open). LMDB
+ * keeps every page a write transaction dirtied (malloc'd copies) in a
+ * cache of its own that only mdb_env_close frees, so a transaction that
+ * wrote N pages leaves N pages of heap behind for good: a cold scan's
+ * commits leave megabytes. The database handles are opened again (same
+ * databases; an empty write transaction, no I/O). On failure s->env is
+ * NULL, and store_env_ready reopens on the next use.
+ *
+ * The freed cache is given back to the system (malloc_trim), but it stays
+ * in the heap as free chunks, and glibc would carve the new environment's
+ * 2 MiB dirty list out of one of them and zero it, making 2 MiB resident
+ * for a list of which a few entries are ever used. So while the
+ * environment opens, large free chunks are held (blocks the size of the
+ * list, never touched, at most STORE_HOLD_MAX) and the list comes from
+ * fresh pages that stay untouched until used.
+ */
+static int store_env_reopen(struct hk_store *s)
+{
+	void *held[STORE_HOLD_MAX];
+	size_t n_held = 0;
+	MDB_txn *txn = NULL;
+	int rc;
+
+	if (s->env) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+		malloc_trim(0);
+		while (n_held < STORE_HOLD_MAX && mallinfo2().fordblks >= STORE_LMDB_DIRTY_LIST)
+			held[n_held++] = hk_xmalloc(STORE_LMDB_DIRTY_LIST);
+	}
+	/* LMDB opens its files by name: they are checked again as at the
+	 * first open (no symbolic link, ours, private) */
+	rc = store_open_file(s->dir_fd, s->dir, STORE_LMDB_LOCK, O_RDWR, NULL);
+	if (rc >= 0) {
+		close(rc);
+		rc = store_open_file(s->dir_fd, s->dir, HK_STORE_DATA_FILE, O_RDONLY, NULL);
+	}
+	if (rc >= 0) {
+		close(rc);
+		rc = store_env_open(s);
+	}
+	while (n_held)
+		free(held[--n_held]);
+	if (rc)
+		goto out;
+	rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	for (int i = 0; rc == 0 && i < STORE_DB_COUNT; i++)
+		rc = mdb_dbi_open(txn, store_db_names[i], 0, &s->dbi[i]);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);   /* frees txn, even on failure */
+	else if (txn)
+		mdb_txn_abort(txn);
+	if (rc) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+out:
+	if (rc)
+		log_warnx(STORE_TAG, "%s: cannot reopen the LMDB environment: %s", s->data_path,
+			  store_text(rc));
+	return rc;
+}
+
+/* An open environment: reopened if a reopen failed before. */
+static int store_env_ready(struct hk_store *s)
+{
+	return s->env ? 0 : store_env_reopen(s);
 }
 
 /* Transactions --------------------------------------------------------------- */
@@ -261,6 +599,9 @@ int store_txn_run(struct hk_store *s, const struct store_op *extra, size_t n_ext
 	int rc = 0;
 	int tries = 0;
 
+	rc = store_env_ready(s);
+	if (rc)
+		goto out;
 	for (;;) {
 		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
 		if (rc == MDB_MAP_RESIZED && tries++ < STORE_MAX_RETRIES) {
@@ -269,8 +610,8 @@ int store_txn_run(struct hk_store *s, const struct store_op *extra, size_t n_ext
 		}
 		if (rc)
 			goto out;
-		for (size_t i = 0; rc == 0 && i < s->n_ops; i++)
-			rc = store_apply(s, txn, &s->ops[i]);
+		for (const struct store_op *op = s->head; rc == 0 && op; op = op->next)
+			rc = store_apply(s, txn, op);
 		for (size_t i = 0; rc == 0 && i < n_extra; i++)
 			rc = store_apply(s, txn, &extra[i]);
 		if (rc == 0 && work)
@@ -302,16 +643,9 @@ out:
 	store_set_health(s, rc);
 	if (rc)
 		return store_code(rc);
-	for (size_t i = 0; i < s->n_ops; i++)
-		store_op_free(&s->ops[i]);
-	s->n_ops = 0;
-	if (s->cap_ops > 4096) {
-		/* a scan's burst of writes is over: give the memory back */
-		free(s->ops);
-		s->ops = NULL;
-		s->cap_ops = 0;
-		malloc_trim(0);
-	}
+	if (s->n_ops + n_extra >= STORE_TRIM_WRITES)
+		s->trim_due = true;
+	store_queue_reset(s, true);
 	return 0;
 }
 
@@ -840,9 +1174,7 @@ static void store_free(struct hk_store *s)
 		return;
 	if (s->env)
 		mdb_env_close(s->env);
-	for (size_t i = 0; i < s->n_ops; i++)
-		store_op_free(&s->ops[i]);
-	free(s->ops);
+	store_queue_reset(s, false);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);   /* releases the flock */
 	if (s->dir_fd >= 0)
@@ -868,6 +1200,7 @@ int hk_store_open(const char *state_dir, const struct hk_store_options *opts, in
 	if (!opts)
 		opts = &defaults;
 	s = hk_xcalloc(1, sizeof(*s));
+	s->tail = &s->head;
 	s->dir_fd = -1;
 	s->lock_fd = -1;
 	s->schema = opts->schema_version ? opts->schema_version : HK_STORE_SCHEMA;
@@ -916,13 +1249,7 @@ int hk_store_open(const char *state_dir, const struct hk_store_options *opts, in
 	if (s->map_size > s->max_map_size)
 		s->max_map_size = s->map_size;
 
-	rc = mdb_env_create(&s->env);
-	if (rc == 0)
-		rc = mdb_env_set_maxdbs(s->env, STORE_DB_COUNT + 2);
-	if (rc == 0)
-		rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size);
-	if (rc == 0)
-		rc = mdb_env_open(s->env, s->data_path, MDB_NOSUBDIR, 0600);
+	rc = store_env_open(s);
 	if (rc) {
 		store_set_cause(cause, "%s: cannot open the LMDB environment: %s", s->data_path,
 				mdb_strerror(rc));
@@ -1040,6 +1367,25 @@ int hk_store_flush(struct hk_store *store)
 	return store_txn_run(store, NULL, 0, NULL, NULL);
 }
 
+bool hk_store_trim_due(const struct hk_store *store)
+{
+	return store->trim_due;
+}
+
+int hk_store_trim(struct hk_store *store)
+{
+	int rc;
+
+	if (!store->trim_due || store->n_ops)
+		return 0;
+	store_queue_reset(store, false);
+	rc = store_env_reopen(store);
+	store->trim_due = false;
+	if (rc)
+		store_set_health(store, rc);
+	return rc ? store_code(rc) : 0;
+}
+
 size_t hk_store_pending(const struct hk_store *store)
 {
 	return store->n_ops;
@@ -1069,6 +1415,9 @@ int store_rd_begin(struct hk_store *s, MDB_txn **txn)
 	int rc;
 	int tries = 0;
 
+	rc = store_env_ready(s);
+	if (rc)
+		return rc;
 	for (;;) {
 		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
 		if (rc == MDB_MAP_RESIZED && tries++ < STORE_MAX_RETRIES) {

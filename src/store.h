@@ -123,8 +123,21 @@ int hk_store_flush(struct hk_store *store);
  * failing store retries the commit on every call; the failure is logged
  * once, and its recovery once. */
 
-/* Number of queued writes. */
+/* Number of queued writes (an index write replaced by a later one of the
+ * same path counts once). */
 size_t hk_store_pending(const struct hk_store *store);
+
+/* Give back the memory a burst of writes left behind: LMDB keeps a copy of
+ * every page a write transaction dirtied for the life of the environment,
+ * so after a large commit (a scan) the environment is closed and reopened,
+ * and the queue's arena is unmapped. hk_store_trim_due says whether a
+ * commit of at least a few hundred writes happened since the last trim;
+ * call hk_store_trim once such a burst is over (it costs an open of the
+ * environment; it does nothing while writes are queued or when not due).
+ * Returns 0, or the error of the reopen: the store is then unhealthy and
+ * the next call that needs the environment tries to open it again. */
+bool hk_store_trim_due(const struct hk_store *store);
+int hk_store_trim(struct hk_store *store);
 
 /* Did the last commit succeed? (true until one fails) */
 bool hk_store_healthy(const struct hk_store *store);

@@ -35,15 +35,27 @@ enum store_op_kind {
 	STORE_OP_AUDIT_DROP,      /* key = audit id */
 };
 
-/* One queued write; key and val share one allocation (key first). */
+/* One write. Queued ones live in the queue's arena (store.c), key, val and
+ * a NUL after val in one block; the extra writes of store_txn_run are the
+ * caller's (store_op_free). */
 struct store_op {
+	struct store_op *next;    /* queue order */
 	enum store_op_kind kind;
 	enum store_db db;
 	int err;
 	size_t klen;
 	size_t vlen;
 	unsigned char *key;
-	unsigned char *val;
+	unsigned char *val;       /* key + klen */
+};
+
+struct store_chunk;
+
+/* A slot of the coalescing table: the hash is kept beside the op so that
+ * a probe does not visit the ops it passes. */
+struct store_slot {
+	uint64_t hash;
+	struct store_op *op;      /* NULL: empty */
 };
 
 struct hk_store {
@@ -61,12 +73,18 @@ struct hk_store {
 	int64_t created_ns;
 	uint64_t audit_last_id;
 	uint64_t job_last_id;
-	/* the queue */
-	struct store_op *ops;
+	/* the queue: a list in an arena, and the latest PUT or DEL of each
+	 * index key since the last barrier (open addressing, cleared whole) */
+	struct store_op *head;
+	struct store_op **tail;
 	size_t n_ops;
-	size_t cap_ops;
 	size_t queue_max;
 	bool index_lost;
+	struct store_chunk *chunks;    /* newest first */
+	struct store_slot *slots;
+	size_t n_slots;                /* capacity: 0 or a power of two */
+	size_t n_slotted;
+	bool trim_due;                 /* a large commit since the last trim */
 	/* health */
 	int last_err;
 	char *last_text;
@@ -87,6 +105,9 @@ void store_op_free(struct store_op *op);
 struct store_op *store_enqueue(struct hk_store *s, enum store_op_kind kind,
 			       enum store_db db, const void *key, size_t klen,
 			       const void *val, size_t vlen);
+struct store_op *store_op_new(struct hk_store *s, enum store_op_kind kind, enum store_db db,
+			      size_t klen, size_t vlen);
+void store_enqueue_index(struct hk_store *s, struct store_op *op);
 void store_index_lose(struct hk_store *s);
 int store_index_admit(struct hk_store *s);
 int store_txn_run(struct hk_store *s, const struct store_op *extra, size_t n_extra,

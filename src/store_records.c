@@ -411,80 +411,95 @@ static bool store_relpath_ok(const char *relpath, size_t len)
 	return relpath && len > 0 && len <= STORE_MAX_RELPATH && !memchr(relpath, '\0', len);
 }
 
-/* Build the index key of (reg_id, relpath) into key (size max_key);
- * returns its length and whether it is the hashed form. */
-static size_t store_index_key(const struct hk_store *s, const char *reg_id, const char *relpath,
-			      size_t len, unsigned char *key, bool *hashed)
+/* Is the index key of a relpath of len bytes the hashed form? */
+static bool store_index_hashed(const struct hk_store *s, size_t len)
+{
+	return HK_UUID_LEN + len > s->max_key;
+}
+
+/* Length of the index key of a relpath of len bytes. */
+static size_t store_index_klen(const struct hk_store *s, size_t len)
+{
+	return store_index_hashed(s, len) ? s->max_key : HK_UUID_LEN + len;
+}
+
+/* Build the index key of (reg_id, relpath) into key
+ * (store_index_klen bytes). */
+static void store_index_key(const struct hk_store *s, const char *reg_id, const char *relpath,
+			    size_t len, unsigned char *key)
 {
 	size_t room;
 
 	memcpy(key, reg_id, HK_UUID_LEN);
-	if (HK_UUID_LEN + len <= s->max_key) {
+	if (!store_index_hashed(s, len)) {
 		memcpy(key + HK_UUID_LEN, relpath, len);
-		*hashed = false;
-		return HK_UUID_LEN + len;
+		return;
 	}
 	room = s->max_key - HK_UUID_LEN - 1 - STORE_HASH_LEN;
 	memcpy(key + HK_UUID_LEN, relpath, room);
 	key[HK_UUID_LEN + room] = '\0';
 	store_hash(relpath, len, key + HK_UUID_LEN + room + 1);
-	*hashed = true;
-	return s->max_key;
 }
+
+static unsigned char *store_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+	return p + 8;
+}
+
+/* The index value (see the top of the file) is written straight into the
+ * queued write: no buffer per file. */
+#define STORE_INDEX_VLEN (1 + 4 * 8)
 
 int hk_store_index_put(struct hk_store *store, const char *reg_id, const char *relpath,
 		       size_t rel_len, const struct hk_store_file *file)
 {
-	unsigned char *key = NULL;
-	struct hk_buf b = { 0 };
-	size_t klen;
+	struct store_op *op;
+	unsigned char *p;
 	bool hashed;
 	int rc;
 
-	if (!store_id_ok(reg_id) || !store_relpath_ok(relpath, rel_len)) {
-		rc = -EINVAL;
-		goto out;
-	}
+	if (!store_id_ok(reg_id) || !store_relpath_ok(relpath, rel_len))
+		return -EINVAL;
 	rc = store_index_admit(store);
 	if (rc)
-		goto out;
-	key = hk_xmalloc(store->max_key);
-	klen = store_index_key(store, reg_id, relpath, rel_len, key, &hashed);
-	store_put_u8(&b, STORE_REC_V1);
-	store_put_u64(&b, file->ino);
-	store_put_u64(&b, file->size);
-	store_put_i64(&b, file->mtime_ns);
-	store_put_i64(&b, file->key_ns);
-	if (hashed)
-		store_put_bytes(&b, relpath, rel_len);
-	store_enqueue(store, STORE_OP_PUT, STORE_DB_INDEX, key, klen, b.data, b.len);
-out:
-	free(key);
-	hk_buf_fini(&b);
-	return rc;
+		return rc;
+	hashed = store_index_hashed(store, rel_len);
+	op = store_op_new(store, STORE_OP_PUT, STORE_DB_INDEX, store_index_klen(store, rel_len),
+			  STORE_INDEX_VLEN + (hashed ? 4 + rel_len + 1 : 0));
+	store_index_key(store, reg_id, relpath, rel_len, op->key);
+	p = op->val;
+	*p++ = STORE_REC_V1;
+	p = store_le64(p, file->ino);
+	p = store_le64(p, file->size);
+	p = store_le64(p, (uint64_t)file->mtime_ns);
+	p = store_le64(p, (uint64_t)file->key_ns);
+	if (hashed) {
+		for (int i = 0; i < 4; i++)
+			*p++ = (unsigned char)((uint32_t)rel_len >> (8 * i));
+		memcpy(p, relpath, rel_len);
+		p[rel_len] = '\0';
+	}
+	store_enqueue_index(store, op);
+	return 0;
 }
 
 int hk_store_index_delete(struct hk_store *store, const char *reg_id, const char *relpath,
 			  size_t rel_len)
 {
-	unsigned char *key = NULL;
-	size_t klen;
-	bool hashed;
+	struct store_op *op;
 	int rc;
 
-	if (!store_id_ok(reg_id) || !store_relpath_ok(relpath, rel_len)) {
-		rc = -EINVAL;
-		goto out;
-	}
+	if (!store_id_ok(reg_id) || !store_relpath_ok(relpath, rel_len))
+		return -EINVAL;
 	rc = store_index_admit(store);
 	if (rc)
-		goto out;
-	key = hk_xmalloc(store->max_key);
-	klen = store_index_key(store, reg_id, relpath, rel_len, key, &hashed);
-	store_enqueue(store, STORE_OP_DEL, STORE_DB_INDEX, key, klen, NULL, 0);
-out:
-	free(key);
-	return rc;
+		return rc;
+	op = store_op_new(store, STORE_OP_DEL, STORE_DB_INDEX, store_index_klen(store, rel_len), 0);
+	store_index_key(store, reg_id, relpath, rel_len, op->key);
+	store_enqueue_index(store, op);
+	return 0;
 }
 
 int hk_store_index_drop(struct hk_store *store, const char *reg_id)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -54,6 +55,20 @@ void *hk_xreallocarray(void *p, size_t nmemb, size_t size)
 	if (!q)
 		util_oom();
 	return q;
+}
+
+void *hk_xmap(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		util_oom();
+	return p;
+}
+
+void hk_unmap(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n);
 }
 
 char *hk_xstrdup(const char *s)

@@ -27,6 +27,12 @@ char *hk_xstrndup(const char *s, size_t n);
 /* printf into a new string owned by the caller. */
 char *hk_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *hk_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* Anonymous pages apart from the malloc heap, n bytes (a multiple of the
+ * page size), zero-filled: for bulk buffers that are dropped wholesale, so
+ * that what they held never stays behind in the heap. hk_unmap(NULL, n) is
+ * a no-op. */
+void *hk_xmap(size_t n);
+void hk_unmap(void *p, size_t n);
 
 /* Growable byte/string buffer; data is always NUL-terminated. */
 struct hk_buf {

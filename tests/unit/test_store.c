@@ -4,7 +4,8 @@
  * lock, faults at open (truncation, garbage, newer schema), move-aside,
  * round trips of registrations, index, jobs and audit (raw-byte paths),
  * map growth, the intent protocol across a simulated crash, failing
- * commits and the bounded queue, queries and pruning.
+ * commits and the bounded queue, coalescing of index writes to one path,
+ * trimming after a burst, queries and pruning.
  */
 #include "autoconfig.h"
 
@@ -815,6 +816,132 @@ static void test_index_drop(void **state)
 	hk_store_close(s);
 }
 
+/* Entry of relpath p in the committed index of id; NULL when absent. */
+static bool idx_get(struct hk_store *s, const char *id, const char *p, struct hk_store_file *f)
+{
+	struct idx_list l = { 0 };
+	const struct idx_item *it;
+	bool found;
+
+	assert_int_equal(hk_store_index_load(s, id, idx_collect, &l), 0);
+	it = idx_find(&l, p, strlen(p));
+	found = it != NULL;
+	if (it && f)
+		*f = it->f;
+	idx_list_fini(&l);
+	return found;
+}
+
+/* Writes of one index key before a commit: the last one counts, once. */
+static void test_index_coalesce(void **state)
+{
+	struct fixture *fx = *state;
+	struct hk_store *s = open_ok(fx, NULL);
+	struct hk_store_file f1 = meta_of(1), f2 = meta_of(2), f3 = meta_of(3), got;
+	char lng[1000], name[16];
+
+	memset(lng, 'L', sizeof(lng));
+	lng[sizeof(lng) - 1] = '\0';   /* a hashed key */
+	/* committed before: a PUT then DEL must still delete it */
+	assert_int_equal(hk_store_index_put(s, ID_A, "old", 3, &f1), 0);
+	assert_int_equal(hk_store_index_put(s, ID_A, lng, strlen(lng), &f1), 0);
+	assert_int_equal(hk_store_flush(s), 0);
+
+	assert_int_equal(hk_store_index_put(s, ID_A, "x", 1, &f1), 0);
+	assert_int_equal(hk_store_index_put(s, ID_A, "x", 1, &f2), 0);      /* PUT, PUT */
+	assert_int_equal(hk_store_index_put(s, ID_A, "y", 1, &f1), 0);
+	assert_int_equal(hk_store_index_delete(s, ID_A, "y", 1), 0);        /* PUT, DEL */
+	assert_int_equal(hk_store_index_delete(s, ID_A, "w", 1), 0);
+	assert_int_equal(hk_store_index_put(s, ID_A, "w", 1, &f3), 0);      /* DEL, PUT */
+	assert_int_equal(hk_store_index_put(s, ID_A, "old", 3, &f2), 0);
+	assert_int_equal(hk_store_index_delete(s, ID_A, "old", 3), 0);      /* committed: gone */
+	assert_int_equal(hk_store_index_put(s, ID_A, lng, strlen(lng), &f2), 0);
+	assert_int_equal(hk_store_index_put(s, ID_A, lng, strlen(lng), &f3), 0);
+	assert_int_equal(hk_store_index_put(s, ID_B, "x", 1, &f3), 0);      /* other id */
+	assert_int_equal(hk_store_pending(s), 6);
+	assert_int_equal(hk_store_flush(s), 0);
+	assert_true(idx_get(s, ID_A, "x", &got));
+	assert_int_equal(got.ino, 2);
+	assert_false(idx_get(s, ID_A, "y", NULL));
+	assert_true(idx_get(s, ID_A, "w", &got));
+	assert_int_equal(got.ino, 3);
+	assert_int_equal(got.key_ns, 33);
+	assert_false(idx_get(s, ID_A, "old", NULL));
+	assert_true(idx_get(s, ID_A, lng, &got));
+	assert_int_equal(got.ino, 3);
+	assert_true(idx_get(s, ID_B, "x", &got));
+	assert_int_equal(got.ino, 3);
+
+	/* a drop is a barrier: the PUT after it is not merged into the one before */
+	assert_int_equal(hk_store_index_put(s, ID_A, "a", 1, &f1), 0);
+	assert_int_equal(hk_store_index_drop(s, ID_A), 0);
+	assert_int_equal(hk_store_index_put(s, ID_A, "a", 1, &f2), 0);
+	assert_int_equal(hk_store_index_delete(s, ID_A, "x", 1), 0);
+	assert_int_equal(hk_store_pending(s), 4);
+	assert_int_equal(hk_store_flush(s), 0);
+	assert_int_equal(idx_count(s, ID_A), 1);
+	assert_true(idx_get(s, ID_A, "a", &got));
+	assert_int_equal(got.ino, 2);
+
+	/* many keys (the table grows), each written three times */
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 3000; i++) {
+			struct hk_store_file f = meta_of((uint64_t)(i + round));
+			snprintf(name, sizeof(name), "f%05d", i);
+			if (round == 1 && i % 2)
+				assert_int_equal(hk_store_index_delete(s, ID_B, name, 6), 0);
+			else
+				assert_int_equal(hk_store_index_put(s, ID_B, name, 6, &f), 0);
+		}
+	}
+	assert_int_equal(hk_store_pending(s), 3000);
+	assert_int_equal(hk_store_flush(s), 0);
+	assert_int_equal(idx_count(s, ID_B), 3001);
+	assert_true(idx_get(s, ID_B, "f00007", &got));
+	assert_int_equal(got.ino, 9);
+	hk_store_close(s);
+}
+
+/* After a large commit, a trim reopens the environment: the store goes on
+ * working, and nothing queued is lost. */
+static void test_trim(void **state)
+{
+	struct fixture *fx = *state;
+	struct hk_store *s = open_ok(fx, NULL);
+	struct hk_store_file f = meta_of(5), got;
+	char name[16];
+
+	assert_false(hk_store_trim_due(s));
+	assert_int_equal(hk_store_trim(s), 0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "t%04d", i);
+		assert_int_equal(hk_store_index_put(s, ID_A, name, 5, &f), 0);
+	}
+	assert_int_equal(hk_store_flush(s), 0);
+	assert_true(hk_store_trim_due(s));
+	/* not while writes are queued */
+	assert_int_equal(hk_store_index_put(s, ID_A, "late", 4, &f), 0);
+	assert_int_equal(hk_store_trim(s), 0);
+	assert_true(hk_store_trim_due(s));
+	assert_int_equal(hk_store_pending(s), 1);
+	assert_int_equal(hk_store_flush(s), 0);
+	assert_int_equal(hk_store_trim(s), 0);
+	assert_false(hk_store_trim_due(s));
+	assert_true(hk_store_healthy(s));
+	assert_int_equal(idx_count(s, ID_A), 1001);
+	assert_int_equal(hk_store_index_delete(s, ID_A, "late", 4), 0);
+	assert_int_equal(hk_store_index_put(s, ID_A, "after", 5, &f), 0);
+	assert_int_equal(hk_store_flush(s), 0);
+	assert_int_equal(idx_count(s, ID_A), 1001);
+	assert_true(idx_get(s, ID_A, "after", &got));
+	assert_int_equal(got.size, 15);
+	hk_store_close(s);
+	/* and what was committed is there after a reopen */
+	s = open_ok(fx, NULL);
+	assert_int_equal(idx_count(s, ID_A), 1001);
+	hk_store_close(s);
+}
+
 static void test_map_growth(void **state)
 {
 	struct fixture *fx = *state;
@@ -1143,6 +1270,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_move_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_drop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_coalesce, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intent_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_query, setup, teardown),
