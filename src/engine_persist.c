@@ -68,16 +68,10 @@ void eng_store_del(struct eng_reg *reg, uint32_t dir, const char *name)
 void eng_idx_set(struct eng_reg *reg, uint32_t dir, const char *name,
 		 const struct hk_file_meta *meta)
 {
-	size_t len = strlen(name);
-	struct hk_entry *old = hk_index_get(reg->index, dir, name, len);
-	bool same = old && old->ino == meta->ino && old->size == meta->size &&
-		    old->mtime_ns == meta->mtime_ns && old->key_ns == meta->key_ns;
-	hk_index_set(reg->index, dir, name, len, meta);
-	if (!same) {
-		struct hk_entry *e = hk_index_get(reg->index, dir, name, len);
-		if (e)
-			eng_store_put(reg, e);
-	}
+	struct hk_entry *e;
+	int r = hk_index_put(reg->index, dir, name, strlen(name), meta, &e);
+	if (r == 0 || r == 1)
+		eng_store_put(reg, e);   /* new or changed */
 }
 
 void eng_idx_remove(struct eng_reg *reg, uint32_t dir, const char *name)

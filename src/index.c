@@ -301,8 +301,8 @@ static void index_entry_set_meta(struct hk_entry *e, const struct hk_file_meta *
 	e->size = meta->size;
 }
 
-int hk_index_set(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len,
-		 const struct hk_file_meta *meta)
+int hk_index_put(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len,
+		 const struct hk_file_meta *meta, struct hk_entry **entry)
 {
 	struct hk_entry *e;
 	size_t slot;
@@ -312,9 +312,14 @@ int hk_index_set(struct hk_index *idx, uint32_t dir, const char *name, size_t na
 	slot = index_hash_find(idx, dir, name, name_len);
 	e = idx->slots[slot];
 	if (e != NULL) {
+		if (entry)
+			*entry = e;
+		e->heap_pos |= INDEX_SEEN;
+		if (e->ino == meta->ino && e->size == meta->size &&
+		    e->mtime_ns == meta->mtime_ns && e->key_ns == meta->key_ns)
+			return 2;
 		idx->bytes = idx->bytes - e->size + meta->size;
 		index_entry_set_meta(e, meta);
-		e->heap_pos |= INDEX_SEEN;
 		index_heap_fix(idx, index_pos(e));
 		return 0;
 	}
@@ -342,7 +347,16 @@ int hk_index_set(struct hk_index *idx, uint32_t dir, const char *name, size_t na
 	idx->bytes += e->size;
 	index_heap_put(idx, idx->count - 1, e);
 	index_sift_up(idx, idx->count - 1);
+	if (entry)
+		*entry = e;
 	return 1;
+}
+
+int hk_index_set(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len,
+		 const struct hk_file_meta *meta)
+{
+	int r = hk_index_put(idx, dir, name, name_len, meta, NULL);
+	return r == 2 ? 0 : r;
 }
 
 struct hk_entry *hk_index_get(const struct hk_index *idx, uint32_t dir, const char *name,

@@ -56,6 +56,11 @@ void hk_index_free(struct hk_index *idx);   /* NULL is a no-op */
  * entries. Existing entry pointers stay valid either way. */
 int hk_index_set(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len,
 		 const struct hk_file_meta *meta);
+/* The same, and *entry (when not NULL) is the entry afterwards; returns 2
+ * instead of 0 when the entry was there with the very same metadata (only
+ * marked seen): one hash lookup for "insert, or tell me what changed". */
+int hk_index_put(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len,
+		 const struct hk_file_meta *meta, struct hk_entry **entry);
 /* Look up (dir, name); NULL when absent. */
 struct hk_entry *hk_index_get(const struct hk_index *idx, uint32_t dir, const char *name,
 			      size_t name_len);

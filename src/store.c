@@ -567,6 +567,75 @@ static int store_apply(struct hk_store *s, MDB_txn *txn, const struct store_op *
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static bool store_op_is_index_write(const struct store_op *op)
+{
+	return op->db == STORE_DB_INDEX && (op->kind == STORE_OP_PUT || op->kind == STORE_OP_DEL);
+}
+
+static bool store_op_is_index_barrier(const struct store_op *op)
+{
+	return op->db == STORE_DB_INDEX && !store_op_is_index_write(op);
+}
+
+struct store_sorted {
+	const struct store_op *op;
+	size_t seq;   /* queue order: equal keys keep it */
+};
+
+static int store_sorted_cmp(const void *a, const void *b)
+{
+	const struct store_sorted *x = a, *y = b;
+	size_t n = x->op->klen < y->op->klen ? x->op->klen : y->op->klen;
+	int c = memcmp(x->op->key, y->op->key, n);
+	if (c == 0)
+		c = (x->op->klen > y->op->klen) - (x->op->klen < y->op->klen);
+	if (c == 0)
+		c = (x->seq > y->seq) - (x->seq < y->seq);
+	return c;
+}
+
+static int store_apply_sorted(struct hk_store *s, MDB_txn *txn, struct store_sorted *run,
+			      size_t n)
+{
+	int rc = 0;
+	qsort(run, n, sizeof(*run), store_sorted_cmp);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = store_apply(s, txn, run[i].op);
+	return rc;
+}
+
+/* Apply the queue. Index PUTs and DELs go in key order: a scan queues them
+ * in directory order, and LMDB inserts sorted keys into few leaf pages
+ * where random ones dirty a page each. They commute with the writes of the
+ * other databases, and are only reordered between two index barriers
+ * (DEL_PREFIX, CLEAR), equal keys in queue order. */
+static int store_apply_queue(struct hk_store *s, MDB_txn *txn)
+{
+	struct store_sorted *run = NULL;
+	size_t n_run = 0, seq = 0;
+	int rc = 0;
+
+	if (s->n_ops > 1)
+		run = hk_xreallocarray(NULL, s->n_ops, sizeof(*run));
+	for (const struct store_op *op = s->head; rc == 0 && op; op = op->next, seq++) {
+		if (run && store_op_is_index_write(op)) {
+			run[n_run++] = (struct store_sorted){ op, seq };
+			continue;
+		}
+		if (n_run && store_op_is_index_barrier(op)) {
+			rc = store_apply_sorted(s, txn, run, n_run);
+			n_run = 0;
+			if (rc)
+				break;
+		}
+		rc = store_apply(s, txn, op);
+	}
+	if (rc == 0 && n_run)
+		rc = store_apply_sorted(s, txn, run, n_run);
+	free(run);
+	return rc;
+}
+
 /* Double the map (no transaction may be open). */
 static int store_grow(struct hk_store *s)
 {
@@ -610,8 +679,7 @@ int store_txn_run(struct hk_store *s, const struct store_op *extra, size_t n_ext
 		}
 		if (rc)
 			goto out;
-		for (const struct store_op *op = s->head; rc == 0 && op; op = op->next)
-			rc = store_apply(s, txn, op);
+		rc = store_apply_queue(s, txn);
 		for (size_t i = 0; rc == 0 && i < n_extra; i++)
 			rc = store_apply(s, txn, &extra[i]);
 		if (rc == 0 && work)

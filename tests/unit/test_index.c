@@ -130,6 +130,35 @@ static void test_set_get_update_remove(void **state)
 	hk_index_free(idx);
 }
 
+/* hk_index_put: one lookup says added (1), changed (0) or unchanged (2),
+ * and hands back the entry; the byte total and order follow changes. */
+static void test_put_reports_change(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	struct hk_file_meta m = { .ino = 7, .size = 10, .mtime_ns = 100, .key_ns = 100 };
+	struct hk_entry *e = NULL, *again = NULL;
+
+	(void)state;
+	assert_int_equal(hk_index_put(idx, 0, "x.log", 5, &m, &e), 1);
+	assert_non_null(e);
+	assert_string_equal(e->name, "x.log");
+	assert_int_equal(hk_index_put(idx, 0, "x.log", 5, &m, &again), 2);
+	assert_ptr_equal(again, e);
+	assert_int_equal(hk_index_set(idx, 0, "x.log", 5, &m), 0);   /* the old contract */
+	m.size = 30;
+	assert_int_equal(hk_index_put(idx, 0, "x.log", 5, &m, &again), 0);
+	assert_ptr_equal(again, e);
+	assert_int_equal(e->size, 30);
+	assert_int_equal(hk_index_bytes(idx), 30);
+	m.key_ns = 50;   /* a key change moves it in the order */
+	assert_int_equal(hk_index_put(idx, 0, "y.log", 5, &(struct hk_file_meta){ 8, 1, 80, 80 },
+				      NULL), 1);
+	assert_int_equal(hk_index_put(idx, 0, "x.log", 5, &m, NULL), 0);
+	assert_ptr_equal(hk_index_oldest(idx), e);
+	assert_int_equal(hk_index_put(idx, 0, "", 0, &m, NULL), -EINVAL);
+	hk_index_free(idx);
+}
+
 static void test_invalid_names(void **state)
 {
 	struct hk_index *idx = hk_index_create();
@@ -684,6 +713,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_free),
 		cmocka_unit_test(test_set_get_update_remove),
+		cmocka_unit_test(test_put_reports_change),
 		cmocka_unit_test(test_invalid_names),
 		cmocka_unit_test(test_name_lengths),
 		cmocka_unit_test(test_entry_cmp),
