@@ -240,6 +240,7 @@ struct daemon_state {
 #define DAEMON_METRICS_INTERVAL 5.0          /* textfile rewrites under load, at most */
 #define DAEMON_FLUSH_INTERVAL 0.05           /* seconds between store commits under load */
 #define DAEMON_FLUSH_BATCH 65536             /* queued writes that commit at once */
+#define DAEMON_FLUSH_INTERVAL_SCANNING 1.0   /* ... while a registration is scanning */
 #define DAEMON_TRIM_DELAY 0.2                /* seconds without a large commit: burst over */
 #define DAEMON_MMAP_THRESHOLD (128 * 1024)   /* malloc blocks this large are mapped */
 
@@ -446,14 +447,19 @@ static void daemon_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	}
 	/* Index changes and audit completions need no prompt durability (a
 	 * crash is repaired by the reconcile and the open intents), so they
-	 * are grouped: one commit per DAEMON_FLUSH_INTERVAL under load. */
+	 * are grouped: one commit per DAEMON_FLUSH_INTERVAL under load, and
+	 * while a scan fills the index, per DAEMON_FLUSH_INTERVAL_SCANNING or
+	 * DAEMON_FLUSH_BATCH writes (each commit syncs: on a disk, a commit
+	 * every 50 ms made a cold scan half again as long). */
+	double interval = hk_engine_idle(st->engine) ? DAEMON_FLUSH_INTERVAL
+						      : DAEMON_FLUSH_INTERVAL_SCANNING;
 	double since = (double)(hk_time_mono_ns() - st->last_flush_ns) / 1e9;
-	if (since >= DAEMON_FLUSH_INTERVAL || pending >= DAEMON_FLUSH_BATCH) {
+	if (since >= interval || pending >= DAEMON_FLUSH_BATCH) {
 		ev_timer_stop(loop, &st->flush_timer);
 		daemon_store_commit(st);
 		daemon_trim_arm(st);
 	} else if (!ev_is_active(&st->flush_timer)) {
-		ev_timer_set(&st->flush_timer, DAEMON_FLUSH_INTERVAL - since, 0.);
+		ev_timer_set(&st->flush_timer, interval - since, 0.);
 		ev_timer_start(loop, &st->flush_timer);
 	}
 }
