@@ -489,9 +489,13 @@ static int store_env_reopen(struct hk_store *s)
 		s->env = NULL;
 	}
 out:
-	if (rc)
+	/* said once: every commit attempt retries the reopen */
+	if (rc && !s->reopen_failing)
 		log_warnx(STORE_TAG, "%s: cannot reopen the LMDB environment: %s", s->data_path,
 			  store_text(rc));
+	else if (!rc && s->reopen_failing)
+		log_notice(STORE_TAG, "%s: the LMDB environment is open again", s->data_path);
+	s->reopen_failing = rc != 0;
 	return rc;
 }
 

@@ -85,6 +85,7 @@ struct hk_store {
 	size_t n_slots;                /* capacity: 0 or a power of two */
 	size_t n_slotted;
 	bool trim_due;                 /* a large commit since the last trim */
+	bool reopen_failing;           /* the last reopen failed (logged once) */
 	/* health */
 	int last_err;
 	char *last_text;
