@@ -1,8 +1,9 @@
 /*
- * store_int.h - what store.c (the environment, the write queue,
- * transactions) and store_records.c (the record formats and the public
- * record functions) share. Private to those two files: only they include
- * it, and with it <lmdb.h>. The public interface is store.h.
+ * store_int.h - what store.c (the environment, transactions),
+ * store_queue.c (the write queue) and store_records.c (the record formats
+ * and the public record functions) share. Private to those three files:
+ * only they include it, and with it <lmdb.h>. The public interface is
+ * store.h.
  */
 #ifndef HK_STORE_INT_H
 #define HK_STORE_INT_H
@@ -102,7 +103,11 @@ struct store_rd {
 
 /* store.c */
 int store_code(int rc);
+/* store_queue.c */
 void store_op_free(struct store_op *op);
+/* Empty the queue after a commit; keep: keep its one chunk, if it had only
+ * one (the event path's steady state). */
+void store_queue_reset(struct hk_store *s, bool keep);
 struct store_op *store_enqueue(struct hk_store *s, enum store_op_kind kind,
 			       enum store_db db, const void *key, size_t klen,
 			       const void *val, size_t vlen);
