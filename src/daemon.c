@@ -302,20 +302,11 @@ static void daemon_metrics_dirty(struct daemon_state *st)
 	}
 }
 
-static void daemon_report_free_files(struct hk_report *rep)
-{
-	for (size_t i = 0; i < rep->n_files; i++)
-		free(rep->files[i].path);
-	free(rep->files);
-	rep->files = NULL;
-	rep->n_files = 0;
-}
-
 static void *daemon_summary_thread(void *arg)
 {
 	struct daemon_summary *sum = arg;
 	daemon_write_report_to(sum->dir, &sum->job, &sum->rep);
-	daemon_report_free_files(&sum->rep);
+	hk_report_clear(&sum->rep);
 	free(sum->dir);
 	sum->dir = NULL;
 	return NULL;
@@ -342,7 +333,7 @@ static void daemon_write_event_report(struct daemon_state *st)
 	st->event_summaries++;
 	st->event_rep_seen = 0;
 	if (!st->cfg->scheduler.housekeeper_report_enabled) {
-		daemon_report_free_files(rep);
+		hk_report_clear(rep);
 		return;
 	}
 	daemon_summary_wait(st);

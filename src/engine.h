@@ -64,6 +64,8 @@ struct hk_report {
 
 /* Files listed in one report at most (a sweep of millions stays small). */
 #define HK_REPORT_MAX_FILES 100000
+/* Free what a report holds (registrations, files) and empty it. */
+void hk_report_clear(struct hk_report *rep);
 void hk_report_free(struct hk_report *rep);
 /* Human text: one line per file, then totals. */
 void hk_report_print(const struct hk_report *rep, FILE *out);

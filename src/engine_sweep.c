@@ -233,10 +233,8 @@ void hk_engine_sweep_free(struct hk_sweep *sw)
 	eng_run_fini(&run);
 }
 
-void hk_report_free(struct hk_report *rep)
+void hk_report_clear(struct hk_report *rep)
 {
-	if (!rep)
-		return;
 	for (size_t i = 0; i < rep->n_regs; i++) {
 		free(rep->regs[i].name);
 		free(rep->regs[i].directory);
@@ -246,6 +244,17 @@ void hk_report_free(struct hk_report *rep)
 		free(rep->files[i].path);
 	free(rep->regs);
 	free(rep->files);
+	rep->regs = NULL;
+	rep->n_regs = 0;
+	rep->files = NULL;
+	rep->n_files = 0;
+}
+
+void hk_report_free(struct hk_report *rep)
+{
+	if (!rep)
+		return;
+	hk_report_clear(rep);
 	free(rep);
 }
 

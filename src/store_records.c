@@ -354,6 +354,25 @@ int hk_store_reg_delete(struct hk_store *store, const char *id)
 	return 0;
 }
 
+/* A read transaction with a cursor on db, for a scan; store_rd_end closes
+ * both (either may be NULL). */
+static int store_rd_cursor(struct hk_store *s, enum store_db db, MDB_txn **txn,
+			   MDB_cursor **cur)
+{
+	int rc = store_rd_begin(s, txn);
+	if (rc == 0)
+		rc = mdb_cursor_open(*txn, s->dbi[db], cur);
+	return rc;
+}
+
+static void store_rd_end(MDB_txn *txn, MDB_cursor *cur)
+{
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+}
+
 int hk_store_reg_load_all(struct hk_store *store, struct hk_registration ***regs, size_t *n)
 {
 	struct hk_registration **arr = NULL;
@@ -365,10 +384,7 @@ int hk_store_reg_load_all(struct hk_store *store, struct hk_registration ***regs
 
 	*regs = NULL;
 	*n = 0;
-	rc = store_rd_begin(store, &txn);
-	if (rc)
-		goto out;
-	rc = mdb_cursor_open(txn, store->dbi[STORE_DB_REGS], &cur);
+	rc = store_rd_cursor(store, STORE_DB_REGS, &txn, &cur);
 	if (rc)
 		goto out;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -389,10 +405,7 @@ int hk_store_reg_load_all(struct hk_store *store, struct hk_registration ***regs
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 out:
-	if (cur)
-		mdb_cursor_close(cur);
-	if (txn)
-		mdb_txn_abort(txn);
+	store_rd_end(txn, cur);
 	if (rc) {
 		for (size_t i = 0; i < cnt; i++)
 			hk_registration_free(arr[i]);
@@ -528,10 +541,7 @@ int hk_store_index_load(struct hk_store *store, const char *reg_id,
 
 	if (!store_id_ok(reg_id))
 		return -EINVAL;
-	rc = store_rd_begin(store, &txn);
-	if (rc)
-		goto out;
-	rc = mdb_cursor_open(txn, store->dbi[STORE_DB_INDEX], &cur);
+	rc = store_rd_cursor(store, STORE_DB_INDEX, &txn, &cur);
 	if (rc)
 		goto out;
 	k.mv_data = (void *)reg_id;
@@ -580,10 +590,7 @@ int hk_store_index_load(struct hk_store *store, const char *reg_id,
 	rc = store_code(rc);
 out:
 	free(path);
-	if (cur)
-		mdb_cursor_close(cur);
-	if (txn)
-		mdb_txn_abort(txn);
+	store_rd_end(txn, cur);
 	return rc;
 }
 
@@ -661,10 +668,7 @@ int hk_store_job_list(struct hk_store *store, size_t limit,
 	size_t seen = 0;
 	int rc;
 
-	rc = store_rd_begin(store, &txn);
-	if (rc)
-		goto out;
-	rc = mdb_cursor_open(txn, store->dbi[STORE_DB_JOBS], &cur);
+	rc = store_rd_cursor(store, STORE_DB_JOBS, &txn, &cur);
 	if (rc)
 		goto out;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == 0 && (!limit || seen < limit);
@@ -687,10 +691,7 @@ int hk_store_job_list(struct hk_store *store, size_t limit,
 		rc = 0;
 	rc = store_code(rc);
 out:
-	if (cur)
-		mdb_cursor_close(cur);
-	if (txn)
-		mdb_txn_abort(txn);
+	store_rd_end(txn, cur);
 	return rc;
 }
 
@@ -911,10 +912,7 @@ int hk_store_audit_open_intents(struct hk_store *store,
 	MDB_val k, v, av;
 	int rc;
 
-	rc = store_rd_begin(store, &txn);
-	if (rc)
-		goto out;
-	rc = mdb_cursor_open(txn, store->dbi[STORE_DB_PENDING], &cur);
+	rc = store_rd_cursor(store, STORE_DB_PENDING, &txn, &cur);
 	if (rc)
 		goto out;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -946,10 +944,7 @@ int hk_store_audit_open_intents(struct hk_store *store,
 		rc = 0;
 	rc = store_code(rc);
 out:
-	if (cur)
-		mdb_cursor_close(cur);
-	if (txn)
-		mdb_txn_abort(txn);
+	store_rd_end(txn, cur);
 	return rc;
 }
 
@@ -969,10 +964,7 @@ int hk_store_audit_list(struct hk_store *store, const struct hk_store_audit_quer
 		q = &all;
 	if (q->since_ns > 0)
 		since = (uint64_t)q->since_ns;
-	rc = store_rd_begin(store, &txn);
-	if (rc)
-		goto out;
-	rc = mdb_cursor_open(txn, store->dbi[STORE_DB_AUDIT], &cur);
+	rc = store_rd_cursor(store, STORE_DB_AUDIT, &txn, &cur);
 	if (rc)
 		goto out;
 	if (q->newest_first) {
@@ -1011,10 +1003,7 @@ int hk_store_audit_list(struct hk_store *store, const struct hk_store_audit_quer
 		rc = 0;
 	rc = store_code(rc);
 out:
-	if (cur)
-		mdb_cursor_close(cur);
-	if (txn)
-		mdb_txn_abort(txn);
+	store_rd_end(txn, cur);
 	return rc;
 }
 
