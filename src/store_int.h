@@ -103,6 +103,15 @@ struct store_rd {
 
 /* store.c */
 int store_code(int rc);
+/* store.c: cause (when not NULL) gets a new message. */
+void store_set_cause(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* store_check.c, before LMDB opens the data file (fd): 0 when it may be
+ * opened, HK_ESTORE with *cause when damaged. check_data also says the
+ * map size the newer meta page records. */
+int store_check_data(int fd, const char *path, uint64_t *map_size, char **cause);
+int store_check_walk(const char *path, uint64_t map_size, char **cause);
+
 /* store_queue.c */
 void store_op_free(struct store_op *op);
 /* Empty the queue after a commit; keep: keep its one chunk, if it had only
