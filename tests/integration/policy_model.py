@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""policy_model.py - random trees against an independent model of SPEC 5.
+
+For each seed: build a random tree under WORK (regular files of random
+sizes and times, subdirectories, symlinks, FIFOs), write 1-4 random
+registrations over it (overlapping directories, patterns, excludes,
+retention / max_files / max_size / none, priorities, recursive, age_by),
+run `housekeeperd --once` on it, and compare the files left with what this
+model says must be left. The model is written from SPEC 5 only:
+
+  candidates: regular files directly in the directory (or below it when
+  recursive) whose name matches the pattern and no exclude, oldest first
+  by the age_by time (the newest of the listed times), ties by name in
+  byte order; age, then count, then size, each on what the previous left;
+  registrations in priority order (lower first, ties by name), each on
+  what the previous ones left; no policy at all = default retention.
+
+Times are kept at least 20 s away from every retention boundary, and two
+files that could tie (same time) and differ only in their directory are
+not generated, since SPEC 5 leaves their order open.
+
+usage: policy_model.py HOUSEKEEPERD WORKDIR FIRST_SEED COUNT
+"""
+import fnmatch
+import os
+import random
+import shutil
+import stat
+import subprocess
+import sys
+import time
+
+DAY = 86400
+NAMES = ["app", "trace", "core", "cache", "x", "a", "b", "z", "log", "tmp", ".hidden"]
+EXTS = [".log", ".tmp", ".gz", "", ".log.1", ".txt"]
+PATTERNS = ["*", "*.log", "*.tmp", "a*", "*.log*", "[ab]*", "?.*", "trace-*"]
+EXCLUDES = ["a*", "*.gz", "core-*", "*-1*", ".*"]
+DEFAULT_RETENTION_DAYS = 30
+STATS = {"files": 0, "deleted": 0, "skipped": 0}
+MODE = os.environ.get("HK_MODEL_MODE", "once")
+
+
+def fmt_duration(sec):
+    if sec % DAY == 0:
+        return "%dd" % (sec // DAY)
+    if sec % 3600 == 0:
+        return "%dh" % (sec // 3600)
+    if sec % 60 == 0:
+        return "%dmin" % (sec // 60)
+    return "%ds" % sec
+
+
+def build_tree(rng, root, now):
+    """Returns {relpath: (size, mtime_ns, atime_ns)} of the regular files."""
+    files = {}
+    dirs = [""]
+    for _ in range(rng.randint(0, 4)):
+        parent = rng.choice(dirs)
+        if parent.count("/") >= 2:
+            continue
+        d = (parent + "/" if parent else "") + "d%d" % len(dirs)
+        os.mkdir(os.path.join(root, d))
+        dirs.append(d)
+    # a pool of times shared by several files, so ties happen
+    pool = [now - rng.randint(0, 90) * DAY - rng.randint(0, DAY - 1) for _ in range(6)]
+    used_time_name = set()
+    for i in range(rng.randint(0, 40)):
+        d = rng.choice(dirs)
+        name = "%s-%d%s" % (rng.choice(NAMES), rng.randint(0, 30), rng.choice(EXTS))
+        rel = (d + "/" if d else "") + name
+        if rel in files:
+            continue
+        if rng.random() < 0.3:
+            sec = rng.choice(pool)
+        else:
+            sec = now - rng.randint(0, 120) * DAY - rng.randint(0, DAY - 1)
+        mtime_ns = sec * 10**9 + rng.choice([0, rng.randint(0, 10**9 - 1)])
+        atime_ns = (now - rng.randint(0, 60) * DAY) * 10**9
+        # same time and name in two directories: order left open by SPEC
+        if (mtime_ns, name) in used_time_name or (atime_ns, name) in used_time_name:
+            continue
+        used_time_name.add((mtime_ns, name))
+        used_time_name.add((atime_ns, name))
+        size = rng.choice([0, 1, 100, 1000, 4096, rng.randint(0, 20000)])
+        path = os.path.join(root, rel)
+        with open(path, "wb") as f:
+            f.truncate(size)
+        os.utime(path, ns=(atime_ns, mtime_ns))
+        files[rel] = (size, mtime_ns, atime_ns)
+    # things that are never candidates
+    for i in range(rng.randint(0, 3)):
+        d = rng.choice(dirs)
+        base = os.path.join(root, d) if d else root
+        kind = rng.choice(["symlink", "fifo", "dirlink"])
+        name = "%s-%d.log" % (kind, i)
+        p = os.path.join(base, name)
+        if os.path.lexists(p):
+            continue
+        if kind == "symlink" and files:
+            os.symlink(os.path.join(root, rng.choice(sorted(files))), p)
+        elif kind == "fifo":
+            os.mkfifo(p)
+        elif kind == "dirlink":
+            os.symlink(root, p)
+    return files, dirs
+
+
+def random_regs(rng, dirs, now, files):
+    regs = []
+    used = set()
+    for i in range(rng.randint(1, 4)):
+        d = rng.choice(dirs)
+        pattern = rng.choice(PATTERNS)
+        if (d, pattern) in used:
+            continue
+        used.add((d, pattern))
+        reg = {
+            "name": "r%d%s" % (i, rng.choice(["", "x", "a"])),
+            "dir": d,
+            "pattern": pattern,
+            "excludes": rng.sample(EXCLUDES, rng.choice([0, 0, 1, 2])),
+            "recursive": rng.random() < 0.5,
+            "priority": rng.choice([10, 50, 50, 100]),
+            "age_by": rng.choice([["mtime"], ["mtime"], ["atime"], ["mtime", "atime"]]),
+            "retention": None, "max_files": None, "max_size": None,
+        }
+        kinds = rng.sample(["retention", "max_files", "max_size"], rng.randint(0, 3))
+        if "retention" in kinds:
+            reg["retention"] = rng.choice([1, 3, 7, 14, 30, 60]) * DAY + rng.choice([0, 3600])
+        if "max_files" in kinds:
+            reg["max_files"] = rng.choice([0, 1, 2, 3, 5, 10, 20])
+        if "max_size" in kinds:
+            reg["max_size"] = rng.choice([0, 1024, 4096, 10240, 30 * 1024, 100 * 1024])
+        regs.append(reg)
+    return regs
+
+
+def key_of(reg, meta):
+    size, mtime_ns, atime_ns = meta
+    times = {"mtime": mtime_ns, "atime": atime_ns}
+    return max(times[t] for t in reg["age_by"])
+
+
+def near_boundary(regs, files, now):
+    """True when some file's age is within 20 s of a retention limit."""
+    for reg in regs:
+        ret = reg["retention"]
+        if ret is None and reg["max_files"] is None and reg["max_size"] is None:
+            ret = DEFAULT_RETENTION_DAYS * DAY
+        if ret is None:
+            continue
+        for meta in files.values():
+            age = now * 10**9 - key_of(reg, meta)
+            if abs(age - ret * 10**9) < 20 * 10**9:
+                return True
+    return False
+
+
+def candidates(reg, alive, files):
+    out = []
+    for rel in alive:
+        parent, _, name = rel.rpartition("/")
+        if reg["recursive"]:
+            if reg["dir"] and not (parent == reg["dir"] or parent.startswith(reg["dir"] + "/")):
+                continue
+        elif parent != reg["dir"]:
+            continue
+        if not fnmatch.fnmatchcase(name, reg["pattern"]):
+            continue
+        if any(fnmatch.fnmatchcase(name, x) for x in reg["excludes"]):
+            continue
+        out.append(rel)
+    out.sort(key=lambda rel: (key_of(reg, files[rel]), rel.rpartition("/")[2].encode()))
+    return out
+
+
+def model(regs, files, now_ns):
+    alive = set(files)
+    for reg in sorted(regs, key=lambda r: (r["priority"], r["name"].encode())):
+        cand = candidates(reg, alive, files)
+        retention = reg["retention"]
+        if retention is None and reg["max_files"] is None and reg["max_size"] is None:
+            retention = DEFAULT_RETENTION_DAYS * DAY
+        if retention is not None:
+            keep = []
+            for rel in cand:
+                if now_ns - key_of(reg, files[rel]) > retention * 10**9:
+                    alive.discard(rel)
+                else:
+                    keep.append(rel)
+            cand = keep
+        if reg["max_files"] is not None and len(cand) > reg["max_files"]:
+            cut = len(cand) - reg["max_files"]
+            for rel in cand[:cut]:
+                alive.discard(rel)
+            cand = cand[cut:]
+        if reg["max_size"] is not None:
+            total = sum(files[rel][0] for rel in cand)
+            i = 0
+            while total > reg["max_size"]:
+                total -= files[cand[i]][0]
+                alive.discard(cand[i])
+                i += 1
+    return alive
+
+
+def write_conf(path, root, regs):
+    with open(path, "w") as f:
+        f.write("[scheduler]\nhousekeeper_report_enabled = false\n\n")
+        for reg in regs:
+            d = os.path.join(root, reg["dir"]) if reg["dir"] else root
+            f.write('[cleanup "%s"]\ndirectory = %s\npattern = %s\n' % (reg["name"], d, reg["pattern"]))
+            for x in reg["excludes"]:
+                f.write("exclude = %s\n" % x)
+            f.write("recursive = %s\n" % ("yes" if reg["recursive"] else "no"))
+            f.write("priority = %d\n" % reg["priority"])
+            f.write("age_by = %s\n" % " ".join(reg["age_by"]))
+            if reg["retention"] is not None:
+                f.write("retention = %s\n" % fmt_duration(reg["retention"]))
+            if reg["max_files"] is not None:
+                f.write("max_files = %d\n" % reg["max_files"])
+            if reg["max_size"] is not None:
+                f.write("max_size = %d%s\n" % ((reg["max_size"] // 1024, "K") if reg["max_size"] else (0, "")))
+            f.write("\n")
+
+
+def left_on_disk(root):
+    out = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in filenames:
+            p = os.path.join(dirpath, n)
+            if stat.S_ISREG(os.lstat(p).st_mode):
+                out.add(os.path.relpath(p, root))
+    return out
+
+
+def nonfiles_on_disk(root):
+    out = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in filenames + dirnames:
+            p = os.path.join(dirpath, n)
+            if not stat.S_ISREG(os.lstat(p).st_mode):
+                out.add(os.path.relpath(p, root))
+    return out
+
+
+class Ran:
+    def __init__(self, returncode, stdout):
+        self.returncode, self.stdout = returncode, stdout
+
+
+def run_daemon(hkd, conf, state, root):
+    """The daemon started on the tree: its start-up scans and event-driven
+    enforcement must leave what the model leaves. Settled = no file
+    removed for 1.5 s after every registration finished its scan."""
+    log = os.path.join(state, "..", os.path.basename(state) + ".log")
+    with open(log, "wb") as out:
+        p = subprocess.Popen([hkd, "-f", "-v", "-c", conf, "-S", state], stdout=out,
+                             stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 30
+        last, stable_since = None, time.time()
+        while time.time() < deadline:
+            cur = left_on_disk(root)
+            if cur != last:
+                last, stable_since = cur, time.time()
+            elif time.time() - stable_since > 1.5:
+                break
+            time.sleep(0.1)
+    finally:
+        p.terminate()
+        rc = p.wait(timeout=20)
+    with open(log, "rb") as f:
+        data = f.read()
+    os.unlink(log)
+    return Ran(0 if rc in (0, -15) else rc, data)
+
+
+def trial(hkd, work, seed):
+    rng = random.Random(seed)
+    root = os.path.join(work, "tree-%d" % seed)
+    state = os.path.join(work, "state-%d" % seed)
+    os.makedirs(root)
+    os.makedirs(state)
+    now = int(time.time())
+    files, dirs = build_tree(rng, root, now)
+    regs = random_regs(rng, dirs, now, files)
+    if not regs:
+        shutil.rmtree(root)
+        shutil.rmtree(state)
+        return True, "no registration"
+    # every age stays at least 20 s from a limit (the run takes time)
+    if near_boundary(regs, files, now):
+        shutil.rmtree(root)
+        shutil.rmtree(state)
+        STATS["skipped"] += 1
+        return True, "skipped: a file sits on a retention boundary"
+    conf = os.path.join(work, "hk-%d.conf" % seed)
+    write_conf(conf, root, regs)
+    others = nonfiles_on_disk(root)
+    t0 = time.time_ns()
+    if MODE == "daemon":
+        r = run_daemon(hkd, conf, state, root)
+    else:
+        r = subprocess.run([hkd, "--once", "-c", conf, "-S", state],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    t1 = time.time_ns()
+    got = left_on_disk(root)
+    # the model at both ends of the run: ages were kept 20 s from limits,
+    # so both must agree
+    want0, want1 = model(regs, files, t0), model(regs, files, t1)
+    ok = r.returncode == 0 and got == want0 == want1 and nonfiles_on_disk(root) == others
+    msg = ""
+    if not ok:
+        lines = ["seed %d: exit %d" % (seed, r.returncode)]
+        lines.append("config:\n" + open(conf).read())
+        for rel in sorted(files):
+            size, m, a = files[rel]
+            lines.append("  %-24s size %6d mtime %.3f d ago atime %.3f d ago  want %s got %s" % (
+                rel, size, (t0 - m) / 1e9 / DAY, (t0 - a) / 1e9 / DAY,
+                "keep" if rel in want0 else "del ", "keep" if rel in got else "del "))
+        if nonfiles_on_disk(root) != others:
+            lines.append("non-files changed: %s -> %s" % (sorted(others), sorted(nonfiles_on_disk(root))))
+        lines.append("daemon output:\n" + r.stdout.decode(errors="replace")[-3000:])
+        msg = "\n".join(lines)
+    STATS["files"] += len(files)
+    STATS["deleted"] += len(files) - len(got)
+    shutil.rmtree(root)
+    shutil.rmtree(state)
+    os.unlink(conf)
+    return ok, msg
+
+
+def main():
+    hkd, work, first, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    failed = 0
+    for seed in range(first, first + count):
+        ok, msg = trial(hkd, work, seed)
+        if not ok:
+            failed += 1
+            print(msg)
+            if failed >= 3:
+                break
+    print("policy model: %d seeds (%d skipped: a file on a retention boundary), "
+          "%d files, %d deleted, %d failed" % (count, STATS["skipped"], STATS["files"],
+                                               STATS["deleted"], failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
