@@ -90,13 +90,13 @@ static void test_set_get_update_remove(void **state)
 
 	e = get_str(idx, 0, "a.log");
 	assert_non_null(e);
-	assert_int_equal(e->dir, 0);
-	assert_int_equal(e->key_ns, 300);
-	assert_int_equal(e->mtime_ns, 299);
-	assert_int_equal(e->size, 10);
-	assert_int_equal(e->ino, 300 * 7 + 10);
-	assert_int_equal(e->name_len, 5);
-	assert_string_equal(e->name, "a.log");
+	assert_int_equal(hk_entry_dir(e), 0);
+	assert_int_equal(hk_entry_key(e), 300);
+	assert_int_equal(hk_entry_mtime(e), 299);
+	assert_int_equal(hk_entry_size(e), 10);
+	assert_int_equal(hk_entry_ino(e), 300 * 7 + 10);
+	assert_int_equal(hk_entry_name_len(e), 5);
+	assert_string_equal(hk_entry_name(e), "a.log");
 	assert_ptr_equal(hk_index_oldest(idx), get_str(idx, 1, "a.log"));
 	assert_null(get_str(idx, 2, "a.log"));
 	assert_null(get_str(idx, 0, "a.lo"));
@@ -105,8 +105,8 @@ static void test_set_get_update_remove(void **state)
 	/* update: same entry object, new meta, total adjusted, re-heaped */
 	assert_int_equal(set_str(idx, 0, "a.log", 50, 5), 0);
 	assert_ptr_equal(get_str(idx, 0, "a.log"), e);
-	assert_int_equal(e->key_ns, 50);
-	assert_int_equal(e->size, 5);
+	assert_int_equal(hk_entry_key(e), 50);
+	assert_int_equal(hk_entry_size(e), 5);
 	assert_int_equal(hk_index_count(idx), 3);
 	assert_int_equal(hk_index_bytes(idx), 55);
 	assert_ptr_equal(hk_index_oldest(idx), e);
@@ -141,14 +141,14 @@ static void test_put_reports_change(void **state)
 	(void)state;
 	assert_int_equal(hk_index_put(idx, 0, "x.log", 5, &m, &e), 1);
 	assert_non_null(e);
-	assert_string_equal(e->name, "x.log");
+	assert_string_equal(hk_entry_name(e), "x.log");
 	assert_int_equal(hk_index_put(idx, 0, "x.log", 5, &m, &again), 2);
 	assert_ptr_equal(again, e);
 	assert_int_equal(hk_index_set(idx, 0, "x.log", 5, &m), 0);   /* the old contract */
 	m.size = 30;
 	assert_int_equal(hk_index_put(idx, 0, "x.log", 5, &m, &again), 0);
 	assert_ptr_equal(again, e);
-	assert_int_equal(e->size, 30);
+	assert_int_equal(hk_entry_size(e), 30);
 	assert_int_equal(hk_index_bytes(idx), 30);
 	m.key_ns = 50;   /* a key change moves it in the order */
 	assert_int_equal(hk_index_put(idx, 0, "y.log", 5, &(struct hk_file_meta){ 8, 1, 80, 80 },
@@ -200,18 +200,18 @@ static void test_name_lengths(void **state)
 
 	e = hk_index_get(idx, 3, n255, 255);
 	assert_non_null(e);
-	assert_int_equal(e->name_len, 255);
-	assert_memory_equal(e->name, n255, 255);
-	assert_int_equal(e->name[255], '\0');
+	assert_int_equal(hk_entry_name_len(e), 255);
+	assert_memory_equal(hk_entry_name(e), n255, 255);
+	assert_int_equal(hk_entry_name(e)[255], '\0');
 	e = hk_index_get(idx, 3, n254, 254);
 	assert_non_null(e);
-	assert_int_equal(e->name_len, 254);
-	assert_int_equal(e->name[254], '\0');
+	assert_int_equal(hk_entry_name_len(e), 254);
+	assert_int_equal(hk_entry_name(e)[254], '\0');
 	e = hk_index_get(idx, 3, "\xff", 1);
 	assert_non_null(e);
-	assert_int_equal(e->name_len, 1);
-	assert_int_equal((unsigned char)e->name[0], 0xff);
-	assert_int_equal(e->name[1], '\0');
+	assert_int_equal(hk_entry_name_len(e), 1);
+	assert_int_equal((unsigned char)hk_entry_name(e)[0], 0xff);
+	assert_int_equal(hk_entry_name(e)[1], '\0');
 
 	/* same key: bytewise order, the 254-byte prefix before the 255-byte
 	 * name, 0xff (unsigned) last */
@@ -281,19 +281,19 @@ static void test_sorted_snapshot(void **state)
 	n = hk_index_sorted(idx, &arr);
 	assert_int_equal(n, 5);
 	assert_non_null(arr);
-	assert_string_equal(arr[0]->name, "a0");
-	assert_string_equal(arr[1]->name, "b");
-	assert_int_equal(arr[1]->dir, 0);
-	assert_string_equal(arr[2]->name, "b");
-	assert_int_equal(arr[2]->dir, 1);
-	assert_string_equal(arr[3]->name, "a");
-	assert_string_equal(arr[4]->name, "c");
+	assert_string_equal(hk_entry_name(arr[0]), "a0");
+	assert_string_equal(hk_entry_name(arr[1]), "b");
+	assert_int_equal(hk_entry_dir(arr[1]), 0);
+	assert_string_equal(hk_entry_name(arr[2]), "b");
+	assert_int_equal(hk_entry_dir(arr[2]), 1);
+	assert_string_equal(hk_entry_name(arr[3]), "a");
+	assert_string_equal(hk_entry_name(arr[4]), "c");
 	for (size_t i = 1; i < n; i++)
 		assert_true(hk_entry_cmp(arr[i - 1], arr[i]) < 0);
 	free(arr);
 	/* the index is untouched */
 	assert_int_equal(hk_index_count(idx), 5);
-	assert_string_equal(hk_index_oldest(idx)->name, "a0");
+	assert_string_equal(hk_entry_name(hk_index_oldest(idx)), "a0");
 	hk_index_free(idx);
 }
 
@@ -323,7 +323,7 @@ static void test_remove_dir(void **state)
 			assert_null(e);
 		} else {
 			assert_non_null(e);
-			assert_int_equal(e->key_ns, 1000 - i);
+			assert_int_equal(hk_entry_key(e), 1000 - i);
 		}
 	}
 	/* oldest is f298 (dir 1), then descending */
@@ -335,7 +335,7 @@ static void test_remove_dir(void **state)
 		e = hk_index_oldest(idx);
 		assert_non_null(e);
 		snprintf(name, sizeof(name), "f%u", i);
-		assert_string_equal(e->name, name);
+		assert_string_equal(hk_entry_name(e), name);
 		hk_index_remove_entry(idx, e);
 	}
 	assert_int_equal(hk_index_count(idx), 0);
@@ -383,7 +383,7 @@ static void test_unmark_sweep(void **state)
 		for (size_t i = 0; i < 5; i++) {
 			struct hk_entry *e = hk_index_oldest(idx);
 
-			assert_string_equal(e->name, order[i]);
+			assert_string_equal(hk_entry_name(e), order[i]);
 			hk_index_remove_entry(idx, e);
 		}
 	}
@@ -428,7 +428,7 @@ static void fe_cb(struct hk_entry *e, void *arg)
 	struct fe_acc *acc = arg;
 
 	acc->n++;
-	acc->bytes += e->size;
+	acc->bytes += hk_entry_size(e);
 }
 
 static void test_foreach(void **state)
@@ -487,8 +487,8 @@ static void test_grow_shrink(void **state)
 		while (hk_index_count(idx) > 0) {
 			struct hk_entry *e = hk_index_oldest(idx);
 
-			assert_true(e->key_ns >= prev);
-			prev = e->key_ns;
+			assert_true(hk_entry_key(e) >= prev);
+			prev = hk_entry_key(e);
 			hk_index_remove_entry(idx, e);
 		}
 	}
@@ -559,8 +559,8 @@ static void ref_check_full(struct hk_index *idx)
 			continue;
 		}
 		assert_non_null(e);
-		assert_int_equal(e->key_ns, ref[i].key);
-		assert_int_equal(e->size, ref[i].size);
+		assert_int_equal(hk_entry_key(e), ref[i].key);
+		assert_int_equal(hk_entry_size(e), ref[i].size);
 		sorted[n++] = &ref[i];
 		bytes += ref[i].size;
 	}
@@ -570,9 +570,9 @@ static void ref_check_full(struct hk_index *idx)
 	assert_int_equal(hk_index_count(idx), n);
 	assert_int_equal(hk_index_bytes(idx), bytes);
 	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(arr[i]->dir, sorted[i]->dir);
-		assert_string_equal(arr[i]->name, sorted[i]->name);
-		assert_int_equal(arr[i]->key_ns, sorted[i]->key);
+		assert_int_equal(hk_entry_dir(arr[i]), sorted[i]->dir);
+		assert_string_equal(hk_entry_name(arr[i]), sorted[i]->name);
+		assert_int_equal(hk_entry_key(arr[i]), sorted[i]->key);
 	}
 	free(arr);
 }
@@ -619,8 +619,8 @@ static void test_random_ops(void **state)
 				assert_null(e);
 			} else {
 				assert_non_null(e);
-				assert_int_equal(e->dir, o->dir);
-				assert_string_equal(e->name, o->name);
+				assert_int_equal(hk_entry_dir(e), o->dir);
+				assert_string_equal(hk_entry_name(e), o->name);
 				hk_index_remove_entry(idx, e);
 				ref[o - ref].present = false;
 			}
@@ -657,8 +657,8 @@ static void test_random_ops(void **state)
 			assert_null(e);
 		} else {
 			assert_non_null(e);
-			assert_int_equal(e->dir, o->dir);
-			assert_string_equal(e->name, o->name);
+			assert_int_equal(hk_entry_dir(e), o->dir);
+			assert_string_equal(hk_entry_name(e), o->name);
 		}
 		if (op % 250 == 0 || op == ops - 1)
 			ref_check_full(idx);
