@@ -134,7 +134,7 @@ static void eng_hold(struct eng_reg *reg, struct hk_entry *e)
 {
 	struct ev_loop *loop = reg->eng->loop;
 	if (!loop) {
-		free(e);   /* one-shot: nothing to retry */
+		hk_entry_free(e);   /* one-shot: nothing to retry */
 		return;
 	}
 	if (reg->n_held == reg->cap_held) {
@@ -154,8 +154,8 @@ void eng_held_free(struct eng_reg *reg, uint32_t dir_only)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < reg->n_held; i++) {
-		if (dir_only == ENG_ANCESTOR || reg->held[i]->dir == dir_only)
-			free(reg->held[i]);
+		if (dir_only == ENG_ANCESTOR || hk_entry_dir(reg->held[i]) == dir_only)
+			hk_entry_free(reg->held[i]);
 		else
 			reg->held[k++] = reg->held[i];
 	}
@@ -175,14 +175,14 @@ static bool eng_record_intents(struct eng_reg *reg, struct eng_run *run, struct 
 	char **paths = hk_xcalloc(n, sizeof(*paths));
 	for (size_t i = 0; i < n; i++) {
 		const struct hk_entry *e = picks[i].e;
-		paths[i] = eng_file_path(reg, e->dir, e->name);
+		paths[i] = eng_file_path(reg, hk_entry_dir(e), hk_entry_name(e));
 		recs[i] = (struct hk_store_audit){
 			.time_ns = run->now_ns,
 			.reg_id = reg->conf->id,
 			.path = paths[i],
 			.path_len = strlen(paths[i]),
-			.size = e->size,
-			.mtime_ns = e->mtime_ns,
+			.size = hk_entry_size(e),
+			.mtime_ns = hk_entry_mtime(e),
 			.reason = hk_reason_name(picks[i].why),
 		};
 	}
@@ -216,14 +216,14 @@ static void eng_record_dry(struct eng_reg *reg, struct eng_run *run, const struc
 	struct hk_engine *eng = reg->eng;
 	if (!eng->store || !eng->cfg->scheduler.housekeeper_dry_run)
 		return;
-	char *path = eng_file_path(reg, e->dir, e->name);
+	char *path = eng_file_path(reg, hk_entry_dir(e), hk_entry_name(e));
 	struct hk_store_audit rec = {
 		.time_ns = run->now_ns,
 		.reg_id = reg->conf->id,
 		.path = path,
 		.path_len = strlen(path),
-		.size = e->size,
-		.mtime_ns = e->mtime_ns,
+		.size = hk_entry_size(e),
+		.mtime_ns = hk_entry_mtime(e),
 		.reason = hk_reason_name(why),
 		.dry_run = true,
 		.state = HK_STORE_AUDIT_DONE,
@@ -239,14 +239,14 @@ static void eng_reap_job(const struct eng_reg *reg, const struct hk_entry *e,
 			 struct hk_reap_job *job)
 {
 	*job = (struct hk_reap_job){
-		.dir_fd = reg->dirs[e->dir].fd,
-		.name = e->name,
+		.dir_fd = reg->dirs[hk_entry_dir(e)].fd,
+		.name = hk_entry_name(e),
 		.exp = {
 			.dev = reg->dirs[ENG_ROOT].dev,
-			.ino = e->ino,
-			.size = e->size,
-			.mtime_ns = e->mtime_ns,
-			.dir_is_mount_root = e->dir == ENG_ROOT && reg->root_mount,
+			.ino = hk_entry_ino(e),
+			.size = hk_entry_size(e),
+			.mtime_ns = hk_entry_mtime(e),
+			.dir_is_mount_root = hk_entry_dir(e) == ENG_ROOT && reg->root_mount,
 		},
 	};
 }
@@ -258,7 +258,7 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 {
 	struct hk_entry *e = p->e;
 	struct hk_store *store = reg->eng->store;
-	uint32_t dir = e->dir;
+	uint32_t dir = hk_entry_dir(e);
 	struct eng_dir *d = &reg->dirs[dir];
 	const struct hk_reap_result res = *result;
 	bool record = store && !run->dry_run && p->audit_id;
@@ -269,11 +269,12 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 	switch (res.outcome) {
 	case HK_REAP_DELETED:
 	case HK_REAP_WOULD_DELETE:
-		eng_run_add_gone(run, d, e->ino, e->name);
-		eng_report_add(run, reg, rr, dir, e->name, &res, e->size, e->mtime_ns, p->why);
+		eng_run_add_gone(run, d, hk_entry_ino(e), hk_entry_name(e));
+		eng_report_add(run, reg, rr, dir, hk_entry_name(e), &res, hk_entry_size(e),
+			       hk_entry_mtime(e), p->why);
 		if (rr) {
 			rr->deleted++;
-			rr->bytes += e->size;
+			rr->bytes += hk_entry_size(e);
 			rr->blocks_bytes += res.st.blocks * 512;
 		}
 		if (res.outcome == HK_REAP_WOULD_DELETE) {
@@ -284,14 +285,14 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 		if (record)
 			hk_store_audit_complete(store, p->audit_id, "deleted", 0);
 		reg->files_deleted++;
-		reg->bytes_deleted += e->size;
+		reg->bytes_deleted += hk_entry_size(e);
 		if (hk_log_get_level() >= LOG_DEBUG) {
-			char *path = eng_log_path(reg, dir, e->name);
+			char *path = eng_log_path(reg, dir, hk_entry_name(e));
 			log_debug("reap", "%s: deleted (%s)", path, hk_reason_name(p->why));
 			free(path);
 		}
-		eng_store_del(reg, dir, e->name);
-		free(e);
+		eng_store_del(reg, dir, hk_entry_name(e));
+		hk_entry_free(e);
 		return false;
 	case HK_REAP_GONE:
 		break;
@@ -305,9 +306,10 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 			rr->skipped += res.outcome != HK_REAP_FAILED;
 			rr->errors += res.outcome == HK_REAP_FAILED;
 		}
-		eng_report_add(run, reg, rr, dir, e->name, &res, e->size, e->mtime_ns, p->why);
+		eng_report_add(run, reg, rr, dir, hk_entry_name(e), &res, hk_entry_size(e),
+			       hk_entry_mtime(e), p->why);
 		{
-			char *path = eng_log_path(reg, dir, e->name);
+			char *path = eng_log_path(reg, dir, hk_entry_name(e));
 			if (res.outcome == HK_REAP_FAILED) {
 				reg->delete_errors++;
 				log_errx("reap", "%s: cannot delete: %s", path, hk_strerror(res.err));
@@ -337,9 +339,9 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 	if (record)
 		hk_store_audit_drop(store, p->audit_id);
 	char name[256];
-	memcpy(name, e->name, (size_t)e->name_len + 1);
+	memcpy(name, hk_entry_name(e), (size_t)hk_entry_name_len(e) + 1);
 	eng_store_del(reg, dir, name);
-	free(e);
+	hk_entry_free(e);
 	if (changed)
 		eng_file_refresh(reg, dir, name);   /* re-evaluate what is on disk now */
 	return changed;
@@ -376,7 +378,7 @@ void eng_reg_purge_gone(struct eng_reg *reg, const struct eng_run *run, size_t f
 		if (!eng_dir_find(reg, g->dir_dev, g->dir_ino, &dir))
 			continue;
 		struct hk_entry *e = hk_index_get(reg->index, dir, g->name, strlen(g->name));
-		if (e && e->ino == g->ino)
+		if (e && hk_entry_ino(e) == g->ino)
 			eng_idx_remove_entry(reg, e);
 	}
 }
@@ -384,11 +386,11 @@ void eng_reg_purge_gone(struct eng_reg *reg, const struct eng_run *run, size_t f
 bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
 			   const struct hk_entry *e)
 {
-	const struct eng_dir *d = &reg->dirs[e->dir];
+	const struct eng_dir *d = &reg->dirs[hk_entry_dir(e)];
 	for (size_t i = 0; i < run->n_gone; i++) {
 		const struct eng_gone *g = &run->gone[i];
-		if (g->ino == e->ino && g->dir_ino == d->ino && g->dir_dev == d->dev &&
-		    strcmp(g->name, e->name) == 0)
+		if (g->ino == hk_entry_ino(e) && g->dir_ino == d->ino && g->dir_dev == d->dev &&
+		    strcmp(g->name, hk_entry_name(e)) == 0)
 			return true;
 	}
 	return false;
@@ -436,7 +438,7 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 		while (n < ENG_REAP_BATCH && (e = hk_index_oldest(reg->index))) {
 			enum hk_reason why = hk_policy_check_oldest(
 				&reg->policy, hk_index_count(reg->index), hk_index_bytes(reg->index),
-				e->key_ns, run->now_ns, run->age_allowed);
+				hk_entry_key(e), run->now_ns, run->age_allowed);
 			if (why == HK_REASON_NONE)
 				break;
 			picks[n++] = (struct eng_pick){ hk_index_detach(reg->index, e), why, 0 };
@@ -466,10 +468,10 @@ void eng_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	reg->held = NULL;
 	reg->n_held = reg->cap_held = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (reg->attached && eng_dir_live(reg, held[i]->dir))
+		if (reg->attached && eng_dir_live(reg, hk_entry_dir(held[i])))
 			hk_index_attach(reg->index, held[i]);
 		else
-			free(held[i]);
+			hk_entry_free(held[i]);
 	}
 	free(held);
 	reg->retry_delay = reg->retry_delay * 2 > ENG_RETRY_MAX ? ENG_RETRY_MAX
@@ -503,7 +505,7 @@ void eng_reg_arm_age(struct eng_reg *reg)
 	struct hk_entry *e = hk_index_oldest(reg->index);
 	if (!e || !eng_reg_may_delete(reg))
 		return;
-	int64_t expiry = hk_policy_next_expiry(&reg->policy, e->key_ns);
+	int64_t expiry = hk_policy_next_expiry(&reg->policy, hk_entry_key(e));
 	if (expiry == INT64_MAX)
 		return;
 	int64_t now = hk_time_now_ns();

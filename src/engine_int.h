@@ -62,8 +62,9 @@ struct eng_reg {
 	bool watch_failed;                /* no inotify watch: periodic rescans instead */
 	bool rescan_pending;              /* another full scan once this one ends */
 	ev_timer fallback_timer;          /* periodic rescans while watch_failed */
-	/* files whose deletion failed or was refused by a lock: out of the
-	 * index (the policy counts them as handled), retried with backoff */
+	/* files whose deletion failed or was refused by a lock: detached
+	 * copies out of the index (the policy counts them as handled),
+	 * retried with backoff; hk_entry_free what is not given back */
 	struct hk_entry **held;
 	size_t n_held;
 	size_t cap_held;

@@ -46,8 +46,9 @@ static void eng_store_put(struct eng_reg *reg, const struct hk_entry *e)
 		return;
 	struct hk_buf b = { 0 };
 	size_t len;
-	const char *rel = eng_relpath(reg, e->dir, e->name, &b, &len);
-	struct hk_store_file f = { e->ino, e->size, e->mtime_ns, e->key_ns };
+	const char *rel = eng_relpath(reg, hk_entry_dir(e), hk_entry_name(e), &b, &len);
+	struct hk_store_file f = { hk_entry_ino(e), hk_entry_size(e), hk_entry_mtime(e),
+				    hk_entry_key(e) };
 	hk_store_index_put(store, reg->conf->id, rel, len, &f);
 	hk_buf_fini(&b);
 }
@@ -82,7 +83,7 @@ void eng_idx_remove(struct eng_reg *reg, uint32_t dir, const char *name)
 
 void eng_idx_remove_entry(struct eng_reg *reg, struct hk_entry *e)
 {
-	eng_store_del(reg, e->dir, e->name);
+	eng_store_del(reg, hk_entry_dir(e), hk_entry_name(e));
 	hk_index_remove_entry(reg->index, e);
 }
 
@@ -94,9 +95,9 @@ struct eng_collect {
 static void eng_collect_cb(struct hk_entry *e, void *arg)
 {
 	struct eng_collect *c = arg;
-	bool hit = c->dir == ENG_ANCESTOR ? !(e->heap_pos & 0x80000000u) : e->dir == c->dir;
+	bool hit = c->dir == ENG_ANCESTOR ? !hk_entry_seen(e) : hk_entry_dir(e) == c->dir;
 	if (hit)
-		eng_store_del(c->reg, e->dir, e->name);
+		eng_store_del(c->reg, hk_entry_dir(e), hk_entry_name(e));
 }
 
 /* Before entries leave in bulk (a directory dropped, a rescan's unseen

@@ -81,8 +81,8 @@ static void eng_sweep_plan(struct hk_sweep *sw)
 		if (run->dry_run && run->n_gone && eng_entry_gone_in_run(reg, run, sorted[i]))
 			continue;
 		sorted[m] = sorted[i];
-		files[m].key_ns = sorted[i]->key_ns;
-		files[m].size = sorted[i]->size;
+		files[m].key_ns = hk_entry_key(sorted[i]);
+		files[m].size = hk_entry_size(sorted[i]);
 		m++;
 	}
 	sw->rr->scanned = m;
@@ -90,9 +90,10 @@ static void eng_sweep_plan(struct hk_sweep *sw)
 	sw->victims = hk_xcalloc(k ? k : 1, sizeof(*sw->victims));
 	for (size_t i = 0; i < k; i++) {
 		const struct hk_entry *e = sorted[i];
-		const struct eng_dir *d = &reg->dirs[e->dir];
-		sw->victims[i] = (struct eng_victim){ e->dir, d->dev, d->ino, e->ino, why[i],
-						      hk_xstrdup(e->name) };
+		const struct eng_dir *d = &reg->dirs[hk_entry_dir(e)];
+		sw->victims[i] = (struct eng_victim){ hk_entry_dir(e), d->dev, d->ino,
+						      hk_entry_ino(e), why[i],
+						      hk_xstrdup(hk_entry_name(e)) };
 	}
 	sw->n_victims = k;
 	free(files);
@@ -116,7 +117,7 @@ static size_t eng_sweep_reap_some(struct hk_sweep *sw, size_t budget)
 		    reg->dirs[v->dir].ino != v->dir_ino)
 			continue;   /* its directory went away since the plan */
 		struct hk_entry *e = hk_index_get(reg->index, v->dir, v->name, strlen(v->name));
-		if (!e || e->ino != v->ino)
+		if (!e || hk_entry_ino(e) != v->ino)
 			continue;   /* deleted or replaced since the plan: not ours to judge now */
 		picks[n++] = (struct eng_pick){ hk_index_detach(reg->index, e), v->why, 0 };
 	}

@@ -105,10 +105,10 @@ void hk_engine_reg_status(struct hk_engine *eng, size_t i, struct hk_reg_status 
 	st->files = hk_index_count(reg->index) + reg->n_held;
 	st->bytes = hk_index_bytes(reg->index);
 	for (size_t h = 0; h < reg->n_held; h++)
-		st->bytes += reg->held[h]->size;
+		st->bytes += hk_entry_size(reg->held[h]);
 	const struct hk_entry *e = hk_index_oldest(reg->index);
-	st->oldest_ns = e ? e->key_ns : 0;
-	st->next_expiry_ns = e ? hk_policy_next_expiry(&reg->policy, e->key_ns) : INT64_MAX;
+	st->oldest_ns = e ? hk_entry_key(e) : 0;
+	st->next_expiry_ns = e ? hk_policy_next_expiry(&reg->policy, hk_entry_key(e)) : INT64_MAX;
 	st->last_run = reg->last_run;
 	st->runs = reg->runs;
 	st->last_success = reg->last_success;
@@ -210,15 +210,16 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 		return;
 	}
 	x->indexed = true;
-	x->size = e->size;
-	x->key_ns = e->key_ns;
+	x->size = hk_entry_size(e);
+	x->key_ns = hk_entry_key(e);
 	struct hk_entry **sorted = NULL;
 	size_t n = hk_index_sorted(reg->index, &sorted);
 	struct hk_policy_file *files = hk_xcalloc(n ? n : 1, sizeof(*files));
 	enum hk_reason *why = hk_xcalloc(n ? n : 1, sizeof(*why));
 	size_t pos = 0;
 	for (size_t i = 0; i < n; i++) {
-		files[i] = (struct hk_policy_file){ sorted[i]->key_ns, sorted[i]->size };
+		files[i] = (struct hk_policy_file){ hk_entry_key(sorted[i]),
+						    hk_entry_size(sorted[i]) };
 		if (sorted[i] == e)
 			pos = i;
 	}
@@ -230,7 +231,7 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 		snprintf(x->note, sizeof(x->note), "selected now (%s); deleted at the next event or sweep",
 			 hk_reason_name(x->reason));
 	} else {
-		x->delete_at_ns = hk_policy_next_expiry(&reg->policy, e->key_ns);
+		x->delete_at_ns = hk_policy_next_expiry(&reg->policy, hk_entry_key(e));
 		snprintf(x->note, sizeof(x->note), "kept: newest %zu of %zu%s", x->rank_newest, n,
 			 x->delete_at_ns == INT64_MAX ? "; no age limit" : "; expires at delete_at");
 	}

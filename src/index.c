@@ -1,54 +1,383 @@
 /*
  * index.c - the in-memory index of one registration's candidate files.
  *
- * Owns every struct hk_entry of the index and two arrays of pointers to
- * them:
+ * Owns every record (struct hk_entry) of the index, their spill blocks,
+ * and two arrays of 32-bit record ids:
  *  - a hash table (open addressing, linear probing, backward-shift
- *    deletion, no tombstones) keyed by (dir, name), for O(1) lookup;
+ *    deletion, no tombstones) keyed by (dir, name), for O(1) lookup; a
+ *    slot is id << 4 | fingerprint (1..15, a few more hash bits, so most
+ *    non-matching probes do not touch the record), 0 when empty;
  *  - a binary min-heap ordered by hk_entry_cmp, for the oldest in O(1).
  * and the running totals (count, bytes).
  *
+ * Records live in chunks of HK_INDEX_CHUNK (44 * 4096 bytes = 44 pages,
+ * each its own mapping); id = chunk number << 12 | slot, so records never
+ * move and entry pointers stay valid until removed. A chunk hands out its
+ * freed records first, then fresh ones in address order (pages past the
+ * high-water mark are never touched, so a small index costs a page, not
+ * a chunk). Chunks with room are on the "open" list, partly used ones
+ * ahead of the (at most one) empty chunk kept as a spare; a second chunk
+ * that empties is unmapped. Churn thus reuses records instead of growing.
+ *
  * Invariants:
  *  - every entry is in exactly one hash slot and one heap slot;
- *    heap[e->heap_pos & INDEX_POS_MASK] == e;
+ *    heap[e->heap_pos & INDEX_POS_MASK] is e's id;
  *  - the top bit of heap_pos is the "seen" mark and survives heap moves;
- *  - hash capacity is a power of two >= INDEX_HASH_MIN, and
- *    count <= 3/4 of it; every entry sits in the probe run that starts at
- *    its home slot (no empty slot between home and its slot);
- *  - bytes == sum of entry sizes, count == number of entries;
- *  - an entry is allocated with exactly offsetof(name) + name_len + 1 bytes.
+ *  - every entry sits in the probe run that starts at its home slot (no
+ *    empty slot between home and its slot); count <= 0.8 of the slots;
+ *  - a chunk is on the open list iff it is mapped and not full; at most
+ *    one mapped chunk is empty (idx->spare);
+ *  - a new chunk is mapped only when all mapped ones are full, so with at
+ *    most INDEX_MAX entries no chunk number reaches 2^16 and ids fit 28 bits;
+ *  - bytes == sum of entry sizes, count == number of entries.
  *
- * Memory per entry (14-byte names): 64-byte malloc chunk, 8-byte heap slot
- * (grown by 1.5x), 8-byte hash slot at load 0.375..0.75. Pure data
- * structure: no I/O, no logging.
+ * Memory per entry (1..14-byte names, key == mtime, size and ino < 2^48):
+ * 44-byte record, 4-byte hash slot at load 0.64..0.8 (grown by 1.25x),
+ * 4-byte heap slot with at most 1/8 slack: 53..54.75 bytes, plus under a
+ * page per chunk. Hash and heap arrays of 64 KiB or more are mappings of
+ * their own so that growing them leaves no holes in the malloc heap.
+ * Pure data structure: no I/O, no logging.
  */
 #include "autoconfig.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "index.h"
 #include "util.h"
 
-#define INDEX_SEEN 0x80000000u
 #define INDEX_POS_MASK 0x7fffffffu
+#define INDEX_ID_BITS 28
+#define INDEX_MAX ((UINT32_C(1) << INDEX_ID_BITS) - 1u)   /* entries */
+#define INDEX_FP_BITS 4
+#define INDEX_FP_MASK 0xfu
+#define INDEX_CHUNK_SHIFT 12
+#define INDEX_CHUNK_BYTES ((size_t)HK_INDEX_CHUNK * sizeof(struct hk_entry))
 #define INDEX_HASH_MIN 16u
 #define INDEX_HEAP_MIN 16u
+#define INDEX_MAP_MIN (64u * 1024u)
 #define INDEX_NAME_MAX 255u
+#define INDEX_NONE UINT32_MAX
+
+_Static_assert(sizeof(struct hk_entry) == 44, "a record is 44 bytes");
+_Static_assert(HK_INDEX_CHUNK == 1u << INDEX_CHUNK_SHIFT, "chunk size and shift agree");
+
+struct index_chunk {
+	struct hk_entry *recs;   /* NULL: the number is not in use */
+	uint32_t free_head;      /* first freed record + 1; 0 = none */
+	uint32_t live;
+	uint32_t bumped;         /* records ever handed out: the touched part */
+	uint32_t prev, next;     /* open list */
+};
 
 struct hk_index {
-	struct hk_entry **slots;   /* hash table; NULL = empty */
-	size_t slot_mask;          /* capacity - 1 */
-	struct hk_entry **heap;    /* min-heap by hk_entry_cmp */
+	uint32_t *slots;         /* hash table */
+	size_t n_slots;
+	uint32_t *heap;          /* ids, min-heap by hk_entry_cmp */
 	size_t heap_cap;
 	size_t count;
 	uint64_t bytes;
+	struct index_chunk *chunks;
+	uint32_t n_chunks;       /* numbers in use are below */
+	uint32_t cap_chunks;
+	uint32_t open_head, open_tail;
+	uint32_t spare;          /* the empty chunk kept, or INDEX_NONE */
 };
 
+/* --- records -------------------------------------------------------------- */
+
+static struct hk_entry *index_rec(const struct hk_index *idx, uint32_t id)
+{
+	return &idx->chunks[id >> INDEX_CHUNK_SHIFT].recs[id & (HK_INDEX_CHUNK - 1)];
+}
+
+static uint32_t index_id_of(const struct hk_index *idx, const struct hk_entry *e)
+{
+	return idx->heap[e->heap_pos & INDEX_POS_MASK];
+}
+
+static struct hk_entry_spill *index_spill(struct hk_entry *e)
+{
+	return (struct hk_entry_spill *)hk_entry_spill_of(e);
+}
+
+static void index_put_u48(uint8_t *p, uint64_t v)
+{
+	for (unsigned i = 0; i < 6; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static bool index_fits_inline(size_t len, const struct hk_file_meta *m)
+{
+	return len <= HK_ENTRY_INLINE_MAX && m->key_ns == m->mtime_ns && m->size >> 48 == 0 &&
+	       m->ino >> 48 == 0;
+}
+
+/* Fill e in the compact form; name may be e's own (inline) name. */
+static void index_rec_inline(struct hk_entry *e, const char *name, size_t len,
+			     const struct hk_file_meta *m)
+{
+	e->mtime_ns = m->mtime_ns;
+	index_put_u48(e->size48, m->size);
+	index_put_u48(e->ino48, m->ino);
+	memmove(e->name, name, len);
+	e->name[len] = '\0';
+	e->name_len = (uint8_t)len;
+}
+
+/* Fill e in the spilled form with a new block; name may be e's own. */
+static void index_rec_spill(struct hk_entry *e, const char *name, size_t len,
+			    const struct hk_file_meta *m)
+{
+	struct hk_entry_spill *s = hk_xmalloc(offsetof(struct hk_entry_spill, name) + len + 1);
+
+	s->key_ns = m->key_ns;
+	s->ino = m->ino;
+	s->size = m->size;
+	s->name_len = (uint8_t)len;
+	memcpy(s->name, name, len);
+	s->name[len] = '\0';
+	e->mtime_ns = m->mtime_ns;
+	e->name_len = HK_ENTRY_SPILLED;
+	memcpy(e->name + 3, &s, sizeof(s));
+}
+
+/* Replace e's metadata, switching between the two forms as needed. */
+static void index_rec_update(struct hk_entry *e, const struct hk_file_meta *m)
+{
+	struct hk_entry_spill *s = index_spill(e);
+	size_t len = hk_entry_name_len(e);
+
+	if (s == NULL && index_fits_inline(len, m)) {
+		index_rec_inline(e, e->name, len, m);
+	} else if (s == NULL) {
+		index_rec_spill(e, e->name, len, m);
+	} else if (index_fits_inline(len, m)) {
+		index_rec_inline(e, s->name, len, m);
+		free(s);
+	} else {
+		s->key_ns = m->key_ns;
+		s->ino = m->ino;
+		s->size = m->size;
+		e->mtime_ns = m->mtime_ns;
+	}
+}
+
+static bool index_rec_same(const struct hk_entry *e, const struct hk_file_meta *m)
+{
+	return hk_entry_ino(e) == m->ino && hk_entry_size(e) == m->size &&
+	       hk_entry_mtime(e) == m->mtime_ns && hk_entry_key(e) == m->key_ns;
+}
+
+void hk_entry_free(struct hk_entry *e)
+{
+	if (e == NULL)
+		return;
+	free(index_spill(e));
+	free(e);
+}
+
+/* --- chunks --------------------------------------------------------------- */
+
+static void index_open_unlink(struct hk_index *idx, uint32_t c)
+{
+	struct index_chunk *ch = &idx->chunks[c];
+
+	if (ch->prev != INDEX_NONE)
+		idx->chunks[ch->prev].next = ch->next;
+	else
+		idx->open_head = ch->next;
+	if (ch->next != INDEX_NONE)
+		idx->chunks[ch->next].prev = ch->prev;
+	else
+		idx->open_tail = ch->prev;
+	ch->prev = ch->next = INDEX_NONE;
+}
+
+static void index_open_push(struct hk_index *idx, uint32_t c, bool at_tail)
+{
+	struct index_chunk *ch = &idx->chunks[c];
+
+	if (idx->open_head == INDEX_NONE) {
+		ch->prev = ch->next = INDEX_NONE;
+		idx->open_head = idx->open_tail = c;
+	} else if (at_tail) {
+		ch->prev = idx->open_tail;
+		ch->next = INDEX_NONE;
+		idx->chunks[idx->open_tail].next = c;
+		idx->open_tail = c;
+	} else {
+		ch->prev = INDEX_NONE;
+		ch->next = idx->open_head;
+		idx->chunks[idx->open_head].prev = c;
+		idx->open_head = c;
+	}
+}
+
+/* Map a chunk under the lowest free number and open it. */
+static uint32_t index_chunk_new(struct hk_index *idx)
+{
+	uint32_t c = 0;
+
+	while (c < idx->n_chunks && idx->chunks[c].recs != NULL)
+		c++;
+	if (c == idx->n_chunks) {
+		if (c == idx->cap_chunks) {
+			idx->cap_chunks = idx->cap_chunks ? idx->cap_chunks * 2 : 4;
+			idx->chunks = hk_xreallocarray(idx->chunks, idx->cap_chunks,
+						       sizeof(*idx->chunks));
+		}
+		idx->n_chunks++;
+	}
+	idx->chunks[c] = (struct index_chunk){ .recs = hk_xmap(INDEX_CHUNK_BYTES) };
+	index_open_push(idx, c, false);
+	return c;
+}
+
+static void index_chunk_unmap(struct hk_index *idx, uint32_t c)
+{
+	hk_unmap(idx->chunks[c].recs, INDEX_CHUNK_BYTES);
+	idx->chunks[c].recs = NULL;
+	while (idx->n_chunks > 0 && idx->chunks[idx->n_chunks - 1].recs == NULL)
+		idx->n_chunks--;
+}
+
+/* A free record: from the first open chunk, its freed ones first. */
+static uint32_t index_rec_alloc(struct hk_index *idx)
+{
+	uint32_t c = idx->open_head;
+	struct index_chunk *ch;
+	uint32_t slot;
+
+	if (c == INDEX_NONE)
+		c = index_chunk_new(idx);
+	ch = &idx->chunks[c];
+	if (ch->free_head != 0) {
+		slot = ch->free_head - 1;
+		memcpy(&ch->free_head, &ch->recs[slot], sizeof(ch->free_head));
+	} else {
+		slot = ch->bumped++;
+	}
+	if (c == idx->spare)
+		idx->spare = INDEX_NONE;
+	if (++ch->live == HK_INDEX_CHUNK)
+		index_open_unlink(idx, c);
+	return c << INDEX_CHUNK_SHIFT | slot;
+}
+
+/* Give record id back (its spill block is someone else's business). */
+static void index_rec_release(struct hk_index *idx, uint32_t id)
+{
+	uint32_t c = id >> INDEX_CHUNK_SHIFT;
+	uint32_t slot = id & (HK_INDEX_CHUNK - 1);
+	struct index_chunk *ch = &idx->chunks[c];
+	struct hk_entry *e = &ch->recs[slot];
+
+	e->name_len = 0;
+	memcpy(e, &ch->free_head, sizeof(ch->free_head));
+	ch->free_head = slot + 1;
+	if (ch->live-- == HK_INDEX_CHUNK)
+		index_open_push(idx, c, false);
+	if (ch->live > 0)
+		return;
+	index_open_unlink(idx, c);
+	if (idx->spare == INDEX_NONE) {
+		idx->spare = c;
+		index_open_push(idx, c, true);   /* partly used chunks first */
+	} else {
+		index_chunk_unmap(idx, c);
+	}
+}
+
+static void index_chunks_free(struct hk_index *idx)
+{
+	for (size_t i = 0; i < idx->count; i++)
+		free(index_spill(index_rec(idx, idx->heap[i])));
+	for (uint32_t c = 0; c < idx->n_chunks; c++)
+		hk_unmap(idx->chunks[c].recs, INDEX_CHUNK_BYTES);
+	free(idx->chunks);
+	idx->chunks = NULL;
+	idx->n_chunks = idx->cap_chunks = 0;
+	idx->open_head = idx->open_tail = idx->spare = INDEX_NONE;
+}
+
+/* --- arrays --------------------------------------------------------------- */
+
+static size_t index_page_size(void)
+{
+	static size_t page;
+
+	if (page == 0) {
+		long p = sysconf(_SC_PAGESIZE);
+		page = p > 0 ? (size_t)p : 4096;
+	}
+	return page;
+}
+
+static size_t index_round_page(size_t n)
+{
+	size_t page = index_page_size();
+
+	return (n + page - 1) / page * page;
+}
+
+/* A zeroed array of at least *n ids. A large one is a mapping of its own
+ * (*n then grows to fill its last page): a resize gives the old one back
+ * to the system instead of leaving a hole in the malloc heap. */
+static uint32_t *index_arr_new(size_t *n)
+{
+	size_t bytes = *n * sizeof(uint32_t);
+
+	if (bytes < INDEX_MAP_MIN)
+		return hk_xcalloc(*n, sizeof(uint32_t));
+	bytes = index_round_page(bytes);
+	*n = bytes / sizeof(uint32_t);
+	return hk_xmap(bytes);
+}
+
+static void index_arr_free(uint32_t *a, size_t n)
+{
+	if (n * sizeof(uint32_t) < INDEX_MAP_MIN)
+		free(a);
+	else
+		hk_unmap(a, n * sizeof(uint32_t));
+}
+
+static size_t index_arr_mapped(size_t n)
+{
+	return n * sizeof(uint32_t) < INDEX_MAP_MIN ? 0 : n * sizeof(uint32_t);
+}
+
+/* --- order ---------------------------------------------------------------- */
+
+int hk_entry_cmp(const struct hk_entry *a, const struct hk_entry *b)
+{
+	int64_t ka = hk_entry_key(a), kb = hk_entry_key(b);
+	size_t la, lb, n;
+	int c;
+
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	la = hk_entry_name_len(a);
+	lb = hk_entry_name_len(b);
+	n = la < lb ? la : lb;
+	c = memcmp(hk_entry_name(a), hk_entry_name(b), n);
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	if (a->dir != b->dir)
+		return a->dir < b->dir ? -1 : 1;
+	return 0;
+}
+
+/* --- hash table ----------------------------------------------------------- */
+
 /* FNV-1a 64 over the directory id (little-endian bytes) and the name,
- * followed by a multiply-xorshift finaliser so the low bits that pick the
- * slot depend on every input bit. */
+ * followed by a multiply-xorshift finaliser so that the high half (home
+ * slot) and the low half (fingerprint) depend on every input bit. */
 static uint64_t index_hash(uint32_t dir, const char *name, size_t len)
 {
 	const uint64_t prime = UINT64_C(0x100000001b3);
@@ -71,144 +400,161 @@ static uint64_t index_hash(uint32_t dir, const char *name, size_t len)
 
 static uint64_t index_entry_hash(const struct hk_entry *e)
 {
-	return index_hash(e->dir, e->name, e->name_len);
+	return index_hash(e->dir, hk_entry_name(e), hk_entry_name_len(e));
+}
+
+/* Home slot: the high half of the hash scaled to the table (fastrange),
+ * so the capacity need not be a power of two. */
+static size_t index_home(const struct hk_index *idx, uint64_t h)
+{
+	return (size_t)(((h >> 32) * (uint64_t)idx->n_slots) >> 32);
+}
+
+/* The slot value of id: the fingerprint is never 0, so 0 means empty. */
+static uint32_t index_slot_val(uint32_t id, uint64_t h)
+{
+	uint32_t fp = (uint32_t)(((h & UINT32_MAX) * INDEX_FP_MASK) >> 32) + 1u;
+
+	return id << INDEX_FP_BITS | fp;
+}
+
+static size_t index_next(const struct hk_index *idx, size_t i)
+{
+	return i + 1 == idx->n_slots ? 0 : i + 1;
 }
 
 static bool index_entry_is(const struct hk_entry *e, uint32_t dir, const char *name, size_t len)
 {
-	return e->dir == dir && e->name_len == len && memcmp(e->name, name, len) == 0;
+	return e->dir == dir && hk_entry_name_len(e) == len &&
+	       memcmp(hk_entry_name(e), name, len) == 0;
 }
 
-int hk_entry_cmp(const struct hk_entry *a, const struct hk_entry *b)
+/* Slot holding (dir, name) of hash h, or the empty slot where it would go. */
+static size_t index_hash_find(const struct hk_index *idx, uint64_t h, uint32_t dir,
+			      const char *name, size_t len)
 {
-	size_t n;
-	int c;
+	uint32_t fp = index_slot_val(0, h);
+	size_t i = index_home(idx, h);
+	uint32_t s;
 
-	if (a->key_ns != b->key_ns)
-		return a->key_ns < b->key_ns ? -1 : 1;
-	n = a->name_len < b->name_len ? a->name_len : b->name_len;
-	c = memcmp(a->name, b->name, n);
-	if (c != 0)
-		return c < 0 ? -1 : 1;
-	if (a->name_len != b->name_len)
-		return a->name_len < b->name_len ? -1 : 1;
-	if (a->dir != b->dir)
-		return a->dir < b->dir ? -1 : 1;
-	return 0;
-}
-
-/* --- hash table ------------------------------------------------------- */
-
-/* Slot holding (dir, name), or the empty slot where it would go. */
-static size_t index_hash_find(const struct hk_index *idx, uint32_t dir, const char *name,
-			      size_t len)
-{
-	size_t i = (size_t)index_hash(dir, name, len) & idx->slot_mask;
-
-	while (idx->slots[i] != NULL && !index_entry_is(idx->slots[i], dir, name, len))
-		i = (i + 1) & idx->slot_mask;
-	return i;
-}
-
-/* Slot holding exactly the entry e (which must be present). */
-static size_t index_hash_slot_of(const struct hk_index *idx, const struct hk_entry *e)
-{
-	size_t i = (size_t)index_entry_hash(e) & idx->slot_mask;
-
-	while (idx->slots[i] != e)
-		i = (i + 1) & idx->slot_mask;
-	return i;
-}
-
-/* Re-hash every entry into a table of new_cap slots (a power of two). */
-static void index_hash_resize(struct hk_index *idx, size_t new_cap)
-{
-	struct hk_entry **old = idx->slots;
-	size_t old_cap = idx->slot_mask + 1;
-
-	idx->slots = hk_xcalloc(new_cap, sizeof(*idx->slots));
-	idx->slot_mask = new_cap - 1;
-	for (size_t i = 0; i < old_cap; i++) {
-		size_t j;
-
-		if (old[i] == NULL)
-			continue;
-		j = (size_t)index_entry_hash(old[i]) & idx->slot_mask;
-		while (idx->slots[j] != NULL)
-			j = (j + 1) & idx->slot_mask;
-		idx->slots[j] = old[i];
+	while ((s = idx->slots[i]) != 0) {
+		if ((s & INDEX_FP_MASK) == fp &&
+		    index_entry_is(index_rec(idx, s >> INDEX_FP_BITS), dir, name, len))
+			break;
+		i = index_next(idx, i);
 	}
-	free(old);
+	return i;
+}
+
+/* Slot holding record id (which must be present). */
+static size_t index_hash_slot_of(const struct hk_index *idx, uint32_t id)
+{
+	uint64_t h = index_entry_hash(index_rec(idx, id));
+	uint32_t want = index_slot_val(id, h);
+	size_t i = index_home(idx, h);
+
+	while (idx->slots[i] != want)
+		i = index_next(idx, i);
+	return i;
+}
+
+/* Re-hash every entry (from the heap array) into a table of n slots. */
+static void index_hash_resize(struct hk_index *idx, size_t n)
+{
+	index_arr_free(idx->slots, idx->n_slots);
+	idx->slots = index_arr_new(&n);
+	idx->n_slots = n;
+	for (size_t k = 0; k < idx->count; k++) {
+		uint32_t id = idx->heap[k];
+		uint64_t h = index_entry_hash(index_rec(idx, id));
+		size_t i = index_home(idx, h);
+
+		while (idx->slots[i] != 0)
+			i = index_next(idx, i);
+		idx->slots[i] = index_slot_val(id, h);
+	}
+}
+
+/* Make room for one more entry: grow by 1.25x past a load of 0.8. */
+static bool index_hash_grow(struct hk_index *idx)
+{
+	if ((idx->count + 1) * 5 <= idx->n_slots * 4)
+		return false;
+	index_hash_resize(idx, idx->n_slots + idx->n_slots / 4);
+	return true;
+}
+
+/* Once load falls under 1/2, shrink back to a load of 0.64. */
+static void index_hash_maybe_shrink(struct hk_index *idx)
+{
+	size_t n = idx->count + idx->count * 9 / 16;
+
+	if (idx->n_slots <= INDEX_HASH_MIN || idx->count * 2 >= idx->n_slots)
+		return;
+	index_hash_resize(idx, n < INDEX_HASH_MIN ? INDEX_HASH_MIN : n);
 }
 
 /* Empty slot i and shift later members of its probe run back, so that no
  * lookup ever crosses a hole (no tombstones). */
 static void index_hash_delete_slot(struct hk_index *idx, size_t i)
 {
-	size_t mask = idx->slot_mask;
+	size_t n = idx->n_slots;
 	size_t j = i;
 
 	for (;;) {
+		uint32_t s;
 		size_t home;
 
-		j = (j + 1) & mask;
-		if (idx->slots[j] == NULL)
+		j = index_next(idx, j);
+		s = idx->slots[j];
+		if (s == 0)
 			break;
-		home = (size_t)index_entry_hash(idx->slots[j]) & mask;
+		home = index_home(idx, index_entry_hash(index_rec(idx, s >> INDEX_FP_BITS)));
 		/* slots[j] may move to i only if its home is not in (i, j]. */
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			idx->slots[i] = idx->slots[j];
+		if ((j + n - home) % n >= (j + n - i) % n) {
+			idx->slots[i] = s;
 			i = j;
 		}
 	}
-	idx->slots[i] = NULL;
+	idx->slots[i] = 0;
 }
 
-/* Shrink the table once load falls under 1/8 (to a load of at most 1/4). */
-static void index_hash_maybe_shrink(struct hk_index *idx)
-{
-	size_t cap = idx->slot_mask + 1;
-	size_t new_cap = cap;
-
-	if (cap <= INDEX_HASH_MIN || idx->count >= cap / 8)
-		return;
-	while (new_cap > INDEX_HASH_MIN && idx->count < new_cap / 8)
-		new_cap /= 2;
-	index_hash_resize(idx, new_cap);
-}
-
-/* --- heap --------------------------------------------------------------- */
+/* --- heap ----------------------------------------------------------------- */
 
 static size_t index_pos(const struct hk_entry *e)
 {
 	return e->heap_pos & INDEX_POS_MASK;
 }
 
-/* Put e in heap slot pos, keeping its seen mark. */
-static void index_heap_put(struct hk_index *idx, size_t pos, struct hk_entry *e)
+/* Put id in heap slot pos, keeping its seen mark. */
+static void index_heap_put(struct hk_index *idx, size_t pos, uint32_t id)
 {
-	idx->heap[pos] = e;
-	e->heap_pos = (e->heap_pos & INDEX_SEEN) | (uint32_t)pos;
+	struct hk_entry *e = index_rec(idx, id);
+
+	idx->heap[pos] = id;
+	e->heap_pos = (e->heap_pos & HK_ENTRY_SEEN) | (uint32_t)pos;
 }
 
 static void index_sift_up(struct hk_index *idx, size_t pos)
 {
-	struct hk_entry *e = idx->heap[pos];
+	uint32_t id = idx->heap[pos];
+	const struct hk_entry *e = index_rec(idx, id);
 
 	while (pos > 0) {
 		size_t parent = (pos - 1) / 2;
 
-		if (hk_entry_cmp(idx->heap[parent], e) <= 0)
+		if (hk_entry_cmp(index_rec(idx, idx->heap[parent]), e) <= 0)
 			break;
 		index_heap_put(idx, pos, idx->heap[parent]);
 		pos = parent;
 	}
-	index_heap_put(idx, pos, e);
+	index_heap_put(idx, pos, id);
 }
 
 static void index_sift_down(struct hk_index *idx, size_t pos)
 {
-	struct hk_entry *e = idx->heap[pos];
+	uint32_t id = idx->heap[pos];
+	const struct hk_entry *e = index_rec(idx, id);
 	size_t n = idx->count;
 
 	for (;;) {
@@ -216,20 +562,22 @@ static void index_sift_down(struct hk_index *idx, size_t pos)
 
 		if (child >= n)
 			break;
-		if (child + 1 < n && hk_entry_cmp(idx->heap[child + 1], idx->heap[child]) < 0)
+		if (child + 1 < n && hk_entry_cmp(index_rec(idx, idx->heap[child + 1]),
+						  index_rec(idx, idx->heap[child])) < 0)
 			child++;
-		if (hk_entry_cmp(e, idx->heap[child]) <= 0)
+		if (hk_entry_cmp(e, index_rec(idx, idx->heap[child])) <= 0)
 			break;
 		index_heap_put(idx, pos, idx->heap[child]);
 		pos = child;
 	}
-	index_heap_put(idx, pos, e);
+	index_heap_put(idx, pos, id);
 }
 
 /* Restore heap order around pos after its entry changed or was replaced. */
 static void index_heap_fix(struct hk_index *idx, size_t pos)
 {
-	if (pos > 0 && hk_entry_cmp(idx->heap[pos], idx->heap[(pos - 1) / 2]) < 0)
+	if (pos > 0 && hk_entry_cmp(index_rec(idx, idx->heap[pos]),
+				    index_rec(idx, idx->heap[(pos - 1) / 2])) < 0)
 		index_sift_up(idx, pos);
 	else
 		index_sift_down(idx, pos);
@@ -244,41 +592,86 @@ static void index_heap_build(struct hk_index *idx)
 		index_sift_down(idx, i);
 }
 
-static void index_heap_reserve(struct hk_index *idx, size_t need)
+static void index_heap_resize(struct hk_index *idx, size_t cap)
 {
-	size_t cap = idx->heap_cap;
+	uint32_t *heap = index_arr_new(&cap);
 
-	if (need <= cap)
-		return;
-	if (cap < INDEX_HEAP_MIN)
-		cap = INDEX_HEAP_MIN;
-	while (cap < need)
-		cap += cap / 2;
-	idx->heap = hk_xreallocarray(idx->heap, cap, sizeof(*idx->heap));
+	if (idx->count > 0)
+		memcpy(heap, idx->heap, idx->count * sizeof(*heap));
+	index_arr_free(idx->heap, idx->heap_cap);
+	idx->heap = heap;
 	idx->heap_cap = cap;
 }
 
-/* Give back heap memory once three quarters of it are unused. */
+/* Room for one more, growing by 1/8 so that the slack stays small. */
+static void index_heap_reserve(struct hk_index *idx)
+{
+	if (idx->count < idx->heap_cap)
+		return;
+	index_heap_resize(idx, idx->heap_cap < INDEX_HEAP_MIN
+				       ? INDEX_HEAP_MIN
+				       : idx->heap_cap + idx->heap_cap / 8);
+}
+
+/* Give back heap memory once half of it is unused. */
 static void index_heap_maybe_shrink(struct hk_index *idx)
 {
-	size_t cap = idx->heap_cap / 2;
+	size_t cap = idx->count + idx->count / 8;
 
-	if (idx->heap_cap <= INDEX_HEAP_MIN || idx->count >= idx->heap_cap / 4)
+	if (idx->heap_cap <= INDEX_HEAP_MIN || idx->count * 2 >= idx->heap_cap)
 		return;
-	if (cap < INDEX_HEAP_MIN)
-		cap = INDEX_HEAP_MIN;
-	idx->heap = hk_xreallocarray(idx->heap, cap, sizeof(*idx->heap));
-	idx->heap_cap = cap;
+	index_heap_resize(idx, cap < INDEX_HEAP_MIN ? INDEX_HEAP_MIN : cap);
 }
 
-/* --- public ----------------------------------------------------------- */
+/* --- insert and remove ---------------------------------------------------- */
+
+/* Enter record id (filled, of hash h) at empty hash slot `slot`; the heap
+ * has room. */
+static void index_insert(struct hk_index *idx, size_t slot, uint64_t h, uint32_t id)
+{
+	struct hk_entry *e = index_rec(idx, id);
+
+	e->heap_pos = HK_ENTRY_SEEN;
+	idx->slots[slot] = index_slot_val(id, h);
+	idx->heap[idx->count] = id;
+	idx->count++;
+	idx->bytes += hk_entry_size(e);
+	index_heap_put(idx, idx->count - 1, id);
+	index_sift_up(idx, idx->count - 1);
+}
+
+/* Take record id out of the hash, heap and totals, and release it; its
+ * spill block too unless keep_spill (a detached copy owns it). */
+static void index_remove_id(struct hk_index *idx, uint32_t id, bool keep_spill)
+{
+	struct hk_entry *e = index_rec(idx, id);
+	size_t pos = index_pos(e);
+	uint32_t last;
+
+	index_hash_delete_slot(idx, index_hash_slot_of(idx, id));
+	idx->count--;
+	idx->bytes -= hk_entry_size(e);
+	last = idx->heap[idx->count];
+	if (last != id) {
+		index_heap_put(idx, pos, last);
+		index_heap_fix(idx, pos);
+	}
+	if (!keep_spill)
+		free(index_spill(e));
+	index_rec_release(idx, id);
+	index_hash_maybe_shrink(idx);
+	index_heap_maybe_shrink(idx);
+}
+
+/* --- public --------------------------------------------------------------- */
 
 struct hk_index *hk_index_create(void)
 {
 	struct hk_index *idx = hk_xcalloc(1, sizeof(*idx));
 
-	idx->slots = hk_xcalloc(INDEX_HASH_MIN, sizeof(*idx->slots));
-	idx->slot_mask = INDEX_HASH_MIN - 1;
+	idx->n_slots = INDEX_HASH_MIN;
+	idx->slots = index_arr_new(&idx->n_slots);
+	idx->open_head = idx->open_tail = idx->spare = INDEX_NONE;
 	return idx;
 }
 
@@ -286,67 +679,51 @@ void hk_index_free(struct hk_index *idx)
 {
 	if (idx == NULL)
 		return;
-	for (size_t i = 0; i < idx->count; i++)
-		free(idx->heap[i]);
-	free(idx->heap);
-	free(idx->slots);
+	index_chunks_free(idx);
+	index_arr_free(idx->heap, idx->heap_cap);
+	index_arr_free(idx->slots, idx->n_slots);
 	free(idx);
-}
-
-static void index_entry_set_meta(struct hk_entry *e, const struct hk_file_meta *meta)
-{
-	e->key_ns = meta->key_ns;
-	e->mtime_ns = meta->mtime_ns;
-	e->ino = meta->ino;
-	e->size = meta->size;
 }
 
 int hk_index_put(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len,
 		 const struct hk_file_meta *meta, struct hk_entry **entry)
 {
 	struct hk_entry *e;
+	uint64_t h;
 	size_t slot;
+	uint32_t id;
 
 	if (name_len == 0 || name_len > INDEX_NAME_MAX)
 		return -EINVAL;
-	slot = index_hash_find(idx, dir, name, name_len);
-	e = idx->slots[slot];
-	if (e != NULL) {
+	h = index_hash(dir, name, name_len);
+	slot = index_hash_find(idx, h, dir, name, name_len);
+	if (idx->slots[slot] != 0) {
+		e = index_rec(idx, idx->slots[slot] >> INDEX_FP_BITS);
 		if (entry)
 			*entry = e;
-		e->heap_pos |= INDEX_SEEN;
-		if (e->ino == meta->ino && e->size == meta->size &&
-		    e->mtime_ns == meta->mtime_ns && e->key_ns == meta->key_ns)
+		e->heap_pos |= HK_ENTRY_SEEN;
+		if (index_rec_same(e, meta))
 			return 2;
-		idx->bytes = idx->bytes - e->size + meta->size;
-		index_entry_set_meta(e, meta);
+		idx->bytes = idx->bytes - hk_entry_size(e) + meta->size;
+		index_rec_update(e, meta);
 		index_heap_fix(idx, index_pos(e));
 		return 0;
 	}
-	if (idx->count >= INDEX_POS_MASK)
+	if (idx->count >= INDEX_MAX)
 		return -EOVERFLOW;
 
 	/* Grow first so the new entry lands in the final table. */
-	if ((idx->count + 1) * 4 > (idx->slot_mask + 1) * 3) {
-		index_hash_resize(idx, (idx->slot_mask + 1) * 2);
-		slot = index_hash_find(idx, dir, name, name_len);
-	}
-	index_heap_reserve(idx, idx->count + 1);
-
-	e = hk_xmalloc(offsetof(struct hk_entry, name) + name_len + 1);
-	index_entry_set_meta(e, meta);
+	if (index_hash_grow(idx))
+		slot = index_hash_find(idx, h, dir, name, name_len);
+	index_heap_reserve(idx);
+	id = index_rec_alloc(idx);
+	e = index_rec(idx, id);
 	e->dir = dir;
-	e->heap_pos = INDEX_SEEN;
-	e->name_len = (uint8_t)name_len;
-	memcpy(e->name, name, name_len);
-	e->name[name_len] = '\0';
-
-	idx->slots[slot] = e;
-	idx->heap[idx->count] = e;
-	idx->count++;
-	idx->bytes += e->size;
-	index_heap_put(idx, idx->count - 1, e);
-	index_sift_up(idx, idx->count - 1);
+	if (index_fits_inline(name_len, meta))
+		index_rec_inline(e, name, name_len, meta);
+	else
+		index_rec_spill(e, name, name_len, meta);
+	index_insert(idx, slot, h, id);
 	if (entry)
 		*entry = e;
 	return 1;
@@ -362,59 +739,49 @@ int hk_index_set(struct hk_index *idx, uint32_t dir, const char *name, size_t na
 struct hk_entry *hk_index_get(const struct hk_index *idx, uint32_t dir, const char *name,
 			      size_t name_len)
 {
+	uint32_t s;
+
 	if (name_len == 0 || name_len > INDEX_NAME_MAX)
 		return NULL;
-	return idx->slots[index_hash_find(idx, dir, name, name_len)];
-}
-
-/* Take e out of the heap and totals (not the hash); the caller frees it. */
-static void index_heap_remove(struct hk_index *idx, struct hk_entry *e)
-{
-	size_t pos = index_pos(e);
-	struct hk_entry *last;
-
-	idx->count--;
-	idx->bytes -= e->size;
-	last = idx->heap[idx->count];
-	if (last != e) {
-		index_heap_put(idx, pos, last);
-		index_heap_fix(idx, pos);
-	}
+	s = idx->slots[index_hash_find(idx, index_hash(dir, name, name_len), dir, name,
+				       name_len)];
+	return s != 0 ? index_rec(idx, s >> INDEX_FP_BITS) : NULL;
 }
 
 struct hk_entry *hk_index_detach(struct hk_index *idx, struct hk_entry *e)
 {
-	index_hash_delete_slot(idx, index_hash_slot_of(idx, e));
-	index_heap_remove(idx, e);
-	index_hash_maybe_shrink(idx);
-	index_heap_maybe_shrink(idx);
-	return e;
+	struct hk_entry *copy = hk_xmalloc(sizeof(*copy));
+
+	memcpy(copy, e, sizeof(*copy));   /* the spill block goes with it */
+	index_remove_id(idx, index_id_of(idx, e), true);
+	return copy;
 }
 
 void hk_index_remove_entry(struct hk_index *idx, struct hk_entry *e)
 {
-	free(hk_index_detach(idx, e));
+	index_remove_id(idx, index_id_of(idx, e), false);
 }
 
 int hk_index_attach(struct hk_index *idx, struct hk_entry *e)
 {
-	size_t slot = index_hash_find(idx, e->dir, e->name, e->name_len);
-	if (idx->slots[slot] != NULL || idx->count >= INDEX_POS_MASK) {
-		free(e);   /* the index learned newer facts meanwhile */
+	uint32_t dir = e->dir;
+	const char *name = hk_entry_name(e);
+	size_t len = hk_entry_name_len(e);
+	uint64_t h = index_hash(dir, name, len);
+	size_t slot = index_hash_find(idx, h, dir, name, len);
+	uint32_t id;
+
+	if (idx->slots[slot] != 0 || idx->count >= INDEX_MAX) {
+		hk_entry_free(e);   /* the index learned newer facts meanwhile */
 		return 0;
 	}
-	if ((idx->count + 1) * 4 > (idx->slot_mask + 1) * 3) {
-		index_hash_resize(idx, (idx->slot_mask + 1) * 2);
-		slot = index_hash_find(idx, e->dir, e->name, e->name_len);
-	}
-	index_heap_reserve(idx, idx->count + 1);
-	e->heap_pos = INDEX_SEEN;
-	idx->slots[slot] = e;
-	idx->heap[idx->count] = e;
-	idx->count++;
-	idx->bytes += e->size;
-	index_heap_put(idx, idx->count - 1, e);
-	index_sift_up(idx, idx->count - 1);
+	if (index_hash_grow(idx))
+		slot = index_hash_find(idx, h, dir, name, len);
+	index_heap_reserve(idx);
+	id = index_rec_alloc(idx);
+	memcpy(index_rec(idx, id), e, sizeof(*e));   /* and with it the spill block */
+	free(e);
+	index_insert(idx, slot, h, id);
 	return 1;
 }
 
@@ -428,7 +795,7 @@ bool hk_index_remove(struct hk_index *idx, uint32_t dir, const char *name, size_
 	return true;
 }
 
-/* Remove every entry for which drop() is true, in O(n): unhash and free
+/* Remove every entry for which drop() is true, in O(n): unhash and release
  * them, compact the heap array, rebuild the heap. */
 static size_t index_remove_if(struct hk_index *idx, bool (*drop)(const struct hk_entry *e,
 								  uint32_t dir),
@@ -438,15 +805,17 @@ static size_t index_remove_if(struct hk_index *idx, bool (*drop)(const struct hk
 	size_t removed;
 
 	for (size_t i = 0; i < idx->count; i++) {
-		struct hk_entry *e = idx->heap[i];
+		uint32_t id = idx->heap[i];
+		struct hk_entry *e = index_rec(idx, id);
 
 		if (!drop(e, dir)) {
-			idx->heap[kept++] = e;
+			idx->heap[kept++] = id;
 			continue;
 		}
-		index_hash_delete_slot(idx, index_hash_slot_of(idx, e));
-		idx->bytes -= e->size;
-		free(e);
+		index_hash_delete_slot(idx, index_hash_slot_of(idx, id));
+		idx->bytes -= hk_entry_size(e);
+		free(index_spill(e));
+		index_rec_release(idx, id);
 	}
 	removed = idx->count - kept;
 	if (removed == 0)
@@ -466,7 +835,7 @@ static bool index_in_dir(const struct hk_entry *e, uint32_t dir)
 static bool index_unseen(const struct hk_entry *e, uint32_t dir)
 {
 	(void)dir;
-	return (e->heap_pos & INDEX_SEEN) == 0;
+	return !hk_entry_seen(e);
 }
 
 size_t hk_index_remove_dir(struct hk_index *idx, uint32_t dir)
@@ -482,26 +851,25 @@ size_t hk_index_sweep_unseen(struct hk_index *idx)
 void hk_index_unmark_all(struct hk_index *idx)
 {
 	for (size_t i = 0; i < idx->count; i++)
-		idx->heap[i]->heap_pos &= INDEX_POS_MASK;
+		index_rec(idx, idx->heap[i])->heap_pos &= INDEX_POS_MASK;
 }
 
 void hk_index_clear(struct hk_index *idx)
 {
-	for (size_t i = 0; i < idx->count; i++)
-		free(idx->heap[i]);
-	free(idx->heap);
+	index_chunks_free(idx);
+	index_arr_free(idx->heap, idx->heap_cap);
 	idx->heap = NULL;
 	idx->heap_cap = 0;
 	idx->count = 0;
 	idx->bytes = 0;
-	free(idx->slots);
-	idx->slots = hk_xcalloc(INDEX_HASH_MIN, sizeof(*idx->slots));
-	idx->slot_mask = INDEX_HASH_MIN - 1;
+	index_arr_free(idx->slots, idx->n_slots);
+	idx->n_slots = INDEX_HASH_MIN;
+	idx->slots = index_arr_new(&idx->n_slots);
 }
 
 struct hk_entry *hk_index_oldest(const struct hk_index *idx)
 {
-	return idx->count > 0 ? idx->heap[0] : NULL;
+	return idx->count > 0 ? index_rec(idx, idx->heap[0]) : NULL;
 }
 
 size_t hk_index_count(const struct hk_index *idx)
@@ -531,7 +899,8 @@ size_t hk_index_sorted(const struct hk_index *idx, struct hk_entry ***out)
 		return 0;
 	}
 	arr = hk_xreallocarray(NULL, idx->count, sizeof(*arr));
-	memcpy(arr, idx->heap, idx->count * sizeof(*arr));
+	for (size_t i = 0; i < idx->count; i++)
+		arr[i] = index_rec(idx, idx->heap[i]);
 	qsort(arr, idx->count, sizeof(*arr), index_qsort_cmp);
 	*out = arr;
 	return idx->count;
@@ -541,5 +910,21 @@ void hk_index_foreach(const struct hk_index *idx, void (*cb)(struct hk_entry *e,
 		      void *arg)
 {
 	for (size_t i = 0; i < idx->count; i++)
-		cb(idx->heap[i], arg);
+		cb(index_rec(idx, idx->heap[i]), arg);
+}
+
+size_t hk_index_mapped(const struct hk_index *idx, size_t *chunks)
+{
+	size_t bytes = index_arr_mapped(idx->n_slots) + index_arr_mapped(idx->heap_cap);
+	size_t n = 0;
+
+	for (uint32_t c = 0; c < idx->n_chunks; c++) {
+		if (idx->chunks[c].recs == NULL)
+			continue;
+		n++;
+		bytes += index_round_page(idx->chunks[c].bumped * sizeof(struct hk_entry));
+	}
+	if (chunks)
+		*chunks = n;
+	return bytes;
 }

@@ -7,11 +7,14 @@
  * ordered by age key, ties by name in byte order, then dir id), O(log n)
  * insert/update/remove, and running totals of files and bytes.
  *
- * Memory: one malloc'd entry per file (41 bytes + name + NUL: a 64-byte
- * malloc chunk for names up to 14 bytes), one heap slot (8 bytes, array
- * grown by 1.5x) and one hash slot (8 bytes, load 0.375..0.75): about 95
- * bytes per file with 14-byte names (test_index measures it). Pure data
- * structure: no I/O.
+ * Memory per file: a 44-byte record in slabs of HK_INDEX_CHUNK records
+ * (their own mappings, given back when they empty), a 4-byte hash slot at
+ * load 0.64..0.8 (5..6.25 bytes) and a 4-byte heap slot with at most 1/8
+ * slack (4..4.5 bytes): at most about 55 bytes per file when the name
+ * has 1..14 bytes, the age key is the mtime and size and inode are below
+ * 2^48 (test_index measures it). Any other file also has a malloc'd block
+ * of 26 bytes + name (a 48-byte malloc chunk or more).
+ * At most 2^28 - 1 files. Pure data structure: no I/O.
  *
  * Directory ids are opaque to the index: the caller (scan/watch) assigns
  * them, e.g. 0 for the registered root, others for subdirectories.
@@ -22,21 +25,117 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct hk_index;
 
-/* One indexed file. Owned by the index; valid until removed or the index
- * is freed. Callers may read every field, and must change none. */
+#define HK_INDEX_CHUNK 4096u        /* records per slab */
+#define HK_ENTRY_SEEN 0x80000000u   /* in heap_pos: the seen mark */
+#define HK_ENTRY_INLINE_MAX 14u     /* longest name kept in the record */
+#define HK_ENTRY_SPILLED 0xffu      /* name_len of a record with a spill block */
+
+/* One indexed file, a 44-byte record. Read it only through the hk_entry_*
+ * accessors below, and change nothing. Owned by the index and valid until
+ * removed or the index is freed; a detached entry (hk_index_detach) is the
+ * caller's. Internals: size and ino are 48-bit little-endian; names of up
+ * to 14 bytes are inline; otherwise (or when the key is not the mtime, or
+ * size or ino do not fit in 48 bits) name_len is HK_ENTRY_SPILLED and name
+ * holds, at byte 3, a pointer to a struct hk_entry_spill, which then has
+ * the authoritative key, ino, size and name. */
 struct hk_entry {
-	int64_t key_ns;      /* age key: the newest of the age_by times */
 	int64_t mtime_ns;    /* for the re-check before unlink */
-	uint64_t ino;
-	uint64_t size;       /* st_size, apparent size */
-	uint32_t dir;        /* caller's directory id */
 	uint32_t heap_pos;   /* internal: slot in the heap; top bit = seen mark */
+	uint32_t dir;        /* caller's directory id */
+	uint8_t size48[6];
+	uint8_t ino48[6];
+	uint8_t name_len;    /* 1..14, or HK_ENTRY_SPILLED */
+	char name[15];       /* NUL-terminated, or a spill pointer at name + 3 */
+} __attribute__((packed, aligned(4)));
+
+/* Internal: what a spilled record points to (malloc'd, exact size). */
+struct hk_entry_spill {
+	int64_t key_ns;
+	uint64_t ino;
+	uint64_t size;
 	uint8_t name_len;    /* 1..255 */
 	char name[];         /* NUL-terminated */
 };
+
+static inline const struct hk_entry_spill *hk_entry_spill_of(const struct hk_entry *e)
+{
+	const struct hk_entry_spill *s;
+
+	if (e->name_len != HK_ENTRY_SPILLED)
+		return NULL;
+	memcpy(&s, e->name + 3, sizeof(s));
+	return s;
+}
+
+static inline uint64_t hk_entry_u48(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < 6; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* The name, NUL-terminated: valid while e is, and until e is updated. */
+static inline const char *hk_entry_name(const struct hk_entry *e)
+{
+	const struct hk_entry_spill *s = hk_entry_spill_of(e);
+
+	return s ? s->name : e->name;
+}
+
+static inline size_t hk_entry_name_len(const struct hk_entry *e)
+{
+	const struct hk_entry_spill *s = hk_entry_spill_of(e);
+
+	return s ? s->name_len : e->name_len;
+}
+
+static inline uint32_t hk_entry_dir(const struct hk_entry *e)
+{
+	return e->dir;
+}
+
+static inline uint64_t hk_entry_size(const struct hk_entry *e)
+{
+	const struct hk_entry_spill *s = hk_entry_spill_of(e);
+
+	return s ? s->size : hk_entry_u48(e->size48);
+}
+
+static inline uint64_t hk_entry_ino(const struct hk_entry *e)
+{
+	const struct hk_entry_spill *s = hk_entry_spill_of(e);
+
+	return s ? s->ino : hk_entry_u48(e->ino48);
+}
+
+static inline int64_t hk_entry_mtime(const struct hk_entry *e)
+{
+	return e->mtime_ns;
+}
+
+/* The age key: the newest of the age_by times. */
+static inline int64_t hk_entry_key(const struct hk_entry *e)
+{
+	const struct hk_entry_spill *s = hk_entry_spill_of(e);
+
+	return s ? s->key_ns : e->mtime_ns;
+}
+
+/* Was the entry set since the last hk_index_unmark_all? */
+static inline bool hk_entry_seen(const struct hk_entry *e)
+{
+	return (e->heap_pos & HK_ENTRY_SEEN) != 0;
+}
+
+/* Free a detached entry (hk_index_detach); NULL is a no-op. Never for an
+ * entry that is in an index. */
+void hk_entry_free(struct hk_entry *e);
 
 /* What the caller learned from fstatat. */
 struct hk_file_meta {
@@ -52,8 +151,9 @@ void hk_index_free(struct hk_index *idx);   /* NULL is a no-op */
 /* Insert or update the entry for (dir, name); marks it seen. name is
  * name_len bytes, need not be NUL-terminated and is copied. Returns 1 when
  * added, 0 when updated (meta replaced, order and byte total adjusted),
- * -EINVAL for an empty or over-255-byte name, -EOVERFLOW past 2^31-1
- * entries. Existing entry pointers stay valid either way. */
+ * -EINVAL for an empty or over-255-byte name, -EOVERFLOW when the index
+ * already holds 2^28 - 1 entries. Existing entry pointers stay valid
+ * either way (an updated entry's name pointer may change). */
 int hk_index_set(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len,
 		 const struct hk_file_meta *meta);
 /* The same, and *entry (when not NULL) is the entry afterwards; returns 2
@@ -68,13 +168,15 @@ struct hk_entry *hk_index_get(const struct hk_index *idx, uint32_t dir, const ch
  * takes an entry of this index (e.g. hk_index_oldest()). */
 bool hk_index_remove(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len);
 void hk_index_remove_entry(struct hk_index *idx, struct hk_entry *e);
-/* Take an entry out of the index without freeing it: the caller owns it
- * and either frees it (free()) or gives it back with hk_index_attach. Used
- * to set files aside while their deletion is being recorded and done. */
+/* Take entry e of this index out of it and return a copy that the caller
+ * owns (e itself is gone): the caller frees the copy (hk_entry_free) or
+ * gives it back (hk_index_attach). Used to set files aside while their
+ * deletion is being recorded and done. */
 struct hk_entry *hk_index_detach(struct hk_index *idx, struct hk_entry *e);
-/* Give a detached entry back (marked seen). When the index has an entry
- * for the same (dir, name) by now, that one is newer: e is freed and 0
- * returned; otherwise 1. */
+/* Give a detached entry back (marked seen); e is consumed either way and
+ * must not be used afterwards. When the index has an entry for the same
+ * (dir, name) by now, that one is newer: e is freed and 0 returned (also
+ * when the index is full); otherwise 1. */
 int hk_index_attach(struct hk_index *idx, struct hk_entry *e);
 /* Remove every entry of directory dir (that directory went away); returns
  * how many. O(n). */
@@ -105,5 +207,11 @@ void hk_index_foreach(const struct hk_index *idx, void (*cb)(struct hk_entry *e,
 
 /* The total order of the index: <0 if a is older than b. */
 int hk_entry_cmp(const struct hk_entry *a, const struct hk_entry *b);
+
+/* Memory kept apart from malloc: returns the bytes of the index's own
+ * mappings that it has touched (slabs up to their high-water mark, large
+ * hash and heap arrays); *chunks (when not NULL) is the number of slabs.
+ * For tests and statistics. */
+size_t hk_index_mapped(const struct hk_index *idx, size_t *chunks);
 
 #endif /* HK_INDEX_H */

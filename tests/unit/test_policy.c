@@ -293,18 +293,18 @@ static void test_ties_ordered_by_name(void **state)
 	n = hk_index_sorted(idx, &arr);
 	assert_int_equal(n, 6);
 	for (size_t i = 0; i < n; i++) {
-		files[i].key_ns = arr[i]->key_ns;
-		files[i].size = arr[i]->size;
+		files[i].key_ns = hk_entry_key(arr[i]);
+		files[i].size = hk_entry_size(arr[i]);
 	}
 	k = hk_policy_select(&p, files, n, 200 * S, true, reasons);
 	assert_int_equal(k, 4);
 	/* oldest first, then same-age files in byte order of the name */
-	assert_string_equal(arr[0]->name, "z.log");
-	assert_string_equal(arr[1]->name, "A.log");
-	assert_string_equal(arr[2]->name, "a.log");
-	assert_string_equal(arr[3]->name, "a.log.1");
-	assert_string_equal(arr[4]->name, "b.log");
-	assert_string_equal(arr[5]->name, "c.log");
+	assert_string_equal(hk_entry_name(arr[0]), "z.log");
+	assert_string_equal(hk_entry_name(arr[1]), "A.log");
+	assert_string_equal(hk_entry_name(arr[2]), "a.log");
+	assert_string_equal(hk_entry_name(arr[3]), "a.log.1");
+	assert_string_equal(hk_entry_name(arr[4]), "b.log");
+	assert_string_equal(hk_entry_name(arr[5]), "c.log");
 	for (size_t i = 0; i < 4; i++)
 		assert_int_equal(reasons[i], HK_REASON_COUNT);
 	assert_int_equal(reasons[4], HK_REASON_NONE);
@@ -314,14 +314,14 @@ static void test_ties_ordered_by_name(void **state)
 		struct hk_entry *e = hk_index_oldest(idx);
 
 		assert_int_equal(hk_policy_check_oldest(&p, hk_index_count(idx),
-							hk_index_bytes(idx), e->key_ns, 200 * S,
+							hk_index_bytes(idx), hk_entry_key(e), 200 * S,
 							true),
 				 HK_REASON_COUNT);
 		assert_ptr_equal(e, arr[i]);
 		hk_index_remove_entry(idx, e);
 	}
 	assert_int_equal(hk_policy_check_oldest(&p, hk_index_count(idx), hk_index_bytes(idx),
-						hk_index_oldest(idx)->key_ns, 200 * S, true),
+						hk_entry_key(hk_index_oldest(idx)), 200 * S, true),
 			 HK_REASON_NONE);
 	free(arr);
 	hk_index_free(idx);
