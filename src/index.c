@@ -36,13 +36,14 @@
  * 4-byte heap slot with at most 1/8 slack: 53..54.75 bytes, plus under a
  * page per chunk. Hash and heap arrays of 64 KiB or more are mappings of
  * their own so that growing them leaves no holes in the malloc heap.
- * Pure data structure: no I/O, no logging.
+ * Pure data structure: no I/O, no logging (one getrandom for the hash seed).
  */
 #include "autoconfig.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "index.h"
@@ -375,22 +376,29 @@ int hk_entry_cmp(const struct hk_entry *a, const struct hk_entry *b)
 
 /* --- hash table ----------------------------------------------------------- */
 
-/* FNV-1a 64 over the directory id (little-endian bytes) and the name,
- * followed by a multiply-xorshift finaliser so that the high half (home
+/* A per-process random seed, so that names chosen to collide (someone
+ * who may create files in a watched directory) cannot be precomputed. */
+static uint64_t index_seed;
+
+/* The directory id, length and name mixed 8 bytes at a time
+ * (multiply-xorshift), then finalised so that both the high half (home
  * slot) and the low half (fingerprint) depend on every input bit. */
 static uint64_t index_hash(uint32_t dir, const char *name, size_t len)
 {
-	const uint64_t prime = UINT64_C(0x100000001b3);
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	const unsigned char *p = (const unsigned char *)name;
+	const uint64_t m = UINT64_C(0xbf58476d1ce4e5b9);
+	uint64_t h = index_seed ^ dir ^ (uint64_t)len << 32;
+	uint64_t w;
 
-	for (unsigned i = 0; i < 4; i++) {
-		h ^= (dir >> (8 * i)) & 0xffu;
-		h *= prime;
+	for (; len >= 8; name += 8, len -= 8) {
+		memcpy(&w, name, 8);
+		h = (h ^ w) * m;
+		h ^= h >> 29;
 	}
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= prime;
+	if (len > 0) {
+		w = 0;
+		memcpy(&w, name, len);
+		h = (h ^ w) * m;
+		h ^= h >> 29;
 	}
 	h ^= h >> 32;
 	h *= UINT64_C(0xd6e8feb86659fd93);
@@ -464,14 +472,22 @@ static void index_hash_resize(struct hk_index *idx, size_t n)
 	index_arr_free(idx->slots, idx->n_slots);
 	idx->slots = index_arr_new(&n);
 	idx->n_slots = n;
-	for (size_t k = 0; k < idx->count; k++) {
-		uint32_t id = idx->heap[k];
-		uint64_t h = index_entry_hash(index_rec(idx, id));
-		size_t i = index_home(idx, h);
+	/* records in address order (a freed one has name_len 0): reading them
+	 * sequentially costs far less than following the heap's random ids */
+	for (uint32_t c = 0; c < idx->n_chunks; c++) {
+		const struct index_chunk *ch = &idx->chunks[c];
 
-		while (idx->slots[i] != 0)
-			i = index_next(idx, i);
-		idx->slots[i] = index_slot_val(id, h);
+		for (uint32_t k = 0; ch->recs != NULL && k < ch->bumped; k++) {
+			const struct hk_entry *e = &ch->recs[k];
+			if (e->name_len == 0)
+				continue;
+			uint64_t h = index_entry_hash(e);
+			size_t i = index_home(idx, h);
+
+			while (idx->slots[i] != 0)
+				i = index_next(idx, i);
+			idx->slots[i] = index_slot_val(c << INDEX_CHUNK_SHIFT | k, h);
+		}
 	}
 }
 
@@ -669,6 +685,9 @@ struct hk_index *hk_index_create(void)
 {
 	struct hk_index *idx = hk_xcalloc(1, sizeof(*idx));
 
+	if (index_seed == 0 &&
+	    getrandom(&index_seed, sizeof(index_seed), GRND_NONBLOCK) != sizeof(index_seed))
+		index_seed = (uint64_t)hk_time_mono_ns() ^ (uint64_t)getpid() << 32;
 	idx->n_slots = INDEX_HASH_MIN;
 	idx->slots = index_arr_new(&idx->n_slots);
 	idx->open_head = idx->open_tail = idx->spare = INDEX_NONE;
