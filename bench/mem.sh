@@ -10,8 +10,9 @@
 # MEM_RUNS (default 5) cold starts (empty state dir), alternating with
 # `find DIR -printf '%s %T@\n'`. For each cold start: the time from the
 # daemon's start to its "scan: DIR: N files" line, and RssAnon once the
-# registration is no longer scanning and the store has committed
-# (MEM_SETTLE seconds, default 1). Prints per-run lines and the medians:
+# registration is no longer scanning, its index is stored ("index stored")
+# and the store has committed (MEM_SETTLE seconds, default 1). Prints
+# per-run lines and the medians:
 #   B/file = (RssAnon - empty RssAnon) / N;  cold/find = cold ms / find ms.
 # tmpfs is mounted under the work dir (root only); ext4 is a dir under
 # /tmp (MEM_DISK to choose another). Programs: HKD, HKCTL, or BENCH_BUILD
@@ -125,6 +126,10 @@ for fs in $FSLIST; do
 				t_end=$("$HKB" waitlog "$WORK/cold.log" ": $N files" 300) || echo "run $r: no scan line" >&2
 				t_start=$(head -1 "$WORK/cold.log" | cut -d' ' -f1)
 				cold_ns=$((t_end - t_start))
+				# after its first scan a cold index is written to the store:
+				# memory is counted once that is done
+				"$HKB" waitlog "$WORK/cold.log" "index stored" 300 >/dev/null ||
+					echo "run $r: no 'index stored' line" >&2
 				wait_watching "$st"
 				rss=$(rss_anon "$HKD_PID")
 				stop_hkd

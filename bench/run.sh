@@ -422,7 +422,11 @@ scen_index() {
 						t_end=$("$HKB" waitlog "$lg.cold" ": $n files," 300) || note "index: cold scan line missing"
 						t_start=$(head -1 "$lg.cold" | cut -d' ' -f1)
 						cold=$((t_end - t_start))
-						sleep 0.5   # the index batch commits
+						# memory once the index is stored and committed (a cold
+						# index is written to the store after its first scan)
+						"$HKB" waitlog "$lg.cold" "index stored" 300 >/dev/null ||
+							note "index: 'index stored' line missing"
+						sleep 1
 						rss=$(rss_anon "$HKD_PID")
 						stop_hkd
 						# warm: the same state dir

@@ -716,6 +716,9 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	ev_run(st.loop, 0);
 	rc = 0;
 out:
+	/* a cold index still being stored: finish, so the next start is warm */
+	while (st.engine && st.store && hk_engine_persist_step(st.engine, 65536))
+		hk_store_flush(st.store);
 	if (st.engine)
 		daemon_write_event_report(&st);
 	daemon_summary_wait(&st);

@@ -336,6 +336,9 @@ static void eng_scan_done(struct eng_reg *reg)
 	reg->dirty = true;
 	log_debug("scan", "%s: %zu files, %" PRIu64 " bytes", reg->conf->directory,
 		  hk_index_count(reg->index), hk_index_bytes(reg->index));
+	eng_persist_walk_start(reg);
+	if (reg->persist_walk)
+		eng_scan_kick(reg->eng);
 }
 
 /* Read up to budget directory entries of reg's pending scan. Returns the
@@ -429,8 +432,10 @@ static void eng_scan_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 		}
 	}
 	eng_run_fini(&run);
-	for (size_t i = 0; i < eng->n_regs && !more; i++)
-		more = eng->regs[i]->scanning;
+	if (!more)   /* then cold indexes go to the store, once no scan waits */
+		hk_engine_persist_step(eng, budget);
+	if (!hk_engine_idle(eng))
+		more = true;
 	if (!more)
 		ev_idle_stop(loop, w);
 }
@@ -1062,10 +1067,22 @@ void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
 	free(msg);
 }
 
+bool hk_engine_persist_step(struct hk_engine *eng, size_t budget)
+{
+	bool more = false;
+	for (size_t i = 0; i < eng->n_regs; i++) {
+		struct eng_reg *reg = eng->regs[i];
+		if (reg->persist_walk && budget)
+			budget -= eng_persist_walk_step(reg, budget);
+		more = more || reg->persist_walk;
+	}
+	return more;
+}
+
 bool hk_engine_idle(const struct hk_engine *eng)
 {
 	for (size_t i = 0; i < eng->n_regs; i++)
-		if (eng->regs[i]->scanning)
+		if (eng->regs[i]->scanning || eng->regs[i]->persist_walk)
 			return false;
 	return true;
 }

@@ -203,7 +203,12 @@ void hk_engine_set_failure_hook(struct hk_engine *eng, hk_failure_fn fn, void *a
  * none). The daemon writes it out periodically. */
 void hk_engine_set_event_report(struct hk_engine *eng, struct hk_report *rep);
 
-/* Has every registration finished its first scan? */
+/* Has every registration finished its scans, and every cold index been
+ * written to the store? */
 bool hk_engine_idle(const struct hk_engine *eng);
+/* Store up to budget more entries of the cold indexes that are still being
+ * written to the store after their first scan; true while some remain. At
+ * shutdown, so that the next start is warm. */
+bool hk_engine_persist_step(struct hk_engine *eng, size_t budget);
 
 #endif /* HK_ENGINE_H */

@@ -279,7 +279,7 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 		}
 		if (res.outcome == HK_REAP_WOULD_DELETE) {
 			eng_record_dry(reg, run, e, p->why);
-			hk_index_attach(reg->index, e);
+			eng_idx_attach(reg, e);
 			return false;
 		}
 		if (record)
@@ -323,7 +323,7 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 			free(path);
 		}
 		if (run->dry_run) {
-			hk_index_attach(reg->index, e);
+			eng_idx_attach(reg, e);
 			return false;
 		}
 		if (res.outcome != HK_REAP_REFUSED) {
@@ -355,7 +355,7 @@ long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_r
 {
 	if (!eng_record_intents(reg, run, picks, n)) {
 		for (size_t i = 0; i < n; i++)
-			hk_index_attach(reg->index, picks[i].e);
+			eng_idx_attach(reg, picks[i].e);
 		return -1;
 	}
 	struct hk_reap_job jobs[ENG_REAP_BATCH];
@@ -469,7 +469,7 @@ void eng_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	reg->n_held = reg->cap_held = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (reg->attached && eng_dir_live(reg, hk_entry_dir(held[i])))
-			hk_index_attach(reg->index, held[i]);
+			eng_idx_attach(reg, held[i]);
 		else
 			hk_entry_free(held[i]);
 	}

@@ -61,6 +61,13 @@ struct eng_reg {
 	bool dirty;                       /* events since the last enforcement */
 	bool watch_failed;                /* no inotify watch: periodic rescans instead */
 	bool rescan_pending;              /* another full scan once this one ends */
+	/* The store holds nothing of this index (a cold start): the first scan
+	 * stores nothing, then a walk stores every entry in slices, so the
+	 * index is ready for enforcement without waiting for LMDB. While the
+	 * walk runs, entries it has not reached yet are written by it. */
+	bool persist_cold;
+	bool persist_walk;
+	uint32_t persist_next;            /* the walk's next record id */
 	ev_timer fallback_timer;          /* periodic rescans while watch_failed */
 	/* files whose deletion failed or was refused by a lock: detached
 	 * copies out of the index (the policy counts them as handled),
@@ -222,6 +229,9 @@ void eng_idx_remove_entry(struct eng_reg *reg, struct hk_entry *e);
 void eng_store_forget(struct eng_reg *reg, uint32_t dir);
 void eng_idx_clear(struct eng_reg *reg);
 void eng_reg_warm_load(struct eng_reg *reg);
+void eng_persist_walk_start(struct eng_reg *reg);
+size_t eng_persist_walk_step(struct eng_reg *reg, size_t budget);
+int eng_idx_attach(struct eng_reg *reg, struct hk_entry *e);
 
 /* engine_enforce.c */
 void eng_run_init(struct eng_run *run, struct hk_engine *eng, bool dry_run,

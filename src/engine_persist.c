@@ -8,7 +8,12 @@
  * Invariants:
  *  - nothing is stored without a store or under HK_ENGINE_NO_INDEX_STORE;
  *  - a warm-loaded index is served until the first scan reconciles it, and
- *    deletions wait for that scan.
+ *    deletions wait for that scan;
+ *  - a cold index (nothing stored) is not written while its first scan
+ *    runs; after it, a walk in record id order writes every entry, and
+ *    meanwhile a change is written at once only for an entry the walk has
+ *    passed (a deletion always: deleting a key not stored yet is a no-op,
+ *    and the walk can only store what is still in the index).
  */
 #include "autoconfig.h"
 
@@ -39,11 +44,14 @@ static const char *eng_relpath(const struct eng_reg *reg, uint32_t dir, const ch
 	return b->data;
 }
 
-static void eng_store_put(struct eng_reg *reg, const struct hk_entry *e)
+static bool eng_store_on(const struct eng_reg *reg)
+{
+	return reg->eng->store && !reg->eng->no_index_store && !reg->persist_cold;
+}
+
+static void eng_store_write(struct eng_reg *reg, const struct hk_entry *e)
 {
 	struct hk_store *store = reg->eng->store;
-	if (!store || reg->eng->no_index_store)
-		return;
 	struct hk_buf b = { 0 };
 	size_t len;
 	const char *rel = eng_relpath(reg, hk_entry_dir(e), hk_entry_name(e), &b, &len);
@@ -53,10 +61,20 @@ static void eng_store_put(struct eng_reg *reg, const struct hk_entry *e)
 	hk_buf_fini(&b);
 }
 
+/* e (in the index) is new or changed. */
+static void eng_store_put(struct eng_reg *reg, const struct hk_entry *e)
+{
+	if (!eng_store_on(reg))
+		return;
+	if (reg->persist_walk && hk_index_id(reg->index, e) >= reg->persist_next)
+		return;   /* the walk gets there and writes it as it is then */
+	eng_store_write(reg, e);
+}
+
 void eng_store_del(struct eng_reg *reg, uint32_t dir, const char *name)
 {
 	struct hk_store *store = reg->eng->store;
-	if (!store || reg->eng->no_index_store)
+	if (!eng_store_on(reg))
 		return;
 	struct hk_buf b = { 0 };
 	size_t len;
@@ -87,6 +105,24 @@ void eng_idx_remove_entry(struct eng_reg *reg, struct hk_entry *e)
 	hk_index_remove_entry(reg->index, e);
 }
 
+/* Give a detached entry back (hk_index_attach). Its stored copy was left
+ * alone, unless the walk had not written it yet and its new id is behind
+ * the walk: then it is written now. */
+int eng_idx_attach(struct eng_reg *reg, struct hk_entry *e)
+{
+	char name[256];
+	uint32_t dir = hk_entry_dir(e);
+
+	memcpy(name, hk_entry_name(e), (size_t)hk_entry_name_len(e) + 1);
+	int r = hk_index_attach(reg->index, e);
+	if (r == 1 && reg->persist_walk) {
+		const struct hk_entry *back = hk_index_get(reg->index, dir, name, strlen(name));
+		if (back)
+			eng_store_put(reg, back);
+	}
+	return r;
+}
+
 struct eng_collect {
 	struct eng_reg *reg;
 	uint32_t dir;          /* ENG_ANCESTOR: every unseen entry instead */
@@ -104,7 +140,7 @@ static void eng_collect_cb(struct hk_entry *e, void *arg)
  * sweep), tell the store. */
 void eng_store_forget(struct eng_reg *reg, uint32_t dir)
 {
-	if (!reg->eng->store || reg->eng->no_index_store)
+	if (!eng_store_on(reg))
 		return;
 	struct eng_collect c = { reg, dir };
 	hk_index_foreach(reg->index, eng_collect_cb, &c);
@@ -112,9 +148,39 @@ void eng_store_forget(struct eng_reg *reg, uint32_t dir)
 
 void eng_idx_clear(struct eng_reg *reg)
 {
-	if (reg->eng->store && !reg->eng->no_index_store && hk_index_count(reg->index))
+	if (eng_store_on(reg) && hk_index_count(reg->index))
 		hk_store_index_drop(reg->eng->store, reg->conf->id);
 	hk_index_clear(reg->index);
+	reg->persist_walk = false;   /* nothing left to write */
+}
+
+/* The first scan of a cold index is complete: store it, in slices. */
+void eng_persist_walk_start(struct eng_reg *reg)
+{
+	if (!reg->persist_cold)
+		return;
+	reg->persist_cold = false;
+	if (!reg->eng->store || reg->eng->no_index_store || !reg->eng->loop)
+		return;   /* --once stores no cold index: nobody would warm-start from it */
+	reg->persist_walk = true;
+	reg->persist_next = 0;
+}
+
+static void eng_walk_cb(struct hk_entry *e, void *arg)
+{
+	eng_store_write(arg, e);
+}
+
+/* Write up to budget entries of the walk; returns how many. */
+size_t eng_persist_walk_step(struct eng_reg *reg, size_t budget)
+{
+	size_t n = hk_index_walk(reg->index, &reg->persist_next, budget, eng_walk_cb, reg);
+	if (n < budget) {
+		reg->persist_walk = false;
+		log_debug("store", "%s: index stored (%zu files)", reg->conf->directory,
+			  hk_index_count(reg->index));
+	}
+	return n;
 }
 
 static int eng_warm_load_cb(const char *rel, size_t len, const struct hk_store_file *f, void *arg)
@@ -135,9 +201,14 @@ void eng_reg_warm_load(struct eng_reg *reg)
 	if (!store || reg->eng->no_index_store)
 		return;
 	hk_store_index_load(store, reg->conf->id, eng_warm_load_cb, reg);
-	if (reg->conf->recursive && hk_index_count(reg->index))
-		hk_store_index_drop(store, reg->conf->id);   /* the scan puts all back */
 	if (hk_index_count(reg->index))
 		log_debug("store", "%s: %zu files from the stored index", reg->conf->directory,
 			  hk_index_count(reg->index));
+	if (reg->conf->recursive && hk_index_count(reg->index)) {
+		/* stored paths below the root are not loaded: store it anew */
+		hk_store_index_drop(store, reg->conf->id);
+		reg->persist_cold = true;
+	} else if (hk_index_count(reg->index) == 0) {
+		reg->persist_cold = true;
+	}
 }

@@ -932,6 +932,32 @@ void hk_index_foreach(const struct hk_index *idx, void (*cb)(struct hk_entry *e,
 		cb(index_rec(idx, idx->heap[i]), arg);
 }
 
+uint32_t hk_index_id(const struct hk_index *idx, const struct hk_entry *e)
+{
+	return index_id_of(idx, e);
+}
+
+size_t hk_index_walk(const struct hk_index *idx, uint32_t *next, size_t max,
+		     void (*cb)(struct hk_entry *e, void *arg), void *arg)
+{
+	size_t n = 0;
+	uint32_t c = *next >> INDEX_CHUNK_SHIFT;
+	uint32_t k = *next & (HK_INDEX_CHUNK - 1);
+
+	for (; c < idx->n_chunks && n < max; c++, k = 0) {
+		const struct index_chunk *ch = &idx->chunks[c];
+
+		for (; ch->recs != NULL && k < ch->bumped && n < max; k++) {
+			if (ch->recs[k].name_len == 0)
+				continue;   /* a freed record */
+			cb(&ch->recs[k], arg);
+			n++;
+			*next = (c << INDEX_CHUNK_SHIFT | k) + 1;
+		}
+	}
+	return n;
+}
+
 size_t hk_index_mapped(const struct hk_index *idx, size_t *chunks)
 {
 	size_t bytes = index_arr_mapped(idx->n_slots) + index_arr_mapped(idx->heap_cap);

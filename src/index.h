@@ -205,6 +205,17 @@ size_t hk_index_sorted(const struct hk_index *idx, struct hk_entry ***out);
 void hk_index_foreach(const struct hk_index *idx, void (*cb)(struct hk_entry *e, void *arg),
 		      void *arg);
 
+/* Record ids, for a walk that must survive changes to the index: every
+ * entry has an id below 2^28, fixed while it stays in the index; a new
+ * entry may take the id of a removed one. */
+uint32_t hk_index_id(const struct hk_index *idx, const struct hk_entry *e);
+/* Visit, in increasing id order, at most max entries whose id is >= *next,
+ * and set *next past the last one visited. Returns how many were visited:
+ * fewer than max means none are left above *next. The callback must not
+ * modify the index; between calls the index may change. */
+size_t hk_index_walk(const struct hk_index *idx, uint32_t *next, size_t max,
+		     void (*cb)(struct hk_entry *e, void *arg), void *arg);
+
 /* The total order of the index: <0 if a is older than b. */
 int hk_entry_cmp(const struct hk_entry *a, const struct hk_entry *b);
 

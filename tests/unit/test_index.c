@@ -3,7 +3,7 @@
  * removal, heap order against a sorted reference under random operations
  * (detach/attach included), totals, remove_dir, the seen mark, name
  * lengths, snapshots, entries that do not fit the compact record, chunks
- * given back, and the memory used per entry.
+ * given back, the walk by record id, and the memory used per entry.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -998,6 +998,75 @@ static void test_random_ops(void **state)
 	hk_index_free(idx);
 }
 
+/* --- walk by record id ------------------------------------------------------ */
+
+/* The engine's cold-index protocol (engine_persist.c): a walk in slices
+ * "stores" every entry; between slices files come and go; a change is
+ * stored at once only when the walk has passed the entry's id, a removal
+ * always. At the end the stored set must be the index. */
+#define WALK_N 6000
+static bool walk_stored[WALK_N];
+static uint32_t walk_last_id;
+static struct hk_index *walk_idx;
+
+static void walk_store_cb(struct hk_entry *e, void *arg)
+{
+	uint32_t id = hk_index_id(walk_idx, e);
+	int n = atoi(hk_entry_name(e) + 1);
+
+	(void)arg;
+	assert_true(id + 1 > walk_last_id);   /* strictly increasing ids */
+	walk_last_id = id + 1;
+	walk_stored[n] = true;
+}
+
+static void test_walk(void **state)
+{
+	struct hk_index *idx = hk_index_create();
+	bool live[WALK_N] = { false };
+	uint32_t next = 0;
+	char name[16];
+	size_t n;
+
+	(void)state;
+	walk_idx = idx;
+	memset(walk_stored, 0, sizeof(walk_stored));
+	walk_last_id = 0;
+	rng_state = 99;
+	for (int i = 0; i < WALK_N / 2; i++) {
+		snprintf(name, sizeof(name), "n%05d", i);
+		assert_int_equal(set_str(idx, 0, name, i, 10), 1);
+		live[i] = true;
+	}
+	do {
+		n = hk_index_walk(idx, &next, 37, walk_store_cb, NULL);
+		for (int k = 0; n == 37 && k < 40; k++) {   /* fewer: the walk is over */
+			int i = (int)(rng_next() % WALK_N);
+			snprintf(name, sizeof(name), "n%05d", i);
+			if (live[i] && rng_next() % 3 == 0) {
+				assert_true(hk_index_remove(idx, 0, name, strlen(name)));
+				live[i] = false;
+				walk_stored[i] = false;
+			} else {
+				set_str(idx, 0, name, (int64_t)(rng_next() % 100000), 10);
+				live[i] = true;
+				if (hk_index_id(idx, get_str(idx, 0, name)) < next)
+					walk_stored[i] = true;
+			}
+		}
+	} while (n == 37);
+	for (int i = 0; i < WALK_N; i++)
+		assert_int_equal(walk_stored[i], live[i]);
+	/* an index that did not change is visited exactly once, in full */
+	next = 0;
+	walk_last_id = 0;
+	memset(walk_stored, 0, sizeof(walk_stored));
+	n = hk_index_walk(idx, &next, SIZE_MAX, walk_store_cb, NULL);
+	assert_int_equal(n, hk_index_count(idx));
+	assert_int_equal(hk_index_walk(idx, &next, SIZE_MAX, walk_store_cb, NULL), 0);
+	hk_index_free(idx);
+}
+
 /* --- memory --------------------------------------------------------------- */
 
 static size_t mem_in_use(void)
@@ -1081,6 +1150,7 @@ int main(void)
 		cmocka_unit_test(test_spilled_entries),
 		cmocka_unit_test(test_chunk_release),
 		cmocka_unit_test(test_random_ops),
+		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_memory_per_entry),
 	};
 
