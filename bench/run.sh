@@ -23,6 +23,7 @@
 #   BENCH_SWEEP_FILES=100000 BENCH_SWEEP_FILES_EXT4=5000
 #   BENCH_INDEX_FILES=100000 BENCH_CHURN_SECONDS=3 BENCH_IDLE_RUNS=1
 #   BENCH_PACED_RATES="5000 10000 20000" BENCH_PACED_RATES_EXT4="500 1000"
+#   BENCH_HK_SCHEDULER="key = value"  [scheduler] lines for the churn daemons
 #
 # Needs: cc, find; optional peers: systemd-tmpfiles, tmpreaper, watchman
 # (BENCH_INSTALL=1 lets it apt-get install the missing ones).
@@ -177,11 +178,14 @@ churn_daemon_run() {   # churn_daemon_run ROOT STATEDIR TAG [DAEMON OPTION...] -
 	d=$root/churn-$tag
 	rm -rf "$d" "$state"
 	mkdir -p "$d" "$state"
-	cat >"$WORK/churn-$tag.conf" <<EOF
+	{
+		[ -n "${BENCH_HK_SCHEDULER:-}" ] && printf '[scheduler]\n%s\n' "$BENCH_HK_SCHEDULER"
+		cat <<EOF
 [cleanup "churn"]
 directory = $d
 max_files = $CHURN_MAX
 EOF
+	} >"$WORK/churn-$tag.conf"
 	start_hkd "$WORK/churn-$tag.conf" "$state" "$WORK/churn-$tag.log" "$@"
 	"$HKB" waitlog "$WORK/churn-$tag.log" "started" 10 >/dev/null || note "churn: daemon did not start"
 	sleep 0.2
