@@ -24,6 +24,7 @@ usage: policy_model.py HOUSEKEEPERD WORKDIR FIRST_SEED COUNT
 import fnmatch
 import os
 import random
+import re
 import shutil
 import stat
 import subprocess
@@ -249,16 +250,21 @@ class Ran:
         self.returncode, self.stdout = returncode, stdout
 
 
-def run_daemon(hkd, conf, state, root):
+def run_daemon(hkd, conf, state, root, n_regs):
     """The daemon started on the tree: its start-up scans and event-driven
-    enforcement must leave what the model leaves. Settled = no file
-    removed for 1.5 s after every registration finished its scan."""
+    enforcement must leave what the model leaves. Settled = every
+    registration logged its scan, then no file removed for 1.5 s."""
     log = os.path.join(state, "..", os.path.basename(state) + ".log")
     with open(log, "wb") as out:
         p = subprocess.Popen([hkd, "-f", "-v", "-c", conf, "-S", state], stdout=out,
                              stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 30
+        while time.time() < deadline:
+            with open(log, "rb") as f:
+                if len(re.findall(rb"scan: .*: \d+ files, ", f.read())) >= n_regs:
+                    break
+            time.sleep(0.05)
         last, stable_since = None, time.time()
         while time.time() < deadline:
             cur = left_on_disk(root)
@@ -300,7 +306,7 @@ def trial(hkd, work, seed):
     others = nonfiles_on_disk(root)
     t0 = time.time_ns()
     if MODE == "daemon":
-        r = run_daemon(hkd, conf, state, root)
+        r = run_daemon(hkd, conf, state, root, len(regs))
     else:
         r = subprocess.run([hkd, "--once", "-c", conf, "-S", state],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
