@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +24,7 @@
 #include "config.h"
 #include "housekeeper.h"
 #include "util.h"
+#include "testutil.h"
 
 #define DAY INT64_C(86400)
 
@@ -38,20 +38,11 @@ struct fixture {
 	struct hk_config_paths paths;
 };
 
-static int fixture_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *fx = hk_xcalloc(1, sizeof(*fx));
 
-	strcpy(fx->root, "/tmp/hk-test-config-XXXXXX");
-	if (!mkdtemp(fx->root))
+	if (!test_tmpdir(fx->root, sizeof(fx->root), "config"))
 		return -1;
 	fx->etc = hk_xasprintf("%s/etc", fx->root);
 	fx->main = hk_xasprintf("%s/housekeeper.conf", fx->etc);
@@ -69,7 +60,7 @@ static int teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	nftw(fx->root, fixture_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->root);
 	free(fx->etc);
 	free(fx->main);
 	free(fx->run);

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "proto.h"
 #include "util.h"
+#include "testutil.h"
 
 /* The client library, built into this test so it can talk to the server
  * below without a daemon (hk_strerror comes from errors.c in the internal
@@ -243,8 +244,7 @@ static struct hk_registration *mkreg(const char *id, const char *dir, enum hk_re
 static int setup(void **state)
 {
 	struct fx *fx = hk_xcalloc(1, sizeof(*fx));
-	snprintf(fx->tmp, sizeof(fx->tmp), "/tmp/hk-test-ctl.XXXXXX");
-	if (!mkdtemp(fx->tmp))
+	if (!test_tmpdir(fx->tmp, sizeof(fx->tmp), "ctl"))
 		return -1;
 	memcpy(fx->api_id, "aaaaaaaa-0000-0000-0000-000000000001", HK_UUID_LEN + 1);
 	memcpy(fx->cfg_id, "cccccccc-0000-0000-0000-000000000002", HK_UUID_LEN + 1);
@@ -257,12 +257,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
-	char cmd[128];
 	for (size_t i = 0; i < fx->fake.n; i++)
 		hk_registration_free(fx->fake.regs[i]);
 	free(fx->fake.last_run_id);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->tmp);
-	if (system(cmd) != 0)
+	if (test_rmtree(fx->tmp) != 0)
 		return -1;
 	free(fx);
 	return 0;

@@ -5,6 +5,8 @@
  * lengths, snapshots, entries that do not fit the compact record, chunks
  * given back, the walk by record id, and the memory used per entry.
  */
+#include "autoconfig.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "index.h"
+#include "testutil.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -44,23 +47,6 @@ static int set_str(struct hk_index *idx, uint32_t dir, const char *name, int64_t
 static struct hk_entry *get_str(struct hk_index *idx, uint32_t dir, const char *name)
 {
 	return hk_index_get(idx, dir, name, strlen(name));
-}
-
-/* Deterministic PRNG (splitmix64) so failures reproduce. */
-static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static uint64_t rng_below(uint64_t n)
-{
-	return rng_next() % n;
 }
 
 static void test_create_free(void **state)
@@ -839,13 +825,13 @@ static void ref_check_full(struct hk_index *idx)
 static struct hk_file_meta ref_meta(void)
 {
 	struct hk_file_meta m;
-	uint64_t r = rng_below(16);
+	uint64_t r = test_rng_below(16);
 
 	/* few distinct keys, so ties are common */
-	m.key_ns = (int64_t)rng_below(64) - 8;
-	m.mtime_ns = r == 0 ? m.key_ns - (int64_t)rng_below(5) - 1 : m.key_ns;
-	m.size = r == 1 ? (UINT64_C(1) << 48) + rng_below(1000) : rng_below(1000);
-	m.ino = r == 2 ? rng_next() | (UINT64_C(1) << 63) : rng_below(UINT64_C(1) << 48);
+	m.key_ns = (int64_t)test_rng_below(64) - 8;
+	m.mtime_ns = r == 0 ? m.key_ns - (int64_t)test_rng_below(5) - 1 : m.key_ns;
+	m.size = r == 1 ? (UINT64_C(1) << 48) + test_rng_below(1000) : test_rng_below(1000);
+	m.ino = r == 2 ? test_rng_next() | (UINT64_C(1) << 63) : test_rng_below(UINT64_C(1) << 48);
 	return m;
 }
 
@@ -858,7 +844,7 @@ static void test_random_ops(void **state)
 	const unsigned ops = 40000;
 
 	(void)state;
-	rng_state = 20240601;
+	test_rng_state = 20240601;
 	memset(ref, 0, sizeof(ref));
 	for (uint32_t i = 0; i < REF_SLOTS; i++) {
 		ref[i].dir = i / REF_NAMES;
@@ -873,8 +859,8 @@ static void test_random_ops(void **state)
 	}
 
 	for (unsigned op = 0; op < ops; op++) {
-		uint64_t r = rng_below(100);
-		size_t slot = rng_below(REF_SLOTS);
+		uint64_t r = test_rng_below(100);
+		size_t slot = test_rng_below(REF_SLOTS);
 		struct ref_file *f = &ref[slot];
 		const struct ref_file *o;
 		struct hk_entry *e;
@@ -934,7 +920,7 @@ static void test_random_ops(void **state)
 
 			if (n_held == 0)
 				continue;
-			k = rng_below(n_held);
+			k = test_rng_below(n_held);
 			h = held[k];
 			held[k] = held[--n_held];
 			g = &ref[h.slot];
@@ -948,7 +934,7 @@ static void test_random_ops(void **state)
 				bytes += h.m.size;
 			}
 		} else if (r < 97) {
-			uint32_t dir = (uint32_t)rng_below(REF_DIRS + 1);
+			uint32_t dir = (uint32_t)test_rng_below(REF_DIRS + 1);
 			size_t expect = 0;
 
 			for (size_t i = 0; i < REF_SLOTS; i++) {
@@ -1032,7 +1018,7 @@ static void test_walk(void **state)
 	walk_idx = idx;
 	memset(walk_stored, 0, sizeof(walk_stored));
 	walk_last_id = 0;
-	rng_state = 99;
+	test_rng_state = 99;
 	for (int i = 0; i < WALK_N / 2; i++) {
 		snprintf(name, sizeof(name), "n%05d", i);
 		assert_int_equal(set_str(idx, 0, name, i, 10), 1);
@@ -1041,14 +1027,14 @@ static void test_walk(void **state)
 	do {
 		n = hk_index_walk(idx, &next, 37, walk_store_cb, NULL);
 		for (int k = 0; n == 37 && k < 40; k++) {   /* fewer: the walk is over */
-			int i = (int)(rng_next() % WALK_N);
+			int i = (int)(test_rng_next() % WALK_N);
 			snprintf(name, sizeof(name), "n%05d", i);
-			if (live[i] && rng_next() % 3 == 0) {
+			if (live[i] && test_rng_next() % 3 == 0) {
 				assert_true(hk_index_remove(idx, 0, name, strlen(name)));
 				live[i] = false;
 				walk_stored[i] = false;
 			} else {
-				set_str(idx, 0, name, (int64_t)(rng_next() % 100000), 10);
+				set_str(idx, 0, name, (int64_t)(test_rng_next() % 100000), 10);
 				live[i] = true;
 				if (hk_index_id(idx, get_str(idx, 0, name)) < next)
 					walk_stored[i] = true;

@@ -5,6 +5,8 @@
  * same files for the same reasons as the batch form (select), ties in age
  * through the index order, the registration mapping and next expiry.
  */
+#include "autoconfig.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 
 #include "index.h"
 #include "policy.h"
+#include "testutil.h"
 
 #define S INT64_C(1000000000)
 #define DAY (86400 * S)
@@ -201,52 +204,36 @@ static void test_select_table(void **state)
 
 /* --- randomized equivalence of check_oldest and select ------------------ */
 
-static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
-static uint64_t rng_below(uint64_t n)
-{
-	return rng_next() % n;
-}
-
 static void test_incremental_matches_select(void **state)
 {
 	size_t selected = 0, by[4] = { 0, 0, 0, 0 };
 
 	(void)state;
-	rng_state = 42;
+	test_rng_state = 42;
 	for (unsigned iter = 0; iter < 20000; iter++) {
 		struct hk_policy_file files[MAXF];
 		enum hk_reason reasons[MAXF];
 		struct hk_policy p = P_NONE;
-		size_t n = (size_t)rng_below(MAXF + 1);
-		int64_t key = (int64_t)rng_below(100) - 50;
-		int64_t now = (int64_t)rng_below(400) - 100;
-		bool age_allowed = rng_below(4) != 0;
+		size_t n = (size_t)test_rng_below(MAXF + 1);
+		int64_t key = (int64_t)test_rng_below(100) - 50;
+		int64_t now = (int64_t)test_rng_below(400) - 100;
+		bool age_allowed = test_rng_below(4) != 0;
 		size_t k;
 
 		for (size_t i = 0; i < n; i++) {
-			key += (int64_t)rng_below(4);   /* sorted, with ties */
+			key += (int64_t)test_rng_below(4);   /* sorted, with ties */
 			files[i].key_ns = key;
-			files[i].size = rng_below(5) == 0 ? 0 : rng_below(100);
+			files[i].size = test_rng_below(5) == 0 ? 0 : test_rng_below(100);
 		}
-		if (rng_below(2))
-			p.retention_ns = (int64_t)rng_below(200);
-		if (rng_below(2)) {
+		if (test_rng_below(2))
+			p.retention_ns = (int64_t)test_rng_below(200);
+		if (test_rng_below(2)) {
 			p.has_max_files = true;
-			p.max_files = rng_below(MAXF + 4);
+			p.max_files = test_rng_below(MAXF + 4);
 		}
-		if (rng_below(2)) {
+		if (test_rng_below(2)) {
 			p.has_max_size = true;
-			p.max_size = rng_below(3000);
+			p.max_size = test_rng_below(3000);
 		}
 		k = hk_policy_select(&p, files, n, now, age_allowed, reasons);
 		for (size_t i = 0; i < n; i++) {

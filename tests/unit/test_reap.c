@@ -22,6 +22,7 @@
 #include "reap.h"
 #include "scan.h"
 #include "util.h"
+#include "testutil.h"
 
 #define N_FILES 2000
 
@@ -53,8 +54,7 @@ static struct fixture *fixture_new(void)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/hk-test-reap-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_non_null(test_tmpdir(f->dir, sizeof(f->dir), "reap"));
 	f->dir_fd = open(f->dir, O_RDONLY | O_DIRECTORY);
 	assert_true(f->dir_fd >= 0);
 	for (size_t i = 0; i < N_FILES; i++) {

@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include "log.h"
 #include "store.h"
 #include "util.h"
+#include "testutil.h"
 
 #define ID_A "11111111-2222-3333-4444-555555555555"
 #define ID_B "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -40,20 +40,11 @@ struct fixture {
 	char *data;
 };
 
-static int fixture_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *fx = hk_xcalloc(1, sizeof(*fx));
 
-	strcpy(fx->root, "/tmp/hk-test-store-XXXXXX");
-	if (!mkdtemp(fx->root))
+	if (!test_tmpdir(fx->root, sizeof(fx->root), "store"))
 		return -1;
 	fx->state = hk_xasprintf("%s/state", fx->root);
 	fx->data = hk_xasprintf("%s/state/%s", fx->root, HK_STORE_DATA_FILE);
@@ -65,8 +56,7 @@ static int teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	chmod(fx->root, 0700);
-	nftw(fx->root, fixture_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(fx->root);
 	free(fx->state);
 	free(fx->data);
 	free(fx);
