@@ -354,66 +354,90 @@ int hk_store_reg_delete(struct hk_store *store, const char *id)
 	return 0;
 }
 
-/* A read transaction with a cursor on db, for a scan; store_rd_end closes
- * both (either may be NULL). */
-static int store_rd_cursor(struct hk_store *s, enum store_db db, MDB_txn **txn,
-			   MDB_cursor **cur)
-{
-	int rc = store_rd_begin(s, txn);
-	if (rc == 0)
-		rc = mdb_cursor_open(*txn, s->dbi[db], cur);
-	return rc;
-}
+/* The read scans: visit the records of db in key order, from the first
+ * (backward: the last) one, or forward from the first key >= *start.
+ * visit returns true to go on; false stops the scan, which then returns
+ * *ret (0 unless the visitor set it: a callback's value, or an error as
+ * store_code gives it). A scan that runs out of records returns 0. */
+typedef bool store_visit_fn(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg,
+			    int *ret);
 
-static void store_rd_end(MDB_txn *txn, MDB_cursor *cur)
+static int store_scan(struct hk_store *s, enum store_db db, const MDB_val *start, bool backward,
+		      store_visit_fn *visit, void *arg)
 {
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int ret = 0;
+	int rc = store_rd_begin(s, &txn);
+
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, s->dbi[db], &cur);
+	if (rc == 0 && start) {
+		k = *start;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	} else if (rc == 0) {
+		rc = mdb_cursor_get(cur, &k, &v, backward ? MDB_LAST : MDB_FIRST);
+	}
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, backward ? MDB_PREV : MDB_NEXT))
+		if (!visit(txn, &k, &v, arg, &ret))
+			break;
 	if (cur)
 		mdb_cursor_close(cur);
 	if (txn)
 		mdb_txn_abort(txn);
+	if (rc == 0)
+		return ret;
+	return rc == MDB_NOTFOUND ? 0 : store_code(rc);
+}
+
+/* A visitor's way to stop on a record that does not decode. */
+static bool store_scan_corrupt(int *ret)
+{
+	*ret = store_code(MDB_CORRUPTED);
+	return false;
+}
+
+struct store_regs_ctx {
+	const struct hk_store *store;
+	struct hk_registration **arr;
+	size_t n;
+};
+
+static bool store_regs_visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg,
+			     int *ret)
+{
+	struct store_regs_ctx *c = arg;
+	struct hk_registration *reg = store_decode_reg(v);
+
+	(void)txn;
+	if (!reg || k->mv_size != HK_UUID_LEN || memcmp(k->mv_data, reg->id, HK_UUID_LEN)) {
+		hk_registration_free(reg);
+		log_warnx(STORE_TAG, "%s: registration record '%.*s' cannot be decoded",
+			  c->store->data_path, (int)(k->mv_size > 64 ? 64 : k->mv_size),
+			  (const char *)k->mv_data);
+		return store_scan_corrupt(ret);
+	}
+	c->arr = hk_xreallocarray(c->arr, c->n + 1, sizeof(*c->arr));
+	c->arr[c->n++] = reg;
+	return true;
 }
 
 int hk_store_reg_load_all(struct hk_store *store, struct hk_registration ***regs, size_t *n)
 {
-	struct hk_registration **arr = NULL;
-	size_t cnt = 0;
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	int rc;
+	struct store_regs_ctx c = { store, NULL, 0 };
+	int rc = store_scan(store, STORE_DB_REGS, NULL, false, store_regs_visit, &c);
 
-	*regs = NULL;
-	*n = 0;
-	rc = store_rd_cursor(store, STORE_DB_REGS, &txn, &cur);
-	if (rc)
-		goto out;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct hk_registration *reg = store_decode_reg(&v);
-
-		if (!reg || k.mv_size != HK_UUID_LEN || memcmp(k.mv_data, reg->id, HK_UUID_LEN)) {
-			hk_registration_free(reg);
-			log_warnx(STORE_TAG, "%s: registration record '%.*s' cannot be decoded",
-				  store->data_path, (int)(k.mv_size > 64 ? 64 : k.mv_size),
-				  (const char *)k.mv_data);
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		arr = hk_xreallocarray(arr, cnt + 1, sizeof(*arr));
-		arr[cnt++] = reg;
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-out:
-	store_rd_end(txn, cur);
 	if (rc) {
-		for (size_t i = 0; i < cnt; i++)
-			hk_registration_free(arr[i]);
-		free(arr);
-		return store_code(rc);
+		for (size_t i = 0; i < c.n; i++)
+			hk_registration_free(c.arr[i]);
+		free(c.arr);
+		*regs = NULL;
+		*n = 0;
+		return rc;
 	}
-	*regs = arr;
-	*n = cnt;
+	*regs = c.arr;
+	*n = c.n;
 	return 0;
 }
 
@@ -528,69 +552,64 @@ int hk_store_index_drop(struct hk_store *store, const char *reg_id)
 	return 0;
 }
 
+struct store_index_ctx {
+	const char *reg_id;
+	int (*cb)(const char *relpath, size_t rel_len, const struct hk_store_file *file,
+		  void *arg);
+	void *arg;
+	char *path;          /* a copy of a key's relpath, NUL-terminated */
+};
+
+static bool store_index_visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg,
+			      int *ret)
+{
+	struct store_index_ctx *c = arg;
+	struct store_rd r = { .p = v->mv_data, .n = v->mv_size };
+	struct hk_store_file f;
+	const unsigned char *kp = k->mv_data;
+	const char *rel;
+	size_t rel_len;
+
+	(void)txn;
+	if (k->mv_size <= HK_UUID_LEN || memcmp(kp, c->reg_id, HK_UUID_LEN) != 0)
+		return false;   /* past this registration's entries */
+	if (store_get_u8(&r) != STORE_REC_V1)
+		r.bad = true;
+	f.ino = store_get_u64(&r);
+	f.size = store_get_u64(&r);
+	f.mtime_ns = store_get_i64(&r);
+	f.key_ns = store_get_i64(&r);
+	if (memchr(kp + HK_UUID_LEN, '\0', k->mv_size - HK_UUID_LEN)) {
+		rel = store_get_str(&r, &rel_len);
+		if (!rel)
+			r.bad = true;
+	} else {
+		/* the key is not NUL-terminated: copy it */
+		rel_len = k->mv_size - HK_UUID_LEN;
+		c->path = hk_xrealloc(c->path, rel_len + 1);
+		memcpy(c->path, kp + HK_UUID_LEN, rel_len);
+		c->path[rel_len] = '\0';
+		rel = c->path;
+	}
+	if (r.bad || r.n != 0)
+		return store_scan_corrupt(ret);
+	*ret = c->cb(rel, rel_len, &f, c->arg);
+	return *ret == 0;
+}
+
 int hk_store_index_load(struct hk_store *store, const char *reg_id,
 			int (*cb)(const char *relpath, size_t rel_len,
 				  const struct hk_store_file *file, void *arg),
 			void *arg)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	char *path = NULL;
+	struct store_index_ctx c = { reg_id, cb, arg, NULL };
+	MDB_val start = { HK_UUID_LEN, (void *)reg_id };
 	int rc;
 
 	if (!store_id_ok(reg_id))
 		return -EINVAL;
-	rc = store_rd_cursor(store, STORE_DB_INDEX, &txn, &cur);
-	if (rc)
-		goto out;
-	k.mv_data = (void *)reg_id;
-	k.mv_size = HK_UUID_LEN;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct store_rd r = { .p = v.mv_data, .n = v.mv_size };
-		struct hk_store_file f;
-		const unsigned char *kp = k.mv_data;
-		const char *rel;
-		size_t rel_len;
-		int crc;
-
-		if (k.mv_size <= HK_UUID_LEN || memcmp(kp, reg_id, HK_UUID_LEN) != 0)
-			break;
-		if (store_get_u8(&r) != STORE_REC_V1)
-			r.bad = true;
-		f.ino = store_get_u64(&r);
-		f.size = store_get_u64(&r);
-		f.mtime_ns = store_get_i64(&r);
-		f.key_ns = store_get_i64(&r);
-		if (memchr(kp + HK_UUID_LEN, '\0', k.mv_size - HK_UUID_LEN)) {
-			rel = store_get_str(&r, &rel_len);
-			if (!rel)
-				r.bad = true;
-		} else {
-			/* the key is not NUL-terminated: copy it */
-			rel_len = k.mv_size - HK_UUID_LEN;
-			path = hk_xrealloc(path, rel_len + 1);
-			memcpy(path, kp + HK_UUID_LEN, rel_len);
-			path[rel_len] = '\0';
-			rel = path;
-		}
-		if (r.bad || r.n != 0) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		crc = cb(rel, rel_len, &f, arg);
-		if (crc) {
-			rc = crc;
-			goto out;
-		}
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	rc = store_code(rc);
-out:
-	free(path);
-	store_rd_end(txn, cur);
+	rc = store_scan(store, STORE_DB_INDEX, &start, false, store_index_visit, &c);
+	free(c.path);
 	return rc;
 }
 
@@ -659,40 +678,34 @@ uint64_t hk_store_job_last_id(const struct hk_store *store)
 	return store->job_last_id;
 }
 
+struct store_jobs_ctx {
+	size_t limit, seen;
+	int (*cb)(const struct hk_store_job *job, void *arg);
+	void *arg;
+};
+
+static bool store_jobs_visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg,
+			     int *ret)
+{
+	struct store_jobs_ctx *c = arg;
+	struct hk_store_job j;
+
+	(void)txn;
+	if (c->limit && c->seen >= c->limit)
+		return false;
+	if (!store_decode_job(k, v, &j))
+		return store_scan_corrupt(ret);
+	c->seen++;
+	*ret = c->cb(&j, c->arg);
+	return *ret == 0;
+}
+
 int hk_store_job_list(struct hk_store *store, size_t limit,
 		      int (*cb)(const struct hk_store_job *job, void *arg), void *arg)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	size_t seen = 0;
-	int rc;
+	struct store_jobs_ctx c = { limit, 0, cb, arg };
 
-	rc = store_rd_cursor(store, STORE_DB_JOBS, &txn, &cur);
-	if (rc)
-		goto out;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == 0 && (!limit || seen < limit);
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
-		struct hk_store_job j;
-		int crc;
-
-		if (!store_decode_job(&k, &v, &j)) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		seen++;
-		crc = cb(&j, arg);
-		if (crc) {
-			rc = crc;
-			goto out;
-		}
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	rc = store_code(rc);
-out:
-	store_rd_end(txn, cur);
-	return rc;
+	return store_scan(store, STORE_DB_JOBS, NULL, true, store_jobs_visit, &c);
 }
 
 /* Audit ---------------------------------------------------------------------------- */
@@ -904,107 +917,89 @@ int hk_store_audit_add(struct hk_store *store, const struct hk_store_audit *rec,
 	return 0;
 }
 
+struct store_audit_ctx {
+	struct hk_store *store;
+	const struct hk_store_audit_query *q;
+	uint64_t since;      /* audit ids start at time_ns: none older follows */
+	size_t seen;
+	int (*cb)(const struct hk_store_audit *rec, void *arg);
+	void *arg;
+};
+
+/* A pending id: its audit record, when it is still an intent. */
+static bool store_intents_visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg,
+				int *ret)
+{
+	struct store_audit_ctx *c = arg;
+	struct hk_store_audit a;
+	MDB_val av;
+	int rc = mdb_get(txn, c->store->dbi[STORE_DB_AUDIT], (MDB_val *)k, &av);
+
+	(void)v;
+	if (rc == MDB_NOTFOUND) {
+		log_warnx(STORE_TAG, "%s: pending intent without an audit record",
+			  c->store->data_path);
+		return true;
+	}
+	if (rc) {
+		*ret = store_code(rc);
+		return false;
+	}
+	if (!store_decode_audit(k, &av, &a))
+		return store_scan_corrupt(ret);
+	if (a.state != HK_STORE_AUDIT_INTENT)
+		return true;
+	*ret = c->cb(&a, c->arg);
+	return *ret == 0;
+}
+
 int hk_store_audit_open_intents(struct hk_store *store,
 				int (*cb)(const struct hk_store_audit *rec, void *arg), void *arg)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v, av;
-	int rc;
+	struct store_audit_ctx c = { .store = store, .cb = cb, .arg = arg };
 
-	rc = store_rd_cursor(store, STORE_DB_PENDING, &txn, &cur);
-	if (rc)
-		goto out;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		struct hk_store_audit a;
-		int crc;
+	return store_scan(store, STORE_DB_PENDING, NULL, false, store_intents_visit, &c);
+}
 
-		rc = mdb_get(txn, store->dbi[STORE_DB_AUDIT], &k, &av);
-		if (rc == MDB_NOTFOUND) {
-			log_warnx(STORE_TAG, "%s: pending intent without an audit record",
-				  store->data_path);
-			continue;
-		}
-		if (rc)
-			break;
-		if (!store_decode_audit(&k, &av, &a)) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		if (a.state != HK_STORE_AUDIT_INTENT)
-			continue;
-		crc = cb(&a, arg);
-		if (crc) {
-			rc = crc;
-			goto out;
-		}
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	rc = store_code(rc);
-out:
-	store_rd_end(txn, cur);
-	return rc;
+static bool store_audit_visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg,
+			      int *ret)
+{
+	struct store_audit_ctx *c = arg;
+	const struct hk_store_audit_query *q = c->q;
+	struct hk_store_audit a;
+
+	(void)txn;
+	if (q->limit && c->seen >= q->limit)
+		return false;
+	if (!store_decode_audit(k, v, &a))
+		return store_scan_corrupt(ret);
+	if (a.id < c->since)
+		return false;
+	if (a.time_ns < q->since_ns)
+		return true;
+	if (a.state == HK_STORE_AUDIT_INTENT && !q->with_intents)
+		return true;
+	if (q->reg_id && (!a.reg_id || strcmp(a.reg_id, q->reg_id) != 0))
+		return true;
+	c->seen++;
+	*ret = c->cb(&a, c->arg);
+	return *ret == 0;
 }
 
 int hk_store_audit_list(struct hk_store *store, const struct hk_store_audit_query *q,
 			int (*cb)(const struct hk_store_audit *rec, void *arg), void *arg)
 {
 	static const struct hk_store_audit_query all = { 0 };
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
+	struct store_audit_ctx c = { .store = store, .q = q ? q : &all, .cb = cb, .arg = arg };
 	unsigned char start[8];
-	uint64_t since = 0;
-	size_t seen = 0;
-	int rc;
+	MDB_val from = { sizeof(start), start };
 
-	if (!q)
-		q = &all;
-	if (q->since_ns > 0)
-		since = (uint64_t)q->since_ns;
-	rc = store_rd_cursor(store, STORE_DB_AUDIT, &txn, &cur);
-	if (rc)
-		goto out;
-	if (q->newest_first) {
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	} else {
-		store_be64(start, since);
-		k.mv_data = start;
-		k.mv_size = 8;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	}
-	for (; rc == 0 && (!q->limit || seen < q->limit);
-	     rc = mdb_cursor_get(cur, &k, &v, q->newest_first ? MDB_PREV : MDB_NEXT)) {
-		struct hk_store_audit a;
-		int crc;
-
-		if (!store_decode_audit(&k, &v, &a)) {
-			rc = MDB_CORRUPTED;
-			break;
-		}
-		if (a.id < since)   /* id >= time_ns: nothing older follows */
-			break;
-		if (a.time_ns < q->since_ns)
-			continue;
-		if (a.state == HK_STORE_AUDIT_INTENT && !q->with_intents)
-			continue;
-		if (q->reg_id && (!a.reg_id || strcmp(a.reg_id, q->reg_id) != 0))
-			continue;
-		seen++;
-		crc = cb(&a, arg);
-		if (crc) {
-			rc = crc;
-			goto out;
-		}
-	}
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	rc = store_code(rc);
-out:
-	store_rd_end(txn, cur);
-	return rc;
+	if (c.q->since_ns > 0)
+		c.since = (uint64_t)c.q->since_ns;
+	if (c.q->newest_first)
+		return store_scan(store, STORE_DB_AUDIT, NULL, true, store_audit_visit, &c);
+	store_be64(start, c.since);
+	return store_scan(store, STORE_DB_AUDIT, &from, false, store_audit_visit, &c);
 }
 
 /* Retention ------------------------------------------------------------------------- */
