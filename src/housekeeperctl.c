@@ -166,6 +166,23 @@ static void cli_print_json(const json_t *j)
 	}
 }
 
+typedef void (*cli_show_fn)(const struct cli *cli, const json_t *res);
+
+/* Call op with args (stolen, NULL = {}) and print its result: as is with
+ * --json, else by show (nothing when NULL). Returns the exit code. */
+static int cli_call_show(struct cli *cli, const char *op, json_t *args, cli_show_fn show)
+{
+	json_t *res = NULL;
+	int rc = cli_call(cli, op, args, &res);
+
+	if (rc == CLI_OK && cli->json)
+		cli_print_json(res);
+	else if (rc == CLI_OK && show)
+		show(cli, res);
+	json_decref(res);
+	return rc;
+}
+
 /* Formatting ------------------------------------------------------------------ */
 
 /* Each formatter returns o[key] as display text owned by the caller, "-"
@@ -336,17 +353,17 @@ static void cli_usage_cmd(const struct cli_cmd *c, FILE *out)
 }
 
 /* Parse a command's options: the common ones (--json, --bytes, -s, -h)
- * plus cmd->longopts, calling each back into *opts as (key, optarg) pairs
- * stored by cli_opt_* below. Returns the index of the first operand, or
- * -1 after printing usage (*rc set). */
+ * plus cmd->longopts, stored into *p as (key, optarg) pairs, then check
+ * that min..max operands follow. Returns the index of the first operand,
+ * or -1 after printing help or a usage error (*rc set). */
 struct cli_parsed {
 	int key[64];
 	const char *val[64];
 	size_t n;
 };
 
-static int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
-		     struct cli_parsed *p, int *rc)
+static int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv, int min,
+		     int max, struct cli_parsed *p, int *rc)
 {
 	struct option opts[40];
 	size_t n = 0;
@@ -392,18 +409,13 @@ static int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char 
 			break;
 		}
 	}
-	return optind;
-}
-
-static int cli_operands(const struct cli_cmd *cmd, int argc, int first, int min, int max)
-{
-	int n = argc - first;
-	if (n < min || n > max) {
+	if (argc - optind < min || argc - optind > max) {
 		cli_err("%s: expected %s", cmd->name, cmd->args ? cmd->args : "no operand");
 		fprintf(stderr, "Try '%s %s --help'.\n", cli_prog, cmd->name);
-		return CLI_EUSAGE;
+		*rc = CLI_EUSAGE;
+		return -1;
 	}
-	return CLI_OK;
+	return optind;
 }
 
 #define CLI_REG_OPTIONS \
@@ -526,17 +538,20 @@ bad:
 
 /* Commands ------------------------------------------------------------------- */
 
+static void cli_show_registered(const struct cli *cli, const json_t *res)
+{
+	printf("%s\n", json_string_value(json_object_get(res, "id")) ?: "?");
+}
+
 static int cli_cmd_register(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *args, *res = NULL;
+	json_t *args;
 	char *dir = NULL;
 	int rc = CLI_OK, first;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	first = cli_parse(cli, cmd, argc, argv, 1, 1, &p, &rc);
 	if (first < 0)
-		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
 		return rc;
 	if (argv[first][0] != '/') {
 		dir = realpath(argv[first], NULL);
@@ -556,27 +571,17 @@ static int cli_cmd_register(struct cli *cli, const struct cli_cmd *cmd, int argc
 		json_decref(args);
 		return rc;
 	}
-	rc = cli_call(cli, "register_cleanup", args, &res);
-	if (rc != CLI_OK)
-		return rc;
-	if (cli->json)
-		cli_print_json(res);
-	else
-		printf("%s\n", json_string_value(json_object_get(res, "id")) ?: "?");
-	json_decref(res);
-	return CLI_OK;
+	return cli_call_show(cli, "register_cleanup", args, cli_show_registered);
 }
 
 static int cli_cmd_update(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *args, *res = NULL;
+	json_t *args;
 	int rc = CLI_OK, first;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	first = cli_parse(cli, cmd, argc, argv, 1, 1, &p, &rc);
 	if (first < 0)
-		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
 		return rc;
 	if (p.n == 0) {
 		cli_err("update: nothing to change; give at least one option");
@@ -587,53 +592,30 @@ static int cli_cmd_update(struct cli *cli, const struct cli_cmd *cmd, int argc, 
 		json_decref(args);
 		return rc;
 	}
-	rc = cli_call(cli, "update_cleanup_config", args, &res);
-	if (rc == CLI_OK && cli->json)
-		cli_print_json(res);
-	json_decref(res);
-	return rc;
+	return cli_call_show(cli, "update_cleanup_config", args, NULL);
 }
 
 static int cli_cmd_remove(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *res = NULL;
 	int rc = CLI_OK, first;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	first = cli_parse(cli, cmd, argc, argv, 1, 1, &p, &rc);
 	if (first < 0)
 		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
-		return rc;
-	rc = cli_call(cli, "remove_cleanup_config", json_pack("{s:s}", "id", argv[first]), &res);
-	if (rc == CLI_OK && cli->json)
-		cli_print_json(res);
-	json_decref(res);
-	return rc;
+	return cli_call_show(cli, "remove_cleanup_config", json_pack("{s:s}", "id", argv[first]), NULL);
 }
 
 /* Commands with no operand whose result is printed by show. */
 static int cli_simple(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
-		      const char *op, void (*show)(const struct cli *, const json_t *))
+		      const char *op, cli_show_fn show)
 {
 	struct cli_parsed p;
-	json_t *res = NULL;
-	int rc = CLI_OK, first;
+	int rc = CLI_OK;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
-	if (first < 0)
+	if (cli_parse(cli, cmd, argc, argv, 0, 0, &p, &rc) < 0)
 		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 0, 0)) != CLI_OK)
-		return rc;
-	rc = cli_call(cli, op, NULL, &res);
-	if (rc == CLI_OK) {
-		if (cli->json || !show)
-			cli_print_json(res);
-		else
-			show(cli, res);
-	}
-	json_decref(res);
-	return rc;
+	return cli_call_show(cli, op, NULL, show);
 }
 
 /* A registration's name, else its id (reg[key]). */
@@ -790,29 +772,19 @@ static void cli_show_report(const struct cli *cli, const json_t *rep)
 static int cli_cmd_run(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *res = NULL, *args;
+	json_t *args;
 	bool dry = false;
 	int rc = CLI_OK, first;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	first = cli_parse(cli, cmd, argc, argv, 0, 1, &p, &rc);
 	if (first < 0)
-		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 0, 1)) != CLI_OK)
 		return rc;
 	for (size_t i = 0; i < p.n; i++)
 		dry |= p.key[i] == OPT_DRY_RUN;
 	args = json_pack("{s:b}", "dry_run", dry);
 	if (first < argc)
 		json_object_set_new(args, "id", json_string(argv[first]));
-	rc = cli_call(cli, "run_cleanup", args, &res);
-	if (rc == CLI_OK) {
-		if (cli->json)
-			cli_print_json(res);
-		else
-			cli_show_report(cli, res);
-	}
-	json_decref(res);
-	return rc;
+	return cli_call_show(cli, "run_cleanup", args, cli_show_report);
 }
 
 static void cli_show_explain(const struct cli *cli, const json_t *res)
@@ -855,14 +827,12 @@ static void cli_show_explain(const struct cli *cli, const json_t *res)
 static int cli_cmd_explain(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *res = NULL, *args;
+	json_t *args;
 	char *path = NULL;
 	int rc = CLI_OK, first;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	first = cli_parse(cli, cmd, argc, argv, 1, 1, &p, &rc);
 	if (first < 0)
-		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
 		return rc;
 	if (argv[first][0] != '/') {
 		char cwd[PATH_MAX];
@@ -877,15 +847,7 @@ static int cli_cmd_explain(struct cli *cli, const struct cli_cmd *cmd, int argc,
 	args = json_object();
 	hk_proto_set_bytes(args, "path", path, strlen(path));
 	free(path);
-	rc = cli_call(cli, "explain", args, &res);
-	if (rc == CLI_OK) {
-		if (cli->json)
-			cli_print_json(res);
-		else
-			cli_show_explain(cli, res);
-	}
-	json_decref(res);
-	return rc;
+	return cli_call_show(cli, "explain", args, cli_show_explain);
 }
 
 /* --since T: a duration ago ("2h", "7d"), "@EPOCH", or "YYYY-MM-DD[ HH:MM[:SS]]"
@@ -958,13 +920,10 @@ static void cli_show_audit(const struct cli *cli, const json_t *res)
 static int cli_cmd_audit(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *res = NULL, *args = json_object();
-	int rc = CLI_OK, first;
+	json_t *args = json_object();
+	int rc = CLI_OK;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
-	if (first < 0)
-		goto out;
-	if ((rc = cli_operands(cmd, argc, first, 0, 0)) != CLI_OK)
+	if (cli_parse(cli, cmd, argc, argv, 0, 0, &p, &rc) < 0)
 		goto out;
 	for (size_t i = 0; i < p.n; i++) {
 		if (p.key[i] == OPT_SINCE) {
@@ -981,17 +940,10 @@ static int cli_cmd_audit(struct cli *cli, const struct cli_cmd *cmd, int argc, c
 			json_object_set_new(args, "id", json_string(p.val[i]));
 		}
 	}
-	rc = cli_call(cli, "audit", args, &res);
+	rc = cli_call_show(cli, "audit", args, cli_show_audit);
 	args = NULL;
-	if (rc == CLI_OK) {
-		if (cli->json)
-			cli_print_json(res);
-		else
-			cli_show_audit(cli, res);
-	}
 out:
 	json_decref(args);
-	json_decref(res);
 	return rc;
 }
 
