@@ -166,11 +166,32 @@ static void cli_print_json(const json_t *j)
 	}
 }
 
+typedef void (*cli_show_fn)(const struct cli *cli, const json_t *res);
+
+/* Call op with args (stolen, NULL = {}) and print its result: as is with
+ * --json, else by show (nothing when NULL). Returns the exit code. */
+static int cli_call_show(struct cli *cli, const char *op, json_t *args, cli_show_fn show)
+{
+	json_t *res = NULL;
+	int rc = cli_call(cli, op, args, &res);
+
+	if (rc == CLI_OK && cli->json)
+		cli_print_json(res);
+	else if (rc == CLI_OK && show)
+		show(cli, res);
+	json_decref(res);
+	return rc;
+}
+
 /* Formatting ------------------------------------------------------------------ */
 
-static char *cli_size(const struct cli *cli, const json_t *v)
+/* Each formatter returns o[key] as display text owned by the caller, "-"
+ * when it is missing; one signature, so a table column can name it. */
+
+static char *cli_size(const struct cli *cli, const json_t *o, const char *key)
 {
 	char buf[HK_UNITS_FORMAT_MAX];
+	const json_t *v = json_object_get(o, key);
 
 	if (!json_is_number(v))
 		return hk_xstrdup("-");
@@ -180,17 +201,20 @@ static char *cli_size(const struct cli *cli, const json_t *v)
 	return hk_xstrdup(hk_size_human(b, buf, sizeof(buf)));
 }
 
-static char *cli_duration(const json_t *v)
+static char *cli_duration(const struct cli *cli, const json_t *o, const char *key)
 {
 	char buf[HK_UNITS_FORMAT_MAX];
+	const json_t *v = json_object_get(o, key);
 
 	if (!json_is_integer(v))
 		return hk_xstrdup("-");
 	return hk_xstrdup(hk_duration_format(json_integer_value(v), buf, sizeof(buf)));
 }
 
-static char *cli_num(const json_t *v)
+static char *cli_num(const struct cli *cli, const json_t *o, const char *key)
 {
+	const json_t *v = json_object_get(o, key);
+
 	if (json_is_integer(v))
 		return hk_xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	if (json_is_real(v))
@@ -203,8 +227,9 @@ static char *cli_num(const json_t *v)
 }
 
 /* "3m ago", "in 2h", "-" for 0/null. */
-static char *cli_reltime(const json_t *v)
+static char *cli_reltime(const struct cli *cli, const json_t *o, const char *key)
 {
+	const json_t *v = json_object_get(o, key);
 	double t = json_is_number(v) ? json_number_value(v) : 0;
 	double d;
 	int64_t a;
@@ -228,7 +253,7 @@ static char *cli_reltime(const json_t *v)
 }
 
 /* A byte-string field for display: escaped, never raw control bytes. */
-static char *cli_bytes(const json_t *o, const char *key)
+static char *cli_bytes(const struct cli *cli, const json_t *o, const char *key)
 {
 	char *raw = NULL;
 	size_t len = 0;
@@ -243,33 +268,48 @@ static char *cli_bytes(const json_t *o, const char *key)
 	return b.data;
 }
 
-/* A table of strings, printed with aligned columns. */
-struct cli_table {
-	size_t ncols;
-	char **cells;    /* row-major, header first */
-	size_t n;
+/* Tables ---------------------------------------------------------------------- */
+
+/* A column: its title and how its cell is made from the row, a JSON object:
+ * one of the formatters above applied to row[key], or a function of its
+ * own that may read other fields. */
+struct cli_column {
+	const char *title;
+	const char *key;
+	char *(*format)(const struct cli *cli, const json_t *row, const char *key);
 };
 
-static void cli_table_add(struct cli_table *t, char *cell)
+/* Print rows (a JSON array of objects) under a bold header line, columns
+ * aligned and the last one not padded; just none_text when there is no row. */
+static void cli_table_show(const struct cli *cli, const json_t *rows, const struct cli_column *cols,
+			   size_t ncols, const char *none_text)
 {
-	t->cells = hk_xreallocarray(t->cells, t->n + 1, sizeof(*t->cells));
-	t->cells[t->n++] = cell;
-}
+	size_t nrows = json_array_size(rows) + 1;   /* with the header */
+	char **cells = NULL;
+	size_t *w = NULL;
+	size_t i;
+	const json_t *row;
 
-static void cli_table_print(const struct cli *cli, struct cli_table *t)
-{
-	size_t *w = hk_xcalloc(t->ncols, sizeof(*w));
-	size_t rows = t->n / t->ncols;
-
-	for (size_t i = 0; i < t->n; i++)
-		if (strlen(t->cells[i]) > w[i % t->ncols])
-			w[i % t->ncols] = strlen(t->cells[i]);
-	for (size_t r = 0; r < rows; r++) {
+	if (nrows == 1) {
+		printf("%s\n", none_text);
+		return;
+	}
+	cells = hk_xreallocarray(NULL, nrows * ncols, sizeof(*cells));
+	w = hk_xcalloc(ncols, sizeof(*w));
+	for (size_t c = 0; c < ncols; c++)
+		cells[c] = hk_xstrdup(cols[c].title);
+	json_array_foreach(rows, i, row)
+		for (size_t c = 0; c < ncols; c++)
+			cells[(i + 1) * ncols + c] = cols[c].format(cli, row, cols[c].key);
+	for (i = 0; i < nrows * ncols; i++)
+		if (strlen(cells[i]) > w[i % ncols])
+			w[i % ncols] = strlen(cells[i]);
+	for (size_t r = 0; r < nrows; r++) {
 		if (r == 0 && cli->color)
 			fputs("\033[1m", stdout);
-		for (size_t c = 0; c < t->ncols; c++) {
-			const char *s = t->cells[r * t->ncols + c];
-			if (c + 1 == t->ncols)
+		for (size_t c = 0; c < ncols; c++) {
+			const char *s = cells[r * ncols + c];
+			if (c + 1 == ncols)
 				fputs(s, stdout);
 			else
 				printf("%-*s  ", (int)w[c], s);
@@ -278,19 +318,10 @@ static void cli_table_print(const struct cli *cli, struct cli_table *t)
 			fputs("\033[0m", stdout);
 		fputc('\n', stdout);
 	}
-	for (size_t i = 0; i < t->n; i++)
-		free(t->cells[i]);
-	free(t->cells);
+	for (i = 0; i < nrows * ncols; i++)
+		free(cells[i]);
+	free(cells);
 	free(w);
-	t->cells = NULL;
-	t->n = 0;
-}
-
-static void cli_table_header(struct cli_table *t, const char *const *names)
-{
-	t->ncols = 0;
-	for (size_t i = 0; names[i]; i++, t->ncols++)
-		cli_table_add(t, hk_xstrdup(names[i]));
 }
 
 /* Options ------------------------------------------------------------------ */
@@ -322,17 +353,17 @@ static void cli_usage_cmd(const struct cli_cmd *c, FILE *out)
 }
 
 /* Parse a command's options: the common ones (--json, --bytes, -s, -h)
- * plus cmd->longopts, calling each back into *opts as (key, optarg) pairs
- * stored by cli_opt_* below. Returns the index of the first operand, or
- * -1 after printing usage (*rc set). */
+ * plus cmd->longopts, stored into *p as (key, optarg) pairs, then check
+ * that min..max operands follow. Returns the index of the first operand,
+ * or -1 after printing help or a usage error (*rc set). */
 struct cli_parsed {
 	int key[64];
 	const char *val[64];
 	size_t n;
 };
 
-static int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
-		     struct cli_parsed *p, int *rc)
+static int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv, int min,
+		     int max, struct cli_parsed *p, int *rc)
 {
 	struct option opts[40];
 	size_t n = 0;
@@ -378,18 +409,13 @@ static int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char 
 			break;
 		}
 	}
-	return optind;
-}
-
-static int cli_operands(const struct cli_cmd *cmd, int argc, int first, int min, int max)
-{
-	int n = argc - first;
-	if (n < min || n > max) {
+	if (argc - optind < min || argc - optind > max) {
 		cli_err("%s: expected %s", cmd->name, cmd->args ? cmd->args : "no operand");
 		fprintf(stderr, "Try '%s %s --help'.\n", cli_prog, cmd->name);
-		return CLI_EUSAGE;
+		*rc = CLI_EUSAGE;
+		return -1;
 	}
-	return CLI_OK;
+	return optind;
 }
 
 #define CLI_REG_OPTIONS \
@@ -512,17 +538,20 @@ bad:
 
 /* Commands ------------------------------------------------------------------- */
 
+static void cli_show_registered(const struct cli *cli, const json_t *res)
+{
+	printf("%s\n", json_string_value(json_object_get(res, "id")) ?: "?");
+}
+
 static int cli_cmd_register(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *args, *res = NULL;
+	json_t *args;
 	char *dir = NULL;
 	int rc = CLI_OK, first;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	first = cli_parse(cli, cmd, argc, argv, 1, 1, &p, &rc);
 	if (first < 0)
-		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
 		return rc;
 	if (argv[first][0] != '/') {
 		dir = realpath(argv[first], NULL);
@@ -542,27 +571,17 @@ static int cli_cmd_register(struct cli *cli, const struct cli_cmd *cmd, int argc
 		json_decref(args);
 		return rc;
 	}
-	rc = cli_call(cli, "register_cleanup", args, &res);
-	if (rc != CLI_OK)
-		return rc;
-	if (cli->json)
-		cli_print_json(res);
-	else
-		printf("%s\n", json_string_value(json_object_get(res, "id")) ?: "?");
-	json_decref(res);
-	return CLI_OK;
+	return cli_call_show(cli, "register_cleanup", args, cli_show_registered);
 }
 
 static int cli_cmd_update(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *args, *res = NULL;
+	json_t *args;
 	int rc = CLI_OK, first;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	first = cli_parse(cli, cmd, argc, argv, 1, 1, &p, &rc);
 	if (first < 0)
-		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
 		return rc;
 	if (p.n == 0) {
 		cli_err("update: nothing to change; give at least one option");
@@ -573,88 +592,56 @@ static int cli_cmd_update(struct cli *cli, const struct cli_cmd *cmd, int argc, 
 		json_decref(args);
 		return rc;
 	}
-	rc = cli_call(cli, "update_cleanup_config", args, &res);
-	if (rc == CLI_OK && cli->json)
-		cli_print_json(res);
-	json_decref(res);
-	return rc;
+	return cli_call_show(cli, "update_cleanup_config", args, NULL);
 }
 
 static int cli_cmd_remove(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *res = NULL;
 	int rc = CLI_OK, first;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	first = cli_parse(cli, cmd, argc, argv, 1, 1, &p, &rc);
 	if (first < 0)
 		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
-		return rc;
-	rc = cli_call(cli, "remove_cleanup_config", json_pack("{s:s}", "id", argv[first]), &res);
-	if (rc == CLI_OK && cli->json)
-		cli_print_json(res);
-	json_decref(res);
-	return rc;
+	return cli_call_show(cli, "remove_cleanup_config", json_pack("{s:s}", "id", argv[first]), NULL);
 }
 
 /* Commands with no operand whose result is printed by show. */
 static int cli_simple(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
-		      const char *op, void (*show)(const struct cli *, const json_t *))
+		      const char *op, cli_show_fn show)
 {
 	struct cli_parsed p;
-	json_t *res = NULL;
-	int rc = CLI_OK, first;
+	int rc = CLI_OK;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
-	if (first < 0)
+	if (cli_parse(cli, cmd, argc, argv, 0, 0, &p, &rc) < 0)
 		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 0, 0)) != CLI_OK)
-		return rc;
-	rc = cli_call(cli, op, NULL, &res);
-	if (rc == CLI_OK) {
-		if (cli->json || !show)
-			cli_print_json(res);
-		else
-			show(cli, res);
-	}
-	json_decref(res);
-	return rc;
+	return cli_call_show(cli, op, NULL, show);
 }
 
-static char *cli_id_or_name(const json_t *o, const char *key)
+/* A registration's name, else its id (reg[key]). */
+static char *cli_name_or_id(const struct cli *cli, const json_t *reg, const char *key)
 {
-	const char *name = json_string_value(json_object_get(o, "name"));
-	const char *id = json_string_value(json_object_get(o, key));
+	const char *name = json_string_value(json_object_get(reg, "name"));
+	const char *id = json_string_value(json_object_get(reg, key));
 	return hk_xstrdup(name ? name : id ? id : "-");
 }
 
+static const struct cli_column cli_list_columns[] = {
+	{ "ID", "id", cli_num },
+	{ "NAME", "name", cli_bytes },
+	{ "SOURCE", "source", cli_num },
+	{ "DIRECTORY", "directory", cli_bytes },
+	{ "PATTERN", "pattern", cli_bytes },
+	{ "RETENTION", "retention", cli_duration },
+	{ "MAX FILES", "max_files", cli_num },
+	{ "MAX SIZE", "max_size", cli_size },
+	{ "PRIO", "priority", cli_num },
+	{ "LAST RUN", "last_run", cli_reltime },
+};
+
 static void cli_show_list(const struct cli *cli, const json_t *res)
 {
-	static const char *const hdr[] = { "ID", "NAME", "SOURCE", "DIRECTORY", "PATTERN", "RETENTION",
-					   "MAX FILES", "MAX SIZE", "PRIO", "LAST RUN", NULL };
-	struct cli_table t = { 0 };
-	size_t i;
-	const json_t *o;
-
-	if (!json_is_array(res) || json_array_size(res) == 0) {
-		printf("no registrations\n");
-		return;
-	}
-	cli_table_header(&t, hdr);
-	json_array_foreach(res, i, o) {
-		cli_table_add(&t, cli_num(json_object_get(o, "id")));
-		cli_table_add(&t, cli_bytes(o, "name"));
-		cli_table_add(&t, cli_num(json_object_get(o, "source")));
-		cli_table_add(&t, cli_bytes(o, "directory"));
-		cli_table_add(&t, cli_bytes(o, "pattern"));
-		cli_table_add(&t, cli_duration(json_object_get(o, "retention")));
-		cli_table_add(&t, cli_num(json_object_get(o, "max_files")));
-		cli_table_add(&t, cli_size(cli, json_object_get(o, "max_size")));
-		cli_table_add(&t, cli_num(json_object_get(o, "priority")));
-		cli_table_add(&t, cli_reltime(json_object_get(o, "last_run")));
-	}
-	cli_table_print(cli, &t);
+	cli_table_show(cli, res, cli_list_columns, HK_ARRAY_SIZE(cli_list_columns), "no registrations");
 }
 
 static int cli_cmd_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
@@ -662,42 +649,41 @@ static int cli_cmd_list(struct cli *cli, const struct cli_cmd *cmd, int argc, ch
 	return cli_simple(cli, cmd, argc, argv, "get_cleanup_configs", cli_show_list);
 }
 
+/* The three limits of a registration in one cell. */
+static char *cli_status_limits(const struct cli *cli, const json_t *reg, const char *key)
+{
+	char *age = cli_duration(cli, reg, "retention");
+	char *files = cli_num(cli, reg, "max_files");
+	char *size = cli_size(cli, reg, "max_size");
+	char *cell = hk_xasprintf("age %s, files %s, size %s", age, files, size);
+
+	free(age);
+	free(files);
+	free(size);
+	return cell;
+}
+
+static const struct cli_column cli_status_columns[] = {
+	{ "REGISTRATION", "id", cli_name_or_id },
+	{ "DIRECTORY", "directory", cli_bytes },
+	{ "FILES", "files", cli_num },
+	{ "SIZE", "bytes", cli_size },
+	{ "LIMITS", NULL, cli_status_limits },
+	{ "OLDEST", "oldest", cli_reltime },
+	{ "NEXT EXPIRY", "next_expiry", cli_reltime },
+	{ "LAST RUN", "last_run", cli_reltime },
+	{ "RECLAIMED", "reclaimed_bytes", cli_size },
+};
+
 static void cli_show_status(const struct cli *cli, const json_t *res)
 {
-	static const char *const hdr[] = { "REGISTRATION", "DIRECTORY", "FILES", "SIZE", "LIMITS",
-					   "OLDEST", "NEXT EXPIRY", "LAST RUN", "RECLAIMED", NULL };
 	const json_t *list = json_is_array(res) ? res : json_object_get(res, "registrations");
-	struct cli_table t = { 0 };
-	size_t i;
-	const json_t *o;
 
-	if (!json_is_array(list)) {
+	if (!json_is_array(list))
 		cli_print_json(res);
-		return;
-	}
-	if (json_array_size(list) == 0) {
-		printf("no registrations\n");
-		return;
-	}
-	cli_table_header(&t, hdr);
-	json_array_foreach(list, i, o) {
-		char *ret = cli_duration(json_object_get(o, "retention"));
-		char *mf = cli_num(json_object_get(o, "max_files"));
-		char *ms = cli_size(cli, json_object_get(o, "max_size"));
-		cli_table_add(&t, cli_id_or_name(o, "id"));
-		cli_table_add(&t, cli_bytes(o, "directory"));
-		cli_table_add(&t, cli_num(json_object_get(o, "files")));
-		cli_table_add(&t, cli_size(cli, json_object_get(o, "bytes")));
-		cli_table_add(&t, hk_xasprintf("age %s, files %s, size %s", ret, mf, ms));
-		cli_table_add(&t, cli_reltime(json_object_get(o, "oldest")));
-		cli_table_add(&t, cli_reltime(json_object_get(o, "next_expiry")));
-		cli_table_add(&t, cli_reltime(json_object_get(o, "last_run")));
-		cli_table_add(&t, cli_size(cli, json_object_get(o, "reclaimed_bytes")));
-		free(ret);
-		free(mf);
-		free(ms);
-	}
-	cli_table_print(cli, &t);
+	else
+		cli_table_show(cli, list, cli_status_columns, HK_ARRAY_SIZE(cli_status_columns),
+			       "no registrations");
 }
 
 /* The daemon line above the status table: version, uptime, config files,
@@ -749,8 +735,8 @@ static void cli_show_report(const struct cli *cli, const json_t *rep)
 	const json_t *o;
 
 	json_array_foreach(files, i, o) {
-		char *path = cli_bytes(o, "path");
-		char *size = cli_size(cli, json_object_get(o, "size"));
+		char *path = cli_bytes(cli, o, "path");
+		char *size = cli_size(cli, o, "size");
 		const char *outcome = json_string_value(json_object_get(o, "outcome"));
 		const char *reason = json_string_value(json_object_get(o, "reason"));
 		const char *err = json_string_value(json_object_get(o, "error"));
@@ -762,8 +748,8 @@ static void cli_show_report(const struct cli *cli, const json_t *rep)
 	json_array_foreach(regs, i, o) {
 		const json_t *e = json_object_get(o, "error");
 		if (json_is_string(e)) {
-			char *dir = cli_bytes(o, "directory");
-			char *msg = cli_bytes(o, "error");
+			char *dir = cli_bytes(cli, o, "directory");
+			char *msg = cli_bytes(cli, o, "error");
 			printf("error        %s: %s\n", dir, msg);
 			free(dir);
 			free(msg);
@@ -771,7 +757,7 @@ static void cli_show_report(const struct cli *cli, const json_t *rep)
 	}
 	{
 		json_int_t n = json_integer_value(json_object_get(tot, "deleted"));
-		char *size = cli_size(cli, json_object_get(tot, "bytes"));
+		char *size = cli_size(cli, tot, "bytes");
 		json_int_t errors = json_integer_value(json_object_get(tot, "errors"));
 		printf("total: %" JSON_INTEGER_FORMAT " file%s, %s %s (%zu registration%s, %"
 		       JSON_INTEGER_FORMAT " skipped, %" JSON_INTEGER_FORMAT " error%s)\n",
@@ -786,35 +772,25 @@ static void cli_show_report(const struct cli *cli, const json_t *rep)
 static int cli_cmd_run(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *res = NULL, *args;
+	json_t *args;
 	bool dry = false;
 	int rc = CLI_OK, first;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	first = cli_parse(cli, cmd, argc, argv, 0, 1, &p, &rc);
 	if (first < 0)
-		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 0, 1)) != CLI_OK)
 		return rc;
 	for (size_t i = 0; i < p.n; i++)
 		dry |= p.key[i] == OPT_DRY_RUN;
 	args = json_pack("{s:b}", "dry_run", dry);
 	if (first < argc)
 		json_object_set_new(args, "id", json_string(argv[first]));
-	rc = cli_call(cli, "run_cleanup", args, &res);
-	if (rc == CLI_OK) {
-		if (cli->json)
-			cli_print_json(res);
-		else
-			cli_show_report(cli, res);
-	}
-	json_decref(res);
-	return rc;
+	return cli_call_show(cli, "run_cleanup", args, cli_show_report);
 }
 
 static void cli_show_explain(const struct cli *cli, const json_t *res)
 {
 	const json_t *regs = json_object_get(res, "registrations");
-	char *path = cli_bytes(res, "path");
+	char *path = cli_bytes(cli, res, "path");
 	size_t i;
 	const json_t *o;
 
@@ -825,10 +801,10 @@ static void cli_show_explain(const struct cli *cli, const json_t *res)
 		return;
 	}
 	json_array_foreach(regs, i, o) {
-		char *id = cli_id_or_name(o, "id");
-		char *dir = cli_bytes(o, "directory");
-		char *pat = cli_bytes(o, "pattern");
-		char *when = cli_reltime(json_object_get(o, "delete_at"));
+		char *id = cli_name_or_id(cli, o, "id");
+		char *dir = cli_bytes(cli, o, "directory");
+		char *pat = cli_bytes(cli, o, "pattern");
+		char *when = cli_reltime(cli, o, "delete_at");
 		const char *reason = json_string_value(json_object_get(o, "reason"));
 		const char *note = json_string_value(json_object_get(o, "note"));
 		printf("  %s (%s, pattern %s): %s", id, dir, pat,
@@ -851,14 +827,12 @@ static void cli_show_explain(const struct cli *cli, const json_t *res)
 static int cli_cmd_explain(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *res = NULL, *args;
+	json_t *args;
 	char *path = NULL;
 	int rc = CLI_OK, first;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
+	first = cli_parse(cli, cmd, argc, argv, 1, 1, &p, &rc);
 	if (first < 0)
-		return rc;
-	if ((rc = cli_operands(cmd, argc, first, 1, 1)) != CLI_OK)
 		return rc;
 	if (argv[first][0] != '/') {
 		char cwd[PATH_MAX];
@@ -873,15 +847,7 @@ static int cli_cmd_explain(struct cli *cli, const struct cli_cmd *cmd, int argc,
 	args = json_object();
 	hk_proto_set_bytes(args, "path", path, strlen(path));
 	free(path);
-	rc = cli_call(cli, "explain", args, &res);
-	if (rc == CLI_OK) {
-		if (cli->json)
-			cli_print_json(res);
-		else
-			cli_show_explain(cli, res);
-	}
-	json_decref(res);
-	return rc;
+	return cli_call_show(cli, "explain", args, cli_show_explain);
 }
 
 /* --since T: a duration ago ("2h", "7d"), "@EPOCH", or "YYYY-MM-DD[ HH:MM[:SS]]"
@@ -924,45 +890,40 @@ static int cli_parse_since(const char *s, int64_t *out, char **cause)
 	return 0;
 }
 
+/* An audit record's rec[key] (its result), marked when it was a dry run. */
+static char *cli_audit_result(const struct cli *cli, const json_t *rec, const char *key)
+{
+	char *result = cli_num(cli, rec, key);
+	char *cell;
+
+	if (!json_is_true(json_object_get(rec, "dry_run")))
+		return result;
+	cell = hk_xasprintf("%s (dry run)", result);
+	free(result);
+	return cell;
+}
+
+static const struct cli_column cli_audit_columns[] = {
+	{ "TIME", "time", cli_reltime },
+	{ "REGISTRATION", "registration_id", cli_num },
+	{ "RESULT", "result", cli_audit_result },
+	{ "REASON", "reason", cli_num },
+	{ "SIZE", "size", cli_size },
+	{ "PATH", "path", cli_bytes },
+};
+
 static void cli_show_audit(const struct cli *cli, const json_t *res)
 {
-	static const char *const hdr[] = { "TIME", "REGISTRATION", "RESULT", "REASON", "SIZE", "PATH", NULL };
-	struct cli_table t = { 0 };
-	size_t i;
-	const json_t *o;
-
-	if (!json_is_array(res) || json_array_size(res) == 0) {
-		printf("no audit records\n");
-		return;
-	}
-	cli_table_header(&t, hdr);
-	json_array_foreach(res, i, o) {
-		char *res_s = cli_num(json_object_get(o, "result"));
-		cli_table_add(&t, cli_reltime(json_object_get(o, "time")));
-		cli_table_add(&t, cli_num(json_object_get(o, "registration_id")));
-		if (json_is_true(json_object_get(o, "dry_run"))) {
-			cli_table_add(&t, hk_xasprintf("%s (dry run)", res_s));
-			free(res_s);
-		} else {
-			cli_table_add(&t, res_s);
-		}
-		cli_table_add(&t, cli_num(json_object_get(o, "reason")));
-		cli_table_add(&t, cli_size(cli, json_object_get(o, "size")));
-		cli_table_add(&t, cli_bytes(o, "path"));
-	}
-	cli_table_print(cli, &t);
+	cli_table_show(cli, res, cli_audit_columns, HK_ARRAY_SIZE(cli_audit_columns), "no audit records");
 }
 
 static int cli_cmd_audit(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *res = NULL, *args = json_object();
-	int rc = CLI_OK, first;
+	json_t *args = json_object();
+	int rc = CLI_OK;
 
-	first = cli_parse(cli, cmd, argc, argv, &p, &rc);
-	if (first < 0)
-		goto out;
-	if ((rc = cli_operands(cmd, argc, first, 0, 0)) != CLI_OK)
+	if (cli_parse(cli, cmd, argc, argv, 0, 0, &p, &rc) < 0)
 		goto out;
 	for (size_t i = 0; i < p.n; i++) {
 		if (p.key[i] == OPT_SINCE) {
@@ -979,50 +940,45 @@ static int cli_cmd_audit(struct cli *cli, const struct cli_cmd *cmd, int argc, c
 			json_object_set_new(args, "id", json_string(p.val[i]));
 		}
 	}
-	rc = cli_call(cli, "audit", args, &res);
+	rc = cli_call_show(cli, "audit", args, cli_show_audit);
 	args = NULL;
-	if (rc == CLI_OK) {
-		if (cli->json)
-			cli_print_json(res);
-		else
-			cli_show_audit(cli, res);
-	}
 out:
 	json_decref(args);
-	json_decref(res);
 	return rc;
 }
 
+/* A job's job[key] (its trigger), marked when it was a dry run. */
+static char *cli_job_trigger(const struct cli *cli, const json_t *job, const char *key)
+{
+	const char *trigger = json_string_value(json_object_get(job, key));
+	return hk_xasprintf("%s%s", trigger ? trigger : "-",
+			    json_is_true(json_object_get(job, "dry_run")) ? " (dry run)" : "");
+}
+
+/* Seconds from start to finish, "running" when it has not finished. */
+static char *cli_job_duration(const struct cli *cli, const json_t *job, const char *key)
+{
+	const json_t *start = json_object_get(job, "started"), *end = json_object_get(job, "finished");
+
+	if (json_is_number(start) && json_is_number(end))
+		return hk_xasprintf("%.1fs", json_number_value(end) - json_number_value(start));
+	return hk_xstrdup(json_is_number(start) ? "running" : "-");
+}
+
+static const struct cli_column cli_jobs_columns[] = {
+	{ "JOB", "job_id", cli_num },
+	{ "TRIGGER", "trigger", cli_job_trigger },
+	{ "REGISTRATION", "registration_id", cli_num },
+	{ "STARTED", "started", cli_reltime },
+	{ "DURATION", NULL, cli_job_duration },
+	{ "OUTCOME", "outcome", cli_num },
+	{ "DELETED", "deleted", cli_num },
+	{ "SIZE", "bytes", cli_size },
+};
+
 static void cli_show_jobs(const struct cli *cli, const json_t *res)
 {
-	static const char *const hdr[] = { "JOB", "TRIGGER", "REGISTRATION", "STARTED", "DURATION",
-					   "OUTCOME", "DELETED", "SIZE", NULL };
-	struct cli_table t = { 0 };
-	size_t i;
-	const json_t *o;
-
-	if (!json_is_array(res) || json_array_size(res) == 0) {
-		printf("no jobs\n");
-		return;
-	}
-	cli_table_header(&t, hdr);
-	json_array_foreach(res, i, o) {
-		const json_t *s = json_object_get(o, "started"), *f = json_object_get(o, "finished");
-		const char *trig = json_string_value(json_object_get(o, "trigger"));
-		cli_table_add(&t, cli_num(json_object_get(o, "job_id")));
-		cli_table_add(&t, hk_xasprintf("%s%s", trig ? trig : "-",
-					       json_is_true(json_object_get(o, "dry_run")) ? " (dry run)" : ""));
-		cli_table_add(&t, cli_num(json_object_get(o, "registration_id")));
-		cli_table_add(&t, cli_reltime(s));
-		if (json_is_number(s) && json_is_number(f))
-			cli_table_add(&t, hk_xasprintf("%.1fs", json_number_value(f) - json_number_value(s)));
-		else
-			cli_table_add(&t, hk_xstrdup(json_is_number(s) ? "running" : "-"));
-		cli_table_add(&t, cli_num(json_object_get(o, "outcome")));
-		cli_table_add(&t, cli_num(json_object_get(o, "deleted")));
-		cli_table_add(&t, cli_size(cli, json_object_get(o, "bytes")));
-	}
-	cli_table_print(cli, &t);
+	cli_table_show(cli, res, cli_jobs_columns, HK_ARRAY_SIZE(cli_jobs_columns), "no jobs");
 }
 
 static int cli_cmd_jobs(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
