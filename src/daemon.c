@@ -352,12 +352,7 @@ static void daemon_write_event_report(struct daemon_state *st)
 	rep->files = NULL;
 	rep->n_files = 0;
 	sum->dir = daemon_report_dir(st->cfg);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int r = pthread_create(&sum->thread, NULL, daemon_summary_thread, sum);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r == 0)
+	if (hk_thread_start(&sum->thread, daemon_summary_thread, sum) == 0)
 		sum->running = true;
 	else
 		daemon_summary_thread(sum);   /* no thread: write it here */

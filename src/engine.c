@@ -434,9 +434,7 @@ static void eng_scan_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	eng_run_fini(&run);
 	if (!more)   /* then cold indexes go to the store, once no scan waits */
 		hk_engine_persist_step(eng, budget);
-	if (!hk_engine_idle(eng))
-		more = true;
-	if (!more)
+	if (hk_engine_idle(eng))   /* also a scan the budget did not reach */
 		ev_idle_stop(loop, w);
 }
 

@@ -231,7 +231,7 @@ void eng_idx_clear(struct eng_reg *reg);
 void eng_reg_warm_load(struct eng_reg *reg);
 void eng_persist_walk_start(struct eng_reg *reg);
 size_t eng_persist_walk_step(struct eng_reg *reg, size_t budget);
-int eng_idx_attach(struct eng_reg *reg, struct hk_entry *e);
+void eng_idx_attach(struct eng_reg *reg, struct hk_entry *e);
 
 /* engine_enforce.c */
 void eng_run_init(struct eng_run *run, struct hk_engine *eng, bool dry_run,

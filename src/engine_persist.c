@@ -107,20 +107,12 @@ void eng_idx_remove_entry(struct eng_reg *reg, struct hk_entry *e)
 
 /* Give a detached entry back (hk_index_attach). Its stored copy was left
  * alone, unless the walk had not written it yet and its new id is behind
- * the walk: then it is written now. */
-int eng_idx_attach(struct eng_reg *reg, struct hk_entry *e)
+ * the walk: then eng_store_put writes it now. */
+void eng_idx_attach(struct eng_reg *reg, struct hk_entry *e)
 {
-	char name[256];
-	uint32_t dir = hk_entry_dir(e);
-
-	memcpy(name, hk_entry_name(e), (size_t)hk_entry_name_len(e) + 1);
-	int r = hk_index_attach(reg->index, e);
-	if (r == 1 && reg->persist_walk) {
-		const struct hk_entry *back = hk_index_get(reg->index, dir, name, strlen(name));
-		if (back)
-			eng_store_put(reg, back);
-	}
-	return r;
+	const struct hk_entry *back = hk_index_attach(reg->index, e);
+	if (back && reg->persist_walk)
+		eng_store_put(reg, back);
 }
 
 struct eng_collect {

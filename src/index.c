@@ -781,7 +781,7 @@ void hk_index_remove_entry(struct hk_index *idx, struct hk_entry *e)
 	index_remove_id(idx, index_id_of(idx, e), false);
 }
 
-int hk_index_attach(struct hk_index *idx, struct hk_entry *e)
+struct hk_entry *hk_index_attach(struct hk_index *idx, struct hk_entry *e)
 {
 	uint32_t dir = e->dir;
 	const char *name = hk_entry_name(e);
@@ -792,7 +792,7 @@ int hk_index_attach(struct hk_index *idx, struct hk_entry *e)
 
 	if (idx->slots[slot] != 0 || idx->count >= INDEX_MAX) {
 		hk_entry_free(e);   /* the index learned newer facts meanwhile */
-		return 0;
+		return NULL;
 	}
 	if (index_hash_grow(idx))
 		slot = index_hash_find(idx, h, dir, name, len);
@@ -801,7 +801,7 @@ int hk_index_attach(struct hk_index *idx, struct hk_entry *e)
 	memcpy(index_rec(idx, id), e, sizeof(*e));   /* and with it the spill block */
 	free(e);
 	index_insert(idx, slot, h, id);
-	return 1;
+	return index_rec(idx, id);
 }
 
 bool hk_index_remove(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len)

@@ -174,10 +174,10 @@ void hk_index_remove_entry(struct hk_index *idx, struct hk_entry *e);
  * deletion is being recorded and done. */
 struct hk_entry *hk_index_detach(struct hk_index *idx, struct hk_entry *e);
 /* Give a detached entry back (marked seen); e is consumed either way and
- * must not be used afterwards. When the index has an entry for the same
- * (dir, name) by now, that one is newer: e is freed and 0 returned (also
- * when the index is full); otherwise 1. */
-int hk_index_attach(struct hk_index *idx, struct hk_entry *e);
+ * must not be used afterwards. Returns the entry now in the index, or NULL
+ * when the index has an entry for the same (dir, name) by now (that one is
+ * newer: e is freed; also when the index is full). */
+struct hk_entry *hk_index_attach(struct hk_index *idx, struct hk_entry *e);
 /* Remove every entry of directory dir (that directory went away); returns
  * how many. O(n). */
 size_t hk_index_remove_dir(struct hk_index *idx, uint32_t dir);

@@ -17,7 +17,6 @@
 #include "autoconfig.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -46,14 +45,18 @@ struct hk_reap_pool {
 	atomic_size_t next;
 };
 
+static void reap_job_run(struct hk_reap_job *j, bool dry_run)
+{
+	hk_reap_file(j->dir_fd, j->name, &j->exp, dry_run, &j->res);
+}
+
 static void reap_pool_drain(struct hk_reap_pool *p)
 {
 	for (;;) {
 		size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
 		if (i >= p->n_jobs)
 			return;
-		struct hk_reap_job *j = &p->jobs[i];
-		hk_reap_file(j->dir_fd, j->name, &j->exp, p->dry_run, &j->res);
+		reap_job_run(&p->jobs[i], p->dry_run);
 	}
 }
 
@@ -88,24 +91,20 @@ struct hk_reap_pool *hk_reap_pool_new(unsigned threads)
 	return p;
 }
 
-/* Start the workers with all signals blocked; a failure leaves fewer
- * workers (down to none: the caller then reaps alone). */
+/* Start the workers; a failure leaves fewer workers (down to none: the
+ * caller then reaps alone). */
 static void reap_pool_start(struct hk_reap_pool *p)
 {
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	p->workers = hk_xcalloc(p->want_workers, sizeof(*p->workers));
 	for (unsigned i = 0; i < p->want_workers; i++) {
-		int r = pthread_create(&p->workers[p->n_workers], NULL, reap_pool_worker, p);
+		int r = hk_thread_start(&p->workers[p->n_workers], reap_pool_worker, p);
 		if (r != 0) {
 			log_warnx("reap", "cannot start a reaping thread (%s): %u of %u running",
-				  hk_strerror(-r), p->n_workers, p->want_workers);
+				  hk_strerror(r), p->n_workers, p->want_workers);
 			break;
 		}
 		p->n_workers++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	p->want_workers = p->n_workers;
 }
 
@@ -113,7 +112,7 @@ void hk_reap_many(struct hk_reap_pool *p, struct hk_reap_job *jobs, size_t n, bo
 {
 	if (!p || p->want_workers == 0 || n < REAP_POOL_MIN_SHARED) {
 		for (size_t i = 0; i < n; i++)
-			hk_reap_file(jobs[i].dir_fd, jobs[i].name, &jobs[i].exp, dry_run, &jobs[i].res);
+			reap_job_run(&jobs[i], dry_run);
 		return;
 	}
 	if (!p->workers)

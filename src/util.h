@@ -6,6 +6,7 @@
 #ifndef HK_UTIL_H
 #define HK_UTIL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,6 +34,9 @@ char *hk_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1
  * a no-op. */
 void *hk_xmap(size_t n);
 void hk_unmap(void *p, size_t n);
+/* Start a thread with every signal blocked, so that signals keep reaching
+ * the event loop's thread. 0, or -errno. */
+int hk_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Growable byte/string buffer; data is always NUL-terminated. */
 struct hk_buf {

@@ -155,13 +155,14 @@ static void check_outcomes(const struct fixture *f, bool dry_run)
 	assert_int_equal(count_private_names(f), 0);
 }
 
-static void run_with_threads(unsigned threads, bool dry_run)
+/* Every job through one pool (none: threads == 0), in batches of batch
+ * files like the engine's, the pool reused. */
+static void run_with_threads(unsigned threads, bool dry_run, size_t batch)
 {
 	struct fixture *f = fixture_new();
 	struct hk_reap_pool *pool = threads ? hk_reap_pool_new(threads) : NULL;
-	/* in batches like the engine's, the same pool reused */
-	for (size_t at = 0; at < N_FILES; at += 256) {
-		size_t n = N_FILES - at < 256 ? N_FILES - at : 256;
+	for (size_t at = 0; at < N_FILES; at += batch) {
+		size_t n = N_FILES - at < batch ? N_FILES - at : batch;
 		hk_reap_many(pool, f->jobs + at, n, dry_run);
 	}
 	check_outcomes(f, dry_run);
@@ -172,40 +173,32 @@ static void run_with_threads(unsigned threads, bool dry_run)
 static void test_no_pool(void **state)
 {
 	(void)state;
-	run_with_threads(0, false);
+	run_with_threads(0, false, 256);
 }
 
 static void test_one_thread(void **state)
 {
 	(void)state;
-	run_with_threads(1, false);
+	run_with_threads(1, false, 256);
 }
 
 static void test_four_threads(void **state)
 {
 	(void)state;
-	run_with_threads(4, false);
+	run_with_threads(4, false, 256);
 }
 
 static void test_four_threads_dry_run(void **state)
 {
 	(void)state;
-	run_with_threads(4, true);
+	run_with_threads(4, true, 256);
 }
 
 /* Small batches stay on the caller's thread; the outcome is the same. */
 static void test_small_batches(void **state)
 {
 	(void)state;
-	struct fixture *f = fixture_new();
-	struct hk_reap_pool *pool = hk_reap_pool_new(3);
-	for (size_t at = 0; at < N_FILES; at += 5) {
-		size_t n = N_FILES - at < 5 ? N_FILES - at : 5;
-		hk_reap_many(pool, f->jobs + at, n, false);
-	}
-	check_outcomes(f, false);
-	hk_reap_pool_free(pool);
-	fixture_free(f);
+	run_with_threads(3, false, 5);
 }
 
 /* A pool that never ran a batch frees cleanly. */
