@@ -30,8 +30,7 @@ HKCTL=${HKCTL:-$B/housekeeperctl}
 
 WORK=$(mktemp -d /tmp/hkmem.XXXXXX)
 TMPFS=
-HKD_PID=
-SPAWN_PID=
+. "$HERE/lib.sh"
 cleanup() {
 	set +e
 	[ -n "$HKD_PID" ] && kill -9 "$HKD_PID" 2>/dev/null
@@ -45,26 +44,8 @@ trap 'exit 130' INT TERM
 HKB=$WORK/hkb
 cc -O2 -pthread -o "$HKB" "$HERE/hkb.c" || exit 2
 
-rss_anon() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }   # kB
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-start_hkd() {   # start_hkd CONF STATE LOG
-	rm -f "$3" "$3.pid"
-	"$HKB" spawnlog "$3" "$3.pid" "$HKD" -f -v -c "$1" -S "$2" &
-	SPAWN_PID=$!
-	local i=0
-	while [ ! -s "$3.pid" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
-	HKD_PID=$(cat "$3.pid")
-}
-stop_hkd() {
-	[ -n "$HKD_PID" ] || return 0
-	kill -TERM "$HKD_PID" 2>/dev/null
-	local i=0
-	while kill -0 "$HKD_PID" 2>/dev/null && [ $i -lt 1000 ]; do sleep 0.02; i=$((i + 1)); done
-	kill -9 "$HKD_PID" 2>/dev/null
-	wait "$SPAWN_PID" 2>/dev/null
-	HKD_PID=
-}
 wait_watching() {   # wait_watching STATE: the registration scanned, writes committed
 	local out
 	for _ in $(seq 1 3000); do
@@ -105,7 +86,7 @@ for fs in $FSLIST; do
 
 	conf "$root/empty" "$WORK/empty.conf"
 	rm -rf "$WORK/state-empty"
-	start_hkd "$WORK/empty.conf" "$WORK/state-empty" "$WORK/empty.log"
+	start_hkd "$WORK/empty.conf" "$WORK/state-empty" "$WORK/empty.log" -v
 	wait_watching "$WORK/state-empty"
 	rss0=$(rss_anon "$HKD_PID")
 	stop_hkd
@@ -122,7 +103,7 @@ for fs in $FSLIST; do
 			hk)
 				st=$WORK/state-$r
 				rm -rf "$st"
-				start_hkd "$WORK/files.conf" "$st" "$WORK/cold.log"
+				start_hkd "$WORK/files.conf" "$st" "$WORK/cold.log" -v
 				t_end=$("$HKB" waitlog "$WORK/cold.log" ": $N files" 300) || echo "run $r: no scan line" >&2
 				t_start=$(head -1 "$WORK/cold.log" | cut -d' ' -f1)
 				cold_ns=$((t_end - t_start))

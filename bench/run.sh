@@ -64,7 +64,7 @@ HKCTL=${HKCTL:-$(find_bin housekeeperctl)}
 
 WORK=$(mktemp -d /tmp/hkbench.XXXXXX)
 TMPFS=
-PIDS=()
+. "$HERE/lib.sh"
 cleanup() {
 	set +e
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
@@ -134,32 +134,7 @@ time_cmd() { "$HKB" time "$@" 2>&1 >/dev/null | tail -1; }
 ns_div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.4f", a / b; else print "nan" }'; }
 ms() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1e6 }'; }
 kv() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }   # kv LINE KEY
-rss_anon() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }   # kB
 
-# start_hkd CONF STATE LOG [args]: daemon in the foreground, lines stamped
-HKD_PID=
-SPAWN_PID=
-start_hkd() {
-	local conf=$1 state=$2 logf=$3
-	shift 3
-	rm -f "$logf" "$logf.pid"
-	"$HKB" spawnlog "$logf" "$logf.pid" "$HKD" -f -c "$conf" -S "$state" "$@" &
-	SPAWN_PID=$!
-	PIDS+=("$SPAWN_PID")
-	local i=0
-	while [ ! -s "$logf.pid" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
-	HKD_PID=$(cat "$logf.pid")
-	PIDS+=("$HKD_PID")
-}
-stop_hkd() {
-	[ -n "$HKD_PID" ] || return 0
-	kill -TERM "$HKD_PID" 2>/dev/null
-	local i=0
-	while kill -0 "$HKD_PID" 2>/dev/null && [ $i -lt 1000 ]; do sleep 0.02; i=$((i + 1)); done
-	kill -9 "$HKD_PID" 2>/dev/null
-	wait "$SPAWN_PID" 2>/dev/null
-	HKD_PID=
-}
 hk_files() {   # hk_files SOCK: "files" of the first registration, or -1
 	"$HKCTL" -s "$1" --json status 2>/dev/null |
 		awk -F': *' '/"files"/ { gsub(/[ ,]/, "", $2); print $2; found = 1; exit } END { if (!found) print -1 }'
@@ -201,6 +176,17 @@ churn_ideal_run() {
 	"$HKB" churn "$d" 100000000 "$CHURN_MAX" self "$CHURN_S" "$CHURN_RATE"
 	rm -rf "$d"
 }
+# churn_pair ROOT RUN: the daemon's run into a, the ideal writer's into b
+# (the caller's locals), the order alternating with the run number.
+churn_pair() {
+	if [ $(($2 % 2)) = 1 ]; then
+		a=$(churn_daemon_run "$1" "$1/state-churn" d)
+		b=$(churn_ideal_run "$1")
+	else
+		b=$(churn_ideal_run "$1")
+		a=$(churn_daemon_run "$1" "$1/state-churn" d)
+	fi
+}
 churn_record() {   # churn_record SCEN FS PREFIX LINE
 	local l=$4
 	put "$1" "$2" "$3rate" "$(kv "$l" rate)"
@@ -221,13 +207,7 @@ scen_churn() {
 		for r in $(seq 1 "$RUNS"); do
 			log "churn $fs run $r/$RUNS"
 			local a b
-			if [ $((r % 2)) = 1 ]; then
-				a=$(churn_daemon_run "$root" "$root/state-churn" d)
-				b=$(churn_ideal_run "$root")
-			else
-				b=$(churn_ideal_run "$root")
-				a=$(churn_daemon_run "$root" "$root/state-churn" d)
-			fi
+			churn_pair "$root" "$r"
 			churn_record churn "$fs" hk_ "$a"
 			churn_record churn "$fs" ideal_ "$b"
 			put churn "$fs" "slowdown(ideal_rate/hk_rate)" "$(ns_div "$(kv "$b" rate)" "$(kv "$a" rate)")"
@@ -255,13 +235,7 @@ scen_paced() {
 				local keep_s=$CHURN_S
 				CHURN_S=$(awk -v s="$CHURN_S" -v r="$rate" -v m=$CHURN_MAX \
 					'BEGIN { t = (m + 3000) / r; print (t > s ? t : s) }')
-				if [ $((r % 2)) = 1 ]; then
-					a=$(churn_daemon_run "$root" "$root/state-churn" d)
-					b=$(churn_ideal_run "$root")
-				else
-					b=$(churn_ideal_run "$root")
-					a=$(churn_daemon_run "$root" "$root/state-churn" d)
-				fi
+				churn_pair "$root" "$r"
 				CHURN_RATE=0
 				CHURN_S=$keep_s
 				churn_record paced "$fs/$rate" hk_ "$a"
