@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cred.h"
 #include "engine.h"
 #include "engine_int.h"
 #include "index.h"
@@ -51,6 +52,21 @@ static void eng_scan_kick(struct hk_engine *eng);
 static void eng_refresh_later(struct eng_reg *reg, uint32_t dir, const char *name);
 
 /* Directories ------------------------------------------------------------- */
+
+/* Everything done in a registration's directories is done with its owner's
+ * filesystem identity, so the kernel refuses what the owner could not do
+ * (cred.h). Brackets nest: eng_as(prev) goes back to what was in force,
+ * and an inner bracket for the same owner costs nothing. False: the
+ * identity cannot be had, and the work must be skipped. */
+bool eng_as_owner(const struct eng_reg *reg, const struct hk_cred **prev)
+{
+	return hk_cred_use(reg->cred, prev) == 0;
+}
+
+void eng_as(const struct hk_cred *prev)
+{
+	hk_cred_use(prev, NULL);
+}
 
 static uint32_t eng_dir_alloc(struct eng_reg *reg)
 {
@@ -195,6 +211,8 @@ static void eng_dir_watch(struct eng_reg *reg, uint32_t id)
 	eng_watch_fallback(reg);
 }
 
+static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *name);
+
 /* A subdirectory found by a scan or an event: open it safely, watch it,
  * queue its scan. Mount points and other devices are never entered. */
 static void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *name)
@@ -206,6 +224,17 @@ static void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *n
 		if (d->fd >= 0 && d->parent == parent && strcmp(d->name, name) == 0)
 			return;   /* known already */
 	}
+	const struct hk_cred *prev;
+	if (!eng_as_owner(reg, &prev))
+		return;
+	eng_subdir_open(reg, parent, name);
+	eng_as(prev);
+}
+
+/* eng_subdir_found as the owner: an owner who may not read or enter the
+ * directory gets nothing from it. */
+static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *name)
+{
 	int fd = reg->eng->open_dirs >= reg->eng->fd_budget
 			 ? -EMFILE   /* keep fds for deletions and clients */
 			 : hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev);
@@ -256,7 +285,12 @@ static bool eng_name_matches(const struct hk_registration *conf, const char *nam
 void eng_file_refresh(struct eng_reg *reg, uint32_t dir, const char *name)
 {
 	struct hk_stat st;
-	int r = hk_stat_at(reg->dirs[dir].fd, name, &st);
+	const struct hk_cred *prev;
+	int r = -EACCES;
+	if (eng_as_owner(reg, &prev)) {
+		r = hk_stat_at(reg->dirs[dir].fd, name, &st);
+		eng_as(prev);
+	}
 	if (r < 0 || !S_ISREG(st.mode) || st.dev != reg->dirs[ENG_ROOT].dev || st.mount_root ||
 	    strlen(name) > 255) {
 		eng_idx_remove(reg, dir, name);
@@ -346,6 +380,17 @@ static void eng_scan_done(struct eng_reg *reg)
 size_t eng_scan_step(struct eng_reg *reg, size_t budget)
 {
 	size_t done = 0;
+	const struct hk_cred *prev;
+	if (!eng_as_owner(reg, &prev)) {
+		/* nothing can be read as the owner: the scan ends with what
+		 * it has (and deletes nothing it did not see) */
+		reg->n_queue = 0;
+		reg->rescan_pending = false;
+		if (reg->cur) {
+			hk_dirscan_free(reg->cur);
+			reg->cur = NULL;
+		}
+	}
 	while (done < budget) {
 		if (!reg->cur) {
 			if (reg->n_queue == 0) {
@@ -379,6 +424,7 @@ size_t eng_scan_step(struct eng_reg *reg, size_t budget)
 		eng_scan_entry(reg, reg->cur_dir, name, d_type);
 		done++;
 	}
+	eng_as(prev);
 	return done;
 }
 
@@ -508,6 +554,8 @@ static void eng_reg_set_ancestor(struct eng_reg *reg, int anc_fd)
 	}
 }
 
+static void eng_reg_open_root(struct eng_reg *reg);
+
 /* Open the registered root and start scanning it. The parent directory (or,
  * while the root is missing, its deepest existing ancestor) is watched too:
  * a directory we hold open reports no IN_DELETE_SELF until we close it, so
@@ -516,6 +564,17 @@ void eng_reg_attach(struct eng_reg *reg)
 {
 	if (reg->attached)
 		return;
+	const struct hk_cred *prev;
+	if (!eng_as_owner(reg, &prev))
+		return;
+	eng_reg_open_root(reg);
+	eng_as(prev);
+}
+
+/* eng_reg_attach as the owner: a root the owner cannot reach is never
+ * opened. */
+static void eng_reg_open_root(struct eng_reg *reg)
+{
 	int parent = -1;
 	int fd = eng_open_path(reg->conf->directory, &parent);
 	eng_reg_set_ancestor(reg, parent);
@@ -580,7 +639,11 @@ void eng_reg_detach(struct eng_reg *reg)
 bool eng_reg_identity_ok(struct eng_reg *reg)
 {
 	int parent = -1;
+	const struct hk_cred *prev;
+	if (!eng_as_owner(reg, &prev))
+		return false;
 	int fd = eng_open_path(reg->conf->directory, &parent);
+	eng_as(prev);
 	if (parent >= 0)
 		close(parent);
 	if (fd < 0)
@@ -679,12 +742,16 @@ static void eng_refresh_later(struct eng_reg *reg, uint32_t dir, const char *nam
 
 static void eng_refresh_pending(struct hk_engine *eng)
 {
+	/* one identity switch per run of one owner's names, not one per name */
+	const struct hk_cred *prev = hk_cred_current();
 	for (size_t i = 0; i < eng->n_refresh; i++) {
 		struct eng_refresh *r = &eng->refresh[i];
-		if (r->reg && r->reg->attached && eng_dir_live(r->reg, r->dir))
+		if (r->reg && r->reg->attached && eng_dir_live(r->reg, r->dir) &&
+		    eng_as_owner(r->reg, NULL))
 			eng_file_refresh(r->reg, r->dir, r->name);
 		free(r->name);
 	}
+	eng_as(prev);
 	eng->n_refresh = 0;
 }
 
@@ -785,6 +852,7 @@ static struct eng_reg *eng_reg_create(struct hk_engine *eng, const struct hk_reg
 	hk_policy_from_registration(reg->conf, eng->cfg->scheduler.housekeeper_default_retention,
 				    &reg->policy);
 	reg->index = hk_index_create();
+	reg->cred = hk_cred_for_uid(conf->owner_uid);
 	eng_reg_warm_load(reg);
 	reg->anc_fd = -1;
 	reg->anc_wd = -1;
@@ -823,6 +891,7 @@ static void eng_reg_free(struct eng_reg *reg)
 	free(reg->held);
 	hk_index_free(reg->index);
 	hk_registration_free(reg->conf);
+	hk_cred_free(reg->cred);
 	free(reg);
 }
 
@@ -1061,7 +1130,12 @@ void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
 		free(msg);
 		return;
 	}
+	/* the hook writes the daemon's own files and may start a command:
+	 * never with an owner's identity */
+	const struct hk_cred *prev;
+	hk_cred_use(NULL, &prev);
 	eng->failure(eng->failure_arg, cls, reg_id, msg);
+	eng_as(prev);
 	free(msg);
 }
 

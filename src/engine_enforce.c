@@ -23,6 +23,7 @@
 #include "autoconfig.h"
 
 #include <ev.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,9 +261,18 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 	struct hk_store *store = reg->eng->store;
 	uint32_t dir = hk_entry_dir(e);
 	struct eng_dir *d = &reg->dirs[dir];
-	const struct hk_reap_result res = *result;
+	struct hk_reap_result res = *result;
 	bool record = store && !run->dry_run && p->audit_id;
 	bool changed = false;
+
+	/* what the owner may not delete (its own rm would fail the same way)
+	 * is kept: a refusal, not an error of the daemon's */
+	bool not_theirs = reg->cred && res.outcome == HK_REAP_FAILED &&
+			  (res.err == -EACCES || res.err == -EPERM);
+	if (not_theirs) {
+		res.outcome = HK_REAP_REFUSED;
+		reg->perm_refused++;
+	}
 
 	if (rr && res.outcome != HK_REAP_CHANGED)
 		rr->selected++;
@@ -316,9 +326,13 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 				eng_fail(reg->eng, HK_FAIL_DELETE, reg->conf->id,
 					 "%s: cannot delete: %s", path, hk_strerror(res.err));
 			} else {
-				/* a lock is an application's request: no news */
-				hk_log(res.outcome == HK_REAP_LOCKED ? LOG_DEBUG : LOG_INFO, "reap",
-				       "%s: kept (%s)", path, hk_reap_outcome_name(res.outcome));
+				/* a lock is an application's request: no news; what the
+				 * owner may not delete is summed up per batch */
+				hk_log(res.outcome == HK_REAP_LOCKED || not_theirs ? LOG_DEBUG
+										   : LOG_INFO,
+				       "reap", "%s: kept (%s)", path,
+				       not_theirs ? "the owner may not delete it"
+						  : hk_reap_outcome_name(res.outcome));
 			}
 			free(path);
 		}
@@ -361,10 +375,15 @@ long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_r
 	struct hk_reap_job jobs[ENG_REAP_BATCH];
 	for (size_t i = 0; i < n; i++)
 		eng_reap_job(reg, picks[i].e, &jobs[i]);
-	hk_reap_many(reg->eng->reapers, jobs, n, run->dry_run);
+	hk_reap_many(reg->eng->reapers, jobs, n, run->dry_run, reg->cred);
 	long changed = 0;
+	uint64_t refused0 = reg->perm_refused;
 	for (size_t i = 0; i < n; i++)
 		changed += eng_reap_done(reg, run, rr, &picks[i], &jobs[i].res);
+	if (reg->perm_refused > refused0)
+		log_info("reap", "%s: %" PRIu64 " files kept: uid %u may not delete them",
+			 reg->conf->directory, reg->perm_refused - refused0,
+			 (unsigned)reg->conf->owner_uid);
 	return changed;
 }
 

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cred.h"
 #include "engine.h"
 #include "index.h"
 #include "util.h"
@@ -48,6 +49,8 @@ struct eng_dir {
 struct eng_reg {
 	struct hk_engine *eng;
 	struct hk_registration *conf;     /* owned copy */
+	struct hk_cred *cred;             /* the owner's identity for every filesystem
+					   * access (cred.h); NULL: the daemon's own */
 	struct hk_policy policy;
 	struct hk_index *index;
 	struct eng_dir *dirs;
@@ -89,6 +92,7 @@ struct eng_reg {
 	uint64_t files_deleted;
 	uint64_t bytes_deleted;
 	uint64_t delete_errors;
+	uint64_t perm_refused;            /* kept: the owner may not delete them */
 	int64_t last_run;
 	uint64_t runs;                    /* sweeps completed */
 	int64_t last_success;             /* epoch s of the last sweep without an error */
@@ -205,6 +209,8 @@ struct hk_sweep {
 };
 
 /* engine.c */
+bool eng_as_owner(const struct eng_reg *reg, const struct hk_cred **prev);
+void eng_as(const struct hk_cred *prev);
 bool eng_dir_live(const struct eng_reg *reg, uint32_t id);
 bool eng_dir_find(const struct eng_reg *reg, uint64_t dev, uint64_t ino, uint32_t *id);
 void eng_dir_relpath(const struct eng_reg *reg, uint32_t id, struct hk_buf *b);

@@ -12,6 +12,8 @@
 
 #include "scan.h"
 
+struct hk_cred;
+
 /* What the caller decided on: the file as the index knows it. */
 struct hk_reap_expect {
 	uint64_t dev;        /* device of the registered root */
@@ -64,7 +66,11 @@ struct hk_reap_pool;
 
 /* threads counts the caller: 1 (or a NULL pool) reaps on the caller alone. */
 struct hk_reap_pool *hk_reap_pool_new(unsigned threads);
-void hk_reap_many(struct hk_reap_pool *pool, struct hk_reap_job *jobs, size_t n, bool dry_run);
+/* Every job runs with the filesystem identity cred (NULL: the daemon's
+ * own) on whichever thread takes it (cred.h); when the caller cannot take
+ * that identity, every job fails with its error and nothing is touched. */
+void hk_reap_many(struct hk_reap_pool *pool, struct hk_reap_job *jobs, size_t n, bool dry_run,
+		  const struct hk_cred *cred);
 void hk_reap_pool_free(struct hk_reap_pool *pool);
 
 #endif /* HK_REAP_H */

@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "cred.h"
 #include "log.h"
 #include "reap.h"
 #include "util.h"
@@ -42,6 +43,7 @@ struct hk_reap_pool {
 	struct hk_reap_job *jobs;
 	size_t n_jobs;
 	bool dry_run;
+	const struct hk_cred *cred;
 	atomic_size_t next;
 };
 
@@ -72,7 +74,12 @@ static void *reap_pool_worker(void *arg)
 			break;
 		seen = p->generation;
 		pthread_mutex_unlock(&p->mu);
-		reap_pool_drain(p);
+		/* a worker that cannot act as the owner leaves the jobs to
+		 * the caller, which always drains */
+		if (hk_cred_use(p->cred, NULL) == 0) {
+			reap_pool_drain(p);
+			hk_cred_use(NULL, NULL);
+		}
 		pthread_mutex_lock(&p->mu);
 		if (--p->busy == 0)
 			pthread_cond_signal(&p->done_cv);
@@ -108,11 +115,21 @@ static void reap_pool_start(struct hk_reap_pool *p)
 	p->want_workers = p->n_workers;
 }
 
-void hk_reap_many(struct hk_reap_pool *p, struct hk_reap_job *jobs, size_t n, bool dry_run)
+void hk_reap_many(struct hk_reap_pool *p, struct hk_reap_job *jobs, size_t n, bool dry_run,
+		  const struct hk_cred *cred)
 {
+	const struct hk_cred *prev;
+	int r = hk_cred_use(cred, &prev);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			jobs[i].res = (struct hk_reap_result){ .outcome = HK_REAP_FAILED, .err = r };
+		hk_cred_use(prev, NULL);
+		return;
+	}
 	if (!p || p->want_workers == 0 || n < REAP_POOL_MIN_SHARED) {
 		for (size_t i = 0; i < n; i++)
 			reap_job_run(&jobs[i], dry_run);
+		hk_cred_use(prev, NULL);
 		return;
 	}
 	if (!p->workers)
@@ -121,6 +138,7 @@ void hk_reap_many(struct hk_reap_pool *p, struct hk_reap_job *jobs, size_t n, bo
 	p->jobs = jobs;
 	p->n_jobs = n;
 	p->dry_run = dry_run;
+	p->cred = cred;
 	atomic_store_explicit(&p->next, 0, memory_order_relaxed);
 	p->busy = p->n_workers;
 	p->generation++;
@@ -135,6 +153,7 @@ void hk_reap_many(struct hk_reap_pool *p, struct hk_reap_job *jobs, size_t n, bo
 	p->jobs = NULL;
 	p->n_jobs = 0;
 	pthread_mutex_unlock(&p->mu);
+	hk_cred_use(prev, NULL);
 }
 
 void hk_reap_pool_free(struct hk_reap_pool *p)

@@ -163,7 +163,7 @@ static void run_with_threads(unsigned threads, bool dry_run, size_t batch)
 	struct hk_reap_pool *pool = threads ? hk_reap_pool_new(threads) : NULL;
 	for (size_t at = 0; at < N_FILES; at += batch) {
 		size_t n = N_FILES - at < batch ? N_FILES - at : batch;
-		hk_reap_many(pool, f->jobs + at, n, dry_run);
+		hk_reap_many(pool, f->jobs + at, n, dry_run, NULL);
 	}
 	check_outcomes(f, dry_run);
 	hk_reap_pool_free(pool);
