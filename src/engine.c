@@ -237,7 +237,8 @@ static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *na
 {
 	int fd = reg->eng->open_dirs >= reg->eng->fd_budget
 			 ? -EMFILE   /* keep fds for deletions and clients */
-			 : hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev);
+			 : hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev,
+					  reg->root_mnt_id);
 	if (fd < 0) {
 		if (fd == -EXDEV) {
 			log_debug("scan", "%s/%s: mount point, not entered", reg->conf->directory, name);
@@ -291,7 +292,8 @@ void eng_file_refresh(struct eng_reg *reg, uint32_t dir, const char *name)
 		r = hk_stat_at(reg->dirs[dir].fd, name, &st);
 		eng_as(prev);
 	}
-	if (r < 0 || !S_ISREG(st.mode) || st.dev != reg->dirs[ENG_ROOT].dev || st.mount_root ||
+	if (r < 0 || !S_ISREG(st.mode) ||
+	    !hk_stat_on_mount(&st, reg->dirs[ENG_ROOT].dev, reg->root_mnt_id) || st.mount_root ||
 	    strlen(name) > 255) {
 		eng_idx_remove(reg, dir, name);
 		return;
@@ -347,6 +349,7 @@ static void eng_finish_interrupted(struct eng_reg *reg, uint32_t dir, const char
 	/* the one deletion path, with what the disk says now as the decision */
 	struct hk_reap_expect exp = {
 		.dev = reg->dirs[ENG_ROOT].dev,
+		.mnt_id = reg->root_mnt_id,
 		.ino = st.ino,
 		.size = st.size,
 		.mtime_ns = st.mtime_ns,
@@ -602,6 +605,7 @@ static void eng_reg_open_root(struct eng_reg *reg)
 	reg->dirs[ENG_ROOT] = (struct eng_dir){ NULL, ENG_ROOT, fd, -1, st.dev, st.ino };
 	reg->eng->open_dirs++;
 	reg->root_mount = st.mount_root;
+	reg->root_mnt_id = st.mnt_id;
 	reg->attached = true;
 	reg->scanned = false;
 	eng_dir_watch(reg, ENG_ROOT);

@@ -244,6 +244,7 @@ static void eng_reap_job(const struct eng_reg *reg, const struct hk_entry *e,
 		.name = hk_entry_name(e),
 		.exp = {
 			.dev = reg->dirs[ENG_ROOT].dev,
+			.mnt_id = reg->root_mnt_id,
 			.ino = hk_entry_ino(e),
 			.size = hk_entry_size(e),
 			.mtime_ns = hk_entry_mtime(e),

@@ -57,6 +57,8 @@ struct eng_reg {
 	size_t n_dirs;
 	bool attached;                    /* root is open */
 	bool root_mount;                  /* root is a mount point: protect aquota.* */
+	uint64_t root_mnt_id;             /* the root's mount id (0: unknown): nothing on
+					   * another mount is indexed or entered */
 	int anc_fd;                       /* while detached: deepest existing ancestor */
 	int anc_wd;
 	bool scanned;                     /* a complete scan has built the index */

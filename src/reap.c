@@ -144,7 +144,8 @@ void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp
 		res->err = r;
 		goto out;
 	}
-	if (!S_ISREG(res->st.mode) || res->st.dev != exp->dev || res->st.mount_root ||
+	if (!S_ISREG(res->st.mode) || !hk_stat_on_mount(&res->st, exp->dev, exp->mnt_id) ||
+	    res->st.mount_root ||
 	    (exp->dir_is_mount_root && strncmp(name, "aquota.", 7) == 0)) {
 		res->outcome = HK_REAP_REFUSED;
 		goto out;

@@ -17,6 +17,9 @@
 #include "scan.h"
 #include "util.h"
 
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x00001000U
+#endif
 #ifndef STATX_ATTR_MOUNT_ROOT
 #define STATX_ATTR_MOUNT_ROOT 0x00002000
 #endif
@@ -43,6 +46,7 @@ static void scan_from_statx(const struct statx *sx, struct hk_stat *st)
 	st->ctime_ns = scan_ts_ns(&sx->stx_ctime);
 	st->mode = sx->stx_mode;
 	st->uid = sx->stx_uid;
+	st->mnt_id = (sx->stx_mask & STATX_MNT_ID) ? sx->stx_mnt_id : 0;
 	st->mount_root = (sx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
 			 (sx->stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
@@ -50,7 +54,7 @@ static void scan_from_statx(const struct statx *sx, struct hk_stat *st)
 int hk_stat_at(int dir_fd, const char *name, struct hk_stat *st)
 {
 	struct statx sx;
-	if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) < 0)
+	if (statx(dir_fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
 		return -errno;
 	scan_from_statx(&sx, st);
 	return 0;
@@ -59,7 +63,7 @@ int hk_stat_at(int dir_fd, const char *name, struct hk_stat *st)
 int hk_stat_fd(int fd, struct hk_stat *st)
 {
 	struct statx sx;
-	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) < 0)
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
 		return -errno;
 	scan_from_statx(&sx, st);
 	return 0;
@@ -85,7 +89,14 @@ void hk_stat_to_meta(const struct hk_stat *st, unsigned age_by, struct hk_file_m
 	meta->key_ns = hk_stat_age_key(st, age_by);
 }
 
-int hk_open_subdir(int dir_fd, const char *name, uint64_t want_dev)
+bool hk_stat_on_mount(const struct hk_stat *st, uint64_t dev, uint64_t mnt_id)
+{
+	if (st->mnt_id && mnt_id)
+		return st->mnt_id == mnt_id;
+	return st->dev == dev;
+}
+
+int hk_open_subdir(int dir_fd, const char *name, uint64_t dev, uint64_t mnt_id)
 {
 	struct hk_stat before, after;
 	int r = hk_stat_at(dir_fd, name, &before);
@@ -93,7 +104,7 @@ int hk_open_subdir(int dir_fd, const char *name, uint64_t want_dev)
 		return r;
 	if (!S_ISDIR(before.mode))
 		return S_ISLNK(before.mode) ? -ELOOP : -ENOTDIR;
-	if (before.dev != want_dev || before.mount_root)
+	if (!hk_stat_on_mount(&before, dev, mnt_id) || before.mount_root)
 		return -EXDEV;
 	int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)

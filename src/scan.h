@@ -24,8 +24,16 @@ struct hk_stat {
 	int64_t ctime_ns;
 	uint32_t mode;
 	uint32_t uid;
+	uint64_t mnt_id;       /* mount id (STATX_MNT_ID), 0 when the kernel gives none */
 	bool mount_root;       /* the entry is a mount point (STATX_ATTR_MOUNT_ROOT) */
 };
+
+/* Is st on the mount of a registered root (its st_dev and mount id)? By
+ * mount id when the kernel gives one: a file on overlayfs carries its
+ * layer's st_dev, not its directory's, while a bind mount of the same
+ * filesystem carries the same st_dev under another mount. By st_dev on
+ * kernels without STATX_MNT_ID (before 5.8). */
+bool hk_stat_on_mount(const struct hk_stat *st, uint64_t dev, uint64_t mnt_id);
 
 /* statx(dir_fd, name, AT_SYMLINK_NOFOLLOW). Returns 0 or -errno. */
 int hk_stat_at(int dir_fd, const char *name, struct hk_stat *st);
@@ -39,8 +47,8 @@ void hk_stat_to_meta(const struct hk_stat *st, unsigned age_by, struct hk_file_m
  * verify that what was opened is what a statx of the name saw (so a swap in
  * between is caught). Returns the new fd or -errno (-ELOOP/-ENOTDIR for a
  * symlink or non-directory, HK_ECHANGED for a swap, -EXDEV for a mount
- * point or another device than want_dev). */
-int hk_open_subdir(int dir_fd, const char *name, uint64_t want_dev);
+ * point or another mount than (dev, mnt_id), hk_stat_on_mount). */
+int hk_open_subdir(int dir_fd, const char *name, uint64_t dev, uint64_t mnt_id);
 
 /* A directory being read. */
 struct hk_dirscan;
