@@ -31,6 +31,7 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -66,6 +67,36 @@ bool eng_as_owner(const struct eng_reg *reg, const struct hk_cred **prev)
 void eng_as(const struct hk_cred *prev)
 {
 	hk_cred_use(prev, NULL);
+}
+
+static void eng_dirs_opened(struct eng_reg *reg, int delta)
+{
+	reg->open_dirs += (size_t)(ssize_t)delta;
+	reg->eng->open_dirs += (size_t)(ssize_t)delta;
+}
+
+/* May reg open one more subdirectory? Within the daemon's fd budget, and
+ * for a non-root owner within a share of it, so that one user's many
+ * directories (each an fd and an inotify watch) cannot starve the
+ * registrations of root or of other users. */
+static bool eng_dir_budget_ok(const struct eng_reg *reg)
+{
+	const struct hk_engine *eng = reg->eng;
+	if (eng->open_dirs >= eng->fd_budget)
+		return false;
+	uid_t owner = reg->conf->owner_uid;
+	if (owner == 0 || eng->user_dirs_budget == SIZE_MAX)
+		return true;
+	size_t mine = 0, users = 0;
+	for (size_t i = 0; i < eng->n_regs; i++) {
+		const struct eng_reg *r = eng->regs[i];
+		if (r->conf->owner_uid == owner)
+			mine += r->open_dirs;
+		if (r->conf->owner_uid != 0)
+			users += r->open_dirs;
+	}
+	return mine < eng->user_dirs_budget / ENG_FD_SHARE_USER &&
+	       users < eng->user_dirs_budget / ENG_FD_SHARE_USERS;
 }
 
 static uint32_t eng_dir_alloc(struct eng_reg *reg)
@@ -104,7 +135,7 @@ static void eng_dir_unwatch(struct eng_reg *reg, uint32_t id)
 }
 
 /* Drop directory id, its subdirectories and their index entries. */
-static void eng_dir_drop(struct eng_reg *reg, uint32_t id)
+void eng_dir_drop(struct eng_reg *reg, uint32_t id)
 {
 	if (!eng_dir_live(reg, id))
 		return;
@@ -117,7 +148,7 @@ static void eng_dir_drop(struct eng_reg *reg, uint32_t id)
 	hk_index_remove_dir(reg->index, id);
 	eng_held_free(reg, id);
 	close(d->fd);
-	reg->eng->open_dirs--;
+	eng_dirs_opened(reg, -1);
 	d->fd = -1;
 	free(d->name);
 	d->name = NULL;
@@ -129,6 +160,27 @@ static void eng_dir_drop(struct eng_reg *reg, uint32_t id)
 	for (size_t i = 0; i < reg->n_queue; i++)
 		if (reg->queue[i] == id)
 			reg->queue[i] = ENG_ANCESTOR;   /* tombstone, skipped */
+}
+
+/* Is directory id still where it was found: each name on the way up still
+ * the same directory in its parent, up to the root? A subdirectory renamed
+ * out of the tree keeps its pinned fd, which would follow it anywhere.
+ * Looked up as the owner. */
+bool eng_dir_in_tree(struct eng_reg *reg, uint32_t id)
+{
+	const struct hk_cred *prev;
+	if (!eng_as_owner(reg, &prev))
+		return false;
+	bool ok = true;
+	for (uint32_t d = id; ok && d != ENG_ROOT; d = reg->dirs[d].parent) {
+		const struct eng_dir *dir = &reg->dirs[d];
+		struct hk_stat st;
+		ok = eng_dir_live(reg, dir->parent) &&
+		     hk_stat_at(reg->dirs[dir->parent].fd, dir->name, &st) == 0 &&
+		     S_ISDIR(st.mode) && st.dev == dir->dev && st.ino == dir->ino;
+	}
+	eng_as(prev);
+	return ok;
 }
 
 /* The path of dir id relative to the root ("" for the root, "a/b/"). */
@@ -235,8 +287,8 @@ static void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *n
  * directory gets nothing from it. */
 static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *name)
 {
-	int fd = reg->eng->open_dirs >= reg->eng->fd_budget
-			 ? -EMFILE   /* keep fds for deletions and clients */
+	int fd = !eng_dir_budget_ok(reg)
+			 ? -EMFILE   /* keep fds for deletions, clients and other owners */
 			 : hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev,
 					  reg->root_mnt_id);
 	if (fd < 0) {
@@ -265,7 +317,7 @@ static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *na
 	}
 	uint32_t id = eng_dir_alloc(reg);
 	reg->dirs[id] = (struct eng_dir){ hk_xstrdup(name), parent, fd, -1, st.dev, st.ino };
-	reg->eng->open_dirs++;
+	eng_dirs_opened(reg, 1);
 	eng_dir_watch(reg, id);
 	eng_queue_scan(reg, id);
 }
@@ -603,7 +655,7 @@ static void eng_reg_open_root(struct eng_reg *reg)
 		reg->n_dirs = 1;
 	}
 	reg->dirs[ENG_ROOT] = (struct eng_dir){ NULL, ENG_ROOT, fd, -1, st.dev, st.ino };
-	reg->eng->open_dirs++;
+	eng_dirs_opened(reg, 1);
 	reg->root_mount = st.mount_root;
 	reg->root_mnt_id = st.mnt_id;
 	reg->attached = true;
@@ -626,7 +678,7 @@ void eng_reg_detach(struct eng_reg *reg)
 			eng_dir_drop(reg, (uint32_t)i);
 		eng_dir_unwatch(reg, ENG_ROOT);
 		close(reg->dirs[ENG_ROOT].fd);
-		reg->eng->open_dirs--;
+		eng_dirs_opened(reg, -1);
 		reg->dirs[ENG_ROOT].fd = -1;
 		reg->attached = false;
 	}
@@ -1039,6 +1091,15 @@ struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config 
 	rlim_t limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
 	rlim_t reserve = limit / 2 < ENG_FD_RESERVE ? limit / 2 : ENG_FD_RESERVE;
 	eng->fd_budget = limit == RLIM_INFINITY ? SIZE_MAX : (size_t)(limit - reserve);
+	/* each directory is an fd and an inotify watch: users' shares are
+	 * taken of whichever runs out first */
+	eng->user_dirs_budget = eng->fd_budget;
+	FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "re");
+	unsigned long watches;
+	if (f && fscanf(f, "%lu", &watches) == 1 && watches < eng->user_dirs_budget)
+		eng->user_dirs_budget = watches;
+	if (f)
+		fclose(f);
 	if (loop) {
 		eng->watch = hk_watch_create(loop, &eng_watch_ops, eng);
 		if (!eng->watch) {

@@ -362,6 +362,62 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 	return changed;
 }
 
+/* The next chunk of picks: all of them in the root, at most
+ * ENG_SUBDIR_CHUNK in subdirectories. */
+static size_t eng_chunk_len(const struct eng_pick *picks, size_t n)
+{
+	size_t in_subdirs = 0, len = 0;
+	for (; len < n; len++) {
+		if (hk_entry_dir(picks[len].e) == ENG_ROOT)
+			continue;
+		if (in_subdirs == ENG_SUBDIR_CHUNK)
+			break;
+		in_subdirs++;
+	}
+	return len;
+}
+
+/* Reap one chunk. Right before, every subdirectory it deletes in is checked
+ * to be still in the tree: the files of one that was moved out are left
+ * alone (as gone from the registration), and the directory is dropped. */
+static long eng_reap_chunk(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+			   struct eng_pick *picks, size_t n)
+{
+	struct hk_reap_job jobs[ENG_REAP_BATCH];
+	uint32_t moved[ENG_SUBDIR_CHUNK], checked[ENG_SUBDIR_CHUNK];
+	size_t n_moved = 0, n_checked = 0, n_jobs = 0;
+	bool out[ENG_REAP_BATCH];
+	for (size_t i = 0; i < n; i++) {
+		uint32_t dir = hk_entry_dir(picks[i].e);
+		out[i] = false;
+		if (dir != ENG_ROOT) {
+			size_t k = 0;
+			while (k < n_checked && checked[k] != dir)
+				k++;
+			if (k == n_checked) {
+				checked[n_checked++] = dir;
+				if (!eng_dir_in_tree(reg, dir))
+					moved[n_moved++] = dir;
+			}
+			for (k = 0; k < n_moved && !out[i]; k++)
+				out[i] = moved[k] == dir;
+		}
+		if (!out[i])
+			eng_reap_job(reg, picks[i].e, &jobs[n_jobs++]);
+	}
+	hk_reap_many(reg->eng->reapers, jobs, n_jobs, run->dry_run, reg->cred);
+	long changed = 0;
+	const struct hk_reap_result left = { .outcome = HK_REAP_GONE };
+	for (size_t i = 0, j = 0; i < n; i++)
+		changed += eng_reap_done(reg, run, rr, &picks[i], out[i] ? &left : &jobs[j++].res);
+	for (size_t k = 0; k < n_moved; k++) {
+		log_info("reap", "%s: a subdirectory left the tree; its files are no longer "
+			 "cleaned", reg->conf->directory);
+		eng_dir_drop(reg, moved[k]);
+	}
+	return changed;
+}
+
 /* Delete a batch of picks: intents first (fail closed), then each file.
  * Returns the number that turned out changed, or -1 when nothing could be
  * done (the picks are back in the index). */
@@ -373,14 +429,13 @@ long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_r
 			eng_idx_attach(reg, picks[i].e);
 		return -1;
 	}
-	struct hk_reap_job jobs[ENG_REAP_BATCH];
-	for (size_t i = 0; i < n; i++)
-		eng_reap_job(reg, picks[i].e, &jobs[i]);
-	hk_reap_many(reg->eng->reapers, jobs, n, run->dry_run, reg->cred);
 	long changed = 0;
 	uint64_t refused0 = reg->perm_refused;
-	for (size_t i = 0; i < n; i++)
-		changed += eng_reap_done(reg, run, rr, &picks[i], &jobs[i].res);
+	for (size_t at = 0; at < n;) {
+		size_t len = eng_chunk_len(picks + at, n - at);
+		changed += eng_reap_chunk(reg, run, rr, picks + at, len);
+		at += len;
+	}
 	if (reg->perm_refused > refused0)
 		log_info("reap", "%s: %" PRIu64 " files kept: uid %u may not delete them",
 			 reg->conf->directory, reg->perm_refused - refused0,

@@ -34,6 +34,10 @@
 #define ENG_RETRY_MIN 5.0          /* seconds before a failed deletion is retried */
 #define ENG_RETRY_MAX 300.0
 #define ENG_FD_RESERVE 128         /* fds never used for directories */
+#define ENG_FD_SHARE_USER 4        /* a non-root owner's directories: at most 1/4 of
+				    * the budget; */
+#define ENG_FD_SHARE_USERS 2       /* all non-root owners': at most 1/2 (root keeps the
+				    * rest) */
 #define ENG_PENDING_FAILS 64
 #define ENG_CLOCK_JUMP (INT64_C(3600) * HK_NSEC_PER_SEC)   /* a clock step this large pauses age */
 
@@ -55,6 +59,7 @@ struct eng_reg {
 	struct hk_index *index;
 	struct eng_dir *dirs;
 	size_t n_dirs;
+	size_t open_dirs;                 /* of them open (fds and watches) */
 	bool attached;                    /* root is open */
 	bool root_mount;                  /* root is a mount point: protect aquota.* */
 	uint64_t root_mnt_id;             /* the root's mount id (0: unknown): nothing on
@@ -142,6 +147,8 @@ struct hk_engine {
 	size_t open_dirs;                 /* directory fds held by registrations */
 	size_t fd_budget;                 /* ... at most; the rest stays for deletions,
 					   * clients, the store, reports */
+	size_t user_dirs_budget;          /* the smaller of fd_budget and the inotify watch
+					   * limit: non-root owners get shares of it */
 	struct eng_refresh *refresh;      /* names to statx at the end of the batch */
 	size_t n_refresh;
 	size_t cap_refresh;
@@ -172,6 +179,9 @@ struct eng_run {
 };
 
 #define ENG_REAP_BATCH 256     /* files per audit-intent commit */
+#define ENG_SUBDIR_CHUNK 64    /* files in subdirectories reaped after one check that
+				* their directories are still in the tree: at most
+				* this many can follow a directory moved out */
 #define ENG_REAP_THREADS_MAX 8 /* deletion threads, the engine's own included */
 
 /* A file set aside for deletion: detached from the index while its intent
@@ -214,6 +224,8 @@ struct hk_sweep {
 bool eng_as_owner(const struct eng_reg *reg, const struct hk_cred **prev);
 void eng_as(const struct hk_cred *prev);
 bool eng_dir_live(const struct eng_reg *reg, uint32_t id);
+void eng_dir_drop(struct eng_reg *reg, uint32_t id);
+bool eng_dir_in_tree(struct eng_reg *reg, uint32_t id);
 bool eng_dir_find(const struct eng_reg *reg, uint64_t dev, uint64_t ino, uint32_t *id);
 void eng_dir_relpath(const struct eng_reg *reg, uint32_t id, struct hk_buf *b);
 char *eng_file_path(const struct eng_reg *reg, uint32_t dir, const char *name);
