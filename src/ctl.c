@@ -151,66 +151,37 @@ static bool ctl_arg_bool(const struct hk_ctl_request *req, struct hk_ctl_reply *
 
 /* Authorization ------------------------------------------------------------------- */
 
-/* Is path a directory owned by uid, reached without following any symlink?
- * Walks it component by component with O_PATH|O_NOFOLLOW, so what is
- * checked is what the path names at this moment. */
-static int ctl_dir_owned_by(const char *path, uid_t uid, char **cause)
+/* Check the directory of an API registration as its path names it now,
+ * walked component by component without following any symlink. A symlink
+ * anywhere on the path is refused for every caller, root included: the
+ * engine would not follow it anyway, and a path that can be turned into a
+ * symlink is how one registration passes for another's directory. A
+ * non-root caller must own an existing directory; root may name one that
+ * does not exist (yet). */
+static int ctl_dir_check(const char *path, uid_t uid, char **cause)
 {
-	char *copy = hk_xstrdup(path);
-	char *save = NULL;
-	int fd = -1, r = 0;
 	struct stat st;
-	struct hk_buf walked = { 0 };
+	size_t stop = 0;
+	int r = hk_path_stat_nofollow(path, &st, &stop);
+	char *walked = hk_xstrndup(path, stop ? stop : strlen(path));
 
-	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		*cause = hk_xasprintf("directory: '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		int nfd = openat(fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		hk_buf_printf(&walked, "/%s", c);
-		if (nfd < 0) {
-			r = -errno;
-			*cause = hk_xasprintf("directory: '%s': %s", walked.data, strerror(errno));
-			goto out;
-		}
-		close(fd);
-		fd = nfd;
-		if (fstat(fd, &st) < 0) {
-			r = -errno;
-			*cause = hk_xasprintf("directory: '%s': %s", walked.data, strerror(errno));
-			goto out;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			r = HK_EDENIED;
-			*cause = hk_xasprintf("directory: '%s' goes through the symlink '%s'; "
-					      "register the real path", path, walked.data);
-			goto out;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			r = -ENOTDIR;
-			*cause = hk_xasprintf("directory: '%s' is not a directory", walked.data);
-			goto out;
-		}
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		*cause = hk_xasprintf("directory: '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (st.st_uid != uid) {
+	if (r == -ELOOP) {
+		r = HK_EDENIED;
+		*cause = hk_xasprintf("directory: '%s' goes through the symlink '%s'; "
+				      "register the real path", path, walked);
+	} else if (uid == 0) {
+		r = 0;
+	} else if (r == -ENOTDIR || (r == 0 && !S_ISDIR(st.st_mode))) {
+		r = -ENOTDIR;
+		*cause = hk_xasprintf("directory: '%s' is not a directory", walked);
+	} else if (r < 0) {
+		*cause = hk_xasprintf("directory: '%s': %s", walked, strerror(-r));
+	} else if (st.st_uid != uid) {
 		r = HK_EDENIED;
 		*cause = hk_xasprintf("directory: '%s' is owned by uid %u, not by the caller (uid %u)",
 				      path, (unsigned)st.st_uid, (unsigned)uid);
-		goto out;
 	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	hk_buf_fini(&walked);
+	free(walked);
 	return r;
 }
 
@@ -277,8 +248,8 @@ static bool ctl_check_registration(const struct hk_ctl_request *req, struct hk_c
 		ctl_reply_op_error(reply, r, cause);
 		return false;
 	}
-	if (req->peer.uid != 0 && (set & HK_PROTO_F_DIRECTORY)) {
-		r = ctl_dir_owned_by(reg->directory, req->peer.uid, &cause);
+	if (set & HK_PROTO_F_DIRECTORY) {
+		r = ctl_dir_check(reg->directory, req->peer.uid, &cause);
 		if (r < 0) {
 			ctl_reply_op_error(reply, r, cause);
 			return false;

@@ -566,8 +566,19 @@ static void test_register_ownership(void **state)
 	free(msg);
 	assert_int_equal(register_as(fx, user, file, &msg), -ENOTDIR);
 	free(msg);
-	/* root may register through the symlink (the daemon pins it) */
-	assert_int_equal(register_as(fx, 0, via, &msg), 0);
+	/* nor may root: the engine would not follow it, and a path its owner
+	 * can turn into a symlink must not pass for the target (SPEC 4) */
+	assert_int_equal(register_as(fx, 0, via, &msg), HK_EDENIED);
+	expect = hk_xasprintf("directory: '%s' goes through the symlink '%s'; register the real path",
+			      via, link);
+	assert_string_equal(msg, expect);
+	free(expect);
+	free(msg);
+	/* a path whose last component is the symlink, too */
+	assert_int_equal(register_as(fx, 0, link, &msg), HK_EDENIED);
+	free(msg);
+	/* root may name a directory that does not exist yet */
+	assert_int_equal(register_as(fx, 0, missing, &msg), 0);
 
 	/* someone else's directory: needs a directory owned by another uid */
 	if (me == 0) {
