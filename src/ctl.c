@@ -258,6 +258,78 @@ static bool ctl_check_registration(const struct hk_ctl_request *req, struct hk_c
 	return true;
 }
 
+/* Redaction of reads ------------------------------------------------------------- */
+
+/* Is registration id the caller's own, for reads that show files (SPEC 9:
+ * audit records, explain results, run reports)? Root's are everything; a
+ * config registration is root's; an id no longer registered is nobody's
+ * (its records may name files of a directory the caller cannot read).
+ * seen caches the answers by id (a JSON object of booleans). */
+static bool ctl_peer_owns(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_peer *peer,
+			  const char *id, json_t *seen)
+{
+	struct hk_registration *reg = NULL;
+	const json_t *known;
+	bool owned;
+
+	if (peer->uid == 0)
+		return true;
+	if (!id)
+		return false;
+	known = json_object_get(seen, id);
+	if (known)
+		return json_is_true(known);
+	owned = ops->get_registration && ops->get_registration(ctx, id, &reg) == 0 && reg &&
+		reg->source == HK_SOURCE_API && reg->owner_uid == peer->uid;
+	hk_registration_free(reg);
+	json_object_set_new(seen, id, json_boolean(owned));
+	return owned;
+}
+
+/* explain for a non-root caller: only its own registrations' results;
+ * of the others only how many cover the path (which the list of
+ * registrations tells anyone), not the file's size, age or fate. */
+static void ctl_redact_explain(const struct hk_ctl_ops *ops, void *ctx,
+			       const struct hk_ctl_peer *peer, json_t *out)
+{
+	json_t *regs = json_object_get(out, "registrations");
+	json_t *kept, *seen, *e;
+	size_t i, others = 0;
+
+	if (peer->uid == 0 || !json_is_array(regs))
+		return;
+	kept = json_array();
+	seen = json_object();
+	json_array_foreach(regs, i, e) {
+		if (ctl_peer_owns(ops, ctx, peer, json_string_value(json_object_get(e, "id")), seen))
+			json_array_append(kept, e);
+		else
+			others++;
+	}
+	json_object_set_new(out, "registrations", kept);
+	if (others)
+		json_object_set_new(out, "other_registrations", json_integer((json_int_t)others));
+	json_decref(seen);
+}
+
+/* audit for a non-root caller: only the records of its own registrations.
+ * Takes out over; returns the filtered array. */
+static json_t *ctl_redact_audit(const struct hk_ctl_ops *ops, void *ctx,
+				const struct hk_ctl_peer *peer, json_t *out)
+{
+	json_t *kept = json_array(), *seen = json_object(), *rec;
+	size_t i;
+
+	json_array_foreach(out, i, rec) {
+		const char *id = json_string_value(json_object_get(rec, "registration_id"));
+		if (ctl_peer_owns(ops, ctx, peer, id, seen))
+			json_array_append(kept, rec);
+	}
+	json_decref(seen);
+	json_decref(out);
+	return kept;
+}
+
 /* Handlers ---------------------------------------------------------------------- */
 
 static void ctl_op_register(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
@@ -420,12 +492,15 @@ static void ctl_op_run(const struct hk_ctl_ops *ops, void *ctx, const struct hk_
 		return;
 	}
 	if (id) {
-		/* a dry run of anything is a read; a real run is a change */
-		reg = ctl_get_changeable(ops, ctx, req, reply, id, true, !dry_run);
+		/* a real run is a change, and a dry run's report lists the
+		 * registration's files: either only of the caller's own */
+		reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true);
 		if (!reg)
 			return;
 	}
-	r = ops->run_cleanup(ctx, id, dry_run, &out, &cause);
+	/* without an id, the op sweeps only the peer's own registrations
+	 * unless it is root (ctl.h) */
+	r = ops->run_cleanup(ctx, id, dry_run, &req->peer, &out, &cause);
 	if (!dry_run && r >= 0)
 		log_info("ctl", "%s: cleanup run by uid %u pid %d", id ? id : "all registrations",
 			 (unsigned)req->peer.uid, (int)req->peer.pid);
@@ -466,6 +541,8 @@ static void ctl_op_explain(const struct hk_ctl_ops *ops, void *ctx, const struct
 		goto out;
 	}
 	r = ops->explain(ctx, path, &out, &cause);
+	if (r >= 0 && json_is_object(out))
+		ctl_redact_explain(ops, ctx, &req->peer, out);
 	ctl_reply_json(reply, r, out, cause, false);
 out:
 	free(path);
@@ -490,8 +567,17 @@ static void ctl_op_audit(const struct hk_ctl_ops *ops, void *ctx, const struct h
 		}
 		t = (int64_t)json_number_value(since);
 	}
+	if (id && req->peer.uid != 0) {
+		/* the same refusal as a run of someone else's registration */
+		struct hk_registration *reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true);
+		if (!reg)
+			return;
+		hk_registration_free(reg);
+	}
 	int r = ops->audit(ctx, t, id, &out);
 
+	if (r >= 0 && json_is_array(out) && req->peer.uid != 0)
+		out = ctl_redact_audit(ops, ctx, &req->peer, out);
 	ctl_reply_json(reply, r, out, NULL, true);
 }
 

@@ -95,11 +95,13 @@ struct hk_ctl_ops {
 	 * hk_proto_registration_to_json objects, in priority order. */
 	int (*get_cleanup_configs)(void *ctx, json_t **out);
 
-	/* Sweep registration id (NULL: all, in priority order) now; the report
-	 * as hk_proto_report_to_json. HK_ENOTFOUND; HK_EREADONLY for a real
-	 * run under housekeeper_read_only; HK_EBUSY when it cannot start. */
-	int (*run_cleanup)(void *ctx, const char *id, bool dry_run, json_t **report,
-			   char **cause);
+	/* Sweep registration id (NULL: all, in priority order; for a peer
+	 * other than root, all of the registrations it owns and no other)
+	 * now; the report as hk_proto_report_to_json. HK_ENOTFOUND;
+	 * HK_EREADONLY for a real run under housekeeper_read_only; HK_EBUSY
+	 * when it cannot start. */
+	int (*run_cleanup)(void *ctx, const char *id, bool dry_run, const struct hk_ctl_peer *peer,
+			   json_t **report, char **cause);
 
 	/* A JSON array, one object per registration: id, name, directory,
 	 * pattern, files, bytes, retention, max_files, max_size (as in
@@ -111,7 +113,8 @@ struct hk_ctl_ops {
 	 * deleted: an object {"path", "registrations": [{"id", "directory",
 	 * "pattern", "matches" (bool), "excluded" (bool), "reason" (age,
 	 * count, size or null), "delete_at" (epoch seconds or null), "note"
-	 * (text)}]}. */
+	 * (text)}]}. (For a non-root peer the server keeps only its own
+	 * registrations and adds "other_registrations": how many it left out.) */
 	int (*explain)(void *ctx, const char *path, json_t **out, char **cause);
 
 	/* Audit records newer than since (epoch seconds, 0 = all), of
