@@ -190,7 +190,7 @@ static int ctl_dir_check(const char *path, uid_t uid, char **cause)
 static struct hk_registration *ctl_get_changeable(const struct hk_ctl_ops *ops, void *ctx,
 						  const struct hk_ctl_request *req,
 						  struct hk_ctl_reply *reply, const char *id,
-						  bool config_ok, bool check_owner)
+						  bool config_ok, bool check_owner, const char *verb)
 {
 	struct hk_registration *reg = NULL;
 	int r;
@@ -218,7 +218,7 @@ static struct hk_registration *ctl_get_changeable(const struct hk_ctl_ops *ops, 
 		if (reg->source == HK_SOURCE_CONFIG)
 			hk_ctl_reply_set_error(reply, HK_EDENIED,
 					       "registration '%s' comes from the configuration; "
-					       "only root may run it", id);
+					       "only root may %s", id, verb);
 		else
 			hk_ctl_reply_set_error(reply, HK_EDENIED,
 					       "registration '%s' belongs to uid %u, not to the caller (uid %u)",
@@ -388,7 +388,7 @@ static void ctl_op_update(const struct hk_ctl_ops *ops, void *ctx, const struct 
 
 	if (!ctl_arg_id(req, reply, true, &id))
 		goto out;
-	reg = ctl_get_changeable(ops, ctx, req, reply, id, false, true);
+	reg = ctl_get_changeable(ops, ctx, req, reply, id, false, true, "change it");
 	if (!reg)
 		goto out;
 	r = hk_proto_registration_parse(req->args, ignore, reg, &set, &cause);
@@ -426,7 +426,7 @@ static void ctl_op_remove(const struct hk_ctl_ops *ops, void *ctx, const struct 
 
 	if (!ctl_args_only(req, reply, allowed) || !ctl_arg_id(req, reply, true, &id))
 		goto out;
-	reg = ctl_get_changeable(ops, ctx, req, reply, id, false, true);
+	reg = ctl_get_changeable(ops, ctx, req, reply, id, false, true, "change it");
 	if (!reg)
 		goto out;
 	r = ops->remove_cleanup_config(ctx, reg->id, &cause);
@@ -494,7 +494,7 @@ static void ctl_op_run(const struct hk_ctl_ops *ops, void *ctx, const struct hk_
 	if (id) {
 		/* a real run is a change, and a dry run's report lists the
 		 * registration's files: either only of the caller's own */
-		reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true);
+		reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true, "run it");
 		if (!reg)
 			return;
 	}
@@ -569,7 +569,8 @@ static void ctl_op_audit(const struct hk_ctl_ops *ops, void *ctx, const struct h
 	}
 	if (id && req->peer.uid != 0) {
 		/* the same refusal as a run of someone else's registration */
-		struct hk_registration *reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true);
+		struct hk_registration *reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true,
+								  "read its records");
 		if (!reg)
 			return;
 		hk_registration_free(reg);

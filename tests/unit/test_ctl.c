@@ -593,7 +593,7 @@ static void test_read_redaction(void **state)
 		     "1000, not to the caller (uid 1001)");
 	expect_error(fx, 1000, "audit", "{\"id\":\"cccccccc-0000-0000-0000-000000000002\"}",
 		     HK_EDENIED, "registration 'cccccccc-0000-0000-0000-000000000002' comes from the "
-		     "configuration; only root may run it");
+		     "configuration; only root may read its records");
 	expect_error(fx, 1000, "audit", "{\"id\":\"dddddddd-0000-0000-0000-000000000009\"}",
 		     HK_ENOTFOUND, "no registration with id 'dddddddd-0000-0000-0000-000000000009'");
 
