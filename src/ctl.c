@@ -151,66 +151,37 @@ static bool ctl_arg_bool(const struct hk_ctl_request *req, struct hk_ctl_reply *
 
 /* Authorization ------------------------------------------------------------------- */
 
-/* Is path a directory owned by uid, reached without following any symlink?
- * Walks it component by component with O_PATH|O_NOFOLLOW, so what is
- * checked is what the path names at this moment. */
-static int ctl_dir_owned_by(const char *path, uid_t uid, char **cause)
+/* Check the directory of an API registration as its path names it now,
+ * walked component by component without following any symlink. A symlink
+ * anywhere on the path is refused for every caller, root included: the
+ * engine would not follow it anyway, and a path that can be turned into a
+ * symlink is how one registration passes for another's directory. A
+ * non-root caller must own an existing directory; root may name one that
+ * does not exist (yet). */
+static int ctl_dir_check(const char *path, uid_t uid, char **cause)
 {
-	char *copy = hk_xstrdup(path);
-	char *save = NULL;
-	int fd = -1, r = 0;
 	struct stat st;
-	struct hk_buf walked = { 0 };
+	size_t stop = 0;
+	int r = hk_path_stat_nofollow(path, &st, &stop);
+	char *walked = hk_xstrndup(path, stop ? stop : strlen(path));
 
-	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		*cause = hk_xasprintf("directory: '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		int nfd = openat(fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		hk_buf_printf(&walked, "/%s", c);
-		if (nfd < 0) {
-			r = -errno;
-			*cause = hk_xasprintf("directory: '%s': %s", walked.data, strerror(errno));
-			goto out;
-		}
-		close(fd);
-		fd = nfd;
-		if (fstat(fd, &st) < 0) {
-			r = -errno;
-			*cause = hk_xasprintf("directory: '%s': %s", walked.data, strerror(errno));
-			goto out;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			r = HK_EDENIED;
-			*cause = hk_xasprintf("directory: '%s' goes through the symlink '%s'; "
-					      "register the real path", path, walked.data);
-			goto out;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			r = -ENOTDIR;
-			*cause = hk_xasprintf("directory: '%s' is not a directory", walked.data);
-			goto out;
-		}
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		*cause = hk_xasprintf("directory: '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (st.st_uid != uid) {
+	if (r == -ELOOP) {
+		r = HK_EDENIED;
+		*cause = hk_xasprintf("directory: '%s' goes through the symlink '%s'; "
+				      "register the real path", path, walked);
+	} else if (uid == 0) {
+		r = 0;
+	} else if (r == -ENOTDIR || (r == 0 && !S_ISDIR(st.st_mode))) {
+		r = -ENOTDIR;
+		*cause = hk_xasprintf("directory: '%s' is not a directory", walked);
+	} else if (r < 0) {
+		*cause = hk_xasprintf("directory: '%s': %s", walked, strerror(-r));
+	} else if (st.st_uid != uid) {
 		r = HK_EDENIED;
 		*cause = hk_xasprintf("directory: '%s' is owned by uid %u, not by the caller (uid %u)",
 				      path, (unsigned)st.st_uid, (unsigned)uid);
-		goto out;
 	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	hk_buf_fini(&walked);
+	free(walked);
 	return r;
 }
 
@@ -219,7 +190,7 @@ out:
 static struct hk_registration *ctl_get_changeable(const struct hk_ctl_ops *ops, void *ctx,
 						  const struct hk_ctl_request *req,
 						  struct hk_ctl_reply *reply, const char *id,
-						  bool config_ok, bool check_owner)
+						  bool config_ok, bool check_owner, const char *verb)
 {
 	struct hk_registration *reg = NULL;
 	int r;
@@ -247,7 +218,7 @@ static struct hk_registration *ctl_get_changeable(const struct hk_ctl_ops *ops, 
 		if (reg->source == HK_SOURCE_CONFIG)
 			hk_ctl_reply_set_error(reply, HK_EDENIED,
 					       "registration '%s' comes from the configuration; "
-					       "only root may run it", id);
+					       "only root may %s", id, verb);
 		else
 			hk_ctl_reply_set_error(reply, HK_EDENIED,
 					       "registration '%s' belongs to uid %u, not to the caller (uid %u)",
@@ -277,14 +248,86 @@ static bool ctl_check_registration(const struct hk_ctl_request *req, struct hk_c
 		ctl_reply_op_error(reply, r, cause);
 		return false;
 	}
-	if (req->peer.uid != 0 && (set & HK_PROTO_F_DIRECTORY)) {
-		r = ctl_dir_owned_by(reg->directory, req->peer.uid, &cause);
+	if (set & HK_PROTO_F_DIRECTORY) {
+		r = ctl_dir_check(reg->directory, req->peer.uid, &cause);
 		if (r < 0) {
 			ctl_reply_op_error(reply, r, cause);
 			return false;
 		}
 	}
 	return true;
+}
+
+/* Redaction of reads ------------------------------------------------------------- */
+
+/* Is registration id the caller's own, for reads that show files (SPEC 9:
+ * audit records, explain results, run reports)? Root's are everything; a
+ * config registration is root's; an id no longer registered is nobody's
+ * (its records may name files of a directory the caller cannot read).
+ * seen caches the answers by id (a JSON object of booleans). */
+static bool ctl_peer_owns(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_peer *peer,
+			  const char *id, json_t *seen)
+{
+	struct hk_registration *reg = NULL;
+	const json_t *known;
+	bool owned;
+
+	if (peer->uid == 0)
+		return true;
+	if (!id)
+		return false;
+	known = json_object_get(seen, id);
+	if (known)
+		return json_is_true(known);
+	owned = ops->get_registration && ops->get_registration(ctx, id, &reg) == 0 && reg &&
+		reg->source == HK_SOURCE_API && reg->owner_uid == peer->uid;
+	hk_registration_free(reg);
+	json_object_set_new(seen, id, json_boolean(owned));
+	return owned;
+}
+
+/* explain for a non-root caller: only its own registrations' results;
+ * of the others only how many cover the path (which the list of
+ * registrations tells anyone), not the file's size, age or fate. */
+static void ctl_redact_explain(const struct hk_ctl_ops *ops, void *ctx,
+			       const struct hk_ctl_peer *peer, json_t *out)
+{
+	json_t *regs = json_object_get(out, "registrations");
+	json_t *kept, *seen, *e;
+	size_t i, others = 0;
+
+	if (peer->uid == 0 || !json_is_array(regs))
+		return;
+	kept = json_array();
+	seen = json_object();
+	json_array_foreach(regs, i, e) {
+		if (ctl_peer_owns(ops, ctx, peer, json_string_value(json_object_get(e, "id")), seen))
+			json_array_append(kept, e);
+		else
+			others++;
+	}
+	json_object_set_new(out, "registrations", kept);
+	if (others)
+		json_object_set_new(out, "other_registrations", json_integer((json_int_t)others));
+	json_decref(seen);
+}
+
+/* audit for a non-root caller: only the records of its own registrations.
+ * Takes out over; returns the filtered array. */
+static json_t *ctl_redact_audit(const struct hk_ctl_ops *ops, void *ctx,
+				const struct hk_ctl_peer *peer, json_t *out)
+{
+	json_t *kept = json_array(), *seen = json_object(), *rec;
+	size_t i;
+
+	json_array_foreach(out, i, rec) {
+		const char *id = json_string_value(json_object_get(rec, "registration_id"));
+		if (ctl_peer_owns(ops, ctx, peer, id, seen))
+			json_array_append(kept, rec);
+	}
+	json_decref(seen);
+	json_decref(out);
+	return kept;
 }
 
 /* Handlers ---------------------------------------------------------------------- */
@@ -345,7 +388,7 @@ static void ctl_op_update(const struct hk_ctl_ops *ops, void *ctx, const struct 
 
 	if (!ctl_arg_id(req, reply, true, &id))
 		goto out;
-	reg = ctl_get_changeable(ops, ctx, req, reply, id, false, true);
+	reg = ctl_get_changeable(ops, ctx, req, reply, id, false, true, "change it");
 	if (!reg)
 		goto out;
 	r = hk_proto_registration_parse(req->args, ignore, reg, &set, &cause);
@@ -383,7 +426,7 @@ static void ctl_op_remove(const struct hk_ctl_ops *ops, void *ctx, const struct 
 
 	if (!ctl_args_only(req, reply, allowed) || !ctl_arg_id(req, reply, true, &id))
 		goto out;
-	reg = ctl_get_changeable(ops, ctx, req, reply, id, false, true);
+	reg = ctl_get_changeable(ops, ctx, req, reply, id, false, true, "change it");
 	if (!reg)
 		goto out;
 	r = ops->remove_cleanup_config(ctx, reg->id, &cause);
@@ -449,12 +492,15 @@ static void ctl_op_run(const struct hk_ctl_ops *ops, void *ctx, const struct hk_
 		return;
 	}
 	if (id) {
-		/* a dry run of anything is a read; a real run is a change */
-		reg = ctl_get_changeable(ops, ctx, req, reply, id, true, !dry_run);
+		/* a real run is a change, and a dry run's report lists the
+		 * registration's files: either only of the caller's own */
+		reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true, "run it");
 		if (!reg)
 			return;
 	}
-	r = ops->run_cleanup(ctx, id, dry_run, &out, &cause);
+	/* without an id, the op sweeps only the peer's own registrations
+	 * unless it is root (ctl.h) */
+	r = ops->run_cleanup(ctx, id, dry_run, &req->peer, &out, &cause);
 	if (!dry_run && r >= 0)
 		log_info("ctl", "%s: cleanup run by uid %u pid %d", id ? id : "all registrations",
 			 (unsigned)req->peer.uid, (int)req->peer.pid);
@@ -495,6 +541,8 @@ static void ctl_op_explain(const struct hk_ctl_ops *ops, void *ctx, const struct
 		goto out;
 	}
 	r = ops->explain(ctx, path, &out, &cause);
+	if (r >= 0 && json_is_object(out))
+		ctl_redact_explain(ops, ctx, &req->peer, out);
 	ctl_reply_json(reply, r, out, cause, false);
 out:
 	free(path);
@@ -519,8 +567,18 @@ static void ctl_op_audit(const struct hk_ctl_ops *ops, void *ctx, const struct h
 		}
 		t = (int64_t)json_number_value(since);
 	}
+	if (id && req->peer.uid != 0) {
+		/* the same refusal as a run of someone else's registration */
+		struct hk_registration *reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true,
+								  "read its records");
+		if (!reg)
+			return;
+		hk_registration_free(reg);
+	}
 	int r = ops->audit(ctx, t, id, &out);
 
+	if (r >= 0 && json_is_array(out) && req->peer.uid != 0)
+		out = ctl_redact_audit(ops, ctx, &req->peer, out);
 	ctl_reply_json(reply, r, out, NULL, true);
 }
 

@@ -7,14 +7,22 @@
  * so this module knows nothing of the engine and tests drive hk_ctl_dispatch
  * with a fake vtable.
  *
- * Authorization, done here before any op is called:
+ * Authorization, done here before any op is called (and, for reads that
+ * show files, on what the op returns):
  * - read verbs (get_cleanup_configs, status, explain, audit, jobs, metrics,
  *   version, run_cleanup with dry_run) for anyone who can open the socket;
- * - uid 0 may change anything;
+ * - uid 0 may change and read anything;
+ * - no caller, root included, may register a directory through a symlink;
  * - another uid may register only a directory that is, without following
  *   any symlink on its path, a directory it owns; may update, remove and
- *   run (for real) only registrations whose owner_uid is its uid, and may
- *   not run every registration at once nor reload;
+ *   run (dry runs included) only registrations whose owner_uid is its uid,
+ *   and may not run every registration at once for real nor reload;
+ * - what shows files is limited to the caller's own registrations for
+ *   another uid (SPEC 9): audit records of other registrations (config
+ *   ones, removed ones) are left out and `audit` of another's id refused;
+ *   explain omits other registrations' results, saying only how many
+ *   cover the path ("other_registrations"); a dry run of every
+ *   registration sweeps only the caller's own (run_cleanup's peer);
  * - config registrations cannot be updated or removed through the socket
  *   (HK_ESOURCE, the message names the file);
  * - every change is logged (tag "ctl") with the caller's uid and pid.
@@ -64,11 +72,13 @@ struct hk_ctl_ops {
 
 	/* Register reg (validated: hk_registration_validate passed; directory,
 	 * pattern, defaults filled in; source HK_SOURCE_API; owner_uid =
-	 * peer uid; id empty). Idempotent on the same canonical directory and
-	 * pattern (SPEC 4): then apply the changed fields to the existing one
-	 * and set *existed; an existing registration owned by another uid must
-	 * be refused with HK_EDENIED unless peer->uid is 0. Writes the id into
-	 * id_out (NUL-terminated). */
+	 * peer uid; id empty; the directory reached without a symlink).
+	 * Idempotent per owner (SPEC 4): a registration of the same owner
+	 * uid, pattern and directory (the same inode, walked without
+	 * following symlinks; the same path while it does not exist) gets
+	 * the fields given and *existed set; another uid's registration,
+	 * root's call included, is never returned nor changed. Writes the id
+	 * into id_out (NUL-terminated). */
 	int (*register_cleanup)(void *ctx, const struct hk_registration *reg,
 				const struct hk_ctl_peer *peer, char id_out[HK_UUID_LEN + 1],
 				bool *existed, char **cause);
@@ -85,11 +95,13 @@ struct hk_ctl_ops {
 	 * hk_proto_registration_to_json objects, in priority order. */
 	int (*get_cleanup_configs)(void *ctx, json_t **out);
 
-	/* Sweep registration id (NULL: all, in priority order) now; the report
-	 * as hk_proto_report_to_json. HK_ENOTFOUND; HK_EREADONLY for a real
-	 * run under housekeeper_read_only; HK_EBUSY when it cannot start. */
-	int (*run_cleanup)(void *ctx, const char *id, bool dry_run, json_t **report,
-			   char **cause);
+	/* Sweep registration id (NULL: all, in priority order; for a peer
+	 * other than root, all of the registrations it owns and no other)
+	 * now; the report as hk_proto_report_to_json. HK_ENOTFOUND;
+	 * HK_EREADONLY for a real run under housekeeper_read_only; HK_EBUSY
+	 * when it cannot start. */
+	int (*run_cleanup)(void *ctx, const char *id, bool dry_run, const struct hk_ctl_peer *peer,
+			   json_t **report, char **cause);
 
 	/* A JSON array, one object per registration: id, name, directory,
 	 * pattern, files, bytes, retention, max_files, max_size (as in
@@ -101,7 +113,8 @@ struct hk_ctl_ops {
 	 * deleted: an object {"path", "registrations": [{"id", "directory",
 	 * "pattern", "matches" (bool), "excluded" (bool), "reason" (age,
 	 * count, size or null), "delete_at" (epoch seconds or null), "note"
-	 * (text)}]}. */
+	 * (text)}]}. (For a non-root peer the server keeps only its own
+	 * registrations and adds "other_registrations": how many it left out.) */
 	int (*explain)(void *ctx, const char *path, json_t **out, char **cause);
 
 	/* Audit records newer than since (epoch seconds, 0 = all), of

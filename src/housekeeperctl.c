@@ -794,10 +794,16 @@ static void cli_show_explain(const struct cli *cli, const json_t *res)
 	size_t i;
 	const json_t *o;
 
+	json_int_t others = json_integer_value(json_object_get(res, "other_registrations"));
+
 	printf("%s\n", path);
 	free(path);
+	if (others > 0)
+		printf("  covered by %" JSON_INTEGER_FORMAT " other registration%s "
+		       "(shown only to their owners and root)\n", others, others == 1 ? "" : "s");
 	if (!json_is_array(regs) || json_array_size(regs) == 0) {
-		printf("  covered by no registration: never deleted\n");
+		if (others <= 0)
+			printf("  covered by no registration: never deleted\n");
 		return;
 	}
 	json_array_foreach(regs, i, o) {

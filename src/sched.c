@@ -242,15 +242,16 @@ static void sched_work_cb(struct ev_loop *loop, ev_idle *w, int revents)
 		ev_idle_stop(loop, w);
 }
 
-static struct sched_job *sched_job_create(struct hk_sched *s, const char *filter, bool dry_run,
-					   const char *trigger, hk_job_done_fn done, void *arg,
-					   int *err);
+static struct sched_job *sched_job_create(struct hk_sched *s, const char *filter, uid_t owner,
+					   bool dry_run, const char *trigger, hk_job_done_fn done,
+					   void *arg, int *err);
 
 int hk_sched_submit(struct hk_sched *s, const char *filter, bool dry_run, const char *trigger,
 		    hk_job_done_fn done, void *arg, uint64_t *job_id)
 {
 	int err;
-	struct sched_job *job = sched_job_create(s, filter, dry_run, trigger, done, arg, &err);
+	struct sched_job *job = sched_job_create(s, filter, HK_SCHED_ANY_OWNER, dry_run, trigger,
+						 done, arg, &err);
 	if (!job)
 		return err;
 	struct sched_job **pp = &s->queue;
@@ -272,11 +273,11 @@ static bool sched_job_blocked(const struct sched_job *job)
 	return false;
 }
 
-int hk_sched_run_now(struct hk_sched *s, const char *filter, bool dry_run, const char *trigger,
-		     hk_job_done_fn done, void *arg, uint64_t *job_id)
+int hk_sched_run_now(struct hk_sched *s, const char *filter, uid_t owner, bool dry_run,
+		     const char *trigger, hk_job_done_fn done, void *arg, uint64_t *job_id)
 {
 	int err;
-	struct sched_job *job = sched_job_create(s, filter, dry_run, trigger, done, arg, &err);
+	struct sched_job *job = sched_job_create(s, filter, owner, dry_run, trigger, done, arg, &err);
 	if (!job)
 		return err;
 	if (job_id)
@@ -306,12 +307,31 @@ int hk_sched_run_now(struct hk_sched *s, const char *filter, bool dry_run, const
 	return 0;
 }
 
-static struct sched_job *sched_job_create(struct hk_sched *s, const char *filter, bool dry_run,
-					   const char *trigger, hk_job_done_fn done, void *arg,
-					   int *err)
+/* Keep, in their order, the ids of registrations owned by owner. */
+static size_t sched_keep_owned(const struct hk_sched *s, char (*ids)[HK_UUID_LEN + 1], size_t n,
+			       uid_t owner)
+{
+	size_t kept = 0, count = hk_engine_count(s->eng);
+	for (size_t k = 0; k < n; k++) {
+		bool own = false;
+		for (size_t i = 0; i < count && !own; i++) {
+			const struct hk_registration *r = hk_engine_registration(s->eng, i);
+			own = strcmp(r->id, ids[k]) == 0 && r->owner_uid == owner;
+		}
+		if (own)
+			memmove(ids[kept++], ids[k], sizeof(ids[k]));
+	}
+	return kept;
+}
+
+static struct sched_job *sched_job_create(struct hk_sched *s, const char *filter, uid_t owner,
+					   bool dry_run, const char *trigger, hk_job_done_fn done,
+					   void *arg, int *err)
 {
 	char (*ids)[HK_UUID_LEN + 1] = NULL;
 	size_t n = hk_engine_reg_ids(s->eng, filter, &ids);
+	if (owner != HK_SCHED_ANY_OWNER)
+		n = sched_keep_owned(s, ids, n, owner);
 	if (filter && n == 0) {
 		free(ids);
 		*err = HK_ENOTFOUND;

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "engine.h"
@@ -60,8 +61,11 @@ int hk_sched_submit(struct hk_sched *sched, const char *filter, bool dry_run,
 
 /* Run a job now, to completion, before returning (a manual run whose caller
  * waits for the report); other jobs pause meanwhile. Same arguments and
- * errors as hk_sched_submit; done runs before this returns. */
-int hk_sched_run_now(struct hk_sched *sched, const char *filter, bool dry_run,
+ * errors as hk_sched_submit; done runs before this returns. owner: only
+ * the registrations of that uid (a non-root caller's run of "all", whose
+ * report must not list others' files), or HK_SCHED_ANY_OWNER. */
+#define HK_SCHED_ANY_OWNER ((uid_t)-1)
+int hk_sched_run_now(struct hk_sched *sched, const char *filter, uid_t owner, bool dry_run,
 		     const char *trigger, hk_job_done_fn done, void *arg, uint64_t *job_id);
 
 /* Run every queued job to completion now, without the loop (--once). */

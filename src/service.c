@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <uuid/uuid.h>
 
 #include "log.h"
@@ -130,12 +131,71 @@ static int svc_get_registration(void *ctx, const char *id, struct hk_registratio
 	return 0;
 }
 
-/* The directory as the kernel resolves it, when it exists (so that two
- * spellings of one directory are one registration). */
-static char *svc_canonical(const char *dir)
+/* What a registration's directory is at this moment: the object its
+ * path names walked without following symlinks, or, while nothing is
+ * there, only its (clean) path. Never realpath(): a path the caller can
+ * turn into a symlink would make its registration pass for the target's. */
+struct svc_dir_id {
+	bool exists;
+	dev_t dev;
+	ino_t ino;
+};
+
+static int svc_dir_identify(const char *dir, struct svc_dir_id *id)
 {
-	char *real = realpath(dir, NULL);
-	return real ? real : hk_xstrdup(dir);
+	struct stat st;
+	int r = hk_path_stat_nofollow(dir, &st, NULL);
+
+	memset(id, 0, sizeof(*id));
+	if (r == -ELOOP)
+		return r;
+	if (r == 0 && S_ISDIR(st.st_mode)) {
+		id->exists = true;
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
+	}
+	return 0;
+}
+
+/* Is registration r the one req names again (SPEC 4)? The same owner, the
+ * same pattern, and the same directory: one inode when both exist, else
+ * the same path. Another uid's registration never matches, root's call
+ * included, so nobody can be handed, or change, someone else's. */
+static bool svc_same_registration(const struct hk_registration *r, uid_t owner,
+				  const struct hk_registration *req, const struct svc_dir_id *req_id)
+{
+	struct svc_dir_id rid;
+
+	if (r->owner_uid != owner || strcmp(r->pattern, req->pattern) != 0)
+		return false;
+	if (svc_dir_identify(r->directory, &rid) < 0)
+		return false;   /* its path is a symlink now: it names nothing */
+	if (rid.exists && req_id->exists)
+		return rid.dev == req_id->dev && rid.ino == req_id->ino;
+	return !rid.exists && !req_id->exists && strcmp(r->directory, req->directory) == 0;
+}
+
+/* Register again: apply the fields given this time to the caller's own
+ * registration r (an api one). */
+static int svc_reregister(struct hk_service *svc, const struct hk_registration *r,
+			  const struct hk_registration *req, int64_t now)
+{
+	size_t pos = 0;
+	struct hk_registration *cur = svc_find_api(svc, r->id, &pos);
+	if (!cur)
+		return HK_ENOTFOUND;
+	struct hk_registration *next = hk_registration_dup(req);
+	memcpy(next->id, cur->id, sizeof(next->id));
+	next->source = HK_SOURCE_API;
+	next->owner_uid = cur->owner_uid;
+	next->created_at = cur->created_at;
+	next->last_run = cur->last_run;
+	next->updated_at = now;
+	hk_registration_free(svc->api[pos]);
+	svc->api[pos] = next;
+	svc_persist(svc, next);
+	hk_service_apply(svc, hk_engine_config(svc->eng));
+	return 0;
 }
 
 static int svc_register(void *ctx, const struct hk_registration *req,
@@ -143,51 +203,30 @@ static int svc_register(void *ctx, const struct hk_registration *req,
 			bool *existed, char **cause)
 {
 	struct hk_service *svc = ctx;
-	char *canon = svc_canonical(req->directory);
 	int64_t now = hk_time_now_ns() / HK_NSEC_PER_SEC;
 	size_t n = hk_engine_count(svc->eng);
+	struct svc_dir_id req_id;
+
 	*existed = false;
+	/* ctl checked the path; it may have become a symlink since */
+	if (svc_dir_identify(req->directory, &req_id) < 0) {
+		*cause = hk_xasprintf("directory: '%s' goes through a symlink; register the real path",
+				      req->directory);
+		return HK_EDENIED;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct hk_registration *r = hk_engine_registration(svc->eng, i);
-		if (strcmp(r->pattern, req->pattern) != 0)
-			continue;
-		char *rc = svc_canonical(r->directory);
-		bool same = strcmp(rc, canon) == 0;
-		free(rc);
-		if (!same)
+		if (!svc_same_registration(r, peer->uid, req, &req_id))
 			continue;
 		memcpy(id_out, r->id, HK_UUID_LEN + 1);
 		*existed = true;
-		free(canon);
 		if (r->source == HK_SOURCE_CONFIG) {
 			log_notice("ctl", "%s (%s): already registered by %s; its settings there apply",
 				   r->directory, r->pattern, r->source_file ? r->source_file : "config");
 			return 0;
 		}
-		size_t pos = 0;
-		struct hk_registration *cur = svc_find_api(svc, r->id, &pos);
-		if (!cur)
-			return HK_ENOTFOUND;
-		if (peer->uid != 0 && cur->owner_uid != peer->uid) {
-			*cause = hk_xasprintf("%s (%s) is registered by uid %u", r->directory,
-					      r->pattern, cur->owner_uid);
-			return HK_EDENIED;
-		}
-		/* idempotent: apply the fields given this time */
-		struct hk_registration *next = hk_registration_dup(req);
-		memcpy(next->id, cur->id, sizeof(next->id));
-		next->source = HK_SOURCE_API;
-		next->owner_uid = cur->owner_uid;
-		next->created_at = cur->created_at;
-		next->last_run = cur->last_run;
-		next->updated_at = now;
-		hk_registration_free(svc->api[pos]);
-		svc->api[pos] = next;
-		svc_persist(svc, next);
-		hk_service_apply(svc, hk_engine_config(svc->eng));
-		return 0;
+		return svc_reregister(svc, r, req, now);
 	}
-	free(canon);
 	struct hk_registration *reg = hk_registration_dup(req);
 	uuid_t u;
 	uuid_generate_random(u);
@@ -263,7 +302,8 @@ static void svc_run_done(const struct hk_job_info *job, const struct hk_report *
 	json_object_set_new(res->report, "outcome", json_string(job->outcome));
 }
 
-static int svc_run(void *ctx, const char *id, bool dry_run, json_t **report, char **cause)
+static int svc_run(void *ctx, const char *id, bool dry_run, const struct hk_ctl_peer *peer,
+		   json_t **report, char **cause)
 {
 	struct hk_service *svc = ctx;
 	const struct hk_config *cfg = hk_engine_config(svc->eng);
@@ -273,7 +313,10 @@ static int svc_run(void *ctx, const char *id, bool dry_run, json_t **report, cha
 	}
 	struct svc_run_result res = { NULL };
 	uint64_t job_id;
-	int r = hk_sched_run_now(svc->sched, id, dry_run, "manual", svc_run_done, &res, &job_id);
+	/* a report lists files: a non-root caller's covers its own registrations */
+	uid_t owner = peer->uid == 0 ? HK_SCHED_ANY_OWNER : peer->uid;
+	int r = hk_sched_run_now(svc->sched, id, owner, dry_run, "manual", svc_run_done, &res,
+				 &job_id);
 	if (r < 0)
 		return r;
 	*report = res.report ? res.report : json_null();

@@ -3,7 +3,7 @@
  * housekeeper at start, like the seed's setup_module / TraceLogger
  * examples: trace_* files, kept 7 days and at most 100 of them.
  *
- * Registering is idempotent (same directory and pattern = same id), so a
+ * Registering is idempotent (same uid, directory and pattern = same id), so a
  * program simply does this at every start. When the daemon is absent the
  * program carries on: cleanup is a convenience, not a dependency.
  *

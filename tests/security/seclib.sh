@@ -162,3 +162,36 @@ sec_finish() {
 sec_nothing() {
 	[ -z "$(find "$@" -print -quit)" ]
 }
+
+# sec_user NAME: make sure the unprivileged system user NAME exists
+# (useradd -r -M, idempotent; retried while another process holds the
+# passwd lock). Skips the test when it cannot be created.
+sec_user() {
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		id "$1" >/dev/null 2>&1 && return 0
+		useradd -r -M -s /usr/sbin/nologin "$1" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	id "$1" >/dev/null 2>&1 || skip "cannot create user $1"
+}
+
+# sec_group NAME: the same for a system group; prints its gid.
+sec_group() {
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		getent group "$1" >/dev/null 2>&1 && break
+		groupadd -r -f "$1" 2>/dev/null && break
+		sleep 0.5
+	done
+	getent group "$1" | cut -d: -f3 | grep . || skip "cannot create group $1"
+}
+
+# sec_as USER GID CMD...: run CMD as USER (its own primary group) with GID
+# as its only supplementary group: a member of the control group and of
+# nothing else.
+sec_as() {
+	local u=$1 g=$2
+	shift 2
+	setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --groups="$g" "$@"
+}

@@ -50,6 +50,7 @@ struct fake {
 	const char *last_op;
 	char *last_run_id;
 	bool last_dry_run;
+	uid_t last_run_uid;
 	unsigned last_changed;
 	bool reload_fails;
 };
@@ -136,11 +137,13 @@ static int fake_list(void *ctx, json_t **out)
 	return 0;
 }
 
-static int fake_run(void *ctx, const char *id, bool dry_run, json_t **report, char **cause)
+static int fake_run(void *ctx, const char *id, bool dry_run, const struct hk_ctl_peer *peer,
+		    json_t **report, char **cause)
 {
 	struct fake *f = ctx;
 	f->calls++;
 	f->last_op = "run";
+	f->last_run_uid = peer->uid;
 	free(f->last_run_id);
 	f->last_run_id = id ? hk_xstrdup(id) : NULL;
 	f->last_dry_run = dry_run;
@@ -156,17 +159,35 @@ static int fake_status(void *ctx, json_t **out)
 	return 0;
 }
 
+/* Every registration covers every path, with the file details that only
+ * its owner may see. */
 static int fake_explain(void *ctx, const char *path, json_t **out, char **cause)
 {
-	((struct fake *)ctx)->last_op = "explain";
-	*out = json_pack("{s:s, s:[]}", "path", path, "registrations");
+	struct fake *f = ctx;
+	json_t *regs = json_array();
+	f->last_op = "explain";
+	for (size_t i = 0; i < f->n; i++)
+		json_array_append_new(regs, json_pack("{s:s, s:s, s:i, s:i}", "id", f->regs[i]->id,
+						      "directory", f->regs[i]->directory, "size", 42,
+						      "delete_at", 1700000000));
+	*out = json_pack("{s:s, s:o}", "path", path, "registrations", regs);
 	return 0;
 }
 
+/* One record of each registration (the first carries since), then one of
+ * a registration that no longer exists. */
 static int fake_audit(void *ctx, int64_t since, const char *id, json_t **out)
 {
-	((struct fake *)ctx)->last_op = "audit";
-	*out = json_pack("[{s:I}]", "since", (json_int_t)since);
+	struct fake *f = ctx;
+	f->last_op = "audit";
+	*out = json_array();
+	for (size_t i = 0; i < f->n; i++)
+		json_array_append_new(*out, json_pack("{s:I, s:s, s:s}", "since", (json_int_t)since,
+						      "registration_id", f->regs[i]->id, "path",
+						      f->regs[i]->directory));
+	json_array_append_new(*out, json_pack("{s:s, s:s}", "registration_id",
+					      "dddddddd-0000-0000-0000-000000000009", "path",
+					      "/srv/removed/secret.log"));
 	return 0;
 }
 
@@ -466,10 +487,7 @@ static void test_read_ops_anyone(void **state)
 	static const char *const ops[][2] = {
 		{ "get_cleanup_configs", NULL }, { "status", NULL }, { "jobs", NULL },
 		{ "metrics", NULL }, { "version", NULL }, { "explain", "{\"path\":\"/srv/app1/logs/a\"}" },
-		{ "audit", "{\"id\":\"aaaaaaaa-0000-0000-0000-000000000001\"}" },
-		{ "run_cleanup", "{\"dry_run\":true}" },
-		{ "run_cleanup", "{\"id\":\"aaaaaaaa-0000-0000-0000-000000000001\",\"dry_run\":true}" },
-		{ "run_cleanup", "{\"id\":\"cccccccc-0000-0000-0000-000000000002\",\"dry_run\":true}" },
+		{ "audit", NULL }, { "run_cleanup", "{\"dry_run\":true}" },
 	};
 	for (size_t i = 0; i < HK_ARRAY_SIZE(ops); i++)
 		expect_ok(fx, 54321, ops[i][0], ops[i][1]);
@@ -520,6 +538,101 @@ static void test_change_ops_matrix(void **state)
 	assert_null(fake_find(&fx->fake, fx->api_id));
 }
 
+/* The ids in the array at key (or the array itself with key NULL) of
+ * res, joined with ',' in order (a new string). */
+static char *ids_of(const json_t *res, const char *key, const char *field)
+{
+	const json_t *arr = key ? json_object_get(res, key) : res;
+	struct hk_buf b = { 0 };
+	const json_t *e;
+	size_t i;
+
+	hk_buf_append(&b, "", 0);
+	json_array_foreach(arr, i, e)
+		hk_buf_printf(&b, "%s%s", i ? "," : "", json_string_value(json_object_get(e, field)));
+	return b.data ? b.data : hk_xstrdup("");
+}
+
+static void expect_ids(struct fx *fx, uid_t uid, const char *op, const char *args, const char *key,
+		       const char *field, const char *want)
+{
+	json_t *res = NULL;
+	char *msg = NULL;
+	int r = call_as(fx, uid, op, args, &msg, &res);
+	if (r != 0)
+		fail_msg("%s as uid %u: %d %s", op, (unsigned)uid, r, msg ? msg : "");
+	char *got = ids_of(res, key, field);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s as uid %u: got ids '%s', expected '%s'", op, (unsigned)uid, got, want);
+	free(got);
+	free(msg);
+	json_decref(res);
+}
+
+/* SPEC 9: audit records, explain results and run reports only of the
+ * caller's own registrations, unless it is root. */
+static void test_read_redaction(void **state)
+{
+	struct fx *fx = *state;
+	const char *api = "aaaaaaaa-0000-0000-0000-000000000001";
+	const char *all = "aaaaaaaa-0000-0000-0000-000000000001,cccccccc-0000-0000-0000-000000000002";
+	const char *path = "{\"path\":\"/srv/app1/logs/a\"}";
+	json_t *res = NULL;
+
+	/* audit: root sees every record, removed registrations' included */
+	expect_ids(fx, 0, "audit", NULL, NULL, "registration_id",
+		   "aaaaaaaa-0000-0000-0000-000000000001,cccccccc-0000-0000-0000-000000000002,"
+		   "dddddddd-0000-0000-0000-000000000009");
+	/* the owner only its own; another uid nothing, not the config's */
+	expect_ids(fx, 1000, "audit", NULL, NULL, "registration_id", api);
+	expect_ids(fx, 1001, "audit", NULL, NULL, "registration_id", "");
+	expect_ids(fx, 1000, "audit", "{\"id\":\"aaaaaaaa-0000-0000-0000-000000000001\"}", NULL,
+		   "registration_id", api);
+	expect_error(fx, 1001, "audit", "{\"id\":\"aaaaaaaa-0000-0000-0000-000000000001\"}",
+		     HK_EDENIED, "registration 'aaaaaaaa-0000-0000-0000-000000000001' belongs to uid "
+		     "1000, not to the caller (uid 1001)");
+	expect_error(fx, 1000, "audit", "{\"id\":\"cccccccc-0000-0000-0000-000000000002\"}",
+		     HK_EDENIED, "registration 'cccccccc-0000-0000-0000-000000000002' comes from the "
+		     "configuration; only root may read its records");
+	expect_error(fx, 1000, "audit", "{\"id\":\"dddddddd-0000-0000-0000-000000000009\"}",
+		     HK_ENOTFOUND, "no registration with id 'dddddddd-0000-0000-0000-000000000009'");
+
+	/* explain: others' results left out, only counted */
+	expect_ids(fx, 0, "explain", path, "registrations", "id", all);
+	expect_ids(fx, 1000, "explain", path, "registrations", "id", api);
+	expect_ids(fx, 1001, "explain", path, "registrations", "id", "");
+	assert_int_equal(call_as(fx, 1001, "explain", path, NULL, &res), 0);
+	assert_int_equal(json_integer_value(json_object_get(res, "other_registrations")), 2);
+	char *text = json_dumps(res, 0);
+	assert_null(strstr(text, "size"));
+	assert_null(strstr(text, "delete_at"));
+	free(text);
+	json_decref(res);
+	assert_int_equal(call_as(fx, 0, "explain", path, NULL, &res), 0);
+	assert_null(json_object_get(res, "other_registrations"));
+	json_decref(res);
+
+	/* run reports: a dry run of another's registration is refused... */
+	expect_error(fx, 1001, "run_cleanup",
+		     "{\"id\":\"aaaaaaaa-0000-0000-0000-000000000001\",\"dry_run\":true}", HK_EDENIED,
+		     "registration 'aaaaaaaa-0000-0000-0000-000000000001' belongs to uid 1000, "
+		     "not to the caller (uid 1001)");
+	expect_error(fx, 1000, "run_cleanup",
+		     "{\"id\":\"cccccccc-0000-0000-0000-000000000002\",\"dry_run\":true}", HK_EDENIED,
+		     "registration 'cccccccc-0000-0000-0000-000000000002' comes from the "
+		     "configuration; only root may run it");
+	assert_int_equal(fx->fake.calls, 0);
+	/* ...and a dry run of all is the caller's own: the op gets the peer */
+	expect_ok(fx, 1000, "run_cleanup", "{\"id\":\"aaaaaaaa-0000-0000-0000-000000000001\","
+		  "\"dry_run\":true}");
+	expect_ok(fx, 1001, "run_cleanup", "{\"dry_run\":true}");
+	assert_null(fx->fake.last_run_id);
+	assert_int_equal(fx->fake.last_run_uid, 1001);
+	expect_ok(fx, 0, "run_cleanup", "{\"id\":\"cccccccc-0000-0000-0000-000000000002\","
+		  "\"dry_run\":true}");
+	assert_int_equal(fx->fake.last_run_uid, 0);
+}
+
 /* Register a directory as uid; returns the code and frees the message. */
 static int register_as(struct fx *fx, uid_t uid, const char *dir, char **msg)
 {
@@ -566,8 +679,19 @@ static void test_register_ownership(void **state)
 	free(msg);
 	assert_int_equal(register_as(fx, user, file, &msg), -ENOTDIR);
 	free(msg);
-	/* root may register through the symlink (the daemon pins it) */
-	assert_int_equal(register_as(fx, 0, via, &msg), 0);
+	/* nor may root: the engine would not follow it, and a path its owner
+	 * can turn into a symlink must not pass for the target (SPEC 4) */
+	assert_int_equal(register_as(fx, 0, via, &msg), HK_EDENIED);
+	expect = hk_xasprintf("directory: '%s' goes through the symlink '%s'; register the real path",
+			      via, link);
+	assert_string_equal(msg, expect);
+	free(expect);
+	free(msg);
+	/* a path whose last component is the symlink, too */
+	assert_int_equal(register_as(fx, 0, link, &msg), HK_EDENIED);
+	free(msg);
+	/* root may name a directory that does not exist yet */
+	assert_int_equal(register_as(fx, 0, missing, &msg), 0);
 
 	/* someone else's directory: needs a directory owned by another uid */
 	if (me == 0) {
@@ -1029,6 +1153,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_ops_anyone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_ops_matrix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_redaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_ownership, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handle_payload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket, setup, teardown),
