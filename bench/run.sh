@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/run.sh [scenario...] - housekeeper against its floors and its peers.
 #
-# Scenarios: churn paced sweep index persistence idle (default: all of them),
+# Scenarios: churn paced sweep owner index persistence idle (default: all of
+# them),
 # plus "profile" (strace -c syscall counts per deleted file and a perf
 # profile; not in the default set).
 #
@@ -347,6 +348,63 @@ scen_sweep() {
 	done
 }
 
+# ---------------------------------------------------------------- owner --
+# What acting with a user's identity costs: the same expired tree
+# registered through the socket by root and by an unprivileged user (whose
+# scans and deletions run with its fsuid, fsgid and groups), timed from the
+# register call until the directory is empty; ratio user/root.
+OWNER_USER=hk-bench
+owner_one() {   # owner_one root|user ROOT N SOCK -> wall_ns
+	local who=$1 root=$2 n=$3 sock=$4
+	local d=$root/owner-$who
+	rm -rf "$d"
+	"$HKB" mktree "$d" "$n" 64
+	[ "$who" = user ] && chown -R "$OWNER_USER:" "$d"
+	sleep 2.2   # every file older than the 1 s limit
+	local as=()
+	[ "$who" = user ] && as=(setpriv --reuid="$OWNER_USER" --regid="$OWNER_USER" --init-groups)
+	local t0 t1 id
+	t0=$(now)
+	id=$("${as[@]}" "$HKCTL" -s "$sock" register "$d" --retention 1s) || { echo 0; return; }
+	while [ "$("$HKB" count "$d")" != 0 ]; do sleep 0.005; done
+	t1=$(now)
+	"${as[@]}" "$HKCTL" -s "$sock" remove "$id" >/dev/null
+	rm -rf "$d"
+	echo $(( t1 - t0 ))
+}
+scen_owner() {
+	[ "$(id -u)" = 0 ] || { note "owner: skipped (needs root)"; return 0; }
+	id "$OWNER_USER" >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin "$OWNER_USER" ||
+		{ note "owner: cannot create user $OWNER_USER"; return 0; }
+	for fs in $(fs_list); do
+		local root n=$SWEEP_N
+		root=$(fs_root "$fs")
+		[ "$fs" = ext4 ] && n=$SWEEP_N_EXT4
+		chmod 711 "$WORK"
+		chmod 755 "$root"
+		local sock=$root/owner.sock st=$root/state-owner
+		rm -rf "$st"; mkdir -p "$st"
+		printf '[daemon]\ncontrol_socket = %s\n' "$sock" >"$WORK/owner.conf"
+		start_hkd "$WORK/owner.conf" "$st" "$WORK/owner.log"
+		local i=0
+		while [ ! -S "$sock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+		chmod 666 "$sock"
+		for r in $(seq 1 "$RUNS"); do
+			log "owner $fs $n files run $r/$RUNS"
+			local order="root user"
+			[ $((r % 2)) = 0 ] && order="user root"
+			declare -A W=()
+			for who in $order; do W[$who]=$(owner_one "$who" "$root" "$n" "$sock"); done
+			put owner "$fs/$n" root_ms "$(ms "${W[root]}")"
+			put owner "$fs/$n" user_ms "$(ms "${W[user]}")"
+			put owner "$fs/$n" "user/root" "$(ns_div "${W[user]}" "${W[root]}")"
+			unset W
+		done
+		stop_hkd
+		rm -rf "$st"
+	done
+}
+
 # ---------------------------------------------------------------- index --
 index_conf() {   # index_conf DIR FILE
 	cat >"$2" <<EOF
@@ -554,13 +612,13 @@ summary() {
 		done
 }
 
-SCEN=${*:-churn paced sweep index persistence idle}
+SCEN=${*:-churn paced sweep owner index persistence idle}
 case " $SCEN " in *" persistence "* | *" profile "*) NEED_TMPFS=1 ;; esac
 setup_fs
 log "housekeeperd: $HKD; runs: $RUNS; scenarios: $SCEN; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in $SCEN; do
 	case $s in
-	churn | paced | sweep | index | persistence | idle | profile) "scen_$s" ;;
+	churn | paced | sweep | owner | index | persistence | idle | profile) "scen_$s" ;;
 	*) echo "run.sh: unknown scenario $s" >&2; exit 2 ;;
 	esac
 done
