@@ -559,7 +559,9 @@ static const char *eng_basename(const char *path)
 static int eng_open_path(const char *path, int *parent)
 {
 	*parent = -1;
-	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* Components on the way need only search permission (O_PATH), as for
+	 * the owner's own cd; only the directory itself is opened for reading. */
+	int fd = open("/", (path[1] ? O_PATH : O_RDONLY) | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	const char *p = path + 1;
@@ -573,7 +575,9 @@ static int eng_open_path(const char *path, int *parent)
 		}
 		memcpy(comp, p, len);
 		comp[len] = '\0';
-		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		bool last = !slash || slash[1] == '\0';
+		int next = openat(fd, comp, (last ? O_RDONLY : O_PATH) | O_DIRECTORY | O_NOFOLLOW |
+						    O_CLOEXEC);
 		if (next < 0) {
 			int err = -errno;
 			/* missing, or a symlink/non-directory in the way: watch the
