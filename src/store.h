@@ -258,6 +258,12 @@ struct hk_store_audit {
 	enum hk_store_audit_state state;
 	const char *outcome;     /* DONE: e.g. "deleted"; NULL while INTENT */
 	int err;                 /* 0, or -errno noted with the outcome */
+	uint64_t ino;            /* the inode decided on; 0: not recorded (older records) */
+	/* INTENT: the private name (in the directory of path) the file is
+	 * renamed to right before its unlink, so that a crash in between
+	 * leaves a name provably ours; NULL: none recorded. Not kept once
+	 * the intent is completed. */
+	const char *aside;
 };
 
 /*
