@@ -276,7 +276,9 @@ struct hk_store_audit {
  *      hk_store_audit_drop(), which removes the record. Both are queued.
  *   3. At start, hk_store_audit_open_intents() lists intents a crash left:
  *      the file is gone -> complete (e.g. outcome "deleted-unconfirmed");
- *      still there -> drop.
+ *      still there -> drop; still under its private name (aside) with the
+ *      recorded inode -> kept open until that unlink is finished
+ *      (state.c, engine_guard.c), then complete.
  * So the committed trail holds exactly one DONE record per deleted file,
  * and none for a file that was not deleted, once every intent is settled.
  */
