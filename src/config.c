@@ -731,6 +731,10 @@ static void config_finish(struct config_ctx *ctx)
 	struct hk_config *cfg = ctx->cfg;
 	char *cause = NULL;
 
+	if (ctx->state_override) {
+		free(cfg->daemon.state_directory);
+		cfg->daemon.state_directory = hk_xstrdup(ctx->state_override);
+	}
 	for (size_t i = 0; i < cfg->n_regs; i++) {
 		struct hk_registration *reg = cfg->regs[i];
 		if (!reg->directory) {
@@ -746,7 +750,8 @@ static void config_finish(struct config_ctx *ctx)
 					 CONFIG_SECONDS_PER_DAY;
 			reg->default_retention = true;
 		}
-		if (hk_registration_validate(reg, &cause) < 0)
+		if (hk_registration_validate(reg, &cause) < 0 ||
+		    hk_registration_check_state(reg, cfg->daemon.state_directory, &cause) < 0)
 			config_err_line(ctx, reg->source_file, ctx->meta[i].dir_line, "%s", cause);
 		free(cause);
 		cause = NULL;
@@ -802,6 +807,7 @@ int hk_config_load(const char *main_file, const struct hk_config_paths *paths,
 	ctx.errs = errs ? errs : &local;
 	n_before = ctx.errs->n;
 	ctx.cfg = config_new(main_file);
+	ctx.state_override = paths->state_directory;
 
 	slash = strrchr(main_file, '/');
 	if (!slash)

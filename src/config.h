@@ -160,6 +160,9 @@ struct hk_config_paths {
 	const char *sysconfdir_main;  /* directory of the default main file (HK_SYSCONFDIR) */
 	const char *run_confd;        /* /run/housekeeper/conf.d */
 	const char *lib_confd;        /* $prefix/lib/housekeeper/conf.d */
+	/* replaces [daemon] state_directory (housekeeperd -S), so that the
+	 * check of registrations against it sees the one in use; NULL: none */
+	const char *state_directory;
 };
 /* The compiled-in defaults. */
 const struct hk_config_paths *hk_config_default_paths(void);
@@ -198,6 +201,12 @@ void hk_config_print(const struct hk_config *cfg, FILE *out);
  * '/'; values in range). Shared by the config loader and the control API.
  * Returns 0, or an HK_E* / -errno code with *cause (owned by the caller). */
 int hk_registration_validate(const struct hk_registration *reg, char **cause);
+/* A registration must not clean the daemon's own state (SPEC 7): its
+ * directory is neither state_dir nor inside it, as written and as the
+ * kernel resolves both. Returns 0, or HK_ECONFIG with *cause (owned by
+ * the caller). Shared by the config loader and the control API. */
+int hk_registration_check_state(const struct hk_registration *reg, const char *state_dir,
+				char **cause);
 /* Is path (canonical, absolute) one of the protected system directories? */
 bool hk_path_is_system_directory(const char *path);
 /* Deterministic UUIDv5 id for a config section name. */

@@ -84,6 +84,7 @@ struct config_ctx {
 	unsigned *include_lines;      /* parallel to cfg->daemon.includes */
 	char **read_real;             /* realpath of every file read */
 	size_t n_read_real;
+	const char *state_override;   /* -S: replaces [daemon] state_directory */
 };
 
 /* Errors (config.c). */
@@ -96,6 +97,14 @@ void config_err(struct config_file *f, const char *fmt, ...)
 void config_strv_add(char ***v, size_t *n, const char *s);
 void config_strv_free(char **v, size_t n);
 char **config_strv_dup(char *const *v, size_t n);
+
+/* Paths (config_reg.c). Is inner at or below outer (both absolute and
+ * clean; strictly below when strict)? */
+bool config_path_within(const char *outer, const char *inner, bool strict);
+/* path with its deepest existing ancestor resolved by realpath and the
+ * rest appended as written: what the kernel would reach, also for a path
+ * that does not exist yet. A new string. */
+char *config_path_resolve(const char *path);
 
 /* The inih handler: checks and sets one key of the current line's section
  * (config_keys.c). Always returns 1: errors are collected, never through

@@ -130,6 +130,70 @@ out:
 	return r;
 }
 
+bool config_path_within(const char *outer, const char *inner, bool strict)
+{
+	size_t n = strlen(outer);
+
+	if (strcmp(outer, "/") == 0)
+		return !strict || strcmp(inner, "/") != 0;
+	if (strncmp(outer, inner, n) != 0)
+		return false;
+	return (!strict && inner[n] == '\0') || inner[n] == '/';
+}
+
+char *config_path_resolve(const char *path)
+{
+	char *head = hk_xstrdup(path);
+	size_t cut = strlen(head);   /* path + cut: the part that does not exist */
+	char *real = NULL;
+	char *out = NULL;
+
+	while (!(real = realpath(head, NULL))) {
+		char *slash = strrchr(head, '/');
+		if (!slash || strcmp(head, "/") == 0) {
+			free(head);
+			return hk_xstrdup(path);   /* nothing resolves: as written */
+		}
+		cut = (size_t)(slash - head);
+		head[cut ? cut : 1] = '\0';
+	}
+	free(head);
+	if (path[cut] == '\0')
+		return real;
+	out = hk_xasprintf("%s%s", strcmp(real, "/") == 0 ? "" : real, path + cut);
+	free(real);
+	return out;
+}
+
+int hk_registration_check_state(const struct hk_registration *reg, const char *state_dir,
+				char **cause)
+{
+	char *rs = NULL;
+	char *rd = NULL;
+	int r = 0;
+
+	*cause = NULL;
+	if (!state_dir || state_dir[0] != '/' || !reg->directory || reg->directory[0] != '/')
+		return 0;
+	if (config_path_within(state_dir, reg->directory, false)) {
+		*cause = hk_xasprintf("directory: '%s' is the state directory '%s' or inside it "
+				      "(the daemon's own files are never cleaned)",
+				      reg->directory, state_dir);
+		return HK_ECONFIG;
+	}
+	rs = config_path_resolve(state_dir);
+	rd = config_path_resolve(reg->directory);
+	if (config_path_within(rs, rd, false)) {
+		*cause = hk_xasprintf("directory: '%s' resolves to '%s', the state directory '%s' "
+				      "or inside it (the daemon's own files are never cleaned)",
+				      reg->directory, rd, state_dir);
+		r = HK_ECONFIG;
+	}
+	free(rs);
+	free(rd);
+	return r;
+}
+
 void hk_registration_id_from_name(const char *name, char out[HK_UUID_LEN + 1])
 {
 	uuid_t ns, id;

@@ -166,12 +166,22 @@ usage:
 	return 2;
 }
 
+/* The drop-in paths, with the state directory that is in use (-S, or
+ * the running one on a reload) so registrations are checked against it. */
+static struct hk_config_paths daemon_config_paths(const char *state_dir)
+{
+	struct hk_config_paths paths = *hk_config_default_paths();
+	paths.state_directory = state_dir;
+	return paths;
+}
+
 /* Load the configuration, printing every error to stderr. */
-static struct hk_config *daemon_load_config(const char *file)
+static struct hk_config *daemon_load_config(const char *file, const char *state_dir)
 {
 	struct hk_config *cfg = NULL;
 	struct hk_config_errors errs = { 0 };
-	if (hk_config_load(file, NULL, &cfg, &errs) < 0) {
+	struct hk_config_paths paths = daemon_config_paths(state_dir);
+	if (hk_config_load(file, &paths, &cfg, &errs) < 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 		fprintf(stderr, "housekeeperd: %s: configuration has %zu error%s\n", file, errs.n,
@@ -521,7 +531,8 @@ static int daemon_reload(void *arg, struct hk_config_errors *errs)
 	struct daemon_state *st = arg;
 	daemon_notify("RELOADING=1");
 	struct hk_config *cfg = NULL;
-	if (hk_config_load(st->opts->config_file, NULL, &cfg, errs) < 0) {
+	struct hk_config_paths paths = daemon_config_paths(st->cfg->daemon.state_directory);
+	if (hk_config_load(st->opts->config_file, &paths, &cfg, errs) < 0) {
 		for (size_t i = 0; i < errs->n; i++)
 			log_errx("config", "%s", errs->msgs[i]);
 		log_errx("config", "%s: reload refused (%zu error%s); the running configuration "
@@ -635,6 +646,7 @@ static int daemon_start_ctl(struct daemon_state *st)
 		if (gr)
 			gid = gr->gr_gid;
 	}
+	hk_engine_set_socket(st->engine, path);
 	char *cause = NULL;
 	int r = hk_ctl_create(st->loop, path, 0660, gid, hk_service_ops(), st->service, &st->ctl,
 			      &cause);
@@ -671,7 +683,9 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	}
 	if (hk_state_open(cfg->daemon.state_directory, opts->reset_state, &st.store) < 0)
 		goto out;
-	hk_state_settle_intents(st.store);
+	struct hk_reap_leftover *leftovers = NULL;
+	size_t n_leftovers = 0;
+	hk_state_settle_intents(st.store, &leftovers, &n_leftovers);
 	ev_prepare_init(&st.flush, daemon_flush_cb);
 	st.flush.data = &st;
 	ev_prepare_start(st.loop, &st.flush);
@@ -691,8 +705,11 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	st.event_rep.trigger = "events";
 	st.engine = hk_engine_create(st.loop, cfg, st.store,
 				     opts->no_index_store ? HK_ENGINE_NO_INDEX_STORE : 0);
-	if (!st.engine)
+	if (!st.engine) {
+		hk_reap_leftovers_free(leftovers, n_leftovers);
 		goto out;
+	}
+	hk_engine_set_leftovers(st.engine, leftovers, n_leftovers);
 	hk_engine_set_failure_hook(st.engine, daemon_failure_cb, &st);
 	hk_engine_set_event_report(st.engine, &st.event_rep);
 	st.sched = hk_sched_create(st.loop, st.engine);
@@ -764,10 +781,14 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 		hk_config_free(cfg);
 		return 1;
 	}
-	hk_state_settle_intents(store);
-	/* a dry run stores nothing but its job record */
+	struct hk_reap_leftover *leftovers = NULL;
+	size_t n_leftovers = 0;
+	hk_state_settle_intents(store, &leftovers, &n_leftovers);
+	/* a dry run stores nothing but its job record (and so finishes no
+	 * interrupted deletion either) */
 	struct hk_engine *eng = hk_engine_create(NULL, cfg, opts->dry_run ? NULL : store,
 						 opts->no_index_store ? HK_ENGINE_NO_INDEX_STORE : 0);
+	hk_engine_set_leftovers(eng, leftovers, n_leftovers);
 	/* every registration: the API ones persisted in the store too */
 	struct hk_registration **api = NULL;
 	size_t n_api = 0;
@@ -811,7 +832,7 @@ int hk_daemon_main(int argc, char **argv)
 		target = HK_LOG_JOURNAL;
 	hk_log_init("housekeeperd", target, opts.verbose ? LOG_DEBUG : LOG_INFO);
 
-	struct hk_config *cfg = daemon_load_config(opts.config_file);
+	struct hk_config *cfg = daemon_load_config(opts.config_file, opts.state_dir);
 	if (!cfg)
 		return 1;
 	if (opts.state_dir) {

@@ -269,7 +269,7 @@ static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *na
  * queue its scan. Mount points and other devices are never entered. */
 static void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *name)
 {
-	if (strcmp(name, "lost+found") == 0)
+	if (strcmp(name, "lost+found") == 0 || eng_own_skip(reg, parent, name))
 		return;
 	for (size_t i = 1; i < reg->n_dirs; i++) {
 		const struct eng_dir *d = &reg->dirs[i];
@@ -315,6 +315,10 @@ static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *na
 		close(fd);
 		return;
 	}
+	if (eng_own_skip_subdir(reg, name, st.dev, st.ino)) {
+		close(fd);
+		return;
+	}
 	uint32_t id = eng_dir_alloc(reg);
 	reg->dirs[id] = (struct eng_dir){ hk_xstrdup(name), parent, fd, -1, st.dev, st.ino };
 	eng_dirs_opened(reg, 1);
@@ -346,7 +350,7 @@ void eng_file_refresh(struct eng_reg *reg, uint32_t dir, const char *name)
 	}
 	if (r < 0 || !S_ISREG(st.mode) ||
 	    !hk_stat_on_mount(&st, reg->dirs[ENG_ROOT].dev, reg->root_mnt_id) || st.mount_root ||
-	    strlen(name) > 255) {
+	    strlen(name) > 255 || eng_own_entry(reg, dir, name)) {
 		eng_idx_remove(reg, dir, name);
 		return;
 	}
@@ -362,6 +366,8 @@ static void eng_finish_interrupted(struct eng_reg *reg, uint32_t dir, const char
 static void eng_scan_entry(struct eng_reg *reg, uint32_t dir, const char *name,
 			   unsigned char d_type)
 {
+	if (eng_own_skip(reg, dir, name))
+		return;   /* the daemon's own files and trees: never indexed */
 	if (d_type == DT_DIR || d_type == DT_UNKNOWN) {
 		if (d_type == DT_UNKNOWN) {
 			struct hk_stat st;
@@ -385,33 +391,31 @@ file:
 		eng_file_refresh(reg, dir, name);
 }
 
-/* A file renamed aside for deletion (reap.c) whose unlink a crash
- * interrupted: its audit intent was settled as deleted, so the deletion is
- * finished here. Only the name is removed (as any unlink in a directory
- * its writers control), only a regular file on the root's device, and
- * never in a dry run. */
+/* A file with the private name of a deletion (reap.c). Only one that an
+ * open audit intent names, with the recorded inode, is ours: a crash came
+ * between its rename and its unlink, so the deletion is finished here
+ * through the one deletion path, against the identity decided on, and
+ * recorded. Never in a dry run (nor read-only, nor without a store: the
+ * intent then waits for a later start). Any other such name is somebody's
+ * file: left alone, not indexed. */
 static void eng_finish_interrupted(struct eng_reg *reg, uint32_t dir, const char *name)
 {
 	const struct hk_scheduler_settings *s = &reg->eng->cfg->scheduler;
-	if (!reg->eng->store || s->housekeeper_dry_run || s->housekeeper_read_only)
+	struct hk_reap_leftover *lo = eng_leftover_find(reg, dir, name);
+	if (!lo || !reg->eng->store || s->housekeeper_dry_run || s->housekeeper_read_only ||
+	    (reg->sweep && reg->sweep->run->dry_run))
 		return;
-	struct hk_stat st;
-	if (hk_stat_at(reg->dirs[dir].fd, name, &st) < 0)
-		return;
-	/* the one deletion path, with what the disk says now as the decision */
 	struct hk_reap_expect exp = {
 		.dev = reg->dirs[ENG_ROOT].dev,
 		.mnt_id = reg->root_mnt_id,
-		.ino = st.ino,
-		.size = st.size,
-		.mtime_ns = st.mtime_ns,
+		.ino = lo->ino,
+		.size = lo->size,
+		.mtime_ns = lo->mtime_ns,
 		.dir_is_mount_root = dir == ENG_ROOT && reg->root_mount,
 	};
 	struct hk_reap_result res;
 	hk_reap_file(reg->dirs[dir].fd, name, &exp, false, &res);
-	if (res.outcome == HK_REAP_DELETED)
-		log_notice("reap", "%s: finished a deletion a crash interrupted (%s)",
-			   reg->conf->directory, name);
+	eng_leftover_done(reg, lo, &res);
 }
 
 static void eng_scan_done(struct eng_reg *reg)
@@ -650,7 +654,7 @@ static void eng_reg_open_root(struct eng_reg *reg)
 		return;
 	}
 	struct hk_stat st;
-	if (hk_stat_fd(fd, &st) < 0) {
+	if (hk_stat_fd(fd, &st) < 0 || eng_own_refuse_root(reg, fd)) {
 		close(fd);
 		return;
 	}
@@ -1035,6 +1039,7 @@ void hk_engine_apply(struct hk_engine *eng, const struct hk_config *cfg,
 	eng->cfg = cfg;
 	eng->api = api;
 	eng->n_api = n_api;
+	eng_own_update(eng);
 	size_t total = cfg->n_regs + n_api;
 	struct eng_reg **next = hk_xcalloc(total ? total : 1, sizeof(*next));
 	bool *kept = hk_xcalloc(eng->n_regs ? eng->n_regs : 1, sizeof(*kept));
@@ -1153,6 +1158,9 @@ void hk_engine_free(struct hk_engine *eng)
 	for (size_t i = 0; i < eng->n_refresh; i++)
 		free(eng->refresh[i].name);
 	free(eng->refresh);
+	eng_own_free(eng);
+	free(eng->own_socket);
+	hk_reap_leftovers_free(eng->leftovers, eng->n_leftovers);
 	free(eng);
 }
 

@@ -203,6 +203,17 @@ void hk_engine_set_failure_hook(struct hk_engine *eng, hk_failure_fn fn, void *a
  * none). The daemon writes it out periodically. */
 void hk_engine_set_event_report(struct hk_engine *eng, struct hk_report *rep);
 
+/* Deletions a crash interrupted after the rename (hk_state_settle_intents):
+ * the engine takes the array. A scan that meets one of those private names
+ * with the recorded inode finishes it through hk_reap_file and completes
+ * its audit intent; never in a dry run, read-only, or without a store (the
+ * intent then stays open for a later start). Any other name with the
+ * private prefix is left alone. */
+void hk_engine_set_leftovers(struct hk_engine *eng, struct hk_reap_leftover *los, size_t n);
+/* The control socket in use (path copied): like the state directory, the
+ * reports and the metrics textfile, never indexed nor deleted. */
+void hk_engine_set_socket(struct hk_engine *eng, const char *path);
+
 /* Has every registration finished its scans, and every cold index been
  * written to the store? */
 bool hk_engine_idle(const struct hk_engine *eng);

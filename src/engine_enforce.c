@@ -185,6 +185,8 @@ static bool eng_record_intents(struct eng_reg *reg, struct eng_run *run, struct 
 			.size = hk_entry_size(e),
 			.mtime_ns = hk_entry_mtime(e),
 			.reason = hk_reason_name(picks[i].why),
+			.ino = hk_entry_ino(e),
+			.aside = picks[i].tmp,
 		};
 	}
 	int r = hk_store_audit_intent(eng->store, recs, n, ids);
@@ -235,10 +237,12 @@ static void eng_record_dry(struct eng_reg *reg, struct eng_run *run, const struc
 	free(path);
 }
 
-/* The deletion job of one detached pick: the file as the index knows it. */
-static void eng_reap_job(const struct eng_reg *reg, const struct hk_entry *e,
+/* The deletion job of one detached pick: the file as the index knows it,
+ * renamed aside to the private name its intent recorded. */
+static void eng_reap_job(const struct eng_reg *reg, const struct eng_pick *p,
 			 struct hk_reap_job *job)
 {
+	const struct hk_entry *e = p->e;
 	*job = (struct hk_reap_job){
 		.dir_fd = reg->dirs[hk_entry_dir(e)].fd,
 		.name = hk_entry_name(e),
@@ -249,6 +253,7 @@ static void eng_reap_job(const struct eng_reg *reg, const struct hk_entry *e,
 			.size = hk_entry_size(e),
 			.mtime_ns = hk_entry_mtime(e),
 			.dir_is_mount_root = hk_entry_dir(e) == ENG_ROOT && reg->root_mount,
+			.tmp_name = p->tmp[0] ? p->tmp : NULL,
 		},
 	};
 }
@@ -403,7 +408,7 @@ static long eng_reap_chunk(struct eng_reg *reg, struct eng_run *run, struct hk_r
 				out[i] = moved[k] == dir;
 		}
 		if (!out[i])
-			eng_reap_job(reg, picks[i].e, &jobs[n_jobs++]);
+			eng_reap_job(reg, &picks[i], &jobs[n_jobs++]);
 	}
 	hk_reap_many(reg->eng->reapers, jobs, n_jobs, run->dry_run, reg->cred);
 	long changed = 0;
@@ -418,12 +423,39 @@ static long eng_reap_chunk(struct eng_reg *reg, struct eng_run *run, struct hk_r
 	return changed;
 }
 
+/* The last line before the deletion path: a pick that is one of the
+ * daemon's own files (it cannot be indexed, see engine_guard.c) is kept.
+ * Returns the number of picks left in picks[0..). */
+static size_t eng_keep_own(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+			   struct eng_pick *picks, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!eng_own_entry(reg, hk_entry_dir(picks[i].e), hk_entry_name(picks[i].e))) {
+			picks[k++] = picks[i];
+			continue;
+		}
+		struct hk_reap_result refused = { .outcome = HK_REAP_REFUSED };
+		eng_reap_done(reg, run, rr, &picks[i], &refused);
+	}
+	return k;
+}
+
 /* Delete a batch of picks: intents first (fail closed), then each file.
+ * Each gets its private name before its intent is recorded, so a crash
+ * between rename and unlink leaves a name the next start can prove.
  * Returns the number that turned out changed, or -1 when nothing could be
  * done (the picks are back in the index). */
 long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
 		    struct eng_pick *picks, size_t n)
 {
+	n = eng_keep_own(reg, run, rr, picks, n);
+	for (size_t i = 0; i < n; i++) {
+		if (run->dry_run)
+			picks[i].tmp[0] = '\0';
+		else
+			hk_reap_tmp_name(picks[i].tmp);
+	}
 	if (!eng_record_intents(reg, run, picks, n)) {
 		for (size_t i = 0; i < n; i++)
 			eng_idx_attach(reg, picks[i].e);
@@ -516,7 +548,7 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 				hk_entry_key(e), run->now_ns, run->age_allowed);
 			if (why == HK_REASON_NONE)
 				break;
-			picks[n++] = (struct eng_pick){ hk_index_detach(reg->index, e), why, 0 };
+			picks[n++] = (struct eng_pick){ .e = hk_index_detach(reg->index, e), .why = why };
 		}
 		if (n == 0)
 			break;

@@ -10,6 +10,8 @@
  *   engine_enforce.c  runs and the event/timer deletion path
  *   engine_sweep.c    sweeps in slices, run reports
  *   engine_view.c     status, explain and registration lookups
+ *   engine_guard.c    what no registration may touch (the daemon's own
+ *                     files) and crash leftovers only a record lets it finish
  */
 #ifndef HK_ENGINE_INT_H
 #define HK_ENGINE_INT_H
@@ -22,6 +24,7 @@
 #include "cred.h"
 #include "engine.h"
 #include "index.h"
+#include "reap.h"
 #include "util.h"
 
 #define ENG_ROOT 0u
@@ -109,7 +112,27 @@ struct eng_reg {
 	uint64_t rate_files0;
 	double growth_bytes;
 	double growth_files;
+	bool leftover_logged;             /* an unknown private name was logged */
+	bool own_refused;                 /* the root is one of the daemon's own trees */
+	uint32_t own_logged;              /* bit i: skipping eng->own[i] was logged */
 };
+
+/* One of the daemon's own files or trees (SPEC 7): never indexed, never
+ * deleted. Known by the identity of the directory holding it plus its name
+ * (so one that does not exist yet is covered too) and, for a tree, by its
+ * own identity (so a registration rooted in it is refused). */
+struct eng_own {
+	const char *what;                 /* "state directory", ... (static) */
+	char *path;                       /* absolute, as configured */
+	char *real;                       /* realpath at the last update, or NULL */
+	bool tree;                        /* a directory: it and all below */
+	char *name;                       /* its name in its parent */
+	bool have_parent;
+	uint64_t pdev, pino;              /* the directory holding it */
+	bool have_self;
+	uint64_t dev, ino;                /* a tree's own identity */
+};
+#define ENG_OWN_MAX 8
 
 struct eng_pending_fail {
 	enum hk_failure cls;
@@ -157,6 +180,11 @@ struct hk_engine {
 	hk_failure_fn failure;
 	void *failure_arg;
 	struct hk_report *event_rep;      /* borrowed: event-path deletions go there */
+	struct eng_own own[ENG_OWN_MAX];  /* the daemon's own files (engine_guard.c) */
+	size_t n_own;
+	char *own_socket;                 /* the control socket in use, when set */
+	struct hk_reap_leftover *leftovers;   /* interrupted deletions to finish */
+	size_t n_leftovers;
 };
 
 /* One deletion (or would-be deletion) recorded in a run, so that later
@@ -190,6 +218,7 @@ struct eng_pick {
 	struct hk_entry *e;
 	enum hk_reason why;
 	uint64_t audit_id;
+	char tmp[HK_REAP_TMP_SIZE];       /* its private name, recorded in the intent */
 };
 
 /* A file chosen by a sweep's plan, copied out of the index: the index may
@@ -239,6 +268,18 @@ bool eng_reg_identity_ok(struct eng_reg *reg);
 struct eng_reg *eng_reg_find(const struct hk_engine *eng, const char *key);
 void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
 	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* engine_guard.c */
+void eng_own_update(struct hk_engine *eng);
+void eng_own_free(struct hk_engine *eng);
+const struct eng_own *eng_own_entry(const struct eng_reg *reg, uint32_t dir, const char *name);
+bool eng_own_skip(struct eng_reg *reg, uint32_t dir, const char *name);
+bool eng_own_skip_subdir(struct eng_reg *reg, const char *name, uint64_t dev, uint64_t ino);
+bool eng_own_refuse_root(struct eng_reg *reg, int fd);
+bool eng_own_note(const struct hk_engine *eng, const char *path, char *note, size_t size);
+struct hk_reap_leftover *eng_leftover_find(struct eng_reg *reg, uint32_t dir, const char *name);
+void eng_leftover_done(struct eng_reg *reg, struct hk_reap_leftover *lo,
+		       const struct hk_reap_result *res);
 
 /* engine_persist.c */
 void eng_store_del(struct eng_reg *reg, uint32_t dir, const char *name);

@@ -119,7 +119,7 @@ static size_t eng_sweep_reap_some(struct hk_sweep *sw, size_t budget)
 		struct hk_entry *e = hk_index_get(reg->index, v->dir, v->name, strlen(v->name));
 		if (!e || hk_entry_ino(e) != v->ino)
 			continue;   /* deleted or replaced since the plan: not ours to judge now */
-		picks[n++] = (struct eng_pick){ hk_index_detach(reg->index, e), v->why, 0 };
+		picks[n++] = (struct eng_pick){ .e = hk_index_detach(reg->index, e), .why = v->why };
 	}
 	if (eng_reap_batch(reg, sw->run, sw->rr, picks, n) < 0) {
 		/* fail closed: the audit trail cannot be written */

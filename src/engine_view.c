@@ -190,6 +190,8 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 	}
 	x->covers = true;
 	x->matches = fnmatch(reg->conf->pattern, base, 0) == 0;
+	if (eng_own_note(reg->eng, path, x->note, sizeof(x->note)))
+		return;
 	for (size_t i = 0; i < reg->conf->n_excludes; i++)
 		if (fnmatch(reg->conf->excludes[i], base, 0) == 0)
 			x->excluded = true;

@@ -12,7 +12,10 @@
  *  4. rename the name to a private unguessable one (RENAME_NOREPLACE),
  *     check that what moved is the inode we locked, unlinkat it; a file
  *     renamed over the name meanwhile is moved back untouched. ENOENT
- *     means someone else deleted it.
+ *     means someone else deleted it. The private name is the one the
+ *     caller recorded in the file's audit intent (exp->tmp_name), so a
+ *     crash between the rename and the unlink leaves a name that the next
+ *     start can prove to be ours (state.c, engine.c) and no other.
  * Any doubt keeps the file. Where the filesystem lacks RENAME_NOREPLACE
  * the plain unlinkat remains, with the narrow window docs/SECURITY.md
  * describes.
@@ -23,6 +26,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -89,17 +93,33 @@ static uint64_t reap_private_suffix(void)
 	return (z ^ (z >> 31)) ^ key;
 }
 
+void hk_reap_tmp_name(char out[HK_REAP_TMP_SIZE])
+{
+	snprintf(out, HK_REAP_TMP_SIZE, HK_REAP_TMP_PREFIX "%016llx",
+		 (unsigned long long)reap_private_suffix());
+}
+
+void hk_reap_leftovers_free(struct hk_reap_leftover *los, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(los[i].path);
+	free(los);
+}
+
 /* unlinkat by name cannot say which inode it removes: a file renamed over
  * the name after our last check would be deleted instead. So the name is
  * first renamed to a private, unguessable one (RENAME_NOREPLACE), what
  * moved is compared with the inode we opened and locked, and only then
  * unlinked; a replacement is moved back untouched. */
 static void reap_unlink_checked(int dir_fd, const char *name, const struct hk_stat *opened,
-				struct hk_reap_result *res)
+				const char *tmp_name, struct hk_reap_result *res)
 {
-	char tmp[48];
-	snprintf(tmp, sizeof(tmp), HK_REAP_TMP_PREFIX "%016llx",
-		 (unsigned long long)reap_private_suffix());
+	char fresh[HK_REAP_TMP_SIZE];
+	const char *tmp = tmp_name;
+	if (!tmp) {
+		hk_reap_tmp_name(fresh);
+		tmp = fresh;
+	}
 	if (renameat2(dir_fd, name, dir_fd, tmp, RENAME_NOREPLACE) < 0) {
 		if (errno == EINVAL || errno == ENOSYS || errno == EPERM) {
 			/* no RENAME_NOREPLACE here (some filesystems): the plain
@@ -192,7 +212,7 @@ void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp
 		res->outcome = HK_REAP_WOULD_DELETE;
 		goto out;
 	}
-	reap_unlink_checked(dir_fd, name, &opened, res);
+	reap_unlink_checked(dir_fd, name, &opened, exp->tmp_name, res);
 out:
 	if (fd >= 0) {
 		int saved = errno;

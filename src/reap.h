@@ -22,11 +22,32 @@ struct hk_reap_expect {
 	uint64_t size;
 	int64_t mtime_ns;
 	bool dir_is_mount_root;  /* protects aquota.* */
+	/* the private name to rename the file to before the unlink, as its
+	 * audit intent recorded it (borrowed for the call); NULL: a fresh one */
+	const char *tmp_name;
 };
 
 /* The private name a file carries for the instant between its last check
- * and its unlink (reap.c); the engine ignores events on such names. */
+ * and its unlink (reap.c); the engine ignores events on such names and
+ * finishes one only when an audit intent names it (a crash in between). */
 #define HK_REAP_TMP_PREFIX ".housekeeper-deleting-"
+#define HK_REAP_TMP_SIZE 40   /* the prefix, 16 hex digits and a NUL */
+
+/* Draw a fresh, unguessable private name into out. */
+void hk_reap_tmp_name(char out[HK_REAP_TMP_SIZE]);
+
+/* A deletion a crash interrupted between the rename and the unlink: the
+ * file still under the private name its open audit intent recorded, with
+ * the inode, size and mtime decided on (state.c finds them at start, the
+ * engine finishes them through hk_reap_file). */
+struct hk_reap_leftover {
+	uint64_t audit_id;
+	char *path;          /* absolute path of the private name (owned) */
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_ns;
+};
+void hk_reap_leftovers_free(struct hk_reap_leftover *los, size_t n);
 
 enum hk_reap_outcome {
 	HK_REAP_DELETED,      /* unlinked */

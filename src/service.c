@@ -198,11 +198,23 @@ static int svc_reregister(struct hk_service *svc, const struct hk_registration *
 	return 0;
 }
 
+/* The daemon's own state is never a registration's directory (SPEC 7). */
+static int svc_check_state(struct hk_service *svc, const struct hk_registration *reg,
+			   char **cause)
+{
+	return hk_registration_check_state(reg, hk_engine_config(svc->eng)->daemon.state_directory,
+					   cause);
+}
+
 static int svc_register(void *ctx, const struct hk_registration *req,
 			const struct hk_ctl_peer *peer, char id_out[HK_UUID_LEN + 1],
 			bool *existed, char **cause)
 {
 	struct hk_service *svc = ctx;
+	*existed = false;
+	int rc_state = svc_check_state(svc, req, cause);
+	if (rc_state < 0)
+		return rc_state;
 	int64_t now = hk_time_now_ns() / HK_NSEC_PER_SEC;
 	size_t n = hk_engine_count(svc->eng);
 	struct svc_dir_id req_id;
@@ -250,6 +262,9 @@ static int svc_update(void *ctx, const struct hk_registration *merged, unsigned 
 	struct hk_registration *cur = svc_find_api(svc, merged->id, &pos);
 	if (!cur)
 		return HK_ENOTFOUND;
+	int r = svc_check_state(svc, merged, cause);
+	if (r < 0)
+		return r;
 	struct hk_registration *next = hk_registration_dup(merged);
 	next->source = HK_SOURCE_API;
 	next->owner_uid = cur->owner_uid;

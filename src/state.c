@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "reap.h"
 #include "state.h"
 #include "util.h"
 
@@ -43,12 +44,43 @@ struct state_settle {
 	struct hk_store *store;
 	size_t deleted;
 	size_t dropped;
+	struct hk_reap_leftover *leftovers;
+	size_t n_leftovers;
 };
+
+/* Is the file of intent rec still under the private name the intent
+ * recorded, with the inode decided on? Then the crash came between the
+ * rename and the unlink, and *aside_path is that name's path. */
+static bool state_leftover_there(const struct hk_store_audit *rec, char **aside_path)
+{
+	const char *slash = memrchr(rec->path, '/', rec->path_len);
+	if (!rec->aside || !rec->ino || !slash)
+		return false;
+	char *path = hk_xasprintf("%.*s/%s", (int)(slash - rec->path), rec->path, rec->aside);
+	struct stat sb;
+	if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_ino == rec->ino) {
+		*aside_path = path;
+		return true;
+	}
+	free(path);
+	return false;
+}
 
 static int state_settle_cb(const struct hk_store_audit *rec, void *arg)
 {
 	struct state_settle *st = arg;
-	/* an existence check only: nothing is deleted here */
+	/* existence checks only: nothing is deleted here */
+	char *aside = NULL;
+	if (state_leftover_there(rec, &aside)) {
+		/* the intent stays open until the engine finishes the deletion
+		 * (never in a dry run or read-only: then at a later start) */
+		st->leftovers = hk_xreallocarray(st->leftovers, st->n_leftovers + 1,
+						 sizeof(*st->leftovers));
+		st->leftovers[st->n_leftovers++] = (struct hk_reap_leftover){
+			rec->id, aside, rec->ino, rec->size, rec->mtime_ns
+		};
+		return 0;
+	}
 	char *path = hk_xstrndup(rec->path, rec->path_len);
 	struct stat sb;
 	if (lstat(path, &sb) < 0 && errno == ENOENT) {
@@ -62,15 +94,22 @@ static int state_settle_cb(const struct hk_store_audit *rec, void *arg)
 	return 0;
 }
 
-void hk_state_settle_intents(struct hk_store *store)
+void hk_state_settle_intents(struct hk_store *store, struct hk_reap_leftover **leftovers,
+			     size_t *n_leftovers)
 {
-	struct state_settle st = { store, 0, 0 };
+	struct state_settle st = { store, 0, 0, NULL, 0 };
 	hk_store_audit_open_intents(store, state_settle_cb, &st);
 	if (st.deleted + st.dropped) {
 		log_notice("store", "settled %zu audit intents left by a crash: %zu deleted, %zu "
 			   "not deleted", st.deleted + st.dropped, st.deleted, st.dropped);
 		hk_store_flush(store);
 	}
+	if (st.n_leftovers)
+		log_notice("store", "%zu deletion%s interrupted by a crash after the rename: "
+			   "finished by the next scan", st.n_leftovers,
+			   st.n_leftovers == 1 ? "" : "s");
+	*leftovers = st.leftovers;
+	*n_leftovers = st.n_leftovers;
 }
 
 void hk_state_record_job(struct hk_store *store, const struct hk_job_info *job)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "reap.h"
 #include "sched.h"
 #include "store.h"
 
@@ -19,8 +20,13 @@ int hk_state_open(const char *state_dir, bool reset, struct hk_store **out);
 
 /* A crash between an intent and its completion leaves the intent open: a
  * file that is gone was deleted (recorded as such), a file still there
- * was not (the intent is dropped). Commits the result. */
-void hk_state_settle_intents(struct hk_store *store);
+ * was not (the intent is dropped). Commits the result. A file still under
+ * the private name its intent recorded, with the recorded inode, was
+ * renamed aside but not unlinked: its intent stays open and it is handed
+ * back in *leftovers[0..*n_leftovers) (a new array, owned by the caller:
+ * hk_engine_set_leftovers) for the engine to finish. */
+void hk_state_settle_intents(struct hk_store *store, struct hk_reap_leftover **leftovers,
+			     size_t *n_leftovers);
 
 /* Persist one ended job (a sched hook). */
 void hk_state_record_job(struct hk_store *store, const struct hk_job_info *job);

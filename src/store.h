@@ -258,6 +258,12 @@ struct hk_store_audit {
 	enum hk_store_audit_state state;
 	const char *outcome;     /* DONE: e.g. "deleted"; NULL while INTENT */
 	int err;                 /* 0, or -errno noted with the outcome */
+	uint64_t ino;            /* the inode decided on; 0: not recorded (older records) */
+	/* INTENT: the private name (in the directory of path) the file is
+	 * renamed to right before its unlink, so that a crash in between
+	 * leaves a name provably ours; NULL: none recorded. Not kept once
+	 * the intent is completed. */
+	const char *aside;
 };
 
 /*
@@ -270,7 +276,9 @@ struct hk_store_audit {
  *      hk_store_audit_drop(), which removes the record. Both are queued.
  *   3. At start, hk_store_audit_open_intents() lists intents a crash left:
  *      the file is gone -> complete (e.g. outcome "deleted-unconfirmed");
- *      still there -> drop.
+ *      still there -> drop; still under its private name (aside) with the
+ *      recorded inode -> kept open until that unlink is finished
+ *      (state.c, engine_guard.c), then complete.
  * So the committed trail holds exactly one DONE record per deleted file,
  * and none for a file that was not deleted, once every intent is settled.
  */

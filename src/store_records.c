@@ -32,7 +32,9 @@
  *           u64 deleted, u64 bytes, u64 errors, u8 dry_run.
  *   audit   u64 BE id -> v1, u8 state, u8 dry_run, i64 time_ns, str reg_id,
  *           str path (raw bytes), u64 size, i64 mtime_ns, str reason,
- *           str outcome, i32 err.
+ *           str outcome, i32 err; or v2: the same, then u64 ino, str aside
+ *           (written when either is set; v1 records of older stores read
+ *           as ino 0, aside NULL, so the schema stays).
  *   pending u64 BE id -> empty: the audit records in state INTENT.
  *
  * Invariants:
@@ -55,6 +57,7 @@
 #include "util.h"
 
 #define STORE_REC_V1 1u
+#define STORE_REC_V2 2u   /* audit records with ino and aside */
 #define STORE_NULL_LEN UINT32_MAX
 #define STORE_MAX_RELPATH 4096u
 #define STORE_HASH_LEN 16u
@@ -712,7 +715,9 @@ int hk_store_job_list(struct hk_store *store, size_t limit,
 
 static void store_encode_audit(struct hk_buf *b, const struct hk_store_audit *a)
 {
-	store_put_u8(b, STORE_REC_V1);
+	bool v2 = a->ino || a->aside;
+
+	store_put_u8(b, v2 ? STORE_REC_V2 : STORE_REC_V1);
 	store_put_u8(b, (unsigned)a->state);
 	store_put_u8(b, a->dry_run);
 	store_put_i64(b, a->time_ns);
@@ -723,16 +728,21 @@ static void store_encode_audit(struct hk_buf *b, const struct hk_store_audit *a)
 	store_put_str(b, a->reason);
 	store_put_str(b, a->outcome);
 	store_put_u32(b, (uint32_t)a->err);
+	if (v2) {
+		store_put_u64(b, a->ino);
+		store_put_str(b, a->aside);
+	}
 }
 
 /* Decode an audit value; pointers borrow from the value. */
 static bool store_decode_audit(const MDB_val *k, const MDB_val *v, struct hk_store_audit *a)
 {
 	struct store_rd r = { .p = v->mv_data, .n = v->mv_size };
-	unsigned state;
+	unsigned state, version;
 
 	memset(a, 0, sizeof(*a));
-	if (k->mv_size != 8 || store_get_u8(&r) != STORE_REC_V1)
+	version = k->mv_size == 8 ? store_get_u8(&r) : 0;
+	if (version != STORE_REC_V1 && version != STORE_REC_V2)
 		return false;
 	a->id = store_from_be64(k->mv_data);
 	state = store_get_u8(&r);
@@ -745,6 +755,10 @@ static bool store_decode_audit(const MDB_val *k, const MDB_val *v, struct hk_sto
 	a->reason = store_get_str(&r, NULL);
 	a->outcome = store_get_str(&r, NULL);
 	a->err = (int)store_get_u32(&r);
+	if (version == STORE_REC_V2) {
+		a->ino = store_get_u64(&r);
+		a->aside = store_get_str(&r, NULL);
+	}
 	if (state != HK_STORE_AUDIT_INTENT && state != HK_STORE_AUDIT_DONE)
 		return false;
 	a->state = (enum hk_store_audit_state)state;
@@ -781,6 +795,7 @@ int store_apply_complete(struct hk_store *s, MDB_txn *txn, const struct store_op
 	a.state = HK_STORE_AUDIT_DONE;
 	a.outcome = (const char *)op->val;
 	a.err = op->err;
+	a.aside = NULL;   /* only a crash before the completion needs it */
 	store_encode_audit(&b, &a);   /* copies out of the map before the put */
 	v.mv_data = b.data;
 	v.mv_size = b.len;
@@ -798,7 +813,8 @@ out:
 static bool store_audit_ok(const struct hk_store_audit *a)
 {
 	return store_id_ok(a->reg_id) && a->path && a->path_len > 0 &&
-	       a->path_len < UINT32_MAX && !memchr(a->path, '\0', a->path_len);
+	       a->path_len < UINT32_MAX && !memchr(a->path, '\0', a->path_len) &&
+	       (!a->aside || (*a->aside && !strchr(a->aside, '/')));
 }
 
 static uint64_t store_audit_next_id(struct hk_store *s, int64_t time_ns)

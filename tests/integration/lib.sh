@@ -102,3 +102,24 @@ mkfiles() {
 names() {
 	(cd "$1" && ls -1A | LC_ALL=C sort)
 }
+
+# crash_shim: build $T/crash.so, the LD_PRELOAD shim that kills the
+# process between the rename and the unlink of a deletion
+# (crash-after-rename-shim.c); skips the test where it cannot work.
+crash_shim() {
+	command -v cc >/dev/null 2>&1 || skip "needs cc"
+	if ldd "$HKD" 2>/dev/null | grep -q libasan; then
+		skip "ASan build: LD_PRELOAD shims do not mix with ASan"
+	fi
+	cc -shared -fPIC -o "$T/crash.so" "$top_srcdir/tests/integration/crash-after-rename-shim.c" \
+		-ldl 2>"$T/cc.err" || skip "cannot build the LD_PRELOAD shim: $(cat "$T/cc.err")"
+}
+
+# crash_once CONFIG STATE: one real --once sweep of CONFIG that is killed
+# between the rename and the unlink of its first deletion; fails unless it
+# was (a name .housekeeper-deleting-* is then left with its intent open).
+crash_once() {
+	local rc=0
+	LD_PRELOAD="$T/crash.so" "$HKD" --once -c "$1" -S "$2" >"$T/crash.out" 2>&1 || rc=$?
+	[ "$rc" = 137 ] || fail "the crash shim did not kill --once (exit $rc): $(tail -3 "$T/crash.out")"
+}

@@ -638,6 +638,96 @@ static void test_nul_byte(void **state)
 	hk_config_errors_fini(&errs);
 }
 
+/* SPEC 7, SPEC 3 Errors: the daemon's state directory, and any directory
+ * inside it, is never a registration; the check uses the state directory
+ * in force (-S through hk_config_paths), also through symlinks, and -T
+ * says what a recursive registration above it skips. */
+static void test_state_directory(void **state)
+{
+	struct fixture *fx = *state;
+	struct hk_config_errors errs = { NULL, 0 };
+	struct hk_config *cfg = NULL;
+	char *st = hk_xasprintf("%s/st", fx->root);
+	char *link = hk_xasprintf("%s/st-link", fx->root);
+	char *t = NULL, *e1 = NULL, *e2 = NULL, *cause = NULL, *printed = NULL;
+	size_t printed_len = 0;
+
+	assert_int_equal(mkdir(st, 0700), 0);
+	t = hk_xasprintf("[daemon]\nstate_directory = %s\n"
+			 "[cleanup \"a\"]\ndirectory = %s\n"
+			 "[cleanup \"b\"]\npattern = *\ndirectory = %s/sub/deeper\n", st, st, st);
+	e1 = hk_xasprintf("4: directory: '%s' is the state directory '%s' or inside it "
+			  "(the daemon's own files are never cleaned)", st, st);
+	e2 = hk_xasprintf("7: directory: '%s/sub/deeper' is the state directory '%s' or inside "
+			  "it (the daemon's own files are never cleaned)", st, st);
+	expect_errors(fx, t, e1, e2);
+	free(t);
+	free(e1);
+	free(e2);
+
+	/* through a symlink, to a directory that does not exist yet */
+	assert_int_equal(symlink(st, link), 0);
+	t = hk_xasprintf("[daemon]\nstate_directory = %s\n[cleanup \"a\"]\ndirectory = %s/new\n",
+			 st, link);
+	e1 = hk_xasprintf("4: directory: '%s/new' resolves to '%s/new', the state directory "
+			  "'%s' or inside it (the daemon's own files are never cleaned)", link, st,
+			  st);
+	expect_errors(fx, t, e1);
+	free(t);
+	free(e1);
+
+	/* a sibling sharing a prefix and the parent are fine: the parent is
+	 * recursive, and -T says what it skips */
+	t = hk_xasprintf("[daemon]\nstate_directory = %s\n"
+			 "[cleanup \"sibling\"]\ndirectory = %s2\n"
+			 "[cleanup \"parent\"]\ndirectory = %s\nrecursive = yes\n", st, st,
+			 fx->root);
+	cfg = expect_ok(fx, t);
+	FILE *mem = open_memstream(&printed, &printed_len);
+	assert_non_null(mem);
+	hk_config_print(cfg, mem);
+	assert_int_equal(fclose(mem), 0);
+	e1 = hk_xasprintf("; skips the state directory %s and all below it: the daemon's own "
+			  "files are never cleaned\n[cleanup \"parent\"]", st);
+	assert_non_null(strstr(printed, e1));
+	/* the sibling's block (up to the parent's) says nothing of the kind */
+	char *sib = strstr(printed, "[cleanup \"sibling\"]");
+	assert_non_null(sib);
+	assert_true(strstr(sib, "skips") == strstr(printed, e1) + 2);
+	free(printed);
+	free(e1);
+	hk_config_free(cfg);
+	free(t);
+
+	/* -S: the file's state_directory is replaced before the check */
+	t = hk_xasprintf("[cleanup \"a\"]\ndirectory = %s\n", st);
+	write_text(fx->main, t);
+	assert_int_equal(hk_config_load(fx->main, &fx->paths, &cfg, &errs), 0);
+	hk_config_free(cfg);
+	cfg = NULL;
+	fx->paths.state_directory = st;
+	assert_int_equal(hk_config_load(fx->main, &fx->paths, &cfg, &errs), HK_ECONFIG);
+	assert_int_equal(errs.n, 1);
+	e1 = hk_xasprintf("%s:2: directory: '%s' is the state directory", fx->main, st);
+	assert_memory_equal(errs.msgs[0], e1, strlen(e1));
+	hk_config_errors_fini(&errs);
+	fx->paths.state_directory = NULL;
+	free(e1);
+	free(t);
+
+	/* the API's check */
+	struct hk_registration reg = { .directory = st, .pattern = (char *)"*" };
+	assert_int_equal(hk_registration_check_state(&reg, st, &cause), HK_ECONFIG);
+	assert_non_null(strstr(cause, "is the state directory"));
+	free(cause);
+	reg.directory = fx->root;
+	assert_int_equal(hk_registration_check_state(&reg, st, &cause), 0);
+	assert_null(cause);
+	assert_int_equal(hk_registration_check_state(&reg, NULL, &cause), 0);
+	free(st);
+	free(link);
+}
+
 static void test_system_directory(void **state)
 {
 	struct fixture *fx = *state;
@@ -1396,6 +1486,7 @@ int main(void)
 		T(test_section_names),
 		T(test_nul_byte),
 		T(test_system_directory),
+		T(test_state_directory),
 		T(test_bare_numbers),
 		T(test_alias_conflict),
 		T(test_multiple_errors),

@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -188,6 +189,9 @@ struct aud_item {
 	char outcome[32];
 	bool has_outcome;
 	int err;
+	uint64_t ino;
+	char aside[48];
+	bool has_aside;
 };
 struct aud_list {
 	struct aud_item *items;
@@ -217,6 +221,9 @@ static int aud_collect(const struct hk_store_audit *a, void *arg)
 	it->has_outcome = a->outcome != NULL;
 	snprintf(it->outcome, sizeof(it->outcome), "%s", a->outcome ? a->outcome : "");
 	it->err = a->err;
+	it->ino = a->ino;
+	it->has_aside = a->aside != NULL;
+	snprintf(it->aside, sizeof(it->aside), "%s", a->aside ? a->aside : "");
 	return 0;
 }
 
@@ -1074,6 +1081,111 @@ static void test_intent_lifecycle(void **state)
 	hk_store_close(s);
 }
 
+/* Little-endian pieces of a raw record, as store_records.c lays them out. */
+static void raw_put(unsigned char *buf, size_t *n, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		buf[(*n)++] = (unsigned char)(v >> (8 * i));
+}
+
+static void raw_str(unsigned char *buf, size_t *n, const char *s)
+{
+	if (!s) {
+		raw_put(buf, n, UINT32_MAX, 4);
+		return;
+	}
+	raw_put(buf, n, strlen(s), 4);
+	memcpy(buf + *n, s, strlen(s) + 1);
+	*n += strlen(s) + 1;
+}
+
+/* Write an intent in the layout of the stores before the aside field
+ * (record version 1), straight into LMDB, as an older daemon left it. */
+static void put_v1_intent(const struct fixture *fx, uint64_t id, const char *path)
+{
+	unsigned char val[256], key[8];
+	size_t n = 0;
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi audit, pending;
+
+	raw_put(val, &n, 1, 1);                  /* v1 */
+	raw_put(val, &n, HK_STORE_AUDIT_INTENT, 1);
+	raw_put(val, &n, 0, 1);                  /* dry_run */
+	raw_put(val, &n, id, 8);                 /* time_ns */
+	raw_str(val, &n, ID_A);
+	raw_str(val, &n, path);
+	raw_put(val, &n, 4096, 8);               /* size */
+	raw_put(val, &n, id - 1000, 8);          /* mtime_ns */
+	raw_str(val, &n, "age");
+	raw_str(val, &n, NULL);                  /* outcome */
+	raw_put(val, &n, 0, 4);                  /* err */
+	for (int i = 0; i < 8; i++)
+		key[i] = (unsigned char)(id >> (56 - 8 * i));
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_open(env, fx->data, MDB_NOSUBDIR, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "audit", 0, &audit), 0);
+	assert_int_equal(mdb_dbi_open(txn, "pending", 0, &pending), 0);
+	MDB_val k = { sizeof(key), key }, v = { n, val }, empty = { 0, NULL };
+	assert_int_equal(mdb_put(txn, audit, &k, &v, 0), 0);
+	assert_int_equal(mdb_put(txn, pending, &k, &empty, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* Intents carry the inode and the private name of the rename-aside (so a
+ * crash between rename and unlink leaves a provable leftover); records of
+ * older stores, without them, still read; the name goes with completion. */
+static void test_audit_aside(void **state)
+{
+	struct fixture *fx = *state;
+	struct hk_store *s = open_ok(fx, NULL);
+	struct hk_store_audit a = audit_rec(ID_A, "/d/new", 6, 2000, false);
+	uint64_t id;
+	struct aud_list al;
+
+	hk_store_close(s);
+	put_v1_intent(fx, 1000, "/d/old");
+	s = open_ok(fx, NULL);
+	a.ino = 42;
+	a.aside = ".housekeeper-deleting-0011223344556677";
+	assert_int_equal(hk_store_audit_intent(s, &a, 1, &id), 0);
+	assert_int_equal(id, 2000);
+	hk_store_close(s);
+
+	s = open_ok(fx, NULL);
+	intents(s, &al);
+	assert_int_equal(al.n, 2);
+	assert_int_equal(al.items[0].id, 1000);          /* the older daemon's */
+	assert_memory_equal(al.items[0].path, "/d/old", 6);
+	assert_int_equal(al.items[0].ino, 0);
+	assert_false(al.items[0].has_aside);
+	assert_int_equal(al.items[0].size, 4096);
+	assert_string_equal(al.items[0].reason, "age");
+	assert_int_equal(al.items[1].id, 2000);
+	assert_int_equal(al.items[1].ino, 42);
+	assert_string_equal(al.items[1].aside, ".housekeeper-deleting-0011223344556677");
+	aud_list_fini(&al);
+	assert_int_equal(hk_store_audit_complete(s, 1000, "deleted", 0), 0);
+	assert_int_equal(hk_store_audit_complete(s, 2000, "deleted", 0), 0);
+	assert_int_equal(hk_store_flush(s), 0);
+	aud_query(s, NULL, &al);
+	assert_int_equal(al.n, 2);
+	assert_string_equal(al.items[0].outcome, "deleted");
+	assert_int_equal(al.items[1].ino, 42);           /* kept: which file it was */
+	assert_false(al.items[1].has_aside);             /* only a crash needed it */
+	aud_list_fini(&al);
+
+	/* a private name is a name in the directory, never a path */
+	a.aside = "sub/.housekeeper-deleting-0011223344556677";
+	assert_int_equal(hk_store_audit_intent(s, &a, 1, &id), -EINVAL);
+	a.aside = "";
+	assert_int_equal(hk_store_audit_intent(s, &a, 1, &id), -EINVAL);
+	hk_store_close(s);
+}
+
 static void test_audit_query(void **state)
 {
 	struct fixture *fx = *state;
@@ -1264,6 +1376,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intent_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
