@@ -162,3 +162,29 @@ sec_finish() {
 sec_nothing() {
 	[ -z "$(find "$@" -print -quit)" ]
 }
+
+# sec_users: the unprivileged users hk-sec-a and hk-sec-b (system users,
+# no home, no shell; created when missing, idempotent even when another
+# test creates them at the same time); sets SEC_UID_A, SEC_GID_A,
+# SEC_UID_B, SEC_GID_B. Act as one with sec_as USER CMD...; hand one a
+# file with chown hk-sec-a: FILE. $T becomes traversable (0755) for them.
+sec_users() {
+	local u i
+	for u in hk-sec-a hk-sec-b; do
+		for i in 1 2 3 4 5; do
+			id "$u" >/dev/null 2>&1 && break
+			useradd -r -M -s /usr/sbin/nologin "$u" 2>/dev/null || sleep 0.5
+		done
+		id "$u" >/dev/null 2>&1 || skip "cannot create user $u"
+	done
+	SEC_UID_A=$(id -u hk-sec-a) SEC_GID_A=$(id -g hk-sec-a)
+	SEC_UID_B=$(id -u hk-sec-b) SEC_GID_B=$(id -g hk-sec-b)
+	chmod 0755 "$T"
+}
+
+# sec_as USER CMD...: run CMD with USER's uid, gid and groups.
+sec_as() {
+	local u=$1
+	shift
+	setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --init-groups "$@"
+}
