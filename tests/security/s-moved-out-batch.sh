@@ -133,6 +133,7 @@ for round in o1 o2; do
 	wait_until test -e "$T/race.$round.ready" || fail "$round: the watcher did not start"
 	sec_once "$T/once.$round" || true
 	wait "$rpid" || fail "$round: the watcher failed"
+	SEC_PIDS=${SEC_PIDS% $rpid}   # reaped: its pid may be reused
 	judge "$round" "$T/race.$round"
 done
 
