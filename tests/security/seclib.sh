@@ -195,3 +195,22 @@ sec_as() {
 	shift 2
 	setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --groups="$g" "$@"
 }
+
+# sec_users: the unprivileged users hk-sec-a and hk-sec-b (sec_user); sets
+# SEC_UID_A, SEC_GID_A, SEC_UID_B, SEC_GID_B. Act as one with sec_run_as
+# USER CMD...; hand one a file with chown hk-sec-a: FILE. $T becomes
+# traversable (0755) for them.
+sec_users() {
+	sec_user hk-sec-a
+	sec_user hk-sec-b
+	SEC_UID_A=$(id -u hk-sec-a) SEC_GID_A=$(id -g hk-sec-a)
+	SEC_UID_B=$(id -u hk-sec-b) SEC_GID_B=$(id -g hk-sec-b)
+	chmod 0755 "$T"
+}
+
+# sec_run_as USER CMD...: run CMD with USER's uid, gid and groups.
+sec_run_as() {
+	local u=$1
+	shift
+	setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --init-groups "$@"
+}
