@@ -382,15 +382,30 @@ static size_t eng_chunk_len(const struct eng_pick *picks, size_t n)
 	return len;
 }
 
+/* Directories found moved out of the tree during one batch: dropped when
+ * the batch is done, once no pick refers to them any more. */
+struct eng_moved {
+	uint32_t dirs[ENG_REAP_BATCH];
+	size_t n;
+};
+
+static bool eng_moved_has(const struct eng_moved *m, uint32_t dir)
+{
+	for (size_t k = 0; k < m->n; k++)
+		if (m->dirs[k] == dir)
+			return true;
+	return false;
+}
+
 /* Reap one chunk. Right before, every subdirectory it deletes in is checked
  * to be still in the tree: the files of one that was moved out are left
- * alone (as gone from the registration), and the directory is dropped. */
+ * alone (as gone from the registration). */
 static long eng_reap_chunk(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
-			   struct eng_pick *picks, size_t n)
+			   struct eng_pick *picks, size_t n, struct eng_moved *moved)
 {
 	struct hk_reap_job jobs[ENG_REAP_BATCH];
-	uint32_t moved[ENG_SUBDIR_CHUNK], checked[ENG_SUBDIR_CHUNK];
-	size_t n_moved = 0, n_checked = 0, n_jobs = 0;
+	uint32_t checked[ENG_SUBDIR_CHUNK];
+	size_t n_checked = 0, n_jobs = 0;
 	bool out[ENG_REAP_BATCH];
 	for (size_t i = 0; i < n; i++) {
 		uint32_t dir = hk_entry_dir(picks[i].e);
@@ -401,11 +416,10 @@ static long eng_reap_chunk(struct eng_reg *reg, struct eng_run *run, struct hk_r
 				k++;
 			if (k == n_checked) {
 				checked[n_checked++] = dir;
-				if (!eng_dir_in_tree(reg, dir))
-					moved[n_moved++] = dir;
+				if (!eng_moved_has(moved, dir) && !eng_dir_in_tree(reg, dir))
+					moved->dirs[moved->n++] = dir;
 			}
-			for (k = 0; k < n_moved && !out[i]; k++)
-				out[i] = moved[k] == dir;
+			out[i] = eng_moved_has(moved, dir);
 		}
 		if (!out[i])
 			eng_reap_job(reg, &picks[i], &jobs[n_jobs++]);
@@ -415,11 +429,6 @@ static long eng_reap_chunk(struct eng_reg *reg, struct eng_run *run, struct hk_r
 	const struct hk_reap_result left = { .outcome = HK_REAP_GONE };
 	for (size_t i = 0, j = 0; i < n; i++)
 		changed += eng_reap_done(reg, run, rr, &picks[i], out[i] ? &left : &jobs[j++].res);
-	for (size_t k = 0; k < n_moved; k++) {
-		log_info("reap", "%s: a subdirectory left the tree; its files are no longer "
-			 "cleaned", reg->conf->directory);
-		eng_dir_drop(reg, moved[k]);
-	}
 	return changed;
 }
 
@@ -463,10 +472,16 @@ long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_r
 	}
 	long changed = 0;
 	uint64_t refused0 = reg->perm_refused;
+	struct eng_moved moved = { .n = 0 };
 	for (size_t at = 0; at < n;) {
 		size_t len = eng_chunk_len(picks + at, n - at);
-		changed += eng_reap_chunk(reg, run, rr, picks + at, len);
+		changed += eng_reap_chunk(reg, run, rr, picks + at, len, &moved);
 		at += len;
+	}
+	for (size_t k = 0; k < moved.n; k++) {
+		log_info("reap", "%s: a subdirectory left the tree; its files are no longer "
+			 "cleaned", reg->conf->directory);
+		eng_dir_drop(reg, moved.dirs[k]);
 	}
 	if (reg->perm_refused > refused0)
 		log_info("reap", "%s: %" PRIu64 " files kept: uid %u may not delete them",
