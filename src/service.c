@@ -491,17 +491,32 @@ static int svc_reload(void *ctx, json_t **errors)
 
 /* Metrics ------------------------------------------------------------------- */
 
+/* {registration="..."}: the exposition format escapes backslash, quote
+ * and newline; any other control byte or invalid UTF-8 (a name given
+ * through the API is raw bytes) would break the scrape or a line of it, so
+ * it is written as an escaped backslash and its hex value ("\\x1b"). */
 static void svc_label(struct hk_buf *b, const struct hk_registration *r)
 {
 	const char *v = r->name ? r->name : r->id;
+	const unsigned char *u = (const unsigned char *)v;
+	size_t n = strlen(v);
 	hk_buf_append(b, "{registration=\"", 15);
-	for (const char *p = v; *p; p++) {
-		if (*p == '\\' || *p == '"')
-			hk_buf_append(b, "\\", 1);
-		if (*p == '\n')
+	for (size_t i = 0; i < n;) {
+		size_t l = hk_utf8_seq_len(u + i, n - i);
+		if (l > 1) {
+			hk_buf_append(b, v + i, l);
+			i += l;
+			continue;
+		}
+		if (u[i] == '\\' || u[i] == '"')
+			hk_buf_printf(b, "\\%c", u[i]);
+		else if (u[i] == '\n')
 			hk_buf_append(b, "\\n", 2);
+		else if (l == 0 || u[i] < 0x20 || u[i] == 0x7f)
+			hk_buf_printf(b, "\\\\x%02x", u[i]);
 		else
-			hk_buf_append(b, p, 1);
+			hk_buf_append(b, v + i, 1);
+		i++;
 	}
 	hk_buf_append(b, "\"}", 2);
 }
