@@ -162,3 +162,19 @@ sec_finish() {
 sec_nothing() {
 	[ -z "$(find "$@" -print -quit)" ]
 }
+
+# sec_user NAME: make sure the unprivileged system user NAME exists
+# (useradd -r, no home, no shell); skip the scenario when it cannot be
+# made. Another scenario running at the same time may be creating it too.
+sec_user() {
+	id "$1" >/dev/null 2>&1 && return 0
+	useradd -r -M -s /usr/sbin/nologin "$1" 2>/dev/null || true
+	id "$1" >/dev/null 2>&1 || skip "cannot create user $1"
+}
+
+# sec_as NAME CMD...: run CMD as NAME with its own groups.
+sec_as() {
+	local u=$1
+	shift
+	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "$@"
+}
