@@ -273,12 +273,13 @@ static bool sched_job_blocked(const struct sched_job *job)
 }
 
 int hk_sched_run_now(struct hk_sched *s, const char *filter, bool dry_run, const char *trigger,
-		     hk_job_done_fn done, void *arg, uint64_t *job_id)
+		     uid_t uid, hk_job_done_fn done, void *arg, uint64_t *job_id)
 {
 	int err;
 	struct sched_job *job = sched_job_create(s, filter, dry_run, trigger, done, arg, &err);
 	if (!job)
 		return err;
+	job->info.uid = uid;
 	if (job_id)
 		*job_id = job->info.id;
 	/* started at once, outside the queue: the caller waits for it */

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "engine.h"
@@ -29,6 +30,7 @@ struct hk_job_info {
 	const char *trigger;        /* "schedule", "registration-schedule", "manual", "once" */
 	bool dry_run;
 	char *filter;               /* registration id/name, NULL = all */
+	uid_t uid;                  /* who asked over the socket; 0: root or the daemon itself */
 	int64_t queued_ns;
 	int64_t started_ns;         /* 0 while queued */
 	int64_t finished_ns;        /* 0 while not finished */
@@ -59,10 +61,12 @@ int hk_sched_submit(struct hk_sched *sched, const char *filter, bool dry_run,
 		    const char *trigger, hk_job_done_fn done, void *arg, uint64_t *job_id);
 
 /* Run a job now, to completion, before returning (a manual run whose caller
- * waits for the report); other jobs pause meanwhile. Same arguments and
- * errors as hk_sched_submit; done runs before this returns. */
+ * waits for the report); other jobs pause meanwhile. uid is the caller's
+ * (job->uid). Same other arguments and errors as hk_sched_submit; done runs
+ * before this returns. */
 int hk_sched_run_now(struct hk_sched *sched, const char *filter, bool dry_run,
-		     const char *trigger, hk_job_done_fn done, void *arg, uint64_t *job_id);
+		     const char *trigger, uid_t uid, hk_job_done_fn done, void *arg,
+		     uint64_t *job_id);
 
 /* Run every queued job to completion now, without the loop (--once). */
 void hk_sched_run_all(struct hk_sched *sched);

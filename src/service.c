@@ -263,7 +263,8 @@ static void svc_run_done(const struct hk_job_info *job, const struct hk_report *
 	json_object_set_new(res->report, "outcome", json_string(job->outcome));
 }
 
-static int svc_run(void *ctx, const char *id, bool dry_run, json_t **report, char **cause)
+static int svc_run(void *ctx, const char *id, bool dry_run, const struct hk_ctl_peer *peer,
+		   json_t **report, char **cause)
 {
 	struct hk_service *svc = ctx;
 	const struct hk_config *cfg = hk_engine_config(svc->eng);
@@ -273,7 +274,8 @@ static int svc_run(void *ctx, const char *id, bool dry_run, json_t **report, cha
 	}
 	struct svc_run_result res = { NULL };
 	uint64_t job_id;
-	int r = hk_sched_run_now(svc->sched, id, dry_run, "manual", svc_run_done, &res, &job_id);
+	int r = hk_sched_run_now(svc->sched, id, dry_run, "manual", peer->uid, svc_run_done,
+				 &res, &job_id);
 	if (r < 0)
 		return r;
 	*report = res.report ? res.report : json_null();
