@@ -252,11 +252,15 @@ static int client_exchange(struct hk_client *c, const char *frame, size_t frame_
 	*payload = NULL;
 	*got = 0;
 	r = client_send_all(c->fd, frame, frame_len, deadline);
-	if (r < 0)
+	/* A server that refuses the connection (too many clients, too many of
+	 * this uid) sends one error frame and closes before reading us: the
+	 * frame is still there to read, and tells more than EPIPE. */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return r;
+	int sent = r;
 	r = client_recv_all(c->fd, (char *)hdr, sizeof(hdr), deadline, got);
 	if (r < 0)
-		return r;
+		return sent < 0 ? sent : r;
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 	if (len > HK_PROTO_MAX_RESPONSE)
 		return HK_EPROTO;

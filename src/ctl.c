@@ -8,7 +8,11 @@
  *   the daemon buffer more than one reply plus one read chunk.
  * - Every client has exactly one deadline armed: finishing a started
  *   request (HK_CTL_READ_TIMEOUT), taking a pending reply
- *   (HK_CTL_WRITE_TIMEOUT), or idling (HK_CTL_IDLE_TIMEOUT).
+ *   (HK_CTL_WRITE_TIMEOUT), or idling (HK_CTL_IDLE_TIMEOUT for root,
+ *   HK_FAIR_IDLE_TIMEOUT for another uid).
+ * - Every client holds one slot of ctl->fair, taken at accept and given
+ *   back in ctl_client_free; a connection without a slot is refused at
+ *   once with an error frame.
  * - Nothing a client sends can stop the server: protocol errors answer
  *   with an error and, when the stream cannot continue (oversize frame),
  *   close that client only.
@@ -33,6 +37,7 @@
 #include <ev.h>
 
 #include "ctl.h"
+#include "fair.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -472,6 +477,29 @@ static void ctl_op_list(const struct hk_ctl_ops *ops, void *ctx, const struct hk
 	ctl_reply_json(reply, r, out, NULL, true);
 }
 
+/* A non-root uid's run takes a token of its bucket (fair.h): a sweep and
+ * its report cost the daemon far more than the request, and 671 dry runs
+ * in 10 s by one user used to fill the state disk with reports. The
+ * refusal is logged at most once per HK_FAIR_LOG_INTERVAL per uid. */
+static bool ctl_run_allowed(const struct hk_ctl_request *req, struct hk_ctl_reply *reply)
+{
+	double wait = 0;
+	size_t suppressed = 0;
+
+	if (!req->fair || hk_fair_run_take(req->fair, req->peer.uid, req->now, &wait))
+		return true;
+	hk_ctl_reply_set_error(reply, HK_EBUSY,
+			       "run_cleanup: rate limited: uid %u may start %.0f run(s) a second, "
+			       "at most %.0f at once; try again in %.0f s",
+			       (unsigned)req->peer.uid, HK_FAIR_RUN_RATE, HK_FAIR_RUN_BURST,
+			       wait < 1 ? 1 : wait);
+	reply->quiet = true;
+	if (hk_fair_log_due(req->fair, req->peer.uid, req->now, &suppressed))
+		log_notice("ctl", "uid %u pid %d: run refused, rate limited (%zu more refusals of "
+			   "this uid since the last line)", (unsigned)req->peer.uid, (int)req->peer.pid, suppressed);
+	return false;
+}
+
 static void ctl_op_run(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
 		       struct hk_ctl_reply *reply)
 {
@@ -498,6 +526,8 @@ static void ctl_op_run(const struct hk_ctl_ops *ops, void *ctx, const struct hk_
 		if (!reg)
 			return;
 	}
+	if (!ctl_run_allowed(req, reply))
+		goto out;
 	/* without an id, the op sweeps only the peer's own registrations
 	 * unless it is root (ctl.h) */
 	r = ops->run_cleanup(ctx, id, dry_run, &req->peer, &out, &cause);
@@ -505,6 +535,7 @@ static void ctl_op_run(const struct hk_ctl_ops *ops, void *ctx, const struct hk_
 		log_info("ctl", "%s: cleanup run by uid %u pid %d", id ? id : "all registrations",
 			 (unsigned)req->peer.uid, (int)req->peer.pid);
 	ctl_reply_json(reply, r, out, cause, false);
+out:
 	hk_registration_free(reg);
 }
 
@@ -709,7 +740,7 @@ void hk_ctl_dispatch(const struct hk_ctl_ops *ops, void *ops_ctx, const struct h
 	}
 	log_debug("ctl", "uid %u pid %d: %s", (unsigned)req->peer.uid, (int)req->peer.pid, req->op);
 	h->handler(ops, ops_ctx, req, reply);
-	if (h->needs_write && reply->code < 0)
+	if (h->needs_write && reply->code < 0 && !reply->quiet)
 		log_info("ctl", "%s by uid %u pid %d refused: %s", req->op, (unsigned)req->peer.uid,
 			 (int)req->peer.pid, reply->message ? reply->message : hk_strerror(reply->code));
 }
@@ -730,9 +761,21 @@ static void ctl_encode(json_t *msg, int64_t id, char **frame, size_t *frame_len)
 	}
 }
 
+static void ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
+			       const struct hk_ctl_peer *peer, struct hk_fair *fair, double now,
+			       const char *text, size_t len, char **frame, size_t *frame_len);
+
 void hk_ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
 			   const struct hk_ctl_peer *peer, const char *text, size_t len,
 			   char **frame, size_t *frame_len)
+{
+	ctl_handle_payload(ops, ops_ctx, peer, NULL, 0.0, text, len, frame, frame_len);
+}
+
+/* hk_ctl_handle_payload with the server's rations (fair, now). */
+static void ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
+			       const struct hk_ctl_peer *peer, struct hk_fair *fair, double now,
+			       const char *text, size_t len, char **frame, size_t *frame_len)
 {
 	struct hk_proto_request preq;
 	struct hk_ctl_reply reply;
@@ -747,7 +790,8 @@ void hk_ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
 			  cause ? cause : hk_strerror(r));
 		msg = hk_proto_response_error(preq.id, r, cause, NULL);
 	} else {
-		struct hk_ctl_request req = { .op = preq.op, .args = preq.args, .peer = *peer };
+		struct hk_ctl_request req = { .op = preq.op, .args = preq.args, .peer = *peer,
+					      .fair = fair, .now = now };
 		hk_ctl_dispatch(ops, ops_ctx, &req, &reply);
 		if (reply.code < 0) {
 			msg = hk_proto_response_error(preq.id, reply.code, reply.message, reply.details);
@@ -796,9 +840,11 @@ struct hk_ctl {
 	ev_timer backoff_w;
 	struct ctl_client *clients;
 	size_t n_clients;
+	struct hk_fair *fair;   /* slots, connections and runs per uid */
 	double read_timeout;
 	double write_timeout;
 	double idle_timeout;
+	double user_idle_timeout;
 };
 
 static void ctl_client_free(struct ctl_client *c)
@@ -815,11 +861,22 @@ static void ctl_client_free(struct ctl_client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	ctl->n_clients--;
+	hk_fair_client_remove(ctl->fair, c->peer.uid);
 	close(c->fd);
 	hk_proto_decoder_fini(&c->dec);
 	free(c->in);
 	free(c->out);
 	free(c);
+}
+
+/* Root keeps its connections long (tools that hold one open); a non-root
+ * uid gets the short limit, so idle connections cannot hold its slots. */
+static double ctl_idle_timeout(const struct ctl_client *c)
+{
+	const struct hk_ctl *ctl = c->ctl;
+	if (c->peer.uid == 0 || ctl->user_idle_timeout > ctl->idle_timeout)
+		return ctl->idle_timeout;
+	return ctl->user_idle_timeout;
 }
 
 /* Arm the one deadline that applies now (see the invariants). */
@@ -833,7 +890,7 @@ static void ctl_client_arm(struct ctl_client *c)
 	else if (hk_proto_decoder_partial(&c->dec) || c->in)
 		deadline = c->partial_since + c->ctl->read_timeout;
 	else
-		deadline = c->last_activity + c->ctl->idle_timeout;
+		deadline = c->last_activity + ctl_idle_timeout(c);
 	ev_timer_stop(loop, &c->timer);
 	ev_timer_set(&c->timer, deadline > ev_now(loop) ? deadline - ev_now(loop) : 0.0, 0.0);
 	ev_timer_start(loop, &c->timer);
@@ -922,7 +979,8 @@ static bool ctl_client_process(struct ctl_client *c)
 			size_t len = 0, flen = 0;
 			char *text = hk_proto_decoder_take(&c->dec, &len);
 			char *frame = NULL;
-			hk_ctl_handle_payload(ctl->ops, ctl->ops_ctx, &c->peer, text, len, &frame, &flen);
+			ctl_handle_payload(ctl->ops, ctl->ops_ctx, &c->peer, ctl->fair, ev_now(ctl->loop),
+					   text, len, &frame, &flen);
 			free(text);
 			c->partial_since = ev_now(ctl->loop);
 			if (!ctl_client_send(c, frame, flen))
@@ -979,8 +1037,8 @@ static void ctl_client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_info("ctl", "client uid %u pid %d: request not completed within %.0f s, disconnecting",
 			 (unsigned)c->peer.uid, (int)c->peer.pid, c->ctl->read_timeout);
 	else
-		log_debug("ctl", "client uid %u pid %d: idle, disconnecting", (unsigned)c->peer.uid,
-			  (int)c->peer.pid);
+		log_debug("ctl", "client uid %u pid %d: idle for %.0f s, disconnecting",
+			  (unsigned)c->peer.uid, (int)c->peer.pid, ctl_idle_timeout(c));
 	ctl_client_free(c);
 }
 
@@ -1005,6 +1063,32 @@ static void ctl_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct hk_ctl *ctl = w->data;
 
 	ev_io_start(loop, &ctl->accept_w);
+}
+
+/* Take a slot for a new connection (fair.h) or refuse it: the error frame
+ * goes to the caller, a log line at most every HK_FAIR_LOG_INTERVAL per
+ * uid, since refusals come as fast as a client can connect. */
+static bool ctl_admit(struct hk_ctl *ctl, int fd, const struct ucred *cred)
+{
+	enum hk_fair_verdict v = hk_fair_client_add(ctl->fair, cred->uid);
+	size_t suppressed = 0;
+	char *msg;
+
+	if (v == HK_FAIR_OK)
+		return true;
+	if (v == HK_FAIR_UID_CAP)
+		msg = hk_xasprintf("too many connections of uid %u (at most %d); close one or try "
+				   "again later", (unsigned)cred->uid, HK_FAIR_UID_CLIENTS);
+	else
+		msg = hk_xasprintf("too many clients (%zu connected); try again later",
+				   hk_fair_total(ctl->fair));
+	if (hk_fair_log_due(ctl->fair, cred->uid, ev_now(ctl->loop), &suppressed))
+		log_warnx("ctl", "%s: uid %u pid %d refused: %s (%zu more refusals of this uid "
+			  "since the last line)", ctl->path, (unsigned)cred->uid, (int)cred->pid, msg,
+			  suppressed);
+	ctl_refuse(fd, HK_EBUSY, msg);
+	free(msg);
+	return false;
 }
 
 static void ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -1037,12 +1121,8 @@ static void ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 			continue;
 		}
-		if (ctl->n_clients >= HK_CTL_MAX_CLIENTS) {
-			log_warnx("ctl", "%s: too many clients (%d), refusing pid %d", ctl->path,
-				  HK_CTL_MAX_CLIENTS, (int)cred.pid);
-			ctl_refuse(fd, HK_EBUSY, "too many clients; try again later");
+		if (!ctl_admit(ctl, fd, &cred))
 			continue;
-		}
 		struct ctl_client *c = hk_xcalloc(1, sizeof(*c));
 		c->ctl = ctl;
 		c->fd = fd;
@@ -1190,6 +1270,8 @@ int hk_ctl_create(struct ev_loop *loop, const char *path, mode_t mode, gid_t gid
 	ctl->read_timeout = HK_CTL_READ_TIMEOUT;
 	ctl->write_timeout = HK_CTL_WRITE_TIMEOUT;
 	ctl->idle_timeout = HK_CTL_IDLE_TIMEOUT;
+	ctl->user_idle_timeout = HK_FAIR_IDLE_TIMEOUT;
+	ctl->fair = hk_fair_create(HK_CTL_MAX_CLIENTS, HK_FAIR_ROOT_SLOTS, HK_FAIR_UID_CLIENTS);
 	ev_io_init(&ctl->accept_w, ctl_accept_cb, fd, EV_READ);
 	ctl->accept_w.data = ctl;
 	ev_init(&ctl->backoff_w, ctl_backoff_cb);
@@ -1217,6 +1299,7 @@ void hk_ctl_free(struct hk_ctl *ctl)
 	if (lstat(ctl->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == ctl->dev &&
 	    st.st_ino == ctl->ino)
 		unlink(ctl->path);
+	hk_fair_free(ctl->fair);
 	free(ctl->path);
 	free(ctl);
 }
@@ -1227,6 +1310,11 @@ void hk_ctl_set_timeouts(struct hk_ctl *ctl, double read_timeout, double write_t
 	ctl->read_timeout = read_timeout;
 	ctl->write_timeout = write_timeout;
 	ctl->idle_timeout = idle_timeout;
+}
+
+void hk_ctl_set_user_idle_timeout(struct hk_ctl *ctl, double idle_timeout)
+{
+	ctl->user_idle_timeout = idle_timeout;
 }
 
 size_t hk_ctl_clients(const struct hk_ctl *ctl)

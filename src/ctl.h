@@ -25,7 +25,10 @@
  *   registration sweeps only the caller's own (run_cleanup's peer);
  * - config registrations cannot be updated or removed through the socket
  *   (HK_ESOURCE, the message names the file);
- * - every change is logged (tag "ctl") with the caller's uid and pid.
+ * - every change is logged (tag "ctl") with the caller's uid and pid;
+ * - fairness (fair.h): a non-root uid's runs, dry or real, take a token of
+ *   its bucket; without one the run is refused with HK_EBUSY ("rate
+ *   limited") before any op is called.
  */
 #ifndef HK_CTL_H
 #define HK_CTL_H
@@ -41,11 +44,14 @@
 struct ev_loop;
 struct hk_ctl;
 
-/* Per-client limits. */
+/* Per-client limits. Between callers (fair.h): HK_FAIR_ROOT_SLOTS of the
+ * HK_CTL_MAX_CLIENTS slots are root's, a non-root uid holds at most
+ * HK_FAIR_UID_CLIENTS connections, idles at most HK_FAIR_IDLE_TIMEOUT and
+ * starts runs at HK_FAIR_RUN_RATE (bursts of HK_FAIR_RUN_BURST). */
 #define HK_CTL_MAX_CLIENTS 64
 #define HK_CTL_READ_TIMEOUT 5.0      /* seconds to finish a started request */
 #define HK_CTL_WRITE_TIMEOUT 30.0    /* seconds for a stalled reader to take a reply */
-#define HK_CTL_IDLE_TIMEOUT 600.0    /* seconds an idle connection is kept */
+#define HK_CTL_IDLE_TIMEOUT 600.0    /* seconds an idle connection of root is kept */
 #define HK_CTL_ACCEPT_BACKOFF 1.0    /* seconds without accept() after EMFILE */
 
 /* Who is calling (SO_PEERCRED). */
@@ -97,9 +103,10 @@ struct hk_ctl_ops {
 
 	/* Sweep registration id (NULL: all, in priority order; for a peer
 	 * other than root, all of the registrations it owns and no other)
-	 * now; the report as hk_proto_report_to_json. HK_ENOTFOUND;
-	 * HK_EREADONLY for a real run under housekeeper_read_only; HK_EBUSY
-	 * when it cannot start. */
+	 * now, for peer (whose uid the run's report file carries, so that the
+	 * reports of a non-root uid can be capped); the report as
+	 * hk_proto_report_to_json. HK_ENOTFOUND; HK_EREADONLY for a real run
+	 * under housekeeper_read_only; HK_EBUSY when it cannot start. */
 	int (*run_cleanup)(void *ctx, const char *id, bool dry_run, const struct hk_ctl_peer *peer,
 			   json_t **report, char **cause);
 
@@ -140,11 +147,15 @@ struct hk_ctl_ops {
 	int (*daemon_info)(void *ctx, json_t **out);
 };
 
+struct hk_fair;
+
 /* One request as a handler sees it. */
 struct hk_ctl_request {
 	const char *op;
 	const json_t *args;          /* always an object */
 	struct hk_ctl_peer peer;
+	struct hk_fair *fair;        /* per-uid rations (NULL: none, as in tests) */
+	double now;                  /* monotonic seconds, for fair */
 };
 
 /* The reply sink: a handler sets either a result or an error. */
@@ -153,6 +164,7 @@ struct hk_ctl_reply {
 	char *message;               /* error text (owned) */
 	json_t *result;              /* success value (owned; NULL = null) */
 	json_t *details;             /* optional error details (owned) */
+	bool quiet;                  /* a refusal the handler logged (rate-limited) itself */
 };
 void hk_ctl_reply_init(struct hk_ctl_reply *reply);
 void hk_ctl_reply_fini(struct hk_ctl_reply *reply);
@@ -187,6 +199,9 @@ void hk_ctl_free(struct hk_ctl *ctl);
  * for tests. Applies from each client's next event. */
 void hk_ctl_set_timeouts(struct hk_ctl *ctl, double read_timeout, double write_timeout,
 			 double idle_timeout);
+/* Change the idle limit of non-root clients (default HK_FAIR_IDLE_TIMEOUT;
+ * the shorter of it and the idle timeout applies); for tests. */
+void hk_ctl_set_user_idle_timeout(struct hk_ctl *ctl, double idle_timeout);
 /* Number of connected clients (for status and tests). */
 size_t hk_ctl_clients(const struct hk_ctl *ctl);
 

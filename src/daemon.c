@@ -31,6 +31,7 @@
 #include "log.h"
 #include "ctl.h"
 #include "notify.h"
+#include "fair.h"
 #include "report.h"
 #include "sched.h"
 #include "service.h"
@@ -282,6 +283,13 @@ static void daemon_write_report(const struct hk_config *cfg, const struct hk_job
 		return;
 	char *dir = daemon_report_dir(cfg);
 	daemon_write_report_to(dir, job, rep);
+	if (job->uid != 0) {
+		size_t gone = hk_report_cap(dir, job->uid, HK_FAIR_UID_REPORTS);
+		if (gone)
+			log_debug("report", "%s: %zu older report%s of uid %u removed (at most %d kept)",
+				  dir, gone, gone == 1 ? "" : "s", (unsigned)job->uid,
+				  HK_FAIR_UID_REPORTS);
+	}
 	free(dir);
 }
 

@@ -204,15 +204,11 @@ char *eng_file_path(const struct eng_reg *reg, uint32_t dir, const char *name)
 	return b.data;
 }
 
-/* The full path for a log line, with control bytes and invalid UTF-8
- * escaped so that a file name cannot forge log lines. */
+/* The full path for a log line. Raw: log.c escapes the whole message
+ * (control bytes, invalid UTF-8), so escaping here too would double it. */
 char *eng_log_path(const struct eng_reg *reg, uint32_t dir, const char *name)
 {
-	char *raw = eng_file_path(reg, dir, name);
-	struct hk_buf b = { 0 };
-	hk_buf_append_escaped(&b, raw, strlen(raw));
-	free(raw);
-	return b.data;
+	return eng_file_path(reg, dir, name);
 }
 
 static void eng_queue_scan(struct eng_reg *reg, uint32_t dir)

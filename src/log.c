@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,20 +66,53 @@ const char *hk_log_level_name(int level)
 	return "info";
 }
 
+/* Does s hold anything that hk_buf_append_escaped rewrites (a control
+ * byte, DEL, a backslash, invalid UTF-8)? */
+static bool log_needs_escape(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t l = hk_utf8_seq_len(u + i, n - i);
+		if (l == 0 || (l == 1 && (u[i] < 0x20 || u[i] == 0x7f || u[i] == '\\')))
+			return true;
+		i += l;
+	}
+	return false;
+}
+
+/*
+ * The one place a log line is built. Directory names, patterns, file
+ * names, descriptions and names come from users; one with a newline
+ * would end the line and forge the next ("reap: /etc/shadow: deleted"),
+ * which journald and syslog store as an entry of its own. So the whole
+ * formatted message is escaped here, whatever the caller passed: no log
+ * call can write more than one line. Tags are literals of the code. A
+ * message that needs no escaping (the common case) is not copied again.
+ */
 static void log_vemit(int prio, const char *tag, const char *suffix, const char *fmt, va_list ap)
 {
 	char *msg = hk_xvasprintf(fmt, ap);
+	if (suffix) {
+		char *full = hk_xasprintf("%s: %s", msg, suffix);
+		free(msg);
+		msg = full;
+	}
+	if (log_needs_escape(msg)) {
+		struct hk_buf b = { 0 };
+		hk_buf_append_escaped(&b, msg, strlen(msg));
+		free(msg);
+		msg = b.data;   /* the buffer is handed over */
+	}
 	switch (log_target) {
 	case HK_LOG_SYSLOG:
-		syslog(prio, "[%s] %s%s%s", tag, msg, suffix ? ": " : "", suffix ? suffix : "");
+		syslog(prio, "[%s] %s", tag, msg);
 		break;
 	case HK_LOG_JOURNAL:
-		fprintf(stderr, "<%d>%s: %s%s%s\n", prio, tag, msg, suffix ? ": " : "",
-			suffix ? suffix : "");
+		fprintf(stderr, "<%d>%s: %s\n", prio, tag, msg);
 		break;
 	case HK_LOG_STDERR:
-		fprintf(stderr, "%s: %s: %s%s%s\n", log_ident, tag, msg, suffix ? ": " : "",
-			suffix ? suffix : "");
+		fprintf(stderr, "%s: %s: %s\n", log_ident, tag, msg);
 		break;
 	}
 	free(msg);

@@ -93,6 +93,17 @@ static void notify_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	kill(c->pid, SIGKILL);
 }
 
+/* "NAME=value" with value escaped like a log line: the message names
+ * files and registrations of users, and a command that passes it on
+ * (logger "$HK_ERROR_MESSAGE", a mail subject) must get one line. */
+static char *notify_env(const char *name_eq, const char *value)
+{
+	struct hk_buf b = { 0 };
+	hk_buf_append(&b, name_eq, strlen(name_eq));
+	hk_buf_append_escaped(&b, value, strlen(value));
+	return b.data;
+}
+
 static void notify_spawn(struct hk_notify *n, enum hk_failure cls, const char *reg_id,
 			 uint64_t job_id, const char *message)
 {
@@ -115,9 +126,9 @@ static void notify_spawn(struct hk_notify *n, enum hk_failure cls, const char *r
 			envp[k++] = environ[i];
 	char *own[4] = {
 		hk_xasprintf("HK_FAILURE_CLASS=%s", hk_failure_name(cls)),
-		hk_xasprintf("HK_REGISTRATION_ID=%s", reg_id ? reg_id : ""),
+		notify_env("HK_REGISTRATION_ID=", reg_id ? reg_id : ""),
 		hk_xasprintf("HK_JOB_ID=%llu", (unsigned long long)job_id),
-		hk_xasprintf("HK_ERROR_MESSAGE=%s", message),
+		notify_env("HK_ERROR_MESSAGE=", message),
 	};
 	for (size_t i = 0; i < 4; i++)
 		envp[k++] = own[i];

@@ -108,8 +108,13 @@ int hk_report_write(const char *dir, const struct hk_job_info *job,
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
 	/* with nanoseconds: event summaries (job 0) can follow each other
 	 * within a second under a flood, and must not replace each other */
-	char *path = hk_xasprintf("%s/report-%06" PRIu64 "-%s.%09" PRId64 "Z.json", dir, job->id,
-				  stamp, rep->started_ns % HK_NSEC_PER_SEC);
+	/* a run a non-root uid asked for carries the uid: hk_report_cap keeps
+	 * only the newest HK_FAIR_UID_REPORTS of them */
+	char owner[32] = "";
+	if (job->uid != 0)
+		snprintf(owner, sizeof(owner), "-uid%u", (unsigned)job->uid);
+	char *path = hk_xasprintf("%s/report-%06" PRIu64 "-%s.%09" PRId64 "Z%s.json", dir, job->id,
+				  stamp, rep->started_ns % HK_NSEC_PER_SEC, owner);
 	r = hk_write_atomic(path, text.data, text.len, 0600);
 	hk_buf_fini(&text);
 	if (r == 0 && path_out)
@@ -144,4 +149,58 @@ size_t hk_report_prune(const char *dir, int64_t before_ns)
 	}
 	closedir(d);
 	return n;
+}
+
+struct report_entry {
+	int64_t mtime_ns;
+	char *name;
+};
+
+static int report_entry_cmp(const void *a, const void *b)
+{
+	const struct report_entry *x = a, *y = b;
+	if (x->mtime_ns != y->mtime_ns)
+		return x->mtime_ns < y->mtime_ns ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+size_t hk_report_cap(const char *dir, uid_t uid, size_t keep)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return 0;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return 0;
+	}
+	char *pattern = hk_xasprintf("report-*-uid%u.json", (unsigned)uid);
+	struct report_entry *list = NULL;
+	size_t n = 0, cap = 0, gone = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (fnmatch(pattern, de->d_name, 0) != 0 ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			list = hk_xreallocarray(list, cap, sizeof(*list));
+		}
+		list[n].mtime_ns = (int64_t)st.st_mtim.tv_sec * HK_NSEC_PER_SEC + st.st_mtim.tv_nsec;
+		list[n].name = hk_xstrdup(de->d_name);
+		n++;
+	}
+	if (n > keep) {
+		qsort(list, n, sizeof(*list), report_entry_cmp);
+		for (size_t i = 0; i < n - keep; i++)
+			if (unlinkat(dfd, list[i].name, 0) == 0)
+				gone++;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(list[i].name);
+	free(list);
+	free(pattern);
+	closedir(d);
+	return gone;
 }

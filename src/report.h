@@ -17,14 +17,21 @@
  * fsync, rename). Returns 0 or -errno. */
 int hk_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
 
-/* Write the report of job to dir/report-<job id>-<start time>.json (dir is
- * created 0700 when missing). *path_out (may be NULL) receives the file's
- * path, owned by the caller. Returns 0 or -errno. */
+/* Write the report of job to dir/report-<job id>-<start time>.json, or
+ * report-<job id>-<start time>-uid<uid>.json for a job a non-root uid asked
+ * for (dir is created 0700 when missing). *path_out (may be NULL) receives
+ * the file's path, owned by the caller. Returns 0 or -errno. */
 int hk_report_write(const char *dir, const struct hk_job_info *job,
 		    const struct hk_report *rep, char **path_out);
 
 /* Delete the report files in dir last modified before before_ns (only
  * regular files named report-*.json). Returns how many went. */
 size_t hk_report_prune(const char *dir, int64_t before_ns);
+
+/* Keep only the newest keep reports of jobs uid asked for in dir (regular
+ * files named report-*-uid<uid>.json, oldest by mtime removed first): a
+ * user's runs are rate-limited, and its reports must not fill the state
+ * disk within the retention either. Returns how many went. */
+size_t hk_report_cap(const char *dir, uid_t uid, size_t keep);
 
 #endif /* HK_REPORT_H */

@@ -13,6 +13,8 @@
 
 #include "log.h"
 #include "sched.h"
+
+#define SCHED_ANY_OWNER ((uid_t)-1)   /* a job of every registration, whoever owns it */
 #include "util.h"
 
 #define SCHED_SLICE 2048          /* work units per loop iteration, all jobs together */
@@ -250,7 +252,7 @@ int hk_sched_submit(struct hk_sched *s, const char *filter, bool dry_run, const 
 		    hk_job_done_fn done, void *arg, uint64_t *job_id)
 {
 	int err;
-	struct sched_job *job = sched_job_create(s, filter, HK_SCHED_ANY_OWNER, dry_run, trigger,
+	struct sched_job *job = sched_job_create(s, filter, SCHED_ANY_OWNER, dry_run, trigger,
 						 done, arg, &err);
 	if (!job)
 		return err;
@@ -273,13 +275,15 @@ static bool sched_job_blocked(const struct sched_job *job)
 	return false;
 }
 
-int hk_sched_run_now(struct hk_sched *s, const char *filter, uid_t owner, bool dry_run,
-		     const char *trigger, hk_job_done_fn done, void *arg, uint64_t *job_id)
+int hk_sched_run_now(struct hk_sched *s, const char *filter, bool dry_run, const char *trigger,
+		     uid_t uid, hk_job_done_fn done, void *arg, uint64_t *job_id)
 {
 	int err;
+	uid_t owner = uid == 0 ? SCHED_ANY_OWNER : uid;
 	struct sched_job *job = sched_job_create(s, filter, owner, dry_run, trigger, done, arg, &err);
 	if (!job)
 		return err;
+	job->info.uid = uid;
 	if (job_id)
 		*job_id = job->info.id;
 	/* started at once, outside the queue: the caller waits for it */
@@ -330,7 +334,7 @@ static struct sched_job *sched_job_create(struct hk_sched *s, const char *filter
 {
 	char (*ids)[HK_UUID_LEN + 1] = NULL;
 	size_t n = hk_engine_reg_ids(s->eng, filter, &ids);
-	if (owner != HK_SCHED_ANY_OWNER)
+	if (owner != SCHED_ANY_OWNER)
 		n = sched_keep_owned(s, ids, n, owner);
 	if (filter && n == 0) {
 		free(ids);

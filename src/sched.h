@@ -30,6 +30,7 @@ struct hk_job_info {
 	const char *trigger;        /* "schedule", "registration-schedule", "manual", "once" */
 	bool dry_run;
 	char *filter;               /* registration id/name, NULL = all */
+	uid_t uid;                  /* who asked over the socket; 0: root or the daemon itself */
 	int64_t queued_ns;
 	int64_t started_ns;         /* 0 while queued */
 	int64_t finished_ns;        /* 0 while not finished */
@@ -60,13 +61,14 @@ int hk_sched_submit(struct hk_sched *sched, const char *filter, bool dry_run,
 		    const char *trigger, hk_job_done_fn done, void *arg, uint64_t *job_id);
 
 /* Run a job now, to completion, before returning (a manual run whose caller
- * waits for the report); other jobs pause meanwhile. Same arguments and
- * errors as hk_sched_submit; done runs before this returns. owner: only
- * the registrations of that uid (a non-root caller's run of "all", whose
- * report must not list others' files), or HK_SCHED_ANY_OWNER. */
-#define HK_SCHED_ANY_OWNER ((uid_t)-1)
-int hk_sched_run_now(struct hk_sched *sched, const char *filter, uid_t owner, bool dry_run,
-		     const char *trigger, hk_job_done_fn done, void *arg, uint64_t *job_id);
+ * waits for the report); other jobs pause meanwhile. uid is the caller's
+ * (job->uid); a caller other than root gets a job of only the
+ * registrations it owns (its run of "all" must not sweep, nor report the
+ * files of, others'). Same other arguments and errors as hk_sched_submit;
+ * done runs before this returns. */
+int hk_sched_run_now(struct hk_sched *sched, const char *filter, bool dry_run,
+		     const char *trigger, uid_t uid, hk_job_done_fn done, void *arg,
+		     uint64_t *job_id);
 
 /* Run every queued job to completion now, without the loop (--once). */
 void hk_sched_run_all(struct hk_sched *sched);

@@ -329,9 +329,8 @@ static int svc_run(void *ctx, const char *id, bool dry_run, const struct hk_ctl_
 	struct svc_run_result res = { NULL };
 	uint64_t job_id;
 	/* a report lists files: a non-root caller's covers its own registrations */
-	uid_t owner = peer->uid == 0 ? HK_SCHED_ANY_OWNER : peer->uid;
-	int r = hk_sched_run_now(svc->sched, id, owner, dry_run, "manual", svc_run_done, &res,
-				 &job_id);
+	int r = hk_sched_run_now(svc->sched, id, dry_run, "manual", peer->uid, svc_run_done,
+				 &res, &job_id);
 	if (r < 0)
 		return r;
 	*report = res.report ? res.report : json_null();
@@ -549,17 +548,32 @@ static int svc_reload(void *ctx, json_t **errors)
 
 /* Metrics ------------------------------------------------------------------- */
 
+/* {registration="..."}: the exposition format escapes backslash, quote
+ * and newline; any other control byte or invalid UTF-8 (a name given
+ * through the API is raw bytes) would break the scrape or a line of it, so
+ * it is written as an escaped backslash and its hex value ("\\x1b"). */
 static void svc_label(struct hk_buf *b, const struct hk_registration *r)
 {
 	const char *v = r->name ? r->name : r->id;
+	const unsigned char *u = (const unsigned char *)v;
+	size_t n = strlen(v);
 	hk_buf_append(b, "{registration=\"", 15);
-	for (const char *p = v; *p; p++) {
-		if (*p == '\\' || *p == '"')
-			hk_buf_append(b, "\\", 1);
-		if (*p == '\n')
+	for (size_t i = 0; i < n;) {
+		size_t l = hk_utf8_seq_len(u + i, n - i);
+		if (l > 1) {
+			hk_buf_append(b, v + i, l);
+			i += l;
+			continue;
+		}
+		if (u[i] == '\\' || u[i] == '"')
+			hk_buf_printf(b, "\\%c", u[i]);
+		else if (u[i] == '\n')
 			hk_buf_append(b, "\\n", 2);
+		else if (l == 0 || u[i] < 0x20 || u[i] == 0x7f)
+			hk_buf_printf(b, "\\\\x%02x", u[i]);
 		else
-			hk_buf_append(b, p, 1);
+			hk_buf_append(b, v + i, 1);
+		i++;
 	}
 	hk_buf_append(b, "\"}", 2);
 }

@@ -3,7 +3,8 @@
  * ops vtable (unknown op, argument errors with their exact messages, the
  * authorization matrix), then the real socket on a libev loop (garbage,
  * oversize, half-sent and valid requests; stale/foreign files at the
- * socket path; the client cap), and libhousekeeper against that server
+ * socket path; the client cap), fairness between uids (token bucket, slot
+ * accounting, the run rate limit), and libhousekeeper against that server
  * (compiled in from src/client.c, see below).
  */
 #include "autoconfig.h"
@@ -28,6 +29,7 @@
 #include <ev.h>
 
 #include "ctl.h"
+#include "fair.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -932,11 +934,13 @@ static void test_socket_client_cap(void **state)
 	int fds[HK_CTL_MAX_CLIENTS];
 	struct conn extra = { 0 };
 	json_t *r;
+	/* as root the whole table; as another uid, that uid's cap (fair.h) */
+	int max = geteuid() == 0 ? HK_CTL_MAX_CLIENTS : HK_FAIR_UID_CLIENTS;
 
 	assert_int_equal(hk_ctl_create(loop, path, 0600, (gid_t)-1, &fake_ops, &fx->fake, &ctl, &cause), 0);
-	for (int i = 0; i < HK_CTL_MAX_CLIENTS; i++)
+	for (int i = 0; i < max; i++)
 		fds[i] = conn_open(path);
-	void *arg[2] = { ctl, (void *)(uintptr_t)HK_CTL_MAX_CLIENTS };
+	void *arg[2] = { ctl, (void *)(uintptr_t)max };
 	assert_true(spin(loop, clients_are, arg, 5.0));
 	extra.fd = conn_open(path);
 	r = conn_response(loop, &extra);
@@ -944,7 +948,7 @@ static void test_socket_client_cap(void **state)
 	json_decref(r);
 	assert_true(spin(loop, conn_eof, &extra, 5.0));
 	close(extra.fd);
-	for (int i = 0; i < HK_CTL_MAX_CLIENTS; i++)
+	for (int i = 0; i < max; i++)
 		close(fds[i]);
 	arg[1] = (void *)(uintptr_t)0;
 	assert_true(spin(loop, clients_are, arg, 5.0));
@@ -1143,6 +1147,144 @@ static void test_client_library(void **state)
 	free(path);
 }
 
+/* Fairness (fair.h) ---------------------------------------------------------------- */
+
+static void test_fair_bucket(void **state)
+{
+	struct hk_fair_bucket b;
+	double wait = -1;
+
+	hk_fair_bucket_init(&b, 10, 100.0);
+	for (int i = 0; i < 10; i++)
+		assert_true(hk_fair_bucket_take(&b, 1.0, 10, 100.0, NULL));
+	assert_false(hk_fair_bucket_take(&b, 1.0, 10, 100.0, &wait));
+	assert_true(wait > 0.99 && wait < 1.01);
+	assert_false(hk_fair_bucket_take(&b, 1.0, 10, 100.5, &wait));
+	assert_true(wait > 0.49 && wait < 0.51);
+	assert_true(hk_fair_bucket_take(&b, 1.0, 10, 101.0, NULL));
+	assert_false(hk_fair_bucket_take(&b, 1.0, 10, 101.0, NULL));
+	/* a long pause refills up to the burst, not beyond */
+	for (int i = 0; i < 10; i++)
+		assert_true(hk_fair_bucket_take(&b, 1.0, 10, 1000.0, NULL));
+	assert_false(hk_fair_bucket_take(&b, 1.0, 10, 1000.0, NULL));
+	/* a clock going back refills nothing */
+	assert_false(hk_fair_bucket_take(&b, 1.0, 10, 900.0, NULL));
+}
+
+static void test_fair_slots(void **state)
+{
+	struct hk_fair *f = hk_fair_create(HK_CTL_MAX_CLIENTS, HK_FAIR_ROOT_SLOTS, HK_FAIR_UID_CLIENTS);
+	const size_t users = (HK_CTL_MAX_CLIENTS - HK_FAIR_ROOT_SLOTS) / HK_FAIR_UID_CLIENTS;
+
+	/* one uid: its cap, then refused as such */
+	for (int i = 0; i < HK_FAIR_UID_CLIENTS; i++)
+		assert_int_equal(hk_fair_client_add(f, 1000), HK_FAIR_OK);
+	assert_int_equal(hk_fair_client_add(f, 1000), HK_FAIR_UID_CAP);
+	assert_int_equal(hk_fair_clients(f, 1000), HK_FAIR_UID_CLIENTS);
+	/* more uids up to the non-root share: then full for anyone but root */
+	for (uid_t u = 1001; u < 1000 + users; u++)
+		for (int i = 0; i < HK_FAIR_UID_CLIENTS; i++)
+			assert_int_equal(hk_fair_client_add(f, u), HK_FAIR_OK);
+	assert_int_equal(hk_fair_total(f), HK_CTL_MAX_CLIENTS - HK_FAIR_ROOT_SLOTS);
+	assert_int_equal(hk_fair_client_add(f, 2000), HK_FAIR_FULL);
+	assert_int_equal(hk_fair_clients(f, 2000), 0);
+	/* root's reserved slots, then full for root too */
+	for (int i = 0; i < HK_FAIR_ROOT_SLOTS; i++)
+		assert_int_equal(hk_fair_client_add(f, 0), HK_FAIR_OK);
+	assert_int_equal(hk_fair_client_add(f, 0), HK_FAIR_FULL);
+	assert_int_equal(hk_fair_total(f), HK_CTL_MAX_CLIENTS);
+	/* a slot given back by a user is a user's again; root's is root's */
+	hk_fair_client_remove(f, 1000);
+	assert_int_equal(hk_fair_client_add(f, 2000), HK_FAIR_OK);
+	hk_fair_client_remove(f, 0);
+	assert_int_equal(hk_fair_client_add(f, 2000), HK_FAIR_FULL);
+	assert_int_equal(hk_fair_client_add(f, 0), HK_FAIR_OK);
+	/* root may use slots users left free */
+	hk_fair_client_remove(f, 2000);
+	assert_int_equal(hk_fair_client_add(f, 0), HK_FAIR_OK);
+	assert_int_equal(hk_fair_clients(f, 0), HK_FAIR_ROOT_SLOTS + 1);
+	assert_int_equal(hk_fair_client_add(f, 2000), HK_FAIR_FULL);
+	/* removing what is not there changes nothing */
+	hk_fair_client_remove(f, 4242);
+	assert_int_equal(hk_fair_total(f), HK_CTL_MAX_CLIENTS);
+	hk_fair_free(f);
+	hk_fair_free(NULL);
+}
+
+static void test_fair_runs_and_logs(void **state)
+{
+	struct hk_fair *f = hk_fair_create(HK_CTL_MAX_CLIENTS, HK_FAIR_ROOT_SLOTS, HK_FAIR_UID_CLIENTS);
+	double wait = 0;
+	size_t suppressed = 99;
+
+	for (int i = 0; i < 1000; i++)
+		assert_true(hk_fair_run_take(f, 0, 5.0, NULL));
+	for (int i = 0; i < (int)HK_FAIR_RUN_BURST; i++)
+		assert_true(hk_fair_run_take(f, 1000, 5.0, NULL));
+	assert_false(hk_fair_run_take(f, 1000, 5.0, &wait));
+	assert_true(wait > 0 && wait <= 1.0 / HK_FAIR_RUN_RATE + 0.01);
+	assert_true(hk_fair_run_take(f, 1001, 5.0, NULL));          /* uids do not share */
+	assert_true(hk_fair_run_take(f, 1000, 5.0 + 1.0 / HK_FAIR_RUN_RATE, NULL));
+	/* refusal log lines: one per interval per uid, the rest counted */
+	assert_true(hk_fair_log_due(f, 1000, 10.0, &suppressed));
+	assert_int_equal(suppressed, 0);
+	assert_false(hk_fair_log_due(f, 1000, 11.0, NULL));
+	assert_false(hk_fair_log_due(f, 1000, 12.0, NULL));
+	assert_true(hk_fair_log_due(f, 1001, 12.0, NULL));
+	assert_true(hk_fair_log_due(f, 1000, 10.0 + HK_FAIR_LOG_INTERVAL, &suppressed));
+	assert_int_equal(suppressed, 2);
+	/* many uids that ran once and left do not pile up: later calls prune them */
+	for (uid_t u = 3000; u < 4000; u++)
+		assert_true(hk_fair_run_take(f, u, 100.0, NULL));
+	assert_true(hk_fair_run_take(f, 5000, 100.0 + 2 * HK_FAIR_RUN_BURST / HK_FAIR_RUN_RATE, NULL));
+	hk_fair_free(f);
+}
+
+/* Dispatch run_cleanup as uid with the rations f at now. */
+static int run_fair(struct fx *fx, struct hk_fair *f, uid_t uid, double now, char **msg)
+{
+	json_t *args = json_pack("{s:b}", "dry_run", 1);
+	struct hk_ctl_request req = { .op = "run_cleanup", .args = args,
+				      .peer = { .uid = uid, .gid = uid, .pid = 4242 },
+				      .fair = f, .now = now };
+	struct hk_ctl_reply reply;
+	hk_ctl_reply_init(&reply);
+	hk_ctl_dispatch(&fake_ops, &fx->fake, &req, &reply);
+	int code = reply.code;
+	if (msg) {
+		*msg = reply.message;
+		reply.message = NULL;
+	}
+	hk_ctl_reply_fini(&reply);
+	json_decref(args);
+	return code;
+}
+
+static void test_run_rate_limit(void **state)
+{
+	struct fx *fx = *state;
+	struct hk_fair *f = hk_fair_create(HK_CTL_MAX_CLIENTS, HK_FAIR_ROOT_SLOTS, HK_FAIR_UID_CLIENTS);
+	char *msg = NULL;
+
+	for (int i = 0; i < (int)HK_FAIR_RUN_BURST; i++)
+		assert_int_equal(run_fair(fx, f, 1000, 1.0, NULL), 0);
+	int calls = fx->fake.calls;
+	assert_int_equal(run_fair(fx, f, 1000, 1.0, &msg), HK_EBUSY);
+	assert_non_null(strstr(msg, "rate limited"));
+	free(msg);
+	assert_int_equal(fx->fake.calls, calls);        /* the op was never called */
+	/* root and other uids are not held back */
+	for (int i = 0; i < 3 * (int)HK_FAIR_RUN_BURST; i++)
+		assert_int_equal(run_fair(fx, f, 0, 1.0, NULL), 0);
+	assert_int_equal(run_fair(fx, f, 1001, 1.0, NULL), 0);
+	/* a token later */
+	assert_int_equal(run_fair(fx, f, 1000, 1.0 + 1.0 / HK_FAIR_RUN_RATE, NULL), 0);
+	/* without rations (hk_ctl_dispatch of tests, hk_ctl_handle_payload): no limit */
+	for (int i = 0; i < 3 * (int)HK_FAIR_RUN_BURST; i++)
+		assert_int_equal(run_fair(fx, NULL, 1000, 1.0, NULL), 0);
+	hk_fair_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1161,6 +1303,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_socket_path_safety, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_no_daemon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_library, setup, teardown),
+		cmocka_unit_test(test_fair_bucket),
+		cmocka_unit_test(test_fair_slots),
+		cmocka_unit_test(test_fair_runs_and_logs),
+		cmocka_unit_test_setup_teardown(test_run_rate_limit, setup, teardown),
 	};
 	hk_log_init("test_ctl", HK_LOG_STDERR, LOG_WARNING);
 	return cmocka_run_group_tests(tests, NULL, NULL);
