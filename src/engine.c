@@ -283,10 +283,10 @@ static void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *n
  * directory gets nothing from it. */
 static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *name)
 {
-	int fd = !eng_dir_budget_ok(reg)
-			 ? -EMFILE   /* keep fds for deletions, clients and other owners */
-			 : hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev,
-					  reg->root_mnt_id);
+	bool budget_ok = eng_dir_budget_ok(reg);
+	int fd = !budget_ok ? -EMFILE   /* keep fds for deletions, clients and other owners */
+			    : hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev,
+					     reg->root_mnt_id);
 	if (fd < 0) {
 		if (fd == -EXDEV) {
 			log_debug("scan", "%s/%s: mount point, not entered", reg->conf->directory, name);
@@ -297,7 +297,10 @@ static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *na
 				eng_fail(reg->eng, HK_FAIL_WATCH, reg->conf->id,
 					 "%s: cannot open a subdirectory (%s): part of the tree is "
 					 "not watched; rescanning every %d seconds",
-					 reg->conf->directory, hk_strerror(fd),
+					 reg->conf->directory,
+					 budget_ok ? hk_strerror(fd)
+						   : "its owner's share of directory fds and "
+						     "watches is used up",
 					 (int)ENG_FALLBACK_RESCAN);
 			eng_watch_fallback(reg);
 		}
