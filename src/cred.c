@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,12 +90,16 @@ const struct hk_cred *hk_cred_current(void)
 	return cred_in_force;
 }
 
+/* Whether this thread's supplementary groups are not the daemon's. */
+static __thread bool cred_groups_changed;
+
 /* The raw syscalls change the calling thread only. setfsuid/setfsgid
  * report no error: asking with -1 tells what is in force. */
 static int cred_apply(const struct hk_cred *c)
 {
 	if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0)
 		return -errno;
+	cred_groups_changed = true;
 	syscall(SYS_setfsgid, c->gid);
 	if ((gid_t)syscall(SYS_setfsgid, (gid_t)-1) != c->gid)
 		return -EPERM;
@@ -105,19 +110,37 @@ static int cred_apply(const struct hk_cred *c)
 }
 
 /* Back to the daemon's identity: fsuid first, so the filesystem
- * capabilities are back before the groups are restored. */
+ * capabilities are back before the groups are restored. Setting fsuid and
+ * fsgid back to the process's own ids needs no capability; the groups are
+ * restored only when they were changed. */
 static void cred_restore_self(void)
 {
 	syscall(SYS_setfsuid, cred_self.uid);
 	syscall(SYS_setfsgid, cred_self.gid);
 	if ((uid_t)syscall(SYS_setfsuid, (uid_t)-1) != cred_self.uid ||
 	    (gid_t)syscall(SYS_setfsgid, (gid_t)-1) != cred_self.gid ||
-	    syscall(SYS_setgroups, cred_self.n_groups, cred_self.groups) < 0) {
+	    (cred_groups_changed &&
+	     syscall(SYS_setgroups, cred_self.n_groups, cred_self.groups) < 0)) {
 		log_errx("cred", "cannot return to the daemon's own identity (%s): stopping",
 			 strerror(errno));
 		abort();
 	}
+	cred_groups_changed = false;
 	cred_in_force = NULL;
+}
+
+/* A daemon without CAP_SETUID/CAP_SETGID fails every switch: say so once a
+ * minute, not at every scan slice. */
+static void cred_log_failure(const struct hk_cred *c, int err)
+{
+	static _Atomic int64_t last_ns;
+	int64_t now = hk_time_mono_ns(), prev = last_ns;
+	if (prev && now - prev < 60 * HK_NSEC_PER_SEC)
+		return;
+	last_ns = now;
+	log_errx("cred", "cannot act with the identity of uid %u (%s): its registrations are "
+		 "not scanned nor cleaned (the daemon needs CAP_SETUID and CAP_SETGID)",
+		 (unsigned)c->uid, hk_strerror(err));
 }
 
 /* Two registrations of one owner share an identity: switching between
@@ -149,8 +172,7 @@ int hk_cred_use(const struct hk_cred *c, const struct hk_cred **prev)
 	int r = cred_apply(c);
 	if (r < 0) {
 		cred_restore_self();
-		log_errx("cred", "cannot act with the identity of uid %u (%s)", (unsigned)c->uid,
-			 hk_strerror(r));
+		cred_log_failure(c, r);
 		return r;
 	}
 	cred_in_force = c;
