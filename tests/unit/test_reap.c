@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "cred.h"
 #include "reap.h"
 #include "scan.h"
 #include "util.h"
@@ -170,6 +172,43 @@ static void run_with_threads(unsigned threads, bool dry_run, size_t batch)
 	fixture_free(f);
 }
 
+/* Jobs run with an owner's identity on every thread: as the unprivileged
+ * user "nobody" (uid 65534) nothing in root's private directory can be
+ * deleted, whichever thread takes the job; afterwards every thread is back
+ * at the daemon's identity and the same jobs delete. Needs root. */
+static void test_owner_identity(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	struct fixture *f = fixture_new();
+	struct hk_cred *nobody = hk_cred_for_uid(65534);
+	assert_non_null(nobody);
+	struct hk_reap_pool *pool = hk_reap_pool_new(4);
+	size_t plain[64], n = 0;
+	for (size_t i = 0; i < N_FILES && n < 64; i++)
+		if (kind_of(i) == K_PLAIN)
+			plain[n++] = i;
+	struct hk_reap_job jobs[64];
+	for (size_t k = 0; k < n; k++)
+		jobs[k] = f->jobs[plain[k]];
+	hk_reap_many(pool, jobs, n, false, nobody);
+	assert_null(hk_cred_current());
+	for (size_t k = 0; k < n; k++) {
+		assert_int_equal(jobs[k].res.outcome, HK_REAP_FAILED);
+		assert_int_equal(jobs[k].res.err, -EACCES);
+		assert_int_equal(faccessat(f->dir_fd, f->names[plain[k]], F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	}
+	for (size_t k = 0; k < n; k++)
+		jobs[k] = f->jobs[plain[k]];
+	hk_reap_many(pool, jobs, n, false, NULL);
+	for (size_t k = 0; k < n; k++)
+		assert_int_equal(jobs[k].res.outcome, HK_REAP_DELETED);
+	hk_reap_pool_free(pool);
+	hk_cred_free(nobody);
+	fixture_free(f);
+}
+
 static void test_no_pool(void **state)
 {
 	(void)state;
@@ -218,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_four_threads_dry_run),
 		cmocka_unit_test(test_small_batches),
 		cmocka_unit_test(test_unused_pool),
+		cmocka_unit_test(test_owner_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
