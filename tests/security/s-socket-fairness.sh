@@ -78,7 +78,12 @@ echo "rapid dry runs of $B: $ok passed, $limited rate limited, $other other" >&2
 [ "${limited:-0}" -ge 35 ] || sec_fail_later "only ${limited:-0} of 50 rapid dry runs were rate limited"
 [ "${other:-1}" -eq 0 ] || sec_fail_later "${other:-?} dry runs failed otherwise"
 # ... and housekeeperctl says so, exit 1 (an error of the daemon, not 3)
-rc=0; bctl run "$BID" --dry-run >/dev/null 2>"$T/b.err" || rc=$?
+# (a slow machine refills a token or two while the 50 ran: the burst is
+# taken again first)
+for i in $(seq 1 15); do
+	rc=0; bctl run "$BID" --dry-run >/dev/null 2>"$T/b.err" || rc=$?
+	[ "$rc" -eq 0 ] || break
+done
 [ "$rc" -eq 1 ] || sec_fail_later "a rate-limited run: exit $rc (1 expected): $(cat "$T/b.err")"
 grep -q 'rate limited' "$T/b.err" || sec_fail_later "a rate-limited run says: $(cat "$T/b.err")"
 
@@ -98,7 +103,9 @@ read -r _ acc _ ref <"$AOUT/a-conns.status" || true
 s=$(date +%s%N)
 ctl --json status >/dev/null || sec_fail_later "root: status refused while $A holds connections"
 ms=$((($(date +%s%N) - s) / 1000000))
-[ "$ms" -lt 2000 ] || sec_fail_later "root: status took $ms ms"
+# served, not refused nor queued behind the attacker's idle connections
+# (generous for sanitizer builds on a loaded machine)
+[ "$ms" -lt 8000 ] || sec_fail_later "root: status took $ms ms"
 bctl status >/dev/null || sec_fail_later "$B: status refused while $A holds connections"
 rc=0; actl status >/dev/null 2>"$T/a9.err" || rc=$?
 [ "$rc" -ne 0 ] || sec_fail_later "$A: a 9th connection was served"
