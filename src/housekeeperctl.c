@@ -1013,6 +1013,10 @@ static int cli_cmd_audit(struct cli *cli, const struct cli_cmd *cmd, int argc, c
 	rc = cli_audit_fetch(cli, args, all, records, &cursor);
 	if (rc != CLI_OK)
 		goto out;
+	if (cli->json && all) {
+		cli_print_json(records);   /* every page: a list, as the other list commands */
+		goto out;
+	}
 	if (cli->json) {
 		json_t *page = json_pack("{s:O, s:o}", "records", records, "next_cursor",
 					 cursor ? json_string(cursor) : json_null());
@@ -1145,7 +1149,8 @@ static const struct cli_cmd cli_cmds[] = {
 	  "  --id ID            of registration ID only\n"
 	  "  --limit N          at most N records (default 1000, at most 10000)\n"
 	  "  --cursor C         continue where the page that printed C ended\n"
-	  "  --all              fetch every page\n", cli_audit_longopts },
+	  "  --all              every page (with --json: one array of every record)\n",
+	  cli_audit_longopts },
 	{ "jobs", cli_cmd_jobs, NULL, "Show the job history.", NULL, NULL },
 	{ "reload", cli_cmd_reload, NULL, "Reload the configuration (like SIGHUP).", NULL, NULL },
 	{ "metrics", cli_cmd_metrics, NULL, "Print the metrics in Prometheus text format.", NULL, NULL },
