@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -317,22 +318,22 @@ static void ctl_redact_explain(const struct hk_ctl_ops *ops, void *ctx,
 	json_decref(seen);
 }
 
-/* audit for a non-root caller: only the records of its own registrations.
- * Takes out over; returns the filtered array. */
-static json_t *ctl_redact_audit(const struct hk_ctl_ops *ops, void *ctx,
-				const struct hk_ctl_peer *peer, json_t *out)
-{
-	json_t *kept = json_array(), *seen = json_object(), *rec;
-	size_t i;
+/* audit for a non-root caller: only the records of its own registrations,
+ * filtered in the store's scan (struct hk_ctl_audit_query.visible), so a
+ * page is filled with the caller's records however many of others lie in
+ * between, within the scan's bound. */
+struct ctl_audit_vis {
+	const struct hk_ctl_ops *ops;
+	void *ctx;
+	const struct hk_ctl_peer *peer;
+	json_t *seen;
+};
 
-	json_array_foreach(out, i, rec) {
-		const char *id = json_string_value(json_object_get(rec, "registration_id"));
-		if (ctl_peer_owns(ops, ctx, peer, id, seen))
-			json_array_append(kept, rec);
-	}
-	json_decref(seen);
-	json_decref(out);
-	return kept;
+static bool ctl_redact_audit(const char *reg_id, void *arg)
+{
+	struct ctl_audit_vis *v = arg;
+
+	return ctl_peer_owns(v->ops, v->ctx, v->peer, reg_id, v->seen);
 }
 
 /* Handlers ---------------------------------------------------------------------- */
@@ -579,38 +580,174 @@ out:
 	free(path);
 }
 
-static void ctl_op_audit(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
-			 struct hk_ctl_reply *reply)
-{
-	static const char *const allowed[] = { "since", "id", NULL };
-	const json_t *since = json_object_get(req->args, "since");
-	const char *id;
-	int64_t t = 0;
-	json_t *out = NULL;
+/* The audit cursor: "c1-" 16 hex digits of the position, then, for a
+ * query of one registration, "-" and its id in hex (shell-safe, opaque). */
+#define CTL_CURSOR_PREFIX "c1-"
 
-	if (!ctl_args_only(req, reply, allowed) || !ctl_arg_id(req, reply, false, &id))
-		return;
+static json_t *ctl_audit_cursor(uint64_t next, const char *id)
+{
+	struct hk_buf b = { 0 };
+	json_t *s;
+
+	if (!next)
+		return json_null();
+	hk_buf_printf(&b, CTL_CURSOR_PREFIX "%016" PRIx64, next);
+	if (id) {
+		hk_buf_printf(&b, "-");
+		for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+			hk_buf_printf(&b, "%02x", *p);
+	}
+	s = json_stringn(b.data, b.len);
+	hk_buf_fini(&b);
+	return s;
+}
+
+static int ctl_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decode a cursor: its position and (new string or NULL) registration id. */
+static bool ctl_audit_cursor_parse(const char *s, uint64_t *from, char **id)
+{
+	size_t plen = strlen(CTL_CURSOR_PREFIX), n = strlen(s);
+	char buf[HK_UUID_LEN + 1];
+	size_t k = 0;
+
+	*from = 0;
+	*id = NULL;
+	if (n < plen + 16 || strncmp(s, CTL_CURSOR_PREFIX, plen) != 0)
+		return false;
+	for (size_t i = plen; i < plen + 16; i++) {
+		if (ctl_hex(s[i]) < 0)
+			return false;
+		*from = (*from << 4) | (uint64_t)ctl_hex(s[i]);
+	}
+	s += plen + 16;
+	if (!*s)
+		return *from != 0;
+	if (*s++ != '-' || strlen(s) % 2 || strlen(s) / 2 > HK_UUID_LEN || !*s)
+		return false;
+	for (; *s; s += 2) {
+		int hi = ctl_hex(s[0]), lo = ctl_hex(s[1]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			return false;
+		buf[k++] = (char)(hi << 4 | lo);
+	}
+	buf[k] = '\0';
+	*id = hk_xstrdup(buf);
+	return *from != 0;
+}
+
+/* The audit arguments: since, limit and cursor into q (and *cursor_id). */
+static bool ctl_audit_args(const struct hk_ctl_request *req, struct hk_ctl_reply *reply,
+			   struct hk_ctl_audit_query *q, char **cursor_id)
+{
+	static const char *const allowed[] = { "since", "id", "limit", "cursor", NULL };
+	const json_t *since = json_object_get(req->args, "since");
+	const json_t *limit = json_object_get(req->args, "limit");
+	const json_t *cursor = json_object_get(req->args, "cursor");
+
+	if (!ctl_args_only(req, reply, allowed))
+		return false;
 	if (since && !json_is_null(since)) {
 		if (!json_is_number(since) || json_number_value(since) < 0) {
 			hk_ctl_reply_set_error(reply, -EINVAL,
 					       "audit: 'since' must be epoch seconds (a non-negative number)");
-			return;
+			return false;
 		}
-		t = (int64_t)json_number_value(since);
+		q->since = (int64_t)json_number_value(since);
 	}
-	if (id && req->peer.uid != 0) {
-		/* the same refusal as a run of someone else's registration */
-		struct hk_registration *reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true,
-								  "read its records");
-		if (!reg)
-			return;
-		hk_registration_free(reg);
+	if (limit && !json_is_null(limit)) {
+		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
+		    json_integer_value(limit) > HK_PROTO_AUDIT_LIMIT_MAX) {
+			hk_ctl_reply_set_error(reply, -EINVAL, "audit: 'limit' must be an integer "
+					       "from 1 to %d", HK_PROTO_AUDIT_LIMIT_MAX);
+			return false;
+		}
+		q->limit = (size_t)json_integer_value(limit);
 	}
-	int r = ops->audit(ctx, t, id, &out);
+	if (cursor && !json_is_null(cursor) &&
+	    (!json_is_string(cursor) ||
+	     !ctl_audit_cursor_parse(json_string_value(cursor), &q->from, cursor_id))) {
+		hk_ctl_reply_set_error(reply, -EINVAL, "audit: 'cursor' is not a cursor this daemon "
+				       "gave (pass next_cursor of the previous page as it is)");
+		return false;
+	}
+	return true;
+}
 
-	if (r >= 0 && json_is_array(out) && req->peer.uid != 0)
-		out = ctl_redact_audit(ops, ctx, &req->peer, out);
-	ctl_reply_json(reply, r, out, NULL, true);
+/* The registration an audit query is about, as an id: a name is resolved;
+ * one that is not registered (any more) stays as given. For another uid,
+ * the same refusal as a run of someone else's registration. NULL with the
+ * reply set when refused. */
+static char *ctl_audit_reg(const struct hk_ctl_ops *ops, void *ctx,
+			   const struct hk_ctl_request *req, struct hk_ctl_reply *reply,
+			   const char *id)
+{
+	struct hk_registration *reg = NULL;
+	char *out;
+
+	if (req->peer.uid != 0) {
+		reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true, "read its records");
+		if (!reg)
+			return NULL;
+	} else if (ops->get_registration && ops->get_registration(ctx, id, &reg) < 0) {
+		reg = NULL;
+	}
+	out = hk_xstrdup(reg ? reg->id : id);
+	hk_registration_free(reg);
+	return out;
+}
+
+static void ctl_op_audit(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
+			 struct hk_ctl_reply *reply)
+{
+	struct hk_ctl_audit_query q = { .limit = HK_PROTO_AUDIT_LIMIT,
+					.max_bytes = HK_CTL_AUDIT_BYTES,
+					.max_visit = HK_CTL_AUDIT_VISIT };
+	struct ctl_audit_vis vis = { ops, ctx, &req->peer, NULL };
+	char *cursor_id = NULL, *reg_id = NULL;
+	const char *id;
+	json_t *out = NULL;
+	uint64_t next = 0;
+	int r;
+
+	if (!ctl_arg_id(req, reply, false, &id) || !ctl_audit_args(req, reply, &q, &cursor_id))
+		goto out;
+	if (id || cursor_id) {
+		reg_id = ctl_audit_reg(ops, ctx, req, reply, id ? id : cursor_id);
+		if (!reg_id)
+			goto out;
+		if (cursor_id && strcmp(reg_id, cursor_id) != 0) {
+			hk_ctl_reply_set_error(reply, -EINVAL, "audit: the cursor continues a "
+					       "query of another registration");
+			goto out;
+		}
+	}
+	q.id = reg_id;
+	if (req->peer.uid != 0) {
+		vis.seen = json_object();
+		q.visible = ctl_redact_audit;
+		q.visible_arg = &vis;
+	}
+	r = ops->audit(ctx, &q, &out, &next);
+	if (r >= 0 && json_is_array(out)) {
+		out = json_pack("{s:o, s:o}", "records", out, "next_cursor",
+				ctl_audit_cursor(next, reg_id));
+		r = out ? r : -ENOMEM;
+	}
+	ctl_reply_json(reply, r, out, NULL, false);
+	if (!reply->code && !json_is_object(reply->result))
+		hk_ctl_reply_set_error(reply, HK_EPROTO, "internal error: bad result from the daemon");
+out:
+	json_decref(vis.seen);
+	free(cursor_id);
+	free(reg_id);
 }
 
 static void ctl_op_jobs(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
@@ -763,19 +900,22 @@ static void ctl_encode(json_t *msg, int64_t id, char **frame, size_t *frame_len)
 
 static void ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
 			       const struct hk_ctl_peer *peer, struct hk_fair *fair, double now,
-			       const char *text, size_t len, char **frame, size_t *frame_len);
+			       bool busy, const char *text, size_t len, char **frame,
+			       size_t *frame_len);
 
 void hk_ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
 			   const struct hk_ctl_peer *peer, const char *text, size_t len,
 			   char **frame, size_t *frame_len)
 {
-	ctl_handle_payload(ops, ops_ctx, peer, NULL, 0.0, text, len, frame, frame_len);
+	ctl_handle_payload(ops, ops_ctx, peer, NULL, 0.0, false, text, len, frame, frame_len);
 }
 
-/* hk_ctl_handle_payload with the server's rations (fair, now). */
+/* hk_ctl_handle_payload with the server's rations (fair, now); busy: too
+ * many unread replies (ctl_client_over), the request is refused. */
 static void ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
 			       const struct hk_ctl_peer *peer, struct hk_fair *fair, double now,
-			       const char *text, size_t len, char **frame, size_t *frame_len)
+			       bool busy, const char *text, size_t len, char **frame,
+			       size_t *frame_len)
 {
 	struct hk_proto_request preq;
 	struct hk_ctl_reply reply;
@@ -789,6 +929,9 @@ static void ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
 		log_debug("ctl", "uid %u pid %d: bad request: %s", (unsigned)peer->uid, (int)peer->pid,
 			  cause ? cause : hk_strerror(r));
 		msg = hk_proto_response_error(preq.id, r, cause, NULL);
+	} else if (busy) {
+		msg = hk_proto_response_error(preq.id, HK_EBUSY, "too many replies not read yet; "
+					      "read them or try again later", NULL);
 	} else {
 		struct hk_ctl_request req = { .op = preq.op, .args = preq.args, .peer = *peer,
 					      .fair = fair, .now = now };
@@ -841,6 +984,7 @@ struct hk_ctl {
 	struct ctl_client *clients;
 	size_t n_clients;
 	struct hk_fair *fair;   /* slots, connections and runs per uid */
+	size_t pending;         /* bytes of replies not yet written, all clients */
 	double read_timeout;
 	double write_timeout;
 	double idle_timeout;
@@ -862,6 +1006,7 @@ static void ctl_client_free(struct ctl_client *c)
 		c->next->prev = c->prev;
 	ctl->n_clients--;
 	hk_fair_client_remove(ctl->fair, c->peer.uid);
+	ctl->pending -= c->out_len;
 	close(c->fd);
 	hk_proto_decoder_fini(&c->dec);
 	free(c->in);
@@ -925,6 +1070,7 @@ static bool ctl_client_flush(struct ctl_client *c)
 		c->last_activity = ev_now(c->ctl->loop);
 	}
 	free(c->out);
+	c->ctl->pending -= c->out_len;
 	c->out = NULL;
 	c->out_len = c->out_off = 0;
 	if (c->closing) {
@@ -940,7 +1086,37 @@ static bool ctl_client_send(struct ctl_client *c, char *frame, size_t len)
 	c->out = frame;
 	c->out_len = len;
 	c->out_off = 0;
+	c->ctl->pending += len;
 	return ctl_client_flush(c);
+}
+
+/* Has the client closed its end (POLLHUP: nothing can be written to it
+ * any more)? Its requests are then dropped unanswered, without doing
+ * their work. A client that only shut down its sending side still gets
+ * its answers. */
+static bool ctl_client_gone(const struct ctl_client *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+/* Are there too many unread replies, of c's uid or of everyone's? Then c's
+ * request is refused (the limits of ctl.h), so slow or stalled readers
+ * cannot make the daemon hold unbounded memory. */
+static bool ctl_client_over(const struct ctl_client *c)
+{
+	const struct hk_ctl *ctl = c->ctl;
+	size_t mine = 0;
+
+	for (const struct ctl_client *o = ctl->clients; o; o = o->next)
+		if (o->peer.uid == c->peer.uid)
+			mine += o->out_len - o->out_off;
+	if (mine <= HK_CTL_PENDING_UID && ctl->pending <= HK_CTL_PENDING_MAX)
+		return false;
+	log_debug("ctl", "client uid %u pid %d: request refused: %zu bytes of replies of this uid "
+		  "unread, %zu in all", (unsigned)c->peer.uid, (int)c->peer.pid, mine, ctl->pending);
+	return true;
 }
 
 /* Decode and answer buffered requests, one at a time. Returns false when
@@ -979,8 +1155,15 @@ static bool ctl_client_process(struct ctl_client *c)
 			size_t len = 0, flen = 0;
 			char *text = hk_proto_decoder_take(&c->dec, &len);
 			char *frame = NULL;
-			ctl_handle_payload(ctl->ops, ctl->ops_ctx, &c->peer, ctl->fair, ev_now(ctl->loop),
-					   text, len, &frame, &flen);
+			if (ctl_client_gone(c)) {
+				log_debug("ctl", "client pid %d: gone; request dropped", (int)c->peer.pid);
+				free(text);
+				ctl_client_free(c);
+				return false;
+			}
+			ctl_handle_payload(ctl->ops, ctl->ops_ctx, &c->peer, ctl->fair,
+					   ev_now(ctl->loop), ctl_client_over(c), text, len, &frame,
+					   &flen);
 			free(text);
 			c->partial_since = ev_now(ctl->loop);
 			if (!ctl_client_send(c, frame, flen))

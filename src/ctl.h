@@ -61,6 +61,31 @@ struct hk_ctl_peer {
 	pid_t pid;
 };
 
+/* Paged audit (SPEC 9): every request's work and reply are bounded (the
+ * records per page: HK_PROTO_AUDIT_LIMIT, at most HK_PROTO_AUDIT_LIMIT_MAX). */
+#define HK_CTL_AUDIT_BYTES (4u << 20)        /* JSON of a page's records, at most about */
+#define HK_CTL_AUDIT_VISIT 100000            /* records looked at per request, at most */
+
+/* Replies written to clients that have not read them yet: while a uid's
+ * exceed HK_CTL_PENDING_UID, or everyone's HK_CTL_PENDING_MAX, that uid's
+ * (everyone's) new requests are refused with HK_EBUSY. */
+#define HK_CTL_PENDING_UID (16u << 20)
+#define HK_CTL_PENDING_MAX (64u << 20)
+
+/* What a page of the audit trail covers. */
+struct hk_ctl_audit_query {
+	int64_t since;           /* epoch seconds, 0 = all */
+	const char *id;          /* registration id (or name), NULL = all */
+	uint64_t from;           /* the position to start at (from a cursor), 0 = the start */
+	size_t limit;            /* records at most */
+	size_t max_bytes;        /* JSON of the records, at most about */
+	size_t max_visit;        /* records looked at, at most */
+	/* redaction: NULL = every record; else false leaves a record of
+	 * registration reg_id out (it is neither shown nor counted) */
+	bool (*visible)(const char *reg_id, void *arg);
+	void *visible_arg;
+};
+
 /*
  * The operations, implemented by the daemon. Every function returns 0 or
  * an error code (-errno, HK_E*); with an error it may set *cause to a
@@ -124,10 +149,13 @@ struct hk_ctl_ops {
 	 * registrations and adds "other_registrations": how many it left out.) */
 	int (*explain)(void *ctx, const char *path, json_t **out, char **cause);
 
-	/* Audit records newer than since (epoch seconds, 0 = all), of
-	 * registration id (NULL = all): a JSON array of {time,
-	 * registration_id, path, size, mtime, reason, dry_run, result}. */
-	int (*audit)(void *ctx, int64_t since, const char *id, json_t **out);
+	/* One page of the audit trail (see struct hk_ctl_audit_query): a
+	 * JSON array of {time, registration_id, path, size, mtime, reason,
+	 * dry_run, result} in *out, oldest first, and in *next the position
+	 * the next page starts at (0: no more). The page holds at most
+	 * q->limit records of at most about q->max_bytes of JSON; fewer
+	 * (none, even) when q->max_visit records were looked at first. */
+	int (*audit)(void *ctx, const struct hk_ctl_audit_query *q, json_t **out, uint64_t *next);
 
 	/* Job history, newest first: a JSON array of {job_id, trigger,
 	 * registration_id (or null), dry_run, started, finished, outcome,

@@ -818,13 +818,28 @@ static void eng_refresh_pending(struct hk_engine *eng)
 	eng->n_refresh = 0;
 }
 
+/* An overflow is routine: the index is in doubt until the rescan it
+ * starts is done (no count or size deletion meanwhile, SAFETY.md), and
+ * that is all. It is no failure: no error line, no on_failure, only
+ * housekeeper_inotify_overflows_total and a notice (one a minute at most,
+ * with the count since the last). docs/ARCHITECTURE.md says why. */
 static void eng_overflow_cb(void *ctx)
 {
 	struct hk_engine *eng = ctx;
-	log_warnx("watch", "inotify queue overflowed: events were lost; rescanning every "
-		  "registration (raise fs.inotify.max_queued_events if this repeats)");
+	int64_t now = hk_time_mono_ns();
+
+	eng->overflows_unlogged++;
+	if (!eng->overflow_logged_ns || now - eng->overflow_logged_ns >= ENG_OVERFLOW_LOG_NS) {
+		char more[64] = "";
+		if (eng->overflows_unlogged > 1)
+			snprintf(more, sizeof(more), " (%" PRIu64 " times since the last notice)",
+				 eng->overflows_unlogged);
+		log_notice("watch", "inotify queue overflowed%s: events were lost; rescanning every "
+			   "registration (raise fs.inotify.max_queued_events if this repeats)", more);
+		eng->overflow_logged_ns = now;
+		eng->overflows_unlogged = 0;
+	}
 	eng->overflowed = true;
-	eng_fail(eng, HK_FAIL_OVERFLOW, NULL, "inotify queue overflow: events lost, rescanning");
 	for (size_t i = 0; i < eng->n_regs; i++)
 		eng_reg_rescan(eng->regs[i]);
 }

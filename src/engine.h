@@ -77,7 +77,6 @@ enum hk_failure {
 	HK_FAIL_DELETE,      /* a file could not be deleted */
 	HK_FAIL_JOB,         /* a job failed */
 	HK_FAIL_TIMEOUT,     /* a job ran past default_timeout */
-	HK_FAIL_OVERFLOW,    /* inotify queue overflow: events lost */
 	HK_FAIL_WATCH,       /* watch limit: a registration falls back to rescans */
 	HK_FAIL_AUDIT,       /* the audit trail cannot be written: deletions stop */
 	HK_FAIL_CLOCK,       /* the clock jumped forward: age limits paused */

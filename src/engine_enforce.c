@@ -36,6 +36,7 @@
 #include "reap.h"
 #include "store.h"
 #include "util.h"
+#include "watch.h"
 
 /* Runs -------------------------------------------------------------------- */
 
@@ -477,6 +478,10 @@ long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_r
 		size_t len = eng_chunk_len(picks + at, n - at);
 		changed += eng_reap_chunk(reg, run, rr, picks + at, len, &moved);
 		at += len;
+		/* each deletion queues a rename and an unlink event: take them
+		 * out of the kernel queue now, so that a run of any length
+		 * never overflows it with its own events (watch.c: held) */
+		hk_watch_drain(reg->eng->watch);
 	}
 	for (size_t k = 0; k < moved.n; k++) {
 		log_info("reap", "%s: a subdirectory left the tree; its files are no longer "

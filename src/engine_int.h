@@ -31,6 +31,7 @@
 #define ENG_ANCESTOR UINT32_MAX
 #define ENG_SCAN_SLICE 4096        /* directory entries per loop iteration */
 #define ENG_CHANGED_RETRIES 64     /* re-evaluations of changed files per enforcement */
+#define ENG_OVERFLOW_LOG_NS (60 * HK_NSEC_PER_SEC)   /* overflow notices at most this often */
 #define ENG_FALLBACK_RESCAN 30.0   /* seconds between rescans of an unwatched registration */
 #define ENG_ENFORCE_SLICE 2        /* batches of ENG_REAP_BATCH per enforcement slice:
 				    * a few ms, then the loop reads events again */
@@ -157,6 +158,8 @@ struct hk_engine {
 	ev_io mounts_io;                  /* the mount table changed */
 	int mounts_fd;                    /* /proc/self/mountinfo */
 	bool overflowed;
+	int64_t overflow_logged_ns;       /* monotonic time of the last overflow notice */
+	uint64_t overflows_unlogged;      /* overflows since that notice */
 	struct hk_store *store;           /* borrowed; NULL: nothing persisted */
 	struct hk_registration *const *api;   /* borrowed API registrations */
 	int64_t clock_offset;             /* realtime - monotonic, the accepted baseline */

@@ -330,6 +330,7 @@ enum {
 	OPT_JSON = 1000, OPT_BYTES, OPT_HELP, OPT_PATTERN, OPT_EXCLUDE, OPT_RETENTION,
 	OPT_MAX_FILES, OPT_MAX_SIZE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_RECURSIVE,
 	OPT_NO_RECURSIVE, OPT_AGE_BY, OPT_SCHEDULE, OPT_DRY_RUN, OPT_SINCE, OPT_ID, OPT_NAME,
+	OPT_AUDIT_LIMIT, OPT_CURSOR, OPT_ALL,
 };
 
 struct cli_cmd;
@@ -918,37 +919,122 @@ static const struct cli_column cli_audit_columns[] = {
 	{ "PATH", "path", cli_bytes },
 };
 
-static void cli_show_audit(const struct cli *cli, const json_t *res)
+/* The audit arguments of the command line into args; false (usage error
+ * printed) on a bad value. */
+static bool cli_audit_args(const struct cli_parsed *p, json_t *args, bool *all)
 {
-	cli_table_show(cli, res, cli_audit_columns, HK_ARRAY_SIZE(cli_audit_columns), "no audit records");
+	for (size_t i = 0; i < p->n; i++) {
+		char *cause = NULL, *end = NULL;
+		int64_t since;
+		long long n;
+
+		switch (p->key[i]) {
+		case OPT_SINCE:
+			if (cli_parse_since(p->val[i], &since, &cause) < 0) {
+				cli_err("audit: --since %s", cause ? cause : "invalid");
+				free(cause);
+				return false;
+			}
+			json_object_set_new(args, "since", json_integer(since));
+			break;
+		case OPT_ID:
+			json_object_set_new(args, "id", json_string(p->val[i]));
+			break;
+		case OPT_AUDIT_LIMIT:
+			errno = 0;
+			n = strtoll(p->val[i], &end, 10);
+			if (errno || end == p->val[i] || *end || n < 1 || n > HK_PROTO_AUDIT_LIMIT_MAX) {
+				cli_err("audit: --limit '%s': expected a number from 1 to %d", p->val[i],
+					HK_PROTO_AUDIT_LIMIT_MAX);
+				return false;
+			}
+			json_object_set_new(args, "limit", json_integer(n));
+			break;
+		case OPT_CURSOR:
+			json_object_set_new(args, "cursor", json_string(p->val[i]));
+			break;
+		case OPT_ALL:
+			*all = true;
+			break;
+		default:
+			break;
+		}
+	}
+	return true;
+}
+
+/* Fetch audit pages into *records (appended) until one has records (a
+ * page of a bounded scan may have none while more follow), or, with all,
+ * until the last. *cursor: where to go on (NULL: nothing more). */
+static int cli_audit_fetch(struct cli *cli, json_t *args, bool all, json_t *records,
+			   char **cursor)
+{
+	int rc = CLI_OK;
+
+	*cursor = NULL;
+	for (;;) {
+		json_t *res = NULL;
+		const json_t *next;
+
+		rc = cli_call(cli, "audit", json_deep_copy(args), &res);
+		if (rc != CLI_OK)
+			return rc;
+		next = json_object_get(res, "next_cursor");
+		if (!json_is_array(json_object_get(res, "records"))) {
+			cli_err("audit: the daemon's answer has no records");
+			json_decref(res);
+			return CLI_EDAEMON;
+		}
+		json_array_extend(records, json_object_get(res, "records"));
+		free(*cursor);
+		*cursor = json_is_string(next) ? hk_xstrdup(json_string_value(next)) : NULL;
+		json_decref(res);
+		if (!*cursor || (!all && json_array_size(records)))
+			return CLI_OK;
+		json_object_set_new(args, "cursor", json_string(*cursor));
+	}
 }
 
 static int cli_cmd_audit(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
-	json_t *args = json_object();
+	json_t *args = json_object(), *records = json_array();
+	const json_t *limit;
+	char *cursor = NULL;
+	bool all = false;
 	int rc = CLI_OK;
 
 	if (cli_parse(cli, cmd, argc, argv, 0, 0, &p, &rc) < 0)
 		goto out;
-	for (size_t i = 0; i < p.n; i++) {
-		if (p.key[i] == OPT_SINCE) {
-			int64_t since;
-			char *cause = NULL;
-			if (cli_parse_since(p.val[i], &since, &cause) < 0) {
-				cli_err("audit: --since %s", cause ? cause : "invalid");
-				free(cause);
-				rc = CLI_EUSAGE;
-				goto out;
-			}
-			json_object_set_new(args, "since", json_integer(since));
-		} else if (p.key[i] == OPT_ID) {
-			json_object_set_new(args, "id", json_string(p.val[i]));
-		}
+	if (!cli_audit_args(&p, args, &all)) {
+		rc = CLI_EUSAGE;
+		goto out;
 	}
-	rc = cli_call_show(cli, "audit", args, cli_show_audit);
-	args = NULL;
+	rc = cli_audit_fetch(cli, args, all, records, &cursor);
+	if (rc != CLI_OK)
+		goto out;
+	if (cli->json && all) {
+		cli_print_json(records);   /* every page: a list, as the other list commands */
+		goto out;
+	}
+	if (cli->json) {
+		json_t *page = json_pack("{s:O, s:o}", "records", records, "next_cursor",
+					 cursor ? json_string(cursor) : json_null());
+		cli_print_json(page);
+		json_decref(page);
+		goto out;
+	}
+	cli_table_show(cli, records, cli_audit_columns, HK_ARRAY_SIZE(cli_audit_columns),
+		       "no audit records");
+	limit = json_object_get(args, "limit");
+	if (cursor && json_is_integer(limit))
+		printf("more records follow: %s audit --limit %" JSON_INTEGER_FORMAT " --cursor %s\n",
+		       cli_prog, json_integer_value(limit), cursor);
+	else if (cursor)
+		printf("more records follow: %s audit --cursor %s\n", cli_prog, cursor);
 out:
+	free(cursor);
+	json_decref(records);
 	json_decref(args);
 	return rc;
 }
@@ -1034,6 +1120,9 @@ static const struct option cli_run_longopts[] = {
 static const struct option cli_audit_longopts[] = {
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "id", required_argument, NULL, OPT_ID },
+	{ "limit", required_argument, NULL, OPT_AUDIT_LIMIT },
+	{ "cursor", required_argument, NULL, OPT_CURSOR },
+	{ "all", no_argument, NULL, OPT_ALL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -1054,9 +1143,14 @@ static const struct cli_cmd cli_cmds[] = {
 	  NULL, NULL },
 	{ "explain", cli_cmd_explain, "PATH",
 	  "Show which registrations cover PATH, and when and why it will be deleted.", NULL, NULL },
-	{ "audit", cli_cmd_audit, "[--since T] [--id ID]", "Show the audit trail of deletions.",
+	{ "audit", cli_cmd_audit, "[--since T] [--id ID] [--limit N] [--cursor C] [--all]",
+	  "Show the audit trail of deletions, oldest first, a page at a time.",
 	  "  --since T          newer than T: a duration ago (2h, 7d), @EPOCH or YYYY-MM-DD [HH:MM]\n"
-	  "  --id ID            of registration ID only\n", cli_audit_longopts },
+	  "  --id ID            of registration ID only\n"
+	  "  --limit N          at most N records (default 1000, at most 10000)\n"
+	  "  --cursor C         continue where the page that printed C ended\n"
+	  "  --all              every page (with --json: one array of every record)\n",
+	  cli_audit_longopts },
 	{ "jobs", cli_cmd_jobs, NULL, "Show the job history.", NULL, NULL },
 	{ "reload", cli_cmd_reload, NULL, "Reload the configuration (like SIGHUP).", NULL, NULL },
 	{ "metrics", cli_cmd_metrics, NULL, "Print the metrics in Prometheus text format.", NULL, NULL },

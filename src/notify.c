@@ -46,7 +46,6 @@ const char *hk_failure_name(enum hk_failure cls)
 	case HK_FAIL_DELETE: return "delete";
 	case HK_FAIL_JOB: return "job";
 	case HK_FAIL_TIMEOUT: return "timeout";
-	case HK_FAIL_OVERFLOW: return "overflow";
 	case HK_FAIL_WATCH: return "watch-limit";
 	case HK_FAIL_AUDIT: return "audit";
 	case HK_FAIL_CLOCK: return "clock";

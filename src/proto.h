@@ -45,6 +45,10 @@
 #define HK_PROTO_HEADER_LEN 4
 #define HK_PROTO_MAX_REQUEST (1024 * 1024)
 #define HK_PROTO_MAX_RESPONSE (64 * 1024 * 1024)
+/* audit pages (SPEC 9): records per page by default, and the most a
+ * request may ask for */
+#define HK_PROTO_AUDIT_LIMIT 1000
+#define HK_PROTO_AUDIT_LIMIT_MAX 10000
 
 #ifdef HK_CLIENT_LIBRARY
 #pragma GCC visibility push(hidden)

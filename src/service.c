@@ -437,10 +437,26 @@ static int svc_explain(void *ctx, const char *path, json_t **out, char **cause)
 	return 0;
 }
 
+/* Building one page of the audit trail: the records so far and their size. */
+struct svc_audit_page {
+	const struct hk_ctl_audit_query *q;
+	json_t *arr;
+	size_t bytes;
+};
+
+static bool svc_audit_keep(const struct hk_store_audit *rec, void *arg)
+{
+	const struct hk_ctl_audit_query *q = arg;
+
+	return !q->visible || q->visible(rec->reg_id, q->visible_arg);
+}
+
 static int svc_audit_cb(const struct hk_store_audit *rec, void *arg)
 {
-	json_t *arr = arg;
+	struct svc_audit_page *pg = arg;
 	json_t *o = json_object();
+	size_t size;
+
 	json_object_set_new(o, "time", json_integer(rec->time_ns / HK_NSEC_PER_SEC));
 	json_object_set_new(o, "registration_id", json_string(rec->reg_id));
 	hk_proto_set_bytes(o, "path", rec->path, rec->path_len);
@@ -451,24 +467,46 @@ static int svc_audit_cb(const struct hk_store_audit *rec, void *arg)
 	json_object_set_new(o, "result", json_string(rec->outcome ? rec->outcome : "intent"));
 	if (rec->err)
 		json_object_set_new(o, "error", json_string(hk_strerror(rec->err)));
-	json_array_append_new(arr, o);
+	/* the byte budget of the reply: this record's encoding and a comma */
+	size = json_dumpb(o, NULL, 0, JSON_COMPACT) + 1;
+	if (pg->q->max_bytes && json_array_size(pg->arr) && pg->bytes + size > pg->q->max_bytes) {
+		json_decref(o);
+		return HK_STORE_PAGE_FULL;
+	}
+	pg->bytes += size;
+	json_array_append_new(pg->arr, o);
 	return 0;
 }
 
-static int svc_audit(void *ctx, int64_t since, const char *id, json_t **out)
+static int svc_audit(void *ctx, const struct hk_ctl_audit_query *q, json_t **out, uint64_t *next)
 {
 	struct hk_service *svc = ctx;
-	json_t *arr = json_array();
+	struct svc_audit_page pg = { q, json_array(), 0 };
+	int r = 0;
+
+	*next = 0;
 	if (svc->store) {
 		hk_store_flush(svc->store);   /* queries see committed data */
-		const struct hk_registration *r = id ? svc_find_any(svc, id) : NULL;
-		struct hk_store_audit_query q = {
-			.since_ns = since > 0 ? since * HK_NSEC_PER_SEC : 0,
-			.reg_id = r ? r->id : id,
+		const struct hk_registration *reg = q->id ? svc_find_any(svc, q->id) : NULL;
+		struct hk_store_audit_query sq = {
+			.since_ns = q->since > 0 ? q->since * HK_NSEC_PER_SEC : 0,
+			.reg_id = reg ? reg->id : q->id,
+			.limit = q->limit,
 		};
-		hk_store_audit_list(svc->store, &q, svc_audit_cb, arr);
+		struct hk_store_audit_page page = {
+			.from_id = q->from,
+			.max_visit = q->max_visit,
+			.keep = q->visible ? svc_audit_keep : NULL,
+			.keep_arg = (void *)q,
+		};
+		r = hk_store_audit_page(svc->store, &sq, &page, svc_audit_cb, &pg);
+		*next = page.next_id;
 	}
-	*out = arr;
+	if (r < 0) {
+		json_decref(pg.arr);
+		return r;
+	}
+	*out = pg.arr;
 	return 0;
 }
 

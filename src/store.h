@@ -320,6 +320,42 @@ struct hk_store_audit_query {
 int hk_store_audit_list(struct hk_store *store, const struct hk_store_audit_query *q,
 			int (*cb)(const struct hk_store_audit *rec, void *arg), void *arg);
 
+/* One page of the audit trail, for queries that must stay bounded (the
+ * control socket's audit): oldest first, from a position, at most
+ * q->limit records handed to cb and at most max_visit records looked at,
+ * so one request's work does not grow with the trail. */
+struct hk_store_audit_page {
+	uint64_t from_id;        /* first audit id to look at (0: the start;
+				    q->since_ns applies as well) */
+	size_t max_visit;        /* records looked at, at most (0: no bound) */
+	/* Another filter besides q (redaction): NULL = none; false = skip
+	 * rec. Same rules as cb; it must not touch the store. */
+	bool (*keep)(const struct hk_store_audit *rec, void *arg);
+	void *keep_arg;
+	/* out: the id to pass as from_id for the next page, 0 when the scan
+	 * reached the end of the trail (no record matching after the page) */
+	uint64_t next_id;
+	size_t taken;            /* out: records cb took */
+	size_t visited;          /* out: records looked at */
+};
+/* cb's answer for "page full, this record not taken": the page ends
+ * before rec, and next_id is rec's id. */
+#define HK_STORE_PAGE_FULL 1
+/* Call cb, in id order (oldest first), for the committed records matching
+ * q (NULL: every DONE record) and page->keep with id >= page->from_id,
+ * until q->limit were taken (0 = no limit), max_visit records were looked
+ * at, cb returned HK_STORE_PAGE_FULL, or the trail ends. After the
+ * limit, the scan goes on (within max_visit) only to find where the next
+ * page starts, so that next_id is 0 when nothing matching follows. A
+ * record that is still an intent when a page passes it is not shown again
+ * once completed (q->with_intents shows intents). q->newest_first is
+ * refused (-EINVAL). cb returns 0 (taken), HK_STORE_PAGE_FULL, or another
+ * value that stops the scan and is returned. Borrowing as for
+ * hk_store_audit_list. Returns 0, cb's value, or an error. */
+int hk_store_audit_page(struct hk_store *store, const struct hk_store_audit_query *q,
+			struct hk_store_audit_page *page,
+			int (*cb)(const struct hk_store_audit *rec, void *arg), void *arg);
+
 /* Retention ------------------------------------------------------------------- */
 
 /* Delete job records that ended (or, running, started) before before_ns and

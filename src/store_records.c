@@ -1018,6 +1018,84 @@ int hk_store_audit_list(struct hk_store *store, const struct hk_store_audit_quer
 	return store_scan(store, STORE_DB_AUDIT, &from, false, store_audit_visit, &c);
 }
 
+struct store_page_ctx {
+	const struct hk_store_audit_query *q;
+	struct hk_store_audit_page *page;
+	int (*cb)(const struct hk_store_audit *rec, void *arg);
+	void *arg;
+};
+
+/* Does a (decoded) record match the query and the page's filter? */
+static bool store_page_match(const struct store_page_ctx *c, const struct hk_store_audit *a)
+{
+	const struct hk_store_audit_query *q = c->q;
+
+	if (a->time_ns < q->since_ns)
+		return false;
+	if (a->state == HK_STORE_AUDIT_INTENT && !q->with_intents)
+		return false;
+	if (q->reg_id && (!a->reg_id || strcmp(a->reg_id, q->reg_id) != 0))
+		return false;
+	return !c->page->keep || c->page->keep(a, c->page->keep_arg);
+}
+
+static bool store_page_visit(MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *arg,
+			     int *ret)
+{
+	struct store_page_ctx *c = arg;
+	struct hk_store_audit_page *page = c->page;
+	struct hk_store_audit a;
+	int r;
+
+	(void)txn;
+	if (k->mv_size != 8)
+		return store_scan_corrupt(ret);
+	if (page->max_visit && page->visited >= page->max_visit) {
+		page->next_id = store_from_be64(k->mv_data);   /* the budget ends here */
+		return false;
+	}
+	page->visited++;
+	if (!store_decode_audit(k, v, &a))
+		return store_scan_corrupt(ret);
+	if (!store_page_match(c, &a))
+		return true;
+	if (c->q->limit && page->taken >= c->q->limit) {
+		page->next_id = a.id;   /* the next page starts with this one */
+		return false;
+	}
+	r = c->cb(&a, c->arg);
+	if (r == HK_STORE_PAGE_FULL) {
+		page->next_id = a.id;
+		return false;
+	}
+	if (r) {
+		*ret = r;
+		return false;
+	}
+	page->taken++;
+	return true;
+}
+
+int hk_store_audit_page(struct hk_store *store, const struct hk_store_audit_query *q,
+			struct hk_store_audit_page *page,
+			int (*cb)(const struct hk_store_audit *rec, void *arg), void *arg)
+{
+	static const struct hk_store_audit_query all = { 0 };
+	struct store_page_ctx c = { q ? q : &all, page, cb, arg };
+	uint64_t from = page->from_id;
+	unsigned char start[8];
+	MDB_val at = { sizeof(start), start };
+
+	page->next_id = 0;
+	page->taken = page->visited = 0;
+	if (c.q->newest_first)
+		return -EINVAL;
+	if (c.q->since_ns > 0 && (uint64_t)c.q->since_ns > from)
+		from = (uint64_t)c.q->since_ns;   /* ids start at time_ns: none older follows */
+	store_be64(start, from);
+	return store_scan(store, STORE_DB_AUDIT, &at, false, store_page_visit, &c);
+}
+
 /* Retention ------------------------------------------------------------------------- */
 
 struct store_prune_ctx {

@@ -5,6 +5,13 @@
  * Events are read in 64 KiB gulps until EAGAIN, dispatched to owners, then
  * batch_end lets the engine enforce count and size limits once per batch
  * (watch_io_cb).
+ *
+ * Held events: in the middle of a deletion batch the engine cannot take
+ * events (they may drop directories its picks refer to), yet the batch's
+ * own renames and unlinks fill the kernel queue. hk_watch_drain moves what
+ * the kernel holds into w->held, undispatched, in order; held events are
+ * dispatched before anything read later, at the next read. So our own
+ * deletions never overflow the kernel queue, however long a run is.
  */
 #include "autoconfig.h"
 
@@ -46,7 +53,12 @@ struct hk_watch {
 	size_t cap;             /* power of two */
 	size_t used;
 	uint64_t overflows;
+	struct hk_buf held;     /* raw events read by hk_watch_drain, not yet dispatched */
 };
+
+/* Events held at most (bytes): beyond, the kernel queue keeps the rest
+ * (and may overflow: then a rescan, as for any overflow). */
+#define WATCH_HELD_MAX (32u << 20)
 
 static size_t watch_hash(int wd, size_t cap)
 {
@@ -142,32 +154,78 @@ static void watch_dispatch(struct hk_watch *w, const struct inotify_event *ev)
 		free(copy);
 }
 
-/* Read one buffer of events and dispatch them. Returns false when nothing
- * more is readable. */
-static bool watch_read_one(struct hk_watch *w)
+/* Dispatch the n bytes of events at buf (whole events, aligned). */
+static void watch_dispatch_all(struct hk_watch *w, const char *buf, size_t n)
 {
-	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n;
-	do
-		n = read(w->fd, buf, sizeof(buf));
-	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		if (n < 0 && errno != EAGAIN)
-			log_warn("watch", "inotify read");
-		return false;
-	}
-	for (char *p = buf; p < buf + n;) {
+	for (const char *p = buf; p < buf + n;) {
 		const struct inotify_event *ev = (const struct inotify_event *)p;
 		watch_dispatch(w, ev);
 		p += sizeof(*ev) + ev->len;
 	}
-	return true;
+}
+
+/* Dispatch the held events (older than anything still in the kernel). */
+static void watch_dispatch_held(struct hk_watch *w)
+{
+	struct hk_buf held = w->held;
+
+	if (!held.len)
+		return;
+	memset(&w->held, 0, sizeof(w->held));   /* owners may drain again meanwhile */
+	watch_dispatch_all(w, held.data, held.len);
+	hk_buf_fini(&held);
+}
+
+/* Read one buffer of events into buf. Returns its length, 0 when nothing
+ * more is readable. */
+static size_t watch_read_raw(struct hk_watch *w, char *buf, size_t size)
+{
+	ssize_t n;
+	do
+		n = read(w->fd, buf, size);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		if (n < 0 && errno != EAGAIN)
+			log_warn("watch", "inotify read");
+		return 0;
+	}
+	return (size_t)n;
+}
+
+#define WATCH_GULP (64 * 1024)
+
+/* Read one buffer of events and dispatch them, the held ones first.
+ * Returns false when nothing more is readable. */
+static bool watch_read_one(struct hk_watch *w)
+{
+	char buf[WATCH_GULP] __attribute__((aligned(__alignof__(struct inotify_event))));
+	size_t n;
+
+	watch_dispatch_held(w);
+	n = watch_read_raw(w, buf, sizeof(buf));
+	watch_dispatch_all(w, buf, n);
+	return n > 0;
 }
 
 void hk_watch_read(struct hk_watch *w)
 {
 	while (watch_read_one(w))
 		;
+}
+
+void hk_watch_drain(struct hk_watch *w)
+{
+	char buf[WATCH_GULP] __attribute__((aligned(__alignof__(struct inotify_event))));
+	size_t n;
+
+	if (!w)
+		return;
+	while (w->held.len < WATCH_HELD_MAX && (n = watch_read_raw(w, buf, sizeof(buf))) > 0)
+		hk_buf_append(&w->held, buf, n);
+	/* the kernel queue may be empty now: make sure the loop comes back
+	 * for the held events */
+	if (w->held.len)
+		ev_feed_event(w->loop, &w->io, EV_READ);
 }
 
 /* A batch is everything the kernel queue holds (up to WATCH_BATCH_READS
@@ -209,6 +267,7 @@ void hk_watch_free(struct hk_watch *w)
 		return;
 	ev_io_stop(w->loop, &w->io);
 	close(w->fd);
+	hk_buf_fini(&w->held);
 	for (size_t i = 0; i < w->cap; i++)
 		free(w->slots[i].owners);
 	free(w->slots);

@@ -43,6 +43,12 @@ void hk_watch_remove(struct hk_watch *w, int wd, void *owner, uint32_t dir_id);
  * sweep looks at its index). */
 void hk_watch_read(struct hk_watch *w);
 
+/* Move the events the kernel queue holds into memory, undispatched (they
+ * are dispatched, in order, before anything read later, in the next loop
+ * iteration at the latest). For the middle of a long deletion, whose own
+ * events would otherwise overflow the kernel queue; NULL is a no-op. */
+void hk_watch_drain(struct hk_watch *w);
+
 /* Counters for status and metrics. */
 uint64_t hk_watch_overflows(const struct hk_watch *w);
 size_t hk_watch_count(const struct hk_watch *w);

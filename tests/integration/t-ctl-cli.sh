@@ -95,10 +95,10 @@ ctl --json version | jq -e '.uptime >= 0 and (.config_files | length) == 1 and .
 ctl --json explain "$D/trace_012.log" | jq -e '.registrations | length >= 1' >/dev/null ||
 	fail "explain"
 ctl explain "$D/trace_012.log" >/dev/null || fail "explain human"
-ctl --json audit --id "$ID" | jq -e 'length >= 8 and (.[0] | has("time") and has("registration_id")
+ctl --json audit --all --id "$ID" | jq -e 'length >= 8 and (.[0] | has("time") and has("registration_id")
 	and has("path") and has("size") and has("mtime") and has("reason") and has("dry_run")
-	and has("result"))' >/dev/null || fail "audit: $(ctl --json audit --id "$ID")"
-ctl --json audit --since 1h | jq -e 'length >= 8' >/dev/null || fail "audit --since"
+	and has("result"))' >/dev/null || fail "audit: $(ctl --json audit --all --id "$ID")"
+ctl --json audit --all --since 1h | jq -e 'length >= 8' >/dev/null || fail "audit --since"
 ctl audit >/dev/null || fail "audit human"
 ctl --json jobs | jq -e 'type == "array" and length >= 2' >/dev/null || fail "jobs"
 ctl jobs >/dev/null || fail "jobs human"

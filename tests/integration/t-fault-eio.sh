@@ -84,7 +84,7 @@ kill -0 "$HK_PID" || fail "daemon died after the manual run"
 for f in a02-eio.log a05-eio.log a12-eio.log; do
 	[ -e "$D/$f" ] || fail "$f was deleted through the shim?"
 done
-ctl --json audit >"$T/audit.json" || fail "audit"
+ctl --json audit --all >"$T/audit.json" || fail "audit"
 jq -e '[.[] | select((.path | test("eio")) and .result == "deleted")] | length == 0' "$T/audit.json" >/dev/null ||
 	fail "audit claims an eio file was deleted: $(jq -c '[.[] | select(.path | test("eio"))]' "$T/audit.json")"
 jq -r '.[] | select(.result == "deleted") | .path' "$T/audit.json" | LC_ALL=C sort >"$T/audited"

@@ -93,7 +93,7 @@ HK_WAIT=4
 wait_until count_is "$F" 2 || problem "flat: limit not enforced after the run ($(count_entries "$F") files)"
 HK_WAIT=$HK_WAIT_SAVED
 [ -e "$F/g.log" ] || fail "flat: the newest file was deleted"
-if ctl --json audit >"$T/audit.json" 2>&1; then
+if ctl --json audit --all >"$T/audit.json" 2>&1; then
 	jq -e --arg r "$R/" 'all(.[]; .path | startswith($r) | not)' "$T/audit.json" >/dev/null ||
 		fail "audit records deletions in the tree"
 fi

@@ -45,7 +45,7 @@ sleep 1
 count_is "$D" 13 || fail "files went from a read-only mount: $(names "$D" | tr '\n' ' ')"
 ctl status >/dev/null || fail "daemon does not answer"
 kill -0 "$HK_PID" || fail "daemon died"
-ctl --json audit >"$T/audit.json" || fail "audit"
+ctl --json audit --all >"$T/audit.json" || fail "audit"
 jq -e '[.[] | select(.result == "deleted")] | length == 0' "$T/audit.json" >/dev/null ||
 	fail "audit records a deletion on a read-only mount: $(jq -c . "$T/audit.json")"
 # recovery: writable again; one more file, and the limit holds again
@@ -55,7 +55,7 @@ wait_until count_is "$D" 3 ||
 	fail "limit not restored after the remount rw and a new file: $(count_entries "$D") files left: $(names "$D" | tr '\n' ' ')(the daemon indexes $(ctl --json status | jq '.[0].files') of them)"
 [ "$(names "$D" | tr '\n' ' ')" = "n002.log n003.log n004.log " ] ||
 	fail "wrong files kept: $(names "$D" | tr '\n' ' ')"
-ctl --json audit | jq -r '.[] | select(.result == "deleted") | .path' | LC_ALL=C sort >"$T/audited"
+ctl --json audit --all | jq -r '.[] | select(.result == "deleted") | .path' | LC_ALL=C sort >"$T/audited"
 { for i in 01 02 03 04 05 06 07 08 09 10; do echo "$D/f0$i.log"; done; echo "$D/n001.log"; } | LC_ALL=C sort >"$T/gone"
 [ "$(cat "$T/audited")" = "$(cat "$T/gone")" ] ||
 	fail "audit 'deleted' records: $(tr '\n' ' ' <"$T/audited"); expected: $(tr '\n' ' ' <"$T/gone")"

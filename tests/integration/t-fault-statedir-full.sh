@@ -95,7 +95,7 @@ check_audit() {
 	LC_ALL=C sort "$T/created" >"$T/created.s"
 	find "$D" -mindepth 1 -maxdepth 1 | LC_ALL=C sort >"$T/present"
 	LC_ALL=C comm -23 "$T/created.s" "$T/present" >"$T/deleted"
-	ctl --json audit >"$T/audit.json" || fail "audit"
+	ctl --json audit --all >"$T/audit.json" || fail "audit"
 	jq -r '.[] | select(.result == "deleted") | .path' "$T/audit.json" | LC_ALL=C sort >"$T/audited"
 	[ "$(uniq -d "$T/audited" | wc -l)" -eq 0 ] || fail "duplicate audit records"
 	missing=$(LC_ALL=C comm -23 "$T/deleted" "$T/audited" | head -3)
@@ -103,7 +103,7 @@ check_audit() {
 	[ -z "$missing" ] || fail "$1: deleted without a 'deleted' audit record: $missing"
 	[ -z "$extra" ] || fail "$1: 'deleted' records for files still there: $extra"
 }
-wait_until sh -c '[ "$("$1" -s "$2" --json audit | jq "[.[] | select(.result == \"deleted\")] | length")" -eq $(($(wc -l <"$3") - $4)) ]' \
+wait_until sh -c '[ "$("$1" -s "$2" --json audit --all | jq "[.[] | select(.result == \"deleted\")] | length")" -eq $(($(wc -l <"$3") - $4)) ]' \
 	- "$HKCTL" "$S" "$T/created" "$MAX" || :
 check_audit "after the full state fs"
 stop_daemon || fail "daemon did not stop cleanly after the full state fs"

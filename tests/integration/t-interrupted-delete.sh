@@ -31,7 +31,7 @@ wait_until test ! -e "$left" || fail "the interrupted deletion was not finished"
 [ "$(cat "$OUT/target")" = secret ] || fail "symlink target touched"
 [ -e "$D/keep.log" ] || fail "keep.log deleted"
 wait_for_log "finished a deletion a crash interrupted" || fail "finishing not logged"
-"$HKCTL" -s "$T/state/housekeeper.sock" --json audit >"$T/audit.json" || fail "audit"
+"$HKCTL" -s "$T/state/housekeeper.sock" --json audit --all >"$T/audit.json" || fail "audit"
 jq -e --arg p "$D/old.log" '[.[] | select(.path == $p and .result == "deleted")] | length == 1' \
 	"$T/audit.json" >/dev/null || fail "no audit record of old.log: $(cat "$T/audit.json")"
 exit 0

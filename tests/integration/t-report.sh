@@ -43,7 +43,7 @@ jq -r '.files[] | select(.outcome == "would-delete") | .path' "$dry" | sort >"$T
 [ "$(wc -l <"$T/dry-list")" -eq 9 ] || fail "dry run report lists $(wc -l <"$T/dry-list") files, expected 9"
 # what was deleted: the audit trail (event path after the reload) must be
 # exactly the dry run's list
-ctl --json audit | jq -r '.[] | select(.result == "deleted") | .path' | sort >"$T/deleted"
+ctl --json audit --all | jq -r '.[] | select(.result == "deleted") | .path' | sort >"$T/deleted"
 cmp -s "$T/dry-list" "$T/deleted" || fail "dry run and deletions differ: $(diff "$T/dry-list" "$T/deleted")"
 # the report file equals the JSON the CLI got
 jq -S 'del(.outcome, .registration_filter)' "$dry" >"$T/a"

@@ -81,7 +81,7 @@ printf '[cleanup "big"]\ndirectory = %s\nretention = 100d\n' "$B" >"$T/hk.conf"
 start_daemon
 S="$T/state/housekeeper.sock"
 wait_until test -S "$S" || fail "restart after SIGTERM"
-"$HKCTL" -s "$S" --json audit | jq -r --arg b "$B/" '.[] | select(.result == "deleted") | .path |
+"$HKCTL" -s "$S" --json audit --all | jq -r --arg b "$B/" '.[] | select(.result == "deleted") | .path |
 	select(startswith($b))' | sort >"$T/audited"
 gone=$((N - $(count_entries "$B")))
 [ "$(uniq -d "$T/audited" | wc -l)" -eq 0 ] || fail "duplicate audit records: $(uniq -d "$T/audited" | head -3)"

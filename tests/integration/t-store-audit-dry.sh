@@ -28,7 +28,7 @@ snapshot() {
 }
 # audit_paths JQ-FILTER: sorted paths of the audit records the filter selects
 audit_paths() {
-	ctl --json audit | jq -r ".[] | select($1) | .path" | LC_ALL=C sort
+	ctl --json audit --all | jq -r ".[] | select($1) | .path" | LC_ALL=C sort
 }
 expect() {
 	printf '%s\n' "$@" | LC_ALL=C sort
@@ -52,7 +52,7 @@ ctl --json run >"$T/rep1" || fail "run under housekeeper_dry_run"
 jq -e '.dry_run == true and (.files | length) == 6' "$T/rep1" >/dev/null ||
 	fail "report of the run under housekeeper_dry_run: $(cat "$T/rep1")"
 snapshot | cmp -s - "$T/snap0" || fail "housekeeper_dry_run: files changed: $(snapshot | diff "$T/snap0" -)"
-ctl --json audit >"$T/audit1" || fail "audit"
+ctl --json audit --all >"$T/audit1" || fail "audit"
 [ "$(jq length "$T/audit1")" -eq 6 ] || fail "dry-run audit: $(jq length "$T/audit1") records: $(cat "$T/audit1")"
 audit_paths '.dry_run == true' >"$T/got"
 expect "$C/c001.log" "$C/c002.log" "$C/c003.log" "$D/d001.log" "$D/d002.log" "$D/d003.log" >"$T/exp"
@@ -65,7 +65,7 @@ jq -e --arg p "$C/c001.log" '.[] | select(.path == $p) | .size == 7 and .mtime >
 # the event path under housekeeper_dry_run: no deletion, no record
 echo new >"$C/c007.log"
 wait_until st_is "$CFG" files 7 || fail "event not indexed"
-ctl --json audit | jq -e 'length == 6' >/dev/null || fail "event path recorded: $(ctl --json audit)"
+ctl --json audit --all | jq -e 'length == 6' >/dev/null || fail "event path recorded: $(ctl --json audit --all)"
 [ "$(count_entries "$C")" -eq 7 ] || fail "event path deleted under housekeeper_dry_run"
 
 # 2. housekeeper_dry_run off (read-only keeps the files): a manual dry run
@@ -79,7 +79,7 @@ jq -e '.dry_run == true and (.files | length) == 7' "$T/rep2" >/dev/null ||
 	fail "manual dry run report: $(cat "$T/rep2")"
 JOB=$(jq -r '.job_id' "$T/rep2")
 snapshot | cmp -s - "$T/snap1" || fail "manual dry run changed files"
-ctl --json audit >"$T/audit2" || fail "audit 2"
+ctl --json audit --all >"$T/audit2" || fail "audit 2"
 cmp -s "$T/audit1" "$T/audit2" ||
 	fail "manual dry run with housekeeper_dry_run off stored audit records: $(diff "$T/audit1" "$T/audit2")"
 ctl --json jobs >"$T/jobs2" || fail "jobs 2"
@@ -100,7 +100,7 @@ audit_paths '.dry_run == false and .result == "deleted"' >"$T/got"
 expect "$C/c001.log" "$C/c002.log" "$C/c003.log" "$C/c004.log" \
 	"$D/d001.log" "$D/d002.log" "$D/d003.log" >"$T/exp"
 cmp -s "$T/got" "$T/exp" || fail "real deletions in the audit: $(diff "$T/exp" "$T/got")"
-ctl --json audit | jq -e 'length == 13' >/dev/null || fail "audit: $(ctl --json audit)"
+ctl --json audit --all | jq -e 'length == 13' >/dev/null || fail "audit: $(ctl --json audit --all)"
 stop_daemon || fail "clean stop"
 
 # 4. --once: records under housekeeper_dry_run; --once --dry-run does not
@@ -116,7 +116,7 @@ snapshot | cmp -s - "$T/snap2" || fail "--once dry runs changed files"
 config yes no >"$T/hk.conf"
 restart_daemon
 wait_until ctl_up || fail "restart"
-ctl --json audit >"$T/audit4" || fail "audit 4"
+ctl --json audit --all >"$T/audit4" || fail "audit 4"
 jq -r '.[] | select(.dry_run == true) | .path' "$T/audit4" | LC_ALL=C sort >"$T/got"
 grep -v '/[ef]00[0-9]\.log$' "$T/got" >"$T/got-old" || :
 expect "$C/c001.log" "$C/c002.log" "$C/c003.log" "$D/d001.log" "$D/d002.log" "$D/d003.log" >"$T/exp"

@@ -170,13 +170,13 @@ check_kind() {
 	[ "$(names "$C")" = "$(printf "n-$kind-%03d.log\n" 3 4 5)" ] ||
 		fail "$kind: wrong survivors after reset: $(names "$C")"
 	wait_until st_is "$(ctl --json list | jq -r '.[0].id')" files 3 || fail "$kind: status files"
-	ctl --json audit | jq -e 'length == 2' >/dev/null ||
-		fail "$kind: audit of the fresh store: $(ctl --json audit)"
+	ctl --json audit --all | jq -e 'length == 2' >/dev/null ||
+		fail "$kind: audit of the fresh store: $(ctl --json audit --all)"
 	# the new store works across a plain restart
 	stop_daemon || fail "$kind: clean stop after reset"
 	launch_daemon
 	wait_up "$kind: plain start after reset"
-	ctl --json audit | jq -e 'length == 2' >/dev/null || fail "$kind: audit lost across restart"
+	ctl --json audit --all | jq -e 'length == 2' >/dev/null || fail "$kind: audit lost across restart"
 	stop_daemon || fail "$kind: clean stop"
 	rm -f "$STATE"/store.mdb.corrupt-*
 	[ -z "$bad" ] || fail "$kind: not refused as it should be (see above)"

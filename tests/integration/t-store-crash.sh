@@ -149,7 +149,7 @@ comm -23 "$T/present" "$T/created.s" >"$T/unknown"
 [ ! -s "$T/unknown" ] || fail "files the writer did not log: $(head "$T/unknown")"
 comm -23 "$T/created.s" "$T/present" >"$T/deleted"
 
-ctl --json audit >"$T/audit.json" || fail "audit"
+ctl --json audit --all >"$T/audit.json" || fail "audit"
 jq -r '.[] | select(.result == "deleted") | .path' "$T/audit.json" | LC_ALL=C sort >"$T/audit.all"
 uniq -d "$T/audit.all" >"$T/audit.dups"
 LC_ALL=C sort -u "$T/audit.all" >"$T/audit.set"

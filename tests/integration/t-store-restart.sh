@@ -101,7 +101,7 @@ sleep 0.3
 wait_until st_is "$CFG" files 5 || fail "cfg: status shows $(st_field "$CFG" files) files"
 
 # the audit trail has exactly the four deletions
-ctl --json audit >"$T/audit" || fail "audit"
+ctl --json audit --all >"$T/audit" || fail "audit"
 jq -r '.[] | select(.result == "deleted") | .path' "$T/audit" | LC_ALL=C sort >"$T/audit-paths"
 printf '%s\n' "$C/c002.log" "$D/d001.log" "$D/d002.log" "$E/e1.bin" | LC_ALL=C sort >"$T/expect"
 cmp -s "$T/audit-paths" "$T/expect" ||
@@ -126,7 +126,7 @@ for pair in "$A 8" "$B 2" "$CFG 5" "$G $NBIG"; do
 done
 [ "$(jq -r --arg id "$B" '.[] | select(.id == $id) | .bytes' "$T/status1")" = 10240 ] ||
 	fail "second restart: size registration bytes $(cat "$T/status1")"
-ctl --json audit | jq -e 'length == 4' >/dev/null || fail "audit changed across the restart"
+ctl --json audit --all | jq -e 'length == 4' >/dev/null || fail "audit changed across the restart"
 ctl --json list | jq -S 'sort_by(.id)' | cmp -s - "$T/list1" || fail "list changed (2)"
 stop_daemon || fail "daemon did not stop cleanly (3)"
 exit 0

@@ -62,8 +62,8 @@ mkfiles "$D" d 4
 wait_until count_is "$C" 3 || fail "first daemon no longer enforces cfg: $(names "$C")"
 wait_until count_is "$D" 2 || fail "first daemon no longer enforces api: $(names "$D")"
 wait_until st_is "$API" files 2 || fail "status: $(st_field "$API" files)"
-ctl --json audit | jq -e 'length == 5 and all(.[]; .result == "deleted")' >/dev/null ||
-	fail "audit of the first daemon: $(ctl --json audit)"
+ctl --json audit --all | jq -e 'length == 5 and all(.[]; .result == "deleted")' >/dev/null ||
+	fail "audit of the first daemon: $(ctl --json audit --all)"
 ctl run >/dev/null || fail "run on the first daemon"
 stop_daemon || fail "first daemon did not stop cleanly"
 
@@ -72,6 +72,6 @@ restart_daemon
 wait_until ctl_up || fail "daemon after the first stopped"
 ctl --json list | jq -e --arg id "$API" 'any(.[]; .id == $id)' >/dev/null ||
 	fail "API registration lost"
-ctl --json audit | jq -e 'length == 5' >/dev/null || fail "audit lost: $(ctl --json audit)"
+ctl --json audit --all | jq -e 'length == 5' >/dev/null || fail "audit lost: $(ctl --json audit --all)"
 stop_daemon || fail "clean stop"
 exit 0

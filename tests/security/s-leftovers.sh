@@ -117,7 +117,7 @@ sec_probe
 keep_all "running daemon"
 grep -q "no record of an interrupted deletion names it" "$HK_LOG" ||
 	sec_fail_later "the planted names are not logged"
-"$HKCTL" -s "$S" --json audit >"$T/audit.json" || fail "audit"
+"$HKCTL" -s "$S" --json audit --all >"$T/audit.json" || fail "audit"
 jq -e --arg p "$CRASH/old.log" '[.[] | select(.path == $p and .result == "deleted")] | length == 1' \
 	"$T/audit.json" >/dev/null || sec_fail_later "no audit record of the finished deletion"
 jq -e '[.[] | select(.path | test("housekeeper-deleting"))] | length == 0' "$T/audit.json" \

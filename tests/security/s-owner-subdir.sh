@@ -162,7 +162,7 @@ for who in hk-sec-a root; do
 done
 
 # 5. the audit trail: A's files deleted, nobody else's
-ctl --json audit --id "$ID" >"$T/audit" || fail "audit failed"
+ctl --json audit --all --id "$ID" >"$T/audit" || fail "audit failed"
 jq -e '[.[] | select(.result == "deleted" and (.path | test("/own[0-9]\\.log$")))] | length >= 5' \
 	"$T/audit" >/dev/null ||
 	sec_fail_later "positive control: hk-sec-a's deletions are not audited: $(head -c 600 "$T/audit")"

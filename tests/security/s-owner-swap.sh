@@ -167,7 +167,7 @@ positive "$U/m" 5 "$ID3" "after the bind mount is gone"
 
 # the audit trail: nothing of root's deleted (or left as an open intent)
 # under hk-sec-a's registrations
-ctl --json audit >"$T/audit" || fail "audit failed"
+ctl --json audit --all >"$T/audit" || fail "audit failed"
 bad=$(jq -r '.[] | select((.path | test("/(r[abcd][0-9]|new-[^/]*)\\.log$")) and
 	(.result == "deleted" or .result == "intent")) | "\(.path) (\(.result), registration \(.registration_id))"' "$T/audit" | tr '\n' ' ')
 [ -z "$bad" ] || sec_fail_later "root's files audited under hk-sec-a's registrations: $bad"

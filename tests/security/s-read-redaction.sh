@@ -68,7 +68,7 @@ sec_as "$UA" "$CTLG" sh -c \
 ID_A=$(actl register "$AD" --pattern '*.log' --max-files 1) || fail "$UA: register $AD"
 # every registration swept once (dry): audit records of all three
 ctl run --dry-run >/dev/null || fail "root: dry run"
-ctl --json audit >"$T/audit.root" || fail "root: audit"
+ctl --json audit --all >"$T/audit.root" || fail "root: audit"
 for id in "$ID_CFG" "$ID_RAPI" "$ID_A"; do
 	jq -e --arg id "$id" 'any(.[]; .registration_id == $id)' "$T/audit.root" >/dev/null ||
 		fail "no audit record of $id to test with: $(head -c 600 "$T/audit.root")"
@@ -94,16 +94,16 @@ actl --json explain "$AD/a-3.log" |
 		>/dev/null || sec_fail_later "$UA: explain of its own file: $(actl --json explain "$AD/a-3.log")"
 
 # audit: only its own records; another's id refused
-out=$(actl --json audit) || sec_fail_later "$UA: audit failed"
+out=$(actl --json audit --all) || sec_fail_later "$UA: audit failed"
 ! leaks_root "$out" && printf '%s' "$out" | jq -e --arg id "$ID_A" \
 	'length >= 1 and all(.[]; .registration_id == $id)' >/dev/null ||
 	sec_fail_later "$UA: audit shows records of others: $(printf '%s' "$out" | head -c 600)"
 for id in "$ID_CFG" "$ID_RAPI"; do
-	rc=0; out=$(actl --json audit --id "$id") || rc=$?
+	rc=0; out=$(actl --json audit --all --id "$id") || rc=$?
 	[ "$rc" = 1 ] && ! leaks_root "$out" ||
 		sec_fail_later "$UA: audit --id $id: exit $rc: $(printf '%s' "$out" | head -c 400)"
 done
-out=$(bctl --json audit) || sec_fail_later "$UB: audit failed"
+out=$(bctl --json audit --all) || sec_fail_later "$UB: audit failed"
 [ "$out" = "[]" ] || sec_fail_later "$UB (no registration) sees audit records: $(printf '%s' "$out" | head -c 400)"
 
 # run reports: another's registration refused, dry run included; a dry
@@ -133,9 +133,9 @@ config no >"$T/hk.conf"
 ctl reload || fail "reload"
 actl run "$ID_A" >/dev/null || sec_fail_later "$UA: run its own registration"
 wait_until count_is "$AD" 1 || sec_fail_later "$UA's excess files not deleted: $(names "$AD")"
-out=$(actl --json audit --id "$ID_A") || sec_fail_later "$UA: audit --id its own"
+out=$(actl --json audit --all --id "$ID_A") || sec_fail_later "$UA: audit --id its own"
 printf '%s' "$out" | jq -e 'any(.[]; .dry_run == false and .result == "deleted")' >/dev/null ||
 	sec_fail_later "$UA: no record of its own deletions: $(printf '%s' "$out" | head -c 600)"
-! leaks_root "$(actl --json audit)" || sec_fail_later "$UA: audit shows root's paths after the run"
+! leaks_root "$(actl --json audit --all)" || sec_fail_later "$UA: audit shows root's paths after the run"
 sec_probe
 sec_finish

@@ -55,6 +55,8 @@ struct fake {
 	uid_t last_run_uid;
 	unsigned last_changed;
 	bool reload_fails;
+	struct hk_ctl_audit_query last_audit;   /* id not kept */
+	uint64_t audit_next;      /* what audit answers as the next position */
 };
 
 static struct hk_registration *fake_find(struct fake *f, const char *id)
@@ -176,20 +178,27 @@ static int fake_explain(void *ctx, const char *path, json_t **out, char **cause)
 	return 0;
 }
 
-/* One record of each registration (the first carries since), then one of
- * a registration that no longer exists. */
-static int fake_audit(void *ctx, int64_t since, const char *id, json_t **out)
+/* One record of each registration (each carries since), then one of a
+ * registration that no longer exists; those q->visible refuses are left
+ * out, as the store's scan does. */
+static int fake_audit(void *ctx, const struct hk_ctl_audit_query *q, json_t **out, uint64_t *next)
 {
 	struct fake *f = ctx;
+	const char *gone = "dddddddd-0000-0000-0000-000000000009";
 	f->last_op = "audit";
+	f->last_audit = *q;
+	f->last_audit.id = NULL;
 	*out = json_array();
 	for (size_t i = 0; i < f->n; i++)
-		json_array_append_new(*out, json_pack("{s:I, s:s, s:s}", "since", (json_int_t)since,
-						      "registration_id", f->regs[i]->id, "path",
-						      f->regs[i]->directory));
-	json_array_append_new(*out, json_pack("{s:s, s:s}", "registration_id",
-					      "dddddddd-0000-0000-0000-000000000009", "path",
-					      "/srv/removed/secret.log"));
+		if (!q->visible || q->visible(f->regs[i]->id, q->visible_arg))
+			json_array_append_new(*out, json_pack("{s:I, s:s, s:s}", "since",
+							      (json_int_t)q->since, "registration_id",
+							      f->regs[i]->id, "path",
+							      f->regs[i]->directory));
+	if (!q->visible || q->visible(gone, q->visible_arg))
+		json_array_append_new(*out, json_pack("{s:s, s:s}", "registration_id", gone, "path",
+						      "/srv/removed/secret.log"));
+	*next = f->audit_next;
 	return 0;
 }
 
@@ -456,7 +465,9 @@ static void test_other_args(void **state)
 		     "audit: 'since' must be epoch seconds (a non-negative number)");
 	expect_error(fx, 0, "status", "{\"verbose\":true}", -EINVAL, "status: unknown argument 'verbose'");
 	assert_int_equal(call_as(fx, 0, "audit", "{\"since\":1700000000}", NULL, &res), 0);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(res, 0), "since")), 1700000000);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(res, "records"), 0), "since")),
+			 1700000000);
 	json_decref(res);
 	/* reload errors come back as details */
 	fx->fake.reload_fails = true;
@@ -571,6 +582,68 @@ static void expect_ids(struct fx *fx, uid_t uid, const char *op, const char *arg
 	json_decref(res);
 }
 
+/* audit pages: limit bounds, the cursor (position and registration),
+ * next_cursor null at the end. */
+static void test_audit_pages(void **state)
+{
+	struct fx *fx = *state;
+	const char *api = "aaaaaaaa-0000-0000-0000-000000000001";
+	char args[256];
+	json_t *res = NULL;
+	const char *cur;
+
+	expect_error(fx, 0, "audit", "{\"limit\":0}", -EINVAL,
+		     "audit: 'limit' must be an integer from 1 to 10000");
+	expect_error(fx, 0, "audit", "{\"limit\":10001}", -EINVAL,
+		     "audit: 'limit' must be an integer from 1 to 10000");
+	expect_error(fx, 0, "audit", "{\"cursor\":\"c1-zz\"}", -EINVAL,
+		     "audit: 'cursor' is not a cursor this daemon gave (pass next_cursor of the "
+		     "previous page as it is)");
+	expect_error(fx, 0, "audit", "{\"cursor\":3}", -EINVAL,
+		     "audit: 'cursor' is not a cursor this daemon gave (pass next_cursor of the "
+		     "previous page as it is)");
+	/* defaults and bounds reach the op */
+	assert_int_equal(call_as(fx, 0, "audit", NULL, NULL, &res), 0);
+	assert_true(json_is_null(json_object_get(res, "next_cursor")));
+	assert_int_equal(fx->fake.last_audit.limit, 1000);
+	assert_int_equal(fx->fake.last_audit.max_bytes, HK_CTL_AUDIT_BYTES);
+	assert_int_equal(fx->fake.last_audit.max_visit, HK_CTL_AUDIT_VISIT);
+	assert_int_equal(fx->fake.last_audit.from, 0);
+	assert_null(fx->fake.last_audit.visible);
+	json_decref(res);
+	/* a cursor continues at its position */
+	fx->fake.audit_next = UINT64_C(0x17f00000000abcd);
+	assert_int_equal(call_as(fx, 0, "audit", "{\"limit\":5}", NULL, &res), 0);
+	assert_int_equal(fx->fake.last_audit.limit, 5);
+	cur = json_string_value(json_object_get(res, "next_cursor"));
+	assert_non_null(cur);
+	assert_string_equal(cur, "c1-017f00000000abcd");
+	snprintf(args, sizeof(args), "{\"cursor\":\"%s\"}", cur);
+	json_decref(res);
+	assert_int_equal(call_as(fx, 1000, "audit", args, NULL, &res), 0);
+	assert_int_equal(fx->fake.last_audit.from, UINT64_C(0x17f00000000abcd));
+	assert_non_null(fx->fake.last_audit.visible);   /* redaction applies to every page */
+	json_decref(res);
+	/* a query of one registration: its cursor carries the id */
+	snprintf(args, sizeof(args), "{\"id\":\"%s\"}", api);
+	assert_int_equal(call_as(fx, 1000, "audit", args, NULL, &res), 0);
+	cur = json_string_value(json_object_get(res, "next_cursor"));
+	assert_non_null(cur);
+	assert_int_equal(strlen(cur), 3 + 16 + 1 + 72);
+	snprintf(args, sizeof(args), "{\"cursor\":\"%s\"}", cur);
+	json_decref(res);
+	/* the owner goes on; another uid is refused as for the id itself */
+	expect_ids(fx, 1000, "audit", args, "records", "registration_id", api);
+	expect_error(fx, 1001, "audit", args, HK_EDENIED,
+		     "registration 'aaaaaaaa-0000-0000-0000-000000000001' belongs to uid 1000, not "
+		     "to the caller (uid 1001)");
+	/* a cursor of one registration with another's id */
+	snprintf(args + strlen(args) - 1, sizeof(args) - strlen(args) + 1,
+		 ",\"id\":\"cccccccc-0000-0000-0000-000000000002\"}");
+	expect_error(fx, 0, "audit", args, -EINVAL,
+		     "audit: the cursor continues a query of another registration");
+}
+
 /* SPEC 9: audit records, explain results and run reports only of the
  * caller's own registrations, unless it is root. */
 static void test_read_redaction(void **state)
@@ -582,13 +655,13 @@ static void test_read_redaction(void **state)
 	json_t *res = NULL;
 
 	/* audit: root sees every record, removed registrations' included */
-	expect_ids(fx, 0, "audit", NULL, NULL, "registration_id",
+	expect_ids(fx, 0, "audit", NULL, "records", "registration_id",
 		   "aaaaaaaa-0000-0000-0000-000000000001,cccccccc-0000-0000-0000-000000000002,"
 		   "dddddddd-0000-0000-0000-000000000009");
 	/* the owner only its own; another uid nothing, not the config's */
-	expect_ids(fx, 1000, "audit", NULL, NULL, "registration_id", api);
-	expect_ids(fx, 1001, "audit", NULL, NULL, "registration_id", "");
-	expect_ids(fx, 1000, "audit", "{\"id\":\"aaaaaaaa-0000-0000-0000-000000000001\"}", NULL,
+	expect_ids(fx, 1000, "audit", NULL, "records", "registration_id", api);
+	expect_ids(fx, 1001, "audit", NULL, "records", "registration_id", "");
+	expect_ids(fx, 1000, "audit", "{\"id\":\"aaaaaaaa-0000-0000-0000-000000000001\"}", "records",
 		   "registration_id", api);
 	expect_error(fx, 1001, "audit", "{\"id\":\"aaaaaaaa-0000-0000-0000-000000000001\"}",
 		     HK_EDENIED, "registration 'aaaaaaaa-0000-0000-0000-000000000001' belongs to uid "
@@ -1296,6 +1369,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_ops_anyone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_ops_matrix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_redaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_ownership, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handle_payload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket, setup, teardown),
