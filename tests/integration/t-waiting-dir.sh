@@ -35,6 +35,11 @@ for i in 1 2 3; do
 	ctl run >"$T/run.out" 2>"$T/run.err" || rc=$?
 	[ "$rc" = 0 ] || fail "run $i with a waiting directory: exit $rc: $(cat "$T/run.out" "$T/run.err")"
 done
+ctl metrics >"$T/metrics" || fail "metrics"
+grep -q '^housekeeper_job_failures_total 0$' "$T/metrics" ||
+	fail "a waiting directory counted as a job failure: $(grep job_failures "$T/metrics")"
+sleep 0.5
+[ ! -e "$HOOK_OUT" ] || fail "on_failure ran for a waiting directory: $(cat "$HOOK_OUT")"
 grep -q "^waiting .*not-yet/logs" "$T/run.out" || fail "the report does not show it waiting: $(cat "$T/run.out")"
 grep -q "^error" "$T/run.out" && fail "a waiting directory reported as an error: $(cat "$T/run.out")"
 grep -q " 0 errors" "$T/run.out" || fail "errors counted: $(cat "$T/run.out")"
@@ -44,11 +49,6 @@ ctl --json run >"$T/run.json" || fail "run --json"
 	fail "the JSON report does not say waiting"
 f=$(jq -r '.report_file // .report.report_file // empty' "$T/run.json")
 [ -n "$f" ] && [ -f "$f" ] || fail "the run reply does not name its JSON report: $(jq -c 'del(.files)' "$T/run.json")"
-ctl metrics >"$T/metrics" || fail "metrics"
-grep -q '^housekeeper_job_failures_total 0$' "$T/metrics" ||
-	fail "a waiting directory counted as a job failure: $(grep job_failures "$T/metrics")"
-sleep 0.5
-[ ! -e "$HOOK_OUT" ] || fail "on_failure ran for a waiting directory: $(cat "$HOOK_OUT")"
 n=$(grep -c 'not-yet/logs: does not exist' "$HK_LOG" || true)
 [ "$n" = 1 ] || fail "the waiting directory logged $n times, expected once"
 # once it exists, it is cleaned like any other
