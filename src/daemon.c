@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -36,6 +37,7 @@
 #include "sched.h"
 #include "service.h"
 #include "state.h"
+#include "units.h"
 #include "util.h"
 
 #define HK_DEFAULT_CONFIG HK_SYSCONFDIR "/housekeeper.conf"
@@ -768,7 +770,33 @@ struct daemon_once {
 	const struct hk_config *cfg;
 	char *report_file;           /* written by the hook, which runs first */
 	int rc;
+	bool dry_run;
+	int64_t start_ns;            /* monotonic, for the rate */
+	int64_t shown_ns;            /* when the progress line was last drawn; 0: never */
 };
+
+#define DAEMON_PROGRESS_INTERVAL_NS (HK_NSEC_PER_SEC / 4)   /* at most 4 updates a second */
+
+/* --once on a terminal: the job's progress on stderr, under the log lines
+ * (hk_log_status), from its own counters. */
+static void daemon_once_progress(void *arg, uint64_t job_id, const struct hk_job_progress *p)
+{
+	struct daemon_once *once = arg;
+	int64_t now = hk_time_mono_ns();
+	char bytes[HK_UNITS_FORMAT_MAX], line[256];
+
+	if (once->shown_ns && now - once->shown_ns < DAEMON_PROGRESS_INTERVAL_NS)
+		return;
+	double elapsed = (double)(now - once->start_ns) / 1e9;
+	snprintf(line, sizeof(line), "job %" PRIu64 ": %zu/%zu registrations, %" PRIu64
+		 " files examined, %" PRIu64 " %s (%s), %.0f files/s", job_id,
+		 p->registrations_done, p->registrations_total, p->scanned, p->deleted,
+		 once->dry_run ? "would be deleted" : "deleted",
+		 hk_size_human(p->bytes, bytes, sizeof(bytes)),
+		 elapsed > 0.05 ? (double)p->scanned / elapsed : 0.0);
+	hk_log_status(line);
+	once->shown_ns = now;
+}
 
 static void daemon_once_done(const struct hk_job_info *job, const struct hk_report *rep,
 			     void *arg)
@@ -776,6 +804,8 @@ static void daemon_once_done(const struct hk_job_info *job, const struct hk_repo
 	struct daemon_once *once = arg;
 	struct hk_report shown = *rep;   /* the text names the JSON report */
 	shown.file = once->report_file;
+	if (once->shown_ns)
+		hk_log_status(NULL);   /* erased before the report */
 	hk_report_print(&shown, stdout);
 	once->rc = strcmp(job->outcome, "ok") == 0 ? 0 : 1;
 }
@@ -821,12 +851,20 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 	if (hk_store_reg_load_all(store, &api, &n_api) == 0 && n_api)
 		hk_engine_apply(eng, cfg, api, n_api);
 	struct hk_sched *sched = hk_sched_create(NULL, eng);
-	struct daemon_once once = { store, cfg, NULL, 1 };
+	struct daemon_once once = { store, cfg, NULL, 1, opts->dry_run, hk_time_mono_ns(), 0 };
+	/* progress only for a person: stderr a terminal, not the journal */
+	bool progress = isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM") && !getenv("NOTIFY_SOCKET");
 	hk_sched_set_hook(sched, daemon_once_hook, &once);
 	hk_sched_set_next_id(sched, hk_store_job_last_id(store) + 1);
 	uint64_t id;
-	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", daemon_once_done, &once, &id) == 0)
-		hk_sched_run_all(sched);
+	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", daemon_once_done, &once, &id) == 0) {
+		if (progress)
+			hk_sched_run_all_progress(sched, daemon_once_progress, &once);
+		else
+			hk_sched_run_all(sched);
+	}
+	if (once.shown_ns)
+		hk_log_status(NULL);
 	free(once.report_file);
 	hk_sched_free(sched);
 	hk_engine_free(eng);
