@@ -85,16 +85,18 @@ static const char *cli_reply_outcome(const json_t *res)
 }
 
 /* Errors of a report: failed deletions and registrations that could not
- * be cleaned (a waiting one is none). */
+ * be cleaned (totals.errors counts both; a waiting one is none); at least
+ * the registrations' own errors, whatever the totals say. */
 static json_int_t cli_report_errors(const json_t *rep)
 {
 	json_int_t n = cli_int(json_object_get(rep, "totals"), "errors");
+	json_int_t regs = 0;
 	size_t i;
 	const json_t *o;
 
 	json_array_foreach(json_object_get(rep, "registrations"), i, o)
-		n += json_is_string(json_object_get(o, "error"));
-	return n;
+		regs += json_is_string(json_object_get(o, "error"));
+	return n > regs ? n : regs;
 }
 
 int cli_job_exit(const json_t *job, const json_t *report)

@@ -518,6 +518,7 @@ json_t *hk_proto_report_head_to_json(const struct hk_report *rep)
 		json_object_set_new(j, "waiting", json_boolean(r->waiting));
 		json_array_append_new(regs, j);
 		waiting += r->waiting;
+		errors += r->error != NULL;   /* as the job counts it: a registration not cleaned */
 		deleted += r->deleted;
 		bytes += r->bytes;
 		skipped += r->skipped;
