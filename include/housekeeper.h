@@ -52,8 +52,11 @@ const char *hk_strerror(int err);
  *   HK_EREADONLY, HK_EBUSY, -errno...), whose message
  *   hk_client_last_error() returns.
  * - Nothing aborts the caller or raises SIGPIPE; no call blocks longer than
- *   the handle's timeout (5 s, and 30 s for hk_run_cleanup, unless changed
- *   with hk_client_set_timeout).
+ *   the handle's timeout (5 s, unless changed with hk_client_set_timeout),
+ *   except the answer of a job (hk_run_cleanup, hk_call of "run_cleanup"
+ *   or "wait_job"), which comes when the job ends and is waited for
+ *   without a limit (a slow job is not an absent daemon; connecting is
+ *   still bounded by 5 s).
  * - A returned char * or array belongs to the caller (free(3) for strings,
  *   hk_cleanup_configs_free for configs). const char * arguments are only
  *   read during the call.
@@ -81,9 +84,9 @@ void hk_disconnect(struct hk_client *client);
  * a static string. */
 const char *hk_default_socket_path(void);
 
-/* Set the timeout of every later call on client, in milliseconds (> 0);
- * 0 restores the defaults (5 s; 30 s for hk_run_cleanup). Returns 0 or
- * -EINVAL. */
+/* Set the timeout of every later call on client, jobs' answers included,
+ * in milliseconds (> 0); 0 restores the defaults (5 s; no limit for a
+ * job's answer). Returns 0 or -EINVAL. */
 int hk_client_set_timeout(struct hk_client *client, int timeout_ms);
 
 /* The message of the last error the daemon reported on this handle (its
@@ -174,7 +177,7 @@ void hk_cleanup_configs_free(struct hk_cleanup_config *configs, size_t n);
  * NULL, the run report as JSON text (a new string; fields: job_id,
  * trigger, dry_run, started, finished, registrations, files, totals).
  * HK_ENOTFOUND, HK_EREADONLY (read-only mode refuses a real run),
- * HK_EDENIED, HK_EBUSY, -ETIMEDOUT. */
+ * HK_EDENIED, HK_EBUSY; -ETIMEDOUT only with hk_client_set_timeout. */
 int hk_run_cleanup(struct hk_client *client, const char *id, bool dry_run, char **report_json_out);
 
 /* Call any operation of the control protocol: op (e.g. "status") with

@@ -304,7 +304,14 @@ static int client_request(struct hk_client *c, const char *op, json_t *args, int
 	mtx_lock(&c->lock);
 	free(c->last_error);
 	c->last_error = NULL;
-	deadline = client_now_ms() + (c->timeout_ms > 0 ? c->timeout_ms : default_timeout);
+	int64_t connect_deadline = client_now_ms() + (c->timeout_ms > 0 ? c->timeout_ms
+									: HK_CLIENT_TIMEOUT_MS);
+	if (c->timeout_ms > 0)
+		deadline = client_now_ms() + c->timeout_ms;
+	else if (default_timeout == HK_CLIENT_NO_TIMEOUT)
+		deadline = INT64_MAX;
+	else
+		deadline = client_now_ms() + default_timeout;
 	id = ++c->next_id;
 	msg = hk_proto_request_new(id, op, args);
 	args = NULL;
@@ -320,7 +327,7 @@ static int client_request(struct hk_client *c, const char *op, json_t *args, int
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (c->fd < 0) {
-			r = client_open(c->path, deadline, &c->fd);
+			r = client_open(c->path, connect_deadline, &c->fd);
 			if (r < 0)
 				goto out;
 		}
@@ -373,8 +380,8 @@ int hk_call(struct hk_client *client, const char *op, const char *args_json, cha
 			return -EINVAL;
 		}
 	}
-	r = client_request(client, op, args,
-			   strcmp(op, "run_cleanup") == 0 ? HK_CLIENT_RUN_TIMEOUT_MS : HK_CLIENT_TIMEOUT_MS,
+	bool job = strcmp(op, "run_cleanup") == 0 || strcmp(op, "wait_job") == 0;
+	r = client_request(client, op, args, job ? HK_CLIENT_NO_TIMEOUT : HK_CLIENT_TIMEOUT_MS,
 			   &result, &error);
 	if (r == 0) {
 		*result_json = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -534,7 +541,7 @@ int hk_run_cleanup(struct hk_client *client, const char *id, bool dry_run, char 
 	args = json_pack("{s:o, s:b}", "id", id ? json_string(id) : json_null(), "dry_run", dry_run);
 	if (!args)
 		return -ENOMEM;
-	r = client_request(client, "run_cleanup", args, HK_CLIENT_RUN_TIMEOUT_MS, &result, &error);
+	r = client_request(client, "run_cleanup", args, HK_CLIENT_NO_TIMEOUT, &result, &error);
 	if (r == 0 && report_json_out) {
 		*report_json_out = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (!*report_json_out)

@@ -7,8 +7,12 @@
 
 #include "housekeeper.h"
 
-/* Default time limits of one call, in milliseconds. */
+/* Default time limits of one call, in milliseconds: connecting and every
+ * answer but a job's. */
 #define HK_CLIENT_TIMEOUT_MS 5000
-#define HK_CLIENT_RUN_TIMEOUT_MS 30000
+/* The answer of a job (run_cleanup, wait_job) comes when the job ends:
+ * waited for without a limit, since a slow job is not an unreachable
+ * daemon. Connecting keeps HK_CLIENT_TIMEOUT_MS. */
+#define HK_CLIENT_NO_TIMEOUT (-1)
 
 #endif /* HK_CLIENT_H */

@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -36,6 +37,7 @@
 #include "sched.h"
 #include "service.h"
 #include "state.h"
+#include "units.h"
 #include "util.h"
 
 #define HK_DEFAULT_CONFIG HK_SYSCONFDIR "/housekeeper.conf"
@@ -257,14 +259,12 @@ struct daemon_state {
 
 static char *daemon_report_dir(const struct hk_config *cfg)
 {
-	const char *dir = cfg->scheduler.housekeeper_report_directory;
-	if (dir && *dir)
-		return hk_xstrdup(dir);
-	return hk_xasprintf("%s/reports", cfg->daemon.state_directory);
+	return hk_report_dir(cfg);
 }
 
-static void daemon_write_report_to(const char *dir, const struct hk_job_info *job,
-				   const struct hk_report *rep)
+/* Returns the report's path (owned by the caller), NULL when not written. */
+static char *daemon_write_report_to(const char *dir, const struct hk_job_info *job,
+				    const struct hk_report *rep)
 {
 	char *path = NULL;
 	int r = hk_report_write(dir, job, rep, &path);
@@ -273,16 +273,18 @@ static void daemon_write_report_to(const char *dir, const struct hk_job_info *jo
 			 (unsigned long long)job->id, hk_strerror(r));
 	else
 		log_debug("report", "%s: written", path);
-	free(path);
+	return path;
 }
 
-static void daemon_write_report(const struct hk_config *cfg, const struct hk_job_info *job,
-				const struct hk_report *rep)
+/* Returns the report's path (owned by the caller), NULL when none was
+ * written. */
+static char *daemon_write_report(const struct hk_config *cfg, const struct hk_job_info *job,
+				 const struct hk_report *rep)
 {
 	if (!cfg->scheduler.housekeeper_report_enabled)
-		return;
+		return NULL;
 	char *dir = daemon_report_dir(cfg);
-	daemon_write_report_to(dir, job, rep);
+	char *path = daemon_write_report_to(dir, job, rep);
 	if (job->uid != 0) {
 		size_t gone = hk_report_cap(dir, job->uid, HK_FAIR_UID_REPORTS);
 		if (gone)
@@ -291,6 +293,7 @@ static void daemon_write_report(const struct hk_config *cfg, const struct hk_job
 				  HK_FAIR_UID_REPORTS);
 	}
 	free(dir);
+	return path;
 }
 
 static void daemon_write_metrics(struct daemon_state *st)
@@ -323,7 +326,7 @@ static void daemon_metrics_dirty(struct daemon_state *st)
 static void *daemon_summary_thread(void *arg)
 {
 	struct daemon_summary *sum = arg;
-	daemon_write_report_to(sum->dir, &sum->job, &sum->rep);
+	free(daemon_write_report_to(sum->dir, &sum->job, &sum->rep));
 	hk_report_clear(&sum->rep);
 	free(sum->dir);
 	sum->dir = NULL;
@@ -503,7 +506,7 @@ static void daemon_job_hook(const struct hk_job_info *job, const struct hk_repor
 {
 	struct daemon_state *st = arg;
 	hk_state_record_job(st->store, job);
-	daemon_write_report(st->cfg, job, rep);
+	free(daemon_write_report(st->cfg, job, rep));
 	if (strcmp(job->outcome, "timeout") == 0)
 		hk_notify_failure(st->notify, HK_FAIL_TIMEOUT, job->filter, job->id,
 				  "job ran past default_timeout and was stopped");
@@ -761,30 +764,75 @@ out:
 	return rc;
 }
 
+/* What the hook and the end of a --once job share. */
+struct daemon_once {
+	struct hk_store *store;
+	const struct hk_config *cfg;
+	char *report_file;           /* written by the hook, which runs first */
+	int rc;
+	bool dry_run;
+	int64_t start_ns;            /* monotonic, for the rate */
+	int64_t shown_ns;            /* when the progress line was last drawn; 0: never */
+};
+
+#define DAEMON_PROGRESS_INTERVAL_NS (HK_NSEC_PER_SEC / 4)   /* at most 4 updates a second */
+
+/* --once on a terminal: the job's progress on stderr, under the log lines
+ * (hk_log_status), from its own counters. */
+static void daemon_once_progress(void *arg, uint64_t job_id, const struct hk_job_progress *p)
+{
+	struct daemon_once *once = arg;
+	int64_t now = hk_time_mono_ns();
+	char bytes[HK_UNITS_FORMAT_MAX], line[256];
+
+	if (once->shown_ns && now - once->shown_ns < DAEMON_PROGRESS_INTERVAL_NS)
+		return;
+	double elapsed = (double)(now - once->start_ns) / 1e9;
+	snprintf(line, sizeof(line), "job %" PRIu64 ": %zu/%zu registrations, %" PRIu64
+		 " files examined, %" PRIu64 " %s (%s), %.0f files/s", job_id,
+		 p->registrations_done, p->registrations_total, p->scanned, p->deleted,
+		 once->dry_run ? "would be deleted" : "deleted",
+		 hk_size_human(p->bytes, bytes, sizeof(bytes)),
+		 elapsed > 0.05 ? (double)p->scanned / elapsed : 0.0);
+	hk_log_status(line);
+	once->shown_ns = now;
+}
+
 static void daemon_once_done(const struct hk_job_info *job, const struct hk_report *rep,
 			     void *arg)
 {
-	int *rc = arg;
-	hk_report_print(rep, stdout);
-	*rc = strcmp(job->outcome, "ok") == 0 ? 0 : 1;
+	struct daemon_once *once = arg;
+	struct hk_report shown = *rep;   /* the text names the JSON report */
+	shown.file = once->report_file;
+	if (once->shown_ns)
+		hk_log_status(NULL);   /* erased before the report */
+	hk_report_print(&shown, stdout);
+	once->rc = strcmp(job->outcome, "ok") == 0 ? 0 : 1;
 }
 
 static void daemon_once_hook(const struct hk_job_info *job, const struct hk_report *rep,
 			     void *arg)
 {
-	struct hk_store *store = ((void **)arg)[0];
-	const struct hk_config *cfg = ((void **)arg)[1];
-	hk_state_record_job(store, job);
-	daemon_write_report(cfg, job, rep);
+	struct daemon_once *once = arg;
+	hk_state_record_job(once->store, job);
+	free(once->report_file);
+	once->report_file = daemon_write_report(once->cfg, job, rep);
 }
 
 /* --once: one full sweep as a job, the report on stdout. Exit 1 when the
  * job failed (a deletion error, a registration that could not be swept)
- * or timed out. */
+ * or timed out; refused (exit 1) when a real run meets
+ * housekeeper_read_only: the user asked for deletions that may not happen,
+ * and a dry run in their place would look like success. */
 static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 {
-	int rc = 1;
 	struct hk_store *store = NULL;
+	if (!opts->dry_run && cfg->scheduler.housekeeper_read_only) {
+		log_errx("daemon", "--once: housekeeper_read_only is set: nothing may be deleted; "
+			 "use --once --dry-run to see what would be");
+		hk_config_free(cfg);
+		return 1;
+	}
 	if (hk_state_open(cfg->daemon.state_directory, opts->reset_state, &store) < 0) {
 		hk_config_free(cfg);
 		return 1;
@@ -803,12 +851,21 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 	if (hk_store_reg_load_all(store, &api, &n_api) == 0 && n_api)
 		hk_engine_apply(eng, cfg, api, n_api);
 	struct hk_sched *sched = hk_sched_create(NULL, eng);
-	void *hook_args[2] = { store, cfg };
-	hk_sched_set_hook(sched, daemon_once_hook, hook_args);
+	struct daemon_once once = { store, cfg, NULL, 1, opts->dry_run, hk_time_mono_ns(), 0 };
+	/* progress only for a person: stderr a terminal, not the journal */
+	bool progress = isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM") && !getenv("NOTIFY_SOCKET");
+	hk_sched_set_hook(sched, daemon_once_hook, &once);
 	hk_sched_set_next_id(sched, hk_store_job_last_id(store) + 1);
 	uint64_t id;
-	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", daemon_once_done, &rc, &id) == 0)
-		hk_sched_run_all(sched);
+	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", daemon_once_done, &once, &id) == 0) {
+		if (progress)
+			hk_sched_run_all_progress(sched, daemon_once_progress, &once);
+		else
+			hk_sched_run_all(sched);
+	}
+	if (once.shown_ns)
+		hk_log_status(NULL);
+	free(once.report_file);
 	hk_sched_free(sched);
 	hk_engine_free(eng);
 	for (size_t i = 0; i < n_api; i++)
@@ -817,7 +874,7 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 	hk_store_flush(store);
 	hk_store_close(store);
 	hk_config_free(cfg);
-	return rc;
+	return once.rc;
 }
 
 int hk_daemon_main(int argc, char **argv)

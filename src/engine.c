@@ -627,6 +627,7 @@ void eng_reg_attach(struct eng_reg *reg)
 	if (reg->attached)
 		return;
 	const struct hk_cred *prev;
+	reg->attach_err = -EPERM;   /* refused (credentials, the daemon's own tree) unless said */
 	if (!eng_as_owner(reg, &prev))
 		return;
 	eng_reg_open_root(reg);
@@ -641,9 +642,14 @@ static void eng_reg_open_root(struct eng_reg *reg)
 	int fd = eng_open_path(reg->conf->directory, &parent);
 	eng_reg_set_ancestor(reg, parent);
 	if (fd < 0) {
+		reg->attach_err = fd;
+		/* a directory allowed not to exist yet: said once, not at every
+		 * sweep or event of its ancestor */
+		if (fd == -ENOENT && !reg->waiting_logged)
+			log_notice("watch", "%s: does not exist (yet); waiting for it",
+				   reg->conf->directory);
 		if (fd == -ENOENT)
-			log_info("watch", "%s: does not exist (yet); waiting for it",
-				 reg->conf->directory);
+			reg->waiting_logged = true;
 		else if (fd == -ELOOP || fd == -ENOTDIR)
 			log_errx("watch", "%s: a path component is a symlink or not a directory; "
 				 "refusing to follow it", reg->conf->directory);
@@ -666,6 +672,8 @@ static void eng_reg_open_root(struct eng_reg *reg)
 	reg->root_mount = st.mount_root;
 	reg->root_mnt_id = st.mnt_id;
 	reg->attached = true;
+	reg->attach_err = 0;
+	reg->waiting_logged = false;
 	reg->scanned = false;
 	eng_dir_watch(reg, ENG_ROOT);
 	eng_reg_rescan(reg);   /* keeps a warm-loaded index until reconciled */

@@ -46,6 +46,7 @@ struct hk_report_reg {
 	int64_t free_before;        /* free bytes of the filesystem before the sweep; -1: unknown */
 	int64_t free_after;         /* ... and after it */
 	char *error;                /* the registration could not be cleaned (NULL: fine) */
+	bool waiting;               /* its directory does not exist (yet): nothing to do, no error */
 };
 
 /* The outcome of one sweep or manual run. */
@@ -60,6 +61,8 @@ struct hk_report {
 	struct hk_report_file *files;
 	size_t n_files;
 	uint64_t files_omitted;     /* beyond HK_REPORT_MAX_FILES: counted, not listed */
+	const char *file;           /* the JSON report's path once written, else NULL;
+				       borrowed from whoever wrote it (hk_report_print) */
 };
 
 /* Files listed in one report at most (a sweep of millions stays small). */
@@ -67,7 +70,9 @@ struct hk_report {
 /* Free what a report holds (registrations, files) and empty it. */
 void hk_report_clear(struct hk_report *rep);
 void hk_report_free(struct hk_report *rep);
-/* Human text: one line per file, then totals. */
+/* Human text: one line per file, registrations that failed or wait for
+ * their directory, how many files the report left unlisted and where the
+ * JSON report is (rep->file, when set), then totals. */
 void hk_report_print(const struct hk_report *rep, FILE *out);
 
 struct hk_store;

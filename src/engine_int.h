@@ -115,6 +115,8 @@ struct eng_reg {
 	double growth_files;
 	bool leftover_logged;             /* an unknown private name was logged */
 	bool own_refused;                 /* the root is one of the daemon's own trees */
+	int attach_err;                   /* why the root is not attached (-ENOENT: waiting for it) */
+	bool waiting_logged;              /* "does not exist (yet)" said since it last existed */
 	uint32_t own_logged;              /* bit i: skipping eng->own[i] was logged */
 };
 

@@ -15,6 +15,7 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,8 +157,12 @@ int hk_engine_sweep_start(struct hk_engine *eng, const char *reg_id, struct hk_r
 	}
 	if (!reg->attached)
 		eng_reg_attach(reg);
-	if (!reg->attached) {
-		rr->error = hk_xstrdup("directory does not exist or cannot be opened");
+	if (!reg->attached && reg->attach_err == -ENOENT) {
+		/* documented as allowed: nothing to clean yet, and no failure */
+		rr->waiting = true;
+		sw->phase = SWEEP_DONE;
+	} else if (!reg->attached) {
+		rr->error = hk_xasprintf("directory cannot be opened: %s", hk_strerror(reg->attach_err));
 		sw->phase = SWEEP_DONE;
 	} else {
 		rr->free_before = eng_fs_free(reg->dirs[ENG_ROOT].fd);
@@ -261,7 +266,7 @@ void hk_report_free(struct hk_report *rep)
 
 void hk_report_print(const struct hk_report *rep, FILE *out)
 {
-	uint64_t files = 0, bytes = 0, errors = 0, skipped = 0;
+	uint64_t files = 0, bytes = 0, errors = 0, skipped = 0, waiting = 0;
 	char sz[32];
 	for (size_t i = 0; i < rep->n_files; i++) {
 		const struct hk_report_file *f = &rep->files[i];
@@ -281,12 +286,27 @@ void hk_report_print(const struct hk_report *rep, FILE *out)
 		bytes += r->bytes;
 		errors += r->errors;
 		skipped += r->skipped;
+		/* a registration that could not be cleaned is an error like a file */
+		errors += r->error != NULL;
+		waiting += r->waiting;
 		if (r->error)
 			fprintf(out, "error        %s: %s\n", r->directory, r->error);
+		else if (r->waiting)
+			fprintf(out, "waiting      %s: does not exist yet\n", r->directory);
+	}
+	if (rep->files_omitted) {
+		fprintf(out, "(%" PRIu64 " more file%s not listed: the report lists the first %zu",
+			rep->files_omitted, rep->files_omitted == 1 ? "" : "s", rep->n_files);
+		if (rep->file)
+			fprintf(out, "; the JSON report: %s", rep->file);
+		fprintf(out, "%s)\n", rep->dry_run ? "" : "; every deletion is in the audit trail");
 	}
 	fprintf(out, "total: %" PRIu64 " file%s, %s %s (%zu registration%s, %" PRIu64
-		" skipped, %" PRIu64 " error%s)\n",
+		" skipped, %" PRIu64 " error%s",
 		files, files == 1 ? "" : "s", hk_size_human(bytes, sz, sizeof(sz)),
 		rep->dry_run ? "would be deleted" : "deleted", rep->n_regs,
 		rep->n_regs == 1 ? "" : "s", skipped, errors, errors == 1 ? "" : "s");
+	if (waiting)
+		fprintf(out, ", %" PRIu64 " waiting for %s directory", waiting, waiting == 1 ? "its" : "their");
+	fprintf(out, ")\n");
 }

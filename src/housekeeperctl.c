@@ -5,8 +5,10 @@
  * Output: human tables by default (sizes in KiB/MiB/GiB unless --bytes,
  * times relative to now, colour only on a terminal and never with
  * NO_COLOR); --json prints the daemon's result as is (snake_case fields,
- * lists as JSON arrays). Exit codes: 0 ok, 1 error reported by the daemon,
- * 2 usage error, 3 daemon not reachable.
+ * lists as JSON arrays). Exit codes: 0 ok, 1 error reported by the daemon
+ * or a job that failed (any deletion error), 2 usage error, 3 daemon not
+ * reachable (never for a slow job). Shared parts in cli.c, the job
+ * commands (run, wait, jobs) and their progress in cli_jobs.c.
  *
  * Socket: -s, else $HOUSEKEEPER_SOCKET, else [daemon] control_socket of
  * the config (-c, default $sysconfdir/housekeeper/housekeeper.conf; a
@@ -27,397 +29,12 @@
 
 #include <jansson.h>
 
+#include "cli.h"
 #include "config.h"
 #include "housekeeper.h"
 #include "proto.h"
 #include "units.h"
 #include "util.h"
-
-#define CLI_OK 0
-#define CLI_EDAEMON 1
-#define CLI_EUSAGE 2
-#define CLI_EUNREACH 3
-
-struct cli {
-	const char *socket;
-	const char *config;
-	bool json;
-	bool bytes;
-	bool color;
-	const char *cmd;
-	struct hk_client *client;
-	char *socket_resolved;
-};
-
-static const char *cli_prog = "housekeeperctl";
-
-static void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void cli_err(const char *fmt, ...)
-{
-	va_list ap;
-	bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
-
-	fprintf(stderr, "%s%s:%s ", color ? "\033[1;31m" : "", cli_prog, color ? "\033[0m" : "");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* Socket and calls ------------------------------------------------------------ */
-
-static const char *cli_socket(struct cli *cli)
-{
-	struct hk_config *cfg = NULL;
-	struct hk_config_errors errs = { 0 };
-	const char *env = getenv(HK_SOCKET_ENV);
-	const char *file = cli->config ? cli->config : HK_SYSCONFDIR "/housekeeper.conf";
-
-	if (cli->socket_resolved)
-		return cli->socket_resolved;
-	if (cli->socket)
-		cli->socket_resolved = hk_xstrdup(cli->socket);
-	else if (env && *env)
-		cli->socket_resolved = hk_xstrdup(env);
-	else if (access(file, F_OK) == 0 || cli->config) {
-		if (hk_config_load(file, NULL, &cfg, &errs) == 0) {
-			if (cfg->daemon.control_socket && *cfg->daemon.control_socket)
-				cli->socket_resolved = hk_xstrdup(cfg->daemon.control_socket);
-		} else if (cli->config) {
-			cli_err("%s: %zu configuration error%s; using the default socket (first: %s)",
-				file, errs.n, errs.n == 1 ? "" : "s", errs.n ? errs.msgs[0] : "?");
-		}
-		hk_config_errors_fini(&errs);
-		hk_config_free(cfg);
-	}
-	if (!cli->socket_resolved)
-		cli->socket_resolved = hk_xstrdup(hk_default_socket_path());
-	return cli->socket_resolved;
-}
-
-static bool cli_unreachable(int r)
-{
-	return r == HK_ENODAEMON || r == -ETIMEDOUT || r == -ECONNRESET || r == -EPIPE ||
-	       r == -EACCES || r == -ENAMETOOLONG || r == -ECONNREFUSED || r == -ENOENT;
-}
-
-/* Call op with args (stolen, NULL = {}). On success returns CLI_OK with
- * *result (owned); otherwise prints the error and returns the exit code. */
-static int cli_call(struct cli *cli, const char *op, json_t *args, json_t **result)
-{
-	char *argtext = NULL, *restext = NULL;
-	json_t *res = NULL;
-	int r;
-
-	*result = NULL;
-	if (!cli->client) {
-		r = hk_connect(cli_socket(cli), &cli->client);
-		if (r < 0) {
-			cli_err("cannot reach the daemon at %s: %s%s", cli_socket(cli), hk_strerror(r),
-				r == HK_ENODAEMON ? " (is housekeeperd running?)" : "");
-			json_decref(args);
-			return CLI_EUNREACH;
-		}
-	}
-	if (args)
-		argtext = json_dumps(args, JSON_COMPACT);
-	json_decref(args);
-	r = hk_call(cli->client, op, argtext, &restext);
-	free(argtext);
-	if (restext)
-		res = json_loads(restext, JSON_DECODE_ANY, NULL);
-	free(restext);
-	if (r == 0) {
-		*result = res ? res : json_null();
-		return CLI_OK;
-	}
-	if (res) {
-		/* the daemon's error object */
-		char *msg = NULL;
-		const json_t *details = json_object_get(res, "details");
-		if (hk_proto_get_bytes(res, "message", &msg, NULL) < 0)
-			msg = hk_xstrdup(hk_strerror(r));
-		cli_err("%s", msg);
-		if (json_is_array(details)) {
-			size_t i;
-			const json_t *d;
-			json_array_foreach(details, i, d)
-				if (json_is_string(d))
-					fprintf(stderr, "  %s\n", json_string_value(d));
-		}
-		free(msg);
-		json_decref(res);
-		return CLI_EDAEMON;
-	}
-	{
-		char *msg = hk_client_last_error(cli->client);
-		cli_err("%s: %s%s%s", op, hk_strerror(r), msg ? ": " : "", msg ? msg : "");
-		free(msg);
-	}
-	return cli_unreachable(r) || r == HK_EPROTO ? CLI_EUNREACH : CLI_EDAEMON;
-}
-
-static void cli_print_json(const json_t *j)
-{
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-	if (s) {
-		puts(s);
-		free(s);
-	}
-}
-
-typedef void (*cli_show_fn)(const struct cli *cli, const json_t *res);
-
-/* Call op with args (stolen, NULL = {}) and print its result: as is with
- * --json, else by show (nothing when NULL). Returns the exit code. */
-static int cli_call_show(struct cli *cli, const char *op, json_t *args, cli_show_fn show)
-{
-	json_t *res = NULL;
-	int rc = cli_call(cli, op, args, &res);
-
-	if (rc == CLI_OK && cli->json)
-		cli_print_json(res);
-	else if (rc == CLI_OK && show)
-		show(cli, res);
-	json_decref(res);
-	return rc;
-}
-
-/* Formatting ------------------------------------------------------------------ */
-
-/* Each formatter returns o[key] as display text owned by the caller, "-"
- * when it is missing; one signature, so a table column can name it. */
-
-static char *cli_size(const struct cli *cli, const json_t *o, const char *key)
-{
-	char buf[HK_UNITS_FORMAT_MAX];
-	const json_t *v = json_object_get(o, key);
-
-	if (!json_is_number(v))
-		return hk_xstrdup("-");
-	uint64_t b = json_is_integer(v) ? (uint64_t)json_integer_value(v) : (uint64_t)json_number_value(v);
-	if (cli->bytes)
-		return hk_xasprintf("%" PRIu64, b);
-	return hk_xstrdup(hk_size_human(b, buf, sizeof(buf)));
-}
-
-static char *cli_duration(const struct cli *cli, const json_t *o, const char *key)
-{
-	char buf[HK_UNITS_FORMAT_MAX];
-	const json_t *v = json_object_get(o, key);
-
-	if (!json_is_integer(v))
-		return hk_xstrdup("-");
-	return hk_xstrdup(hk_duration_format(json_integer_value(v), buf, sizeof(buf)));
-}
-
-static char *cli_num(const struct cli *cli, const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-
-	if (json_is_integer(v))
-		return hk_xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	if (json_is_real(v))
-		return hk_xasprintf("%.1f", json_real_value(v));
-	if (json_is_boolean(v))
-		return hk_xstrdup(json_is_true(v) ? "yes" : "no");
-	if (json_is_string(v))
-		return hk_xstrdup(json_string_value(v));
-	return hk_xstrdup("-");
-}
-
-/* "3m ago", "in 2h", "-" for 0/null. */
-static char *cli_reltime(const struct cli *cli, const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-	double t = json_is_number(v) ? json_number_value(v) : 0;
-	double d;
-	int64_t a;
-	const char *unit;
-
-	if (t <= 0)
-		return hk_xstrdup("-");
-	d = t - (double)time(NULL);
-	a = (int64_t)(d < 0 ? -d : d);
-	if (a < 5)
-		return hk_xstrdup("now");
-	if (a < 120)
-		unit = "s";
-	else if ((a /= 60) < 120)
-		unit = "m";
-	else if ((a /= 60) < 48)
-		unit = "h";
-	else
-		a /= 24, unit = "d";
-	return d < 0 ? hk_xasprintf("%" PRId64 "%s ago", a, unit) : hk_xasprintf("in %" PRId64 "%s", a, unit);
-}
-
-/* A byte-string field for display: escaped, never raw control bytes. */
-static char *cli_bytes(const struct cli *cli, const json_t *o, const char *key)
-{
-	char *raw = NULL;
-	size_t len = 0;
-	struct hk_buf b = { 0 };
-
-	if (hk_proto_get_bytes(o, key, &raw, &len) < 0)
-		return hk_xstrdup("-");
-	hk_buf_append_escaped(&b, raw, len);
-	free(raw);
-	if (!b.data)
-		hk_buf_append(&b, "", 0);
-	return b.data;
-}
-
-/* Tables ---------------------------------------------------------------------- */
-
-/* A column: its title and how its cell is made from the row, a JSON object:
- * one of the formatters above applied to row[key], or a function of its
- * own that may read other fields. */
-struct cli_column {
-	const char *title;
-	const char *key;
-	char *(*format)(const struct cli *cli, const json_t *row, const char *key);
-};
-
-/* Print rows (a JSON array of objects) under a bold header line, columns
- * aligned and the last one not padded; just none_text when there is no row. */
-static void cli_table_show(const struct cli *cli, const json_t *rows, const struct cli_column *cols,
-			   size_t ncols, const char *none_text)
-{
-	size_t nrows = json_array_size(rows) + 1;   /* with the header */
-	char **cells = NULL;
-	size_t *w = NULL;
-	size_t i;
-	const json_t *row;
-
-	if (nrows == 1) {
-		printf("%s\n", none_text);
-		return;
-	}
-	cells = hk_xreallocarray(NULL, nrows * ncols, sizeof(*cells));
-	w = hk_xcalloc(ncols, sizeof(*w));
-	for (size_t c = 0; c < ncols; c++)
-		cells[c] = hk_xstrdup(cols[c].title);
-	json_array_foreach(rows, i, row)
-		for (size_t c = 0; c < ncols; c++)
-			cells[(i + 1) * ncols + c] = cols[c].format(cli, row, cols[c].key);
-	for (i = 0; i < nrows * ncols; i++)
-		if (strlen(cells[i]) > w[i % ncols])
-			w[i % ncols] = strlen(cells[i]);
-	for (size_t r = 0; r < nrows; r++) {
-		if (r == 0 && cli->color)
-			fputs("\033[1m", stdout);
-		for (size_t c = 0; c < ncols; c++) {
-			const char *s = cells[r * ncols + c];
-			if (c + 1 == ncols)
-				fputs(s, stdout);
-			else
-				printf("%-*s  ", (int)w[c], s);
-		}
-		if (r == 0 && cli->color)
-			fputs("\033[0m", stdout);
-		fputc('\n', stdout);
-	}
-	for (i = 0; i < nrows * ncols; i++)
-		free(cells[i]);
-	free(cells);
-	free(w);
-}
-
-/* Options ------------------------------------------------------------------ */
-
-enum {
-	OPT_JSON = 1000, OPT_BYTES, OPT_HELP, OPT_PATTERN, OPT_EXCLUDE, OPT_RETENTION,
-	OPT_MAX_FILES, OPT_MAX_SIZE, OPT_PRIORITY, OPT_DESCRIPTION, OPT_RECURSIVE,
-	OPT_NO_RECURSIVE, OPT_AGE_BY, OPT_SCHEDULE, OPT_DRY_RUN, OPT_SINCE, OPT_ID, OPT_NAME,
-	OPT_AUDIT_LIMIT, OPT_CURSOR, OPT_ALL,
-};
-
-struct cli_cmd;
-typedef int (*cli_fn)(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
-
-struct cli_cmd {
-	const char *name;
-	cli_fn fn;
-	const char *args;                /* usage after the name */
-	const char *help;                /* one line */
-	const char *options;             /* option help text, or NULL */
-	const struct option *longopts;   /* command options besides the common ones */
-};
-
-static void cli_usage_cmd(const struct cli_cmd *c, FILE *out)
-{
-	fprintf(out, "Usage: %s [-s SOCKET] [--json] [--bytes] %s%s%s\n\n%s\n", cli_prog, c->name,
-		c->args ? " " : "", c->args ? c->args : "", c->help);
-	if (c->options)
-		fprintf(out, "\nOptions:\n%s", c->options);
-}
-
-/* Parse a command's options: the common ones (--json, --bytes, -s, -h)
- * plus cmd->longopts, stored into *p as (key, optarg) pairs, then check
- * that min..max operands follow. Returns the index of the first operand,
- * or -1 after printing help or a usage error (*rc set). */
-struct cli_parsed {
-	int key[64];
-	const char *val[64];
-	size_t n;
-};
-
-static int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv, int min,
-		     int max, struct cli_parsed *p, int *rc)
-{
-	struct option opts[40];
-	size_t n = 0;
-	int c;
-
-	opts[n++] = (struct option){ "json", no_argument, NULL, OPT_JSON };
-	opts[n++] = (struct option){ "bytes", no_argument, NULL, OPT_BYTES };
-	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
-	opts[n++] = (struct option){ "socket", required_argument, NULL, 's' };
-	for (size_t i = 0; cmd->longopts && cmd->longopts[i].name && n < HK_ARRAY_SIZE(opts) - 1; i++)
-		opts[n++] = cmd->longopts[i];
-	opts[n] = (struct option){ NULL, 0, NULL, 0 };
-	p->n = 0;
-	optind = 0;   /* glibc: 0 re-initializes the scanner for a new argv */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON: cli->json = true; break;
-		case OPT_BYTES: cli->bytes = true; break;
-		case 's': cli->socket = optarg; break;
-		case 'h':
-		case OPT_HELP:
-			cli_usage_cmd(cmd, stdout);
-			*rc = CLI_OK;
-			return -1;
-		case '?':
-		case ':':
-			if (optopt)
-				cli_err("%s: invalid option or missing value: -%c", cmd->name, optopt);
-			else
-				cli_err("%s: invalid option or missing value: %s", cmd->name, argv[optind - 1]);
-			fprintf(stderr, "Try '%s %s --help'.\n", cli_prog, cmd->name);
-			*rc = CLI_EUSAGE;
-			return -1;
-		default:
-			if (p->n == HK_ARRAY_SIZE(p->key)) {
-				cli_err("%s: too many options", cmd->name);
-				*rc = CLI_EUSAGE;
-				return -1;
-			}
-			p->key[p->n] = c;
-			p->val[p->n++] = optarg;
-			break;
-		}
-	}
-	if (argc - optind < min || argc - optind > max) {
-		cli_err("%s: expected %s", cmd->name, cmd->args ? cmd->args : "no operand");
-		fprintf(stderr, "Try '%s %s --help'.\n", cli_prog, cmd->name);
-		*rc = CLI_EUSAGE;
-		return -1;
-	}
-	return optind;
-}
 
 #define CLI_REG_OPTIONS \
 	{ "pattern", required_argument, NULL, OPT_PATTERN }, \
@@ -437,7 +54,7 @@ static const struct option cli_reg_longopts[] = { CLI_REG_OPTIONS, { NULL, 0, NU
 
 /* Registration options into JSON args; CLI_EUSAGE on a bad value. Values
  * use the configuration's grammar (units required: "30d", "500M"). */
-static int cli_reg_args(const struct cli_cmd *cmd, const struct cli_parsed *p, json_t *args)
+static int cli_reg_args(const struct cli *cli, const struct cli_parsed *p, json_t *args)
 {
 	json_t *ex = NULL;
 	char *cause = NULL;
@@ -519,7 +136,7 @@ static int cli_reg_args(const struct cli_cmd *cmd, const struct cli_parsed *p, j
 	}
 	return CLI_OK;
 bad:
-	cli_err("%s: --%s: %s", cmd->name, optname, cause ? cause : "invalid value");
+	cli_err(cli, "--%s: %s", optname, cause ? cause : "invalid value");
 	free(cause);
 	return CLI_EUSAGE;
 }
@@ -557,7 +174,7 @@ static int cli_cmd_register(struct cli *cli, const struct cli_cmd *cmd, int argc
 	if (argv[first][0] != '/') {
 		dir = realpath(argv[first], NULL);
 		if (!dir) {
-			cli_err("%s: %s", argv[first], strerror(errno));
+			cli_err(cli, "%s: %s", argv[first], strerror(errno));
 			return CLI_EUSAGE;
 		}
 	} else {
@@ -568,7 +185,7 @@ static int cli_cmd_register(struct cli *cli, const struct cli_cmd *cmd, int argc
 	args = json_object();
 	hk_proto_set_bytes(args, "directory", dir, strlen(dir));
 	free(dir);
-	if ((rc = cli_reg_args(cmd, &p, args)) != CLI_OK) {
+	if ((rc = cli_reg_args(cli, &p, args)) != CLI_OK) {
 		json_decref(args);
 		return rc;
 	}
@@ -585,11 +202,11 @@ static int cli_cmd_update(struct cli *cli, const struct cli_cmd *cmd, int argc, 
 	if (first < 0)
 		return rc;
 	if (p.n == 0) {
-		cli_err("update: nothing to change; give at least one option");
+		cli_err(cli, "nothing to change; give at least one option");
 		return CLI_EUSAGE;
 	}
 	args = json_pack("{s:s}", "id", argv[first]);
-	if ((rc = cli_reg_args(cmd, &p, args)) != CLI_OK) {
+	if ((rc = cli_reg_args(cli, &p, args)) != CLI_OK) {
 		json_decref(args);
 		return rc;
 	}
@@ -725,69 +342,6 @@ static int cli_cmd_status(struct cli *cli, const struct cli_cmd *cmd, int argc, 
 	return cli_simple(cli, cmd, argc, argv, "status", cli_show_status);
 }
 
-/* A run report: one line per file with its reason, then totals. */
-static void cli_show_report(const struct cli *cli, const json_t *rep)
-{
-	const json_t *files = json_object_get(rep, "files");
-	const json_t *regs = json_object_get(rep, "registrations");
-	const json_t *tot = json_object_get(rep, "totals");
-	bool dry = json_is_true(json_object_get(rep, "dry_run"));
-	size_t i;
-	const json_t *o;
-
-	json_array_foreach(files, i, o) {
-		char *path = cli_bytes(cli, o, "path");
-		char *size = cli_size(cli, o, "size");
-		const char *outcome = json_string_value(json_object_get(o, "outcome"));
-		const char *reason = json_string_value(json_object_get(o, "reason"));
-		const char *err = json_string_value(json_object_get(o, "error"));
-		printf("%-12s %-5s %10s  %s%s%s\n", outcome ? outcome : "?", reason ? reason : "?", size,
-		       path, err ? ": " : "", err ? err : "");
-		free(path);
-		free(size);
-	}
-	json_array_foreach(regs, i, o) {
-		const json_t *e = json_object_get(o, "error");
-		if (json_is_string(e)) {
-			char *dir = cli_bytes(cli, o, "directory");
-			char *msg = cli_bytes(cli, o, "error");
-			printf("error        %s: %s\n", dir, msg);
-			free(dir);
-			free(msg);
-		}
-	}
-	{
-		json_int_t n = json_integer_value(json_object_get(tot, "deleted"));
-		char *size = cli_size(cli, tot, "bytes");
-		json_int_t errors = json_integer_value(json_object_get(tot, "errors"));
-		printf("total: %" JSON_INTEGER_FORMAT " file%s, %s %s (%zu registration%s, %"
-		       JSON_INTEGER_FORMAT " skipped, %" JSON_INTEGER_FORMAT " error%s)\n",
-		       n, n == 1 ? "" : "s", size, dry ? "would be deleted" : "deleted",
-		       json_array_size(regs), json_array_size(regs) == 1 ? "" : "s",
-		       json_integer_value(json_object_get(tot, "skipped")), errors,
-		       errors == 1 ? "" : "s");
-		free(size);
-	}
-}
-
-static int cli_cmd_run(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
-{
-	struct cli_parsed p;
-	json_t *args;
-	bool dry = false;
-	int rc = CLI_OK, first;
-
-	first = cli_parse(cli, cmd, argc, argv, 0, 1, &p, &rc);
-	if (first < 0)
-		return rc;
-	for (size_t i = 0; i < p.n; i++)
-		dry |= p.key[i] == OPT_DRY_RUN;
-	args = json_pack("{s:b}", "dry_run", dry);
-	if (first < argc)
-		json_object_set_new(args, "id", json_string(argv[first]));
-	return cli_call_show(cli, "run_cleanup", args, cli_show_report);
-}
-
 static void cli_show_explain(const struct cli *cli, const json_t *res)
 {
 	const json_t *regs = json_object_get(res, "registrations");
@@ -844,7 +398,7 @@ static int cli_cmd_explain(struct cli *cli, const struct cli_cmd *cmd, int argc,
 	if (argv[first][0] != '/') {
 		char cwd[PATH_MAX];
 		if (!getcwd(cwd, sizeof(cwd))) {
-			cli_err("getcwd: %s", strerror(errno));
+			cli_err(cli, "getcwd: %s", strerror(errno));
 			return CLI_EUSAGE;
 		}
 		path = hk_xasprintf("%s/%s", cwd, argv[first]);
@@ -921,7 +475,7 @@ static const struct cli_column cli_audit_columns[] = {
 
 /* The audit arguments of the command line into args; false (usage error
  * printed) on a bad value. */
-static bool cli_audit_args(const struct cli_parsed *p, json_t *args, bool *all)
+static bool cli_audit_args(struct cli *cli, const struct cli_parsed *p, json_t *args, bool *all)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		char *cause = NULL, *end = NULL;
@@ -931,7 +485,7 @@ static bool cli_audit_args(const struct cli_parsed *p, json_t *args, bool *all)
 		switch (p->key[i]) {
 		case OPT_SINCE:
 			if (cli_parse_since(p->val[i], &since, &cause) < 0) {
-				cli_err("audit: --since %s", cause ? cause : "invalid");
+				cli_err(cli, "--since %s", cause ? cause : "invalid");
 				free(cause);
 				return false;
 			}
@@ -940,11 +494,11 @@ static bool cli_audit_args(const struct cli_parsed *p, json_t *args, bool *all)
 		case OPT_ID:
 			json_object_set_new(args, "id", json_string(p->val[i]));
 			break;
-		case OPT_AUDIT_LIMIT:
+		case OPT_LIMIT:
 			errno = 0;
 			n = strtoll(p->val[i], &end, 10);
 			if (errno || end == p->val[i] || *end || n < 1 || n > HK_PROTO_AUDIT_LIMIT_MAX) {
-				cli_err("audit: --limit '%s': expected a number from 1 to %d", p->val[i],
+				cli_err(cli, "--limit '%s': expected a number from 1 to %d", p->val[i],
 					HK_PROTO_AUDIT_LIMIT_MAX);
 				return false;
 			}
@@ -981,7 +535,7 @@ static int cli_audit_fetch(struct cli *cli, json_t *args, bool all, json_t *reco
 			return rc;
 		next = json_object_get(res, "next_cursor");
 		if (!json_is_array(json_object_get(res, "records"))) {
-			cli_err("audit: the daemon's answer has no records");
+			cli_err(cli, "the daemon's answer has no records");
 			json_decref(res);
 			return CLI_EDAEMON;
 		}
@@ -1006,7 +560,7 @@ static int cli_cmd_audit(struct cli *cli, const struct cli_cmd *cmd, int argc, c
 
 	if (cli_parse(cli, cmd, argc, argv, 0, 0, &p, &rc) < 0)
 		goto out;
-	if (!cli_audit_args(&p, args, &all)) {
+	if (!cli_audit_args(cli, &p, args, &all)) {
 		rc = CLI_EUSAGE;
 		goto out;
 	}
@@ -1037,45 +591,6 @@ out:
 	json_decref(records);
 	json_decref(args);
 	return rc;
-}
-
-/* A job's job[key] (its trigger), marked when it was a dry run. */
-static char *cli_job_trigger(const struct cli *cli, const json_t *job, const char *key)
-{
-	const char *trigger = json_string_value(json_object_get(job, key));
-	return hk_xasprintf("%s%s", trigger ? trigger : "-",
-			    json_is_true(json_object_get(job, "dry_run")) ? " (dry run)" : "");
-}
-
-/* Seconds from start to finish, "running" when it has not finished. */
-static char *cli_job_duration(const struct cli *cli, const json_t *job, const char *key)
-{
-	const json_t *start = json_object_get(job, "started"), *end = json_object_get(job, "finished");
-
-	if (json_is_number(start) && json_is_number(end))
-		return hk_xasprintf("%.1fs", json_number_value(end) - json_number_value(start));
-	return hk_xstrdup(json_is_number(start) ? "running" : "-");
-}
-
-static const struct cli_column cli_jobs_columns[] = {
-	{ "JOB", "job_id", cli_num },
-	{ "TRIGGER", "trigger", cli_job_trigger },
-	{ "REGISTRATION", "registration_id", cli_num },
-	{ "STARTED", "started", cli_reltime },
-	{ "DURATION", NULL, cli_job_duration },
-	{ "OUTCOME", "outcome", cli_num },
-	{ "DELETED", "deleted", cli_num },
-	{ "SIZE", "bytes", cli_size },
-};
-
-static void cli_show_jobs(const struct cli *cli, const json_t *res)
-{
-	cli_table_show(cli, res, cli_jobs_columns, HK_ARRAY_SIZE(cli_jobs_columns), "no jobs");
-}
-
-static int cli_cmd_jobs(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
-{
-	return cli_simple(cli, cmd, argc, argv, "jobs", cli_show_jobs);
 }
 
 static void cli_show_reload(const struct cli *cli, const json_t *res)
@@ -1114,13 +629,10 @@ static int cli_cmd_version(struct cli *cli, const struct cli_cmd *cmd, int argc,
 	return cli_simple(cli, cmd, argc, argv, "version", cli_show_version);
 }
 
-static const struct option cli_run_longopts[] = {
-	{ "dry-run", no_argument, NULL, OPT_DRY_RUN }, { NULL, 0, NULL, 0 },
-};
 static const struct option cli_audit_longopts[] = {
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "id", required_argument, NULL, OPT_ID },
-	{ "limit", required_argument, NULL, OPT_AUDIT_LIMIT },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "cursor", required_argument, NULL, OPT_CURSOR },
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ NULL, 0, NULL, 0 },
@@ -1135,9 +647,14 @@ static const struct cli_cmd cli_cmds[] = {
 	  CLI_REG_HELP, cli_reg_longopts },
 	{ "remove", cli_cmd_remove, "ID", "Remove registration ID (its files stay).", NULL, NULL },
 	{ "list", cli_cmd_list, NULL, "List every registration.", NULL, NULL },
-	{ "run", cli_cmd_run, "[ID] [--dry-run]",
-	  "Clean registration ID (default: all) now and print the report.",
-	  "  --dry-run          only report what would be deleted\n", cli_run_longopts },
+	{ "run", cli_cmd_run, "[ID] [--dry-run] [--no-wait]",
+	  "Clean registration ID (default: all) now and print the report; exit 1 when the\n"
+	  "job failed or a deletion failed. On a terminal, progress is shown on stderr.",
+	  "  --dry-run          only report what would be deleted\n"
+	  "  --no-wait          print the job id at once (see 'wait JOB')\n", cli_run_longopts },
+	{ "wait", cli_cmd_wait, "JOB",
+	  "Wait for job JOB to end, print its report like run, exit as its outcome.",
+	  NULL, NULL },
 	{ "status", cli_cmd_status, NULL,
 	  "Per registration: files, bytes, limits, oldest file, next expiry, last run, reclaimed.",
 	  NULL, NULL },
@@ -1151,7 +668,9 @@ static const struct cli_cmd cli_cmds[] = {
 	  "  --cursor C         continue where the page that printed C ended\n"
 	  "  --all              every page (with --json: one array of every record)\n",
 	  cli_audit_longopts },
-	{ "jobs", cli_cmd_jobs, NULL, "Show the job history.", NULL, NULL },
+	{ "jobs", cli_cmd_jobs, "[--limit N]",
+	  "Show queued and running jobs with their progress, then the job history.",
+	  "  --limit N          at most N jobs\n", cli_jobs_longopts },
 	{ "reload", cli_cmd_reload, NULL, "Reload the configuration (like SIGHUP).", NULL, NULL },
 	{ "metrics", cli_cmd_metrics, NULL, "Print the metrics in Prometheus text format.", NULL, NULL },
 	{ "version", cli_cmd_version, NULL, "Print the daemon's version.", NULL, NULL },
@@ -1179,8 +698,8 @@ static void cli_usage(FILE *out)
 	for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
 		fprintf(out, "  %-9s%s%s\n", cli_cmds[i].name, cli_cmds[i].args ? " " : "",
 			cli_cmds[i].args ? cli_cmds[i].args : "");
-	fprintf(out, "\nExit status: 0 ok, 1 error reported by the daemon, 2 usage error,\n"
-		     "3 daemon not reachable.\n");
+	fprintf(out, "\nExit status: 0 ok, 1 error reported by the daemon or a job that failed\n"
+		     "(any deletion error), 2 usage error, 3 daemon not reachable.\n");
 }
 
 int main(int argc, char **argv)
@@ -1208,7 +727,7 @@ int main(int argc, char **argv)
 		case 'h': cli_usage(stdout); return CLI_OK;
 		case 'V': printf("housekeeperctl %s\n", PACKAGE_VERSION); return CLI_OK;
 		default:
-			cli_err("invalid option or missing value: %s", argv[optind - 1]);
+			cli_err(NULL, "invalid option or missing value: %s", argv[optind - 1]);
 			cli_usage(stderr);
 			return CLI_EUSAGE;
 		}
@@ -1232,7 +751,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], cli_cmds[i].name) == 0)
 			cmd = &cli_cmds[i];
 	if (!cmd) {
-		cli_err("unknown command '%s'", argv[optind]);
+		cli_err(NULL, "unknown command '%s'", argv[optind]);
 		cli_usage(stderr);
 		return CLI_EUSAGE;
 	}

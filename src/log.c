@@ -20,6 +20,7 @@
 static enum hk_log_target log_target = HK_LOG_STDERR;
 static int log_level = LOG_INFO;
 static const char *log_ident = "housekeeper";
+static char *log_status_line;   /* shown under the log lines on stderr, or NULL */
 
 static const struct {
 	const char *name;
@@ -43,6 +44,17 @@ void hk_log_init(const char *ident, enum hk_log_target target, int level)
 void hk_log_set_level(int level)
 {
 	log_level = level;
+}
+
+void hk_log_status(const char *line)
+{
+	if (line)
+		fprintf(stderr, "\r\033[K%s", line);
+	else if (log_status_line)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+	free(log_status_line);
+	log_status_line = line ? hk_xstrdup(line) : NULL;
 }
 
 int hk_log_get_level(void)
@@ -104,6 +116,8 @@ static void log_vemit(int prio, const char *tag, const char *suffix, const char 
 		free(msg);
 		msg = b.data;   /* the buffer is handed over */
 	}
+	if (log_status_line && log_target != HK_LOG_SYSLOG)
+		fputs("\r\033[K", stderr);   /* the line goes where the status was */
 	switch (log_target) {
 	case HK_LOG_SYSLOG:
 		syslog(prio, "[%s] %s", tag, msg);
@@ -115,6 +129,8 @@ static void log_vemit(int prio, const char *tag, const char *suffix, const char 
 		fprintf(stderr, "%s: %s: %s\n", log_ident, tag, msg);
 		break;
 	}
+	if (log_status_line && log_target != HK_LOG_SYSLOG)
+		fputs(log_status_line, stderr);
 	free(msg);
 }
 

@@ -18,6 +18,10 @@ enum hk_log_target {
 
 void hk_log_init(const char *ident, enum hk_log_target target, int level);
 void hk_log_set_level(int level);
+/* A status line on stderr (a terminal: the caller checks), redrawn under
+ * every log line written to stderr meanwhile; NULL erases it. The text is
+ * copied. */
+void hk_log_status(const char *line);
 int hk_log_get_level(void);
 /* "debug", "info", "notice", "warning", "err"... -> LOG_*; -1 if unknown. */
 int hk_log_level_parse(const char *name);

@@ -490,7 +490,7 @@ json_t *hk_proto_report_head_to_json(const struct hk_report *rep)
 	json_t *o = proto_xcheck(json_object());
 	json_t *regs = proto_xcheck(json_array());
 	json_t *tot = proto_xcheck(json_object());
-	uint64_t deleted = 0, bytes = 0, skipped = 0, errors = 0;
+	uint64_t deleted = 0, bytes = 0, skipped = 0, errors = 0, waiting = 0;
 
 	json_object_set_new(o, "job_id", proto_uint(rep->job_id));
 	json_object_set_new(o, "trigger", rep->trigger ? json_string(rep->trigger) : json_null());
@@ -515,7 +515,10 @@ json_t *hk_proto_report_head_to_json(const struct hk_report *rep)
 		json_object_set_new(j, "free_after", r->free_after >= 0 ? json_integer(r->free_after)
 								       : json_null());
 		proto_xset_bytes(j, "error", r->error);
+		json_object_set_new(j, "waiting", json_boolean(r->waiting));
 		json_array_append_new(regs, j);
+		waiting += r->waiting;
+		errors += r->error != NULL;   /* as the job counts it: a registration not cleaned */
 		deleted += r->deleted;
 		bytes += r->bytes;
 		skipped += r->skipped;
@@ -528,6 +531,7 @@ json_t *hk_proto_report_head_to_json(const struct hk_report *rep)
 	json_object_set_new(tot, "bytes", proto_uint(bytes));
 	json_object_set_new(tot, "skipped", proto_uint(skipped));
 	json_object_set_new(tot, "errors", proto_uint(errors));
+	json_object_set_new(tot, "waiting", proto_uint(waiting));
 	json_object_set_new(o, "totals", tot);
 	return o;
 }

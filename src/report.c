@@ -73,6 +73,32 @@ static int report_dump_cb(const char *data, size_t n, void *arg)
 	return 0;
 }
 
+char *hk_report_dir(const struct hk_config *cfg)
+{
+	const char *dir = cfg->scheduler.housekeeper_report_directory;
+	if (dir && *dir)
+		return hk_xstrdup(dir);
+	return hk_xasprintf("%s/reports", cfg->daemon.state_directory);
+}
+
+char *hk_report_path(const char *dir, const struct hk_job_info *job, const struct hk_report *rep)
+{
+	time_t start = (time_t)(rep->started_ns / HK_NSEC_PER_SEC);
+	struct tm tm;
+	char stamp[32];
+	gmtime_r(&start, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	/* with nanoseconds: event summaries (job 0) can follow each other
+	 * within a second under a flood, and must not replace each other */
+	/* a run a non-root uid asked for carries the uid: hk_report_cap keeps
+	 * only the newest HK_FAIR_UID_REPORTS of them */
+	char owner[32] = "";
+	if (job->uid != 0)
+		snprintf(owner, sizeof(owner), "-uid%u", (unsigned)job->uid);
+	return hk_xasprintf("%s/report-%06" PRIu64 "-%s.%09" PRId64 "Z%s.json", dir, job->id,
+			    stamp, rep->started_ns % HK_NSEC_PER_SEC, owner);
+}
+
 int hk_report_write(const char *dir, const struct hk_job_info *job,
 		    const struct hk_report *rep, char **path_out)
 {
@@ -101,20 +127,7 @@ int hk_report_write(const char *dir, const struct hk_job_info *job,
 	memmove(text.data + head, text.data + head + 1, text.len - head - 1);
 	text.len--;
 	hk_buf_append(&text, "\n", 1);
-	time_t start = (time_t)(rep->started_ns / HK_NSEC_PER_SEC);
-	struct tm tm;
-	char stamp[32];
-	gmtime_r(&start, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-	/* with nanoseconds: event summaries (job 0) can follow each other
-	 * within a second under a flood, and must not replace each other */
-	/* a run a non-root uid asked for carries the uid: hk_report_cap keeps
-	 * only the newest HK_FAIR_UID_REPORTS of them */
-	char owner[32] = "";
-	if (job->uid != 0)
-		snprintf(owner, sizeof(owner), "-uid%u", (unsigned)job->uid);
-	char *path = hk_xasprintf("%s/report-%06" PRIu64 "-%s.%09" PRId64 "Z%s.json", dir, job->id,
-				  stamp, rep->started_ns % HK_NSEC_PER_SEC, owner);
+	char *path = hk_report_path(dir, job, rep);
 	r = hk_write_atomic(path, text.data, text.len, 0600);
 	hk_buf_fini(&text);
 	if (r == 0 && path_out)

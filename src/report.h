@@ -17,6 +17,12 @@
  * fsync, rename). Returns 0 or -errno. */
 int hk_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
 
+/* Where reports go: housekeeper_report_directory, else <state>/reports.
+ * A new string. */
+char *hk_report_dir(const struct hk_config *cfg);
+/* The path hk_report_write gives the report of job in dir. A new string. */
+char *hk_report_path(const char *dir, const struct hk_job_info *job, const struct hk_report *rep);
+
 /* Write the report of job to dir/report-<job id>-<start time>.json, or
  * report-<job id>-<start time>-uid<uid>.json for a job a non-root uid asked
  * for (dir is created 0700 when missing). *path_out (may be NULL) receives

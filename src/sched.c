@@ -372,6 +372,32 @@ void hk_sched_run_all(struct hk_sched *s)
 		sched_step_all(s, SIZE_MAX / 4);
 }
 
+static void sched_job_progress(const struct sched_job *job, struct hk_job_progress *p)
+{
+	*p = (struct hk_job_progress){ .registrations_total = job->n_ids };
+	for (size_t i = 0; i < job->n_ids; i++)
+		p->registrations_done += job->finished[i];
+	for (size_t i = 0; i < job->rep->n_regs; i++) {
+		p->scanned += job->rep->regs[i].scanned;
+		p->deleted += job->rep->regs[i].deleted;
+		p->bytes += job->rep->regs[i].bytes;
+	}
+}
+
+void hk_sched_run_all_progress(struct hk_sched *s,
+			       void (*progress)(void *arg, uint64_t job_id,
+						const struct hk_job_progress *p),
+			       void *arg)
+{
+	sched_start_queued(s);
+	while (s->running) {
+		struct hk_job_progress p;
+		sched_job_progress(s->running, &p);
+		progress(arg, s->running->info.id, &p);
+		sched_step_all(s, SCHED_SLICE);
+	}
+}
+
 /* Cron ---------------------------------------------------------------------- */
 
 static ev_tstamp sched_cron_resched(ev_periodic *w, ev_tstamp now)

@@ -73,6 +73,21 @@ int hk_sched_run_now(struct hk_sched *sched, const char *filter, bool dry_run,
 /* Run every queued job to completion now, without the loop (--once). */
 void hk_sched_run_all(struct hk_sched *sched);
 
+/* Where a queued or running job stands, from its own counters. */
+struct hk_job_progress {
+	size_t registrations_total;
+	size_t registrations_done;
+	uint64_t scanned;           /* files examined so far */
+	uint64_t deleted;           /* (or would be, in a dry run) */
+	uint64_t bytes;
+};
+/* As hk_sched_run_all, calling progress(arg, job id, where it stands)
+ * between slices of bounded work, for --once's progress line. */
+void hk_sched_run_all_progress(struct hk_sched *sched,
+			       void (*progress)(void *arg, uint64_t job_id,
+						const struct hk_job_progress *p),
+			       void *arg);
+
 /* Job history, newest first: a new array of copies owned by the caller
  * (free with hk_job_infos_free). */
 size_t hk_sched_jobs(const struct hk_sched *sched, struct hk_job_info **out);

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uuid/uuid.h>
 
 #include "log.h"
 #include "notify.h"
 #include "proto.h"
+#include "report.h"
 #include "service.h"
 #include "units.h"
 #include "util.h"
@@ -308,13 +310,31 @@ static int svc_list(void *ctx, json_t **out)
 
 struct svc_run_result {
 	json_t *report;
+	const struct hk_config *cfg;
 };
+
+/* The JSON report's path into report_json, when the daemon's job hook
+ * (which runs before a job's own callback) wrote it: the text of a report
+ * that leaves files unlisted names it. */
+static void svc_report_file(const struct hk_config *cfg, const struct hk_job_info *job,
+			    const struct hk_report *rep, json_t *report_json)
+{
+	if (!cfg->scheduler.housekeeper_report_enabled)
+		return;
+	char *dir = hk_report_dir(cfg);
+	char *path = hk_report_path(dir, job, rep);
+	if (access(path, F_OK) == 0)
+		hk_proto_set_bytes(report_json, "report_file", path, strlen(path));
+	free(path);
+	free(dir);
+}
 
 static void svc_run_done(const struct hk_job_info *job, const struct hk_report *rep, void *arg)
 {
 	struct svc_run_result *res = arg;
 	res->report = hk_proto_report_to_json(rep);
 	json_object_set_new(res->report, "outcome", json_string(job->outcome));
+	svc_report_file(res->cfg, job, rep, res->report);
 }
 
 static int svc_run(void *ctx, const char *id, bool dry_run, const struct hk_ctl_peer *peer,
@@ -326,7 +346,7 @@ static int svc_run(void *ctx, const char *id, bool dry_run, const struct hk_ctl_
 		*cause = hk_xstrdup("housekeeper_read_only is set: nothing is deleted; use a dry run");
 		return HK_EREADONLY;
 	}
-	struct svc_run_result res = { NULL };
+	struct svc_run_result res = { NULL, cfg };
 	uint64_t job_id;
 	/* a report lists files: a non-root caller's covers its own registrations */
 	int r = hk_sched_run_now(svc->sched, id, dry_run, "manual", peer->uid, svc_run_done,

@@ -47,8 +47,11 @@ ctl --json audit --all | jq -r '.[] | select(.result == "deleted") | .path' | so
 cmp -s "$T/dry-list" "$T/deleted" || fail "dry run and deletions differ: $(diff "$T/dry-list" "$T/deleted")"
 # the report file equals the JSON the CLI got
 jq -S 'del(.outcome, .registration_filter)' "$dry" >"$T/a"
-jq -S 'del(.outcome, .registration_filter)' "$T/dry.json" >"$T/b"
+jq -S 'del(.outcome, .registration_filter, .report_file)' "$T/dry.json" >"$T/b"
 cmp -s "$T/a" "$T/b" || fail "report file differs from the run's answer"
+# ... and the answer names the file
+[ "$(jq -r '.report_file // .report.report_file' "$T/dry.json")" = "$dry" ] ||
+	fail "the run's answer does not name its report file $dry"
 # no temp files left behind, mode 0600
 [ -z "$(find "$R" -name '*.tmp*')" ] || fail "temp files left in $R"
 [ "$(stat -c %a "$dry")" = 600 ] || fail "report mode $(stat -c %a "$dry")"
