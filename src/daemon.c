@@ -807,7 +807,7 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 	hk_sched_set_hook(sched, daemon_once_hook, hook_args);
 	hk_sched_set_next_id(sched, hk_store_job_last_id(store) + 1);
 	uint64_t id;
-	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", daemon_once_done, &rc, &id) == 0)
+	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", 0, daemon_once_done, &rc, &id) == 0)
 		hk_sched_run_all(sched);
 	hk_sched_free(sched);
 	hk_engine_free(eng);

@@ -46,6 +46,7 @@ struct hk_report_reg {
 	int64_t free_before;        /* free bytes of the filesystem before the sweep; -1: unknown */
 	int64_t free_after;         /* ... and after it */
 	char *error;                /* the registration could not be cleaned (NULL: fine) */
+	bool waiting;               /* its directory does not exist (yet) */
 };
 
 /* The outcome of one sweep or manual run. */
@@ -60,6 +61,9 @@ struct hk_report {
 	struct hk_report_file *files;
 	size_t n_files;
 	uint64_t files_omitted;     /* beyond HK_REPORT_MAX_FILES: counted, not listed */
+	char (*not_run)[HK_UUID_LEN + 1];   /* registrations the job did not sweep to the
+					       end (default_timeout, a stop) */
+	size_t n_not_run;
 };
 
 /* Files listed in one report at most (a sweep of millions stays small). */

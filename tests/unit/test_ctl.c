@@ -55,6 +55,11 @@ struct fake {
 	uid_t last_run_uid;
 	unsigned last_changed;
 	bool reload_fails;
+	bool defer_runs;          /* run_cleanup and wait_job keep their pending reply */
+	struct hk_ctl_pending *pending;
+	int cancelled;            /* pending replies cancelled */
+	uint64_t next_job;
+	double last_timeout;
 };
 
 static struct hk_registration *fake_find(struct fake *f, const char *id)
@@ -139,8 +144,29 @@ static int fake_list(void *ctx, json_t **out)
 	return 0;
 }
 
+static void fake_cancel(void *arg)
+{
+	struct fake *f = arg;
+	f->cancelled++;
+	f->pending = NULL;
+}
+
+/* Answer pending now (the job ended at once) or keep it (defer_runs). */
+static void fake_answer(struct fake *f, struct hk_ctl_pending *pending, json_t *result)
+{
+	if (f->defer_runs) {
+		assert_null(f->pending);
+		f->pending = pending;
+		hk_ctl_pending_set_cancel(pending, fake_cancel, f);
+		json_decref(result);
+		return;
+	}
+	hk_ctl_reply_set_result(hk_ctl_pending_reply(pending), result);
+	hk_ctl_pending_done(pending);
+}
+
 static int fake_run(void *ctx, const char *id, bool dry_run, const struct hk_ctl_peer *peer,
-		    json_t **report, char **cause)
+		    struct hk_ctl_pending *pending, uint64_t *job_id, char **cause)
 {
 	struct fake *f = ctx;
 	f->calls++;
@@ -149,8 +175,30 @@ static int fake_run(void *ctx, const char *id, bool dry_run, const struct hk_ctl
 	free(f->last_run_id);
 	f->last_run_id = id ? hk_xstrdup(id) : NULL;
 	f->last_dry_run = dry_run;
-	*report = json_pack("{s:b, s:[], s:[], s:{s:i}}", "dry_run", dry_run, "files",
-			    "registrations", "totals", "deleted", 0);
+	*job_id = ++f->next_job;
+	if (pending)
+		fake_answer(f, pending, json_pack("{s:I, s:s, s:b, s:[], s:[], s:{s:i}}", "job_id",
+						  (json_int_t)*job_id, "outcome", "ok", "dry_run",
+						  dry_run, "files", "registrations", "totals",
+						  "deleted", 0));
+	return 0;
+}
+
+/* Job 7 is uid 1000's, job 8 root's; no other exists. */
+static int fake_job_owner(void *ctx, uint64_t job_id, uid_t *uid)
+{
+	if (job_id != 7 && job_id != 8)
+		return HK_ENOTFOUND;
+	*uid = job_id == 7 ? 1000 : 0;
+	return 0;
+}
+
+static int fake_wait_job(void *ctx, uint64_t job_id, double timeout, struct hk_ctl_pending *pending)
+{
+	struct fake *f = ctx;
+	f->last_op = "wait_job";
+	f->last_timeout = timeout;
+	fake_answer(f, pending, json_pack("{s:I, s:b}", "job_id", (json_int_t)job_id, "done", 1));
 	return 0;
 }
 
@@ -193,10 +241,12 @@ static int fake_audit(void *ctx, int64_t since, const char *id, json_t **out)
 	return 0;
 }
 
-static int fake_jobs(void *ctx, json_t **out)
+static int fake_jobs(void *ctx, size_t limit, json_t **out)
 {
 	((struct fake *)ctx)->last_op = "jobs";
 	*out = json_array();
+	for (size_t i = 0; i < limit; i++)
+		json_array_append_new(*out, json_pack("{s:I}", "job_id", (json_int_t)i + 1));
 	return 0;
 }
 
@@ -230,6 +280,8 @@ static const struct hk_ctl_ops fake_ops = {
 	.explain = fake_explain,
 	.audit = fake_audit,
 	.jobs = fake_jobs,
+	.job_owner = fake_job_owner,
+	.wait_job = fake_wait_job,
 	.reload = fake_reload,
 	.metrics = fake_metrics,
 };
@@ -289,6 +341,24 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* A deferred reply the op gave at once takes the sink's place. */
+static void move_reply(struct hk_ctl_reply *from, void *arg)
+{
+	struct hk_ctl_reply *to = arg;
+	hk_ctl_reply_fini(to);
+	*to = *from;
+	hk_ctl_reply_init(from);
+}
+
+static void settle(struct hk_ctl_reply *reply)
+{
+	struct hk_ctl_pending *p = reply->pending;
+	if (!p)
+		return;
+	reply->pending = NULL;
+	hk_ctl_pending_attach(p, move_reply, reply);
+}
+
 /* Dispatch op(args_text) as uid; returns the code, *msg the message
  * (owned; NULL on success), *result the result (owned). */
 static int call_as(struct fx *fx, uid_t uid, const char *op, const char *args_text, char **msg,
@@ -304,6 +374,7 @@ static int call_as(struct fx *fx, uid_t uid, const char *op, const char *args_te
 		fail_msg("bad test JSON: %s: %s", args_text, jerr.text);
 	hk_ctl_reply_init(&reply);
 	hk_ctl_dispatch(&fake_ops, &fx->fake, &req, &reply);
+	settle(&reply);
 	code = reply.code;
 	if (msg) {
 		*msg = reply.message;
