@@ -7,8 +7,8 @@
 
 #include "housekeeper.h"
 
-/* Default time limits of one call, in milliseconds. */
+/* Default time limit of one call, in milliseconds (a run's or a wait's
+ * answer, which comes when a job ends, has none). */
 #define HK_CLIENT_TIMEOUT_MS 5000
-#define HK_CLIENT_RUN_TIMEOUT_MS 30000
 
 #endif /* HK_CLIENT_H */

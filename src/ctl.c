@@ -56,13 +56,26 @@ void hk_ctl_reply_fini(struct hk_ctl_reply *reply)
 {
 	hk_ctl_pending_cancel(reply->pending);   /* nobody took it over */
 	free(reply->message);
+	free(reply->raw_result);
 	json_decref(reply->result);
 	json_decref(reply->details);
 	memset(reply, 0, sizeof(*reply));
 }
 
+void hk_ctl_reply_set_raw(struct hk_ctl_reply *reply, char *json_text, size_t len)
+{
+	json_decref(reply->result);
+	reply->result = NULL;
+	free(reply->raw_result);
+	reply->raw_result = json_text;
+	reply->raw_len = len;
+	reply->code = 0;
+}
+
 void hk_ctl_reply_set_result(struct hk_ctl_reply *reply, json_t *result)
 {
+	free(reply->raw_result);
+	reply->raw_result = NULL;
 	json_decref(reply->result);
 	reply->result = result;
 	reply->code = 0;
@@ -691,7 +704,29 @@ static void ctl_reply_encode(int64_t id, struct hk_ctl_reply *reply, char **fram
 {
 	json_t *msg;
 
-	if (reply->code < 0) {
+	if (reply->code >= 0 && reply->raw_result) {
+		/* the envelope of hk_proto_response_ok around the text as it is */
+		struct hk_buf b = { 0 };
+		hk_buf_append(&b, "0000", HK_PROTO_HEADER_LEN);
+		hk_buf_printf(&b, "{\"v\":%d,\"id\":", HK_PROTO_VERSION);
+		if (id >= 0)
+			hk_buf_printf(&b, "%" PRId64, id);
+		else
+			hk_buf_append(&b, "null", 4);
+		hk_buf_append(&b, ",\"ok\":true,\"result\":", 20);
+		hk_buf_append(&b, reply->raw_result, reply->raw_len);
+		hk_buf_append(&b, "}", 1);
+		size_t len = b.len - HK_PROTO_HEADER_LEN;
+		if (len <= HK_PROTO_MAX_RESPONSE) {
+			for (int i = 0; i < HK_PROTO_HEADER_LEN; i++)
+				b.data[i] = (char)((len >> (8 * (HK_PROTO_HEADER_LEN - 1 - i))) & 0xff);
+			*frame = b.data;
+			*frame_len = b.len;
+			return;
+		}
+		hk_buf_fini(&b);
+		msg = hk_proto_response_error(id, -EMSGSIZE, "reply too large for the protocol", NULL);
+	} else if (reply->code < 0) {
 		msg = hk_proto_response_error(id, reply->code, reply->message, reply->details);
 		reply->details = NULL;
 	} else {

@@ -188,12 +188,17 @@ struct hk_ctl_reply {
 	json_t *details;             /* optional error details (owned) */
 	bool quiet;                  /* a refusal the handler logged (rate-limited) itself */
 	struct hk_ctl_pending *pending;   /* set by hk_ctl_reply_defer: the answer comes later */
+	char *raw_result;            /* or the result as JSON text (owned; see set_raw) */
+	size_t raw_len;
 };
 /* hk_ctl_reply_fini cancels a pending reply still in the sink. */
 void hk_ctl_reply_init(struct hk_ctl_reply *reply);
 void hk_ctl_reply_fini(struct hk_ctl_reply *reply);
 /* Set the result (stolen). */
 void hk_ctl_reply_set_result(struct hk_ctl_reply *reply, json_t *result);
+/* Set the result as JSON text (one value, valid JSON; stolen): a long
+ * report streamed into text is sent as it is, never built as objects. */
+void hk_ctl_reply_set_raw(struct hk_ctl_reply *reply, char *json_text, size_t len);
 /* Set an error: code and a printf message (NULL fmt: hk_strerror(code)). */
 void hk_ctl_reply_set_error(struct hk_ctl_reply *reply, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

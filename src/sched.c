@@ -5,9 +5,9 @@
  * Invariants: a job is in exactly one of the queue (FIFO), the running
  * list, or the history; a running job holds at most
  * housekeeper_concurrent_cleanups sweeps; the idle watcher is active
- * exactly while a job runs, and each of its callbacks does at most
- * SCHED_SLICE units of work over all jobs (so the loop keeps serving
- * events, timers and clients); a waiter is on the list until its function
+ * exactly while a job runs, and each of its callbacks works for about
+ * SCHED_SLICE_NS over all jobs, in steps of SCHED_STEP units (so the loop
+ * keeps serving events, timers and clients); a waiter is on the list until its function
  * has run or it was cancelled, and its timer runs only while it is.
  */
 #include "autoconfig.h"
@@ -22,7 +22,8 @@
 #include "util.h"
 
 #define SCHED_ANY_OWNER ((uid_t)-1)   /* a job of every registration, whoever owns it */
-#define SCHED_SLICE 2048          /* work units per loop iteration, all jobs together */
+#define SCHED_STEP 128            /* work units per step, all jobs together */
+#define SCHED_SLICE_NS (5 * 1000 * 1000)   /* steps per loop iteration: for about 5 ms */
 #define SCHED_HISTORY_MAX 1000    /* jobs kept in memory */
 
 typedef char sched_id[HK_UUID_LEN + 1];
@@ -351,7 +352,12 @@ static void sched_step_all(struct hk_sched *s, size_t budget)
 static void sched_work_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	struct hk_sched *s = w->data;
-	sched_step_all(s, SCHED_SLICE);
+	int64_t end = hk_time_mono_ns() + SCHED_SLICE_NS;
+	/* small steps until the slice's time is used (a step's cost varies:
+	 * a directory entry read, a file reported, a file deleted) */
+	do
+		sched_step_all(s, SCHED_STEP);
+	while (s->running && hk_time_mono_ns() < end);
 	if (!s->running)
 		ev_idle_stop(loop, w);
 }
@@ -432,7 +438,7 @@ void hk_sched_run_all(struct hk_sched *s)
 {
 	sched_start_queued(s);
 	while (s->running)
-		sched_step_all(s, SCHED_SLICE);
+		sched_step_all(s, SCHED_STEP);
 }
 
 /* Waiting for jobs ----------------------------------------------------------- */

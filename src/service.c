@@ -16,6 +16,7 @@
 #include "log.h"
 #include "notify.h"
 #include "proto.h"
+#include "report.h"
 #include "service.h"
 #include "units.h"
 #include "util.h"
@@ -375,32 +376,48 @@ static void svc_wait_cancel(void *arg)
 	free(w);
 }
 
-static json_t *svc_report_json(const struct hk_job_info *job, const struct hk_report *rep)
-{
-	json_t *o = hk_proto_report_to_json(rep);
-	json_object_set_new(o, "outcome", json_string(job->outcome));
-	return o;
-}
-
-/* Answer {job_id, done, job, report?} (wait_job) or the report (run). */
+/* Answer the report (run) or {job_id, done, job, report?} (wait_job).
+ * The report is streamed as text (report.c), as its file is: built as
+ * JSON objects, 100,000 files held the loop for seconds. */
 static void svc_wait_done(const struct hk_job_info *job, const struct hk_report *rep, void *arg)
 {
 	struct svc_wait *w = arg;
 	struct hk_ctl_pending *p = w->pending;
-	json_t *res;
+	struct hk_ctl_reply *reply = hk_ctl_pending_reply(p);
+	struct hk_buf b = { 0 };
+	bool run = w->run && rep;
 
-	if (w->run && rep) {
-		res = svc_report_json(job, rep);
-	} else {
-		res = json_object();
+	free(w);
+	if (!run) {
+		json_t *res = json_object();
 		json_object_set_new(res, "job_id", json_integer((json_int_t)job->id));
 		json_object_set_new(res, "done", json_boolean(rep != NULL));
 		json_object_set_new(res, "job", svc_job_info_json(job));
-		if (rep)
-			json_object_set_new(res, "report", svc_report_json(job, rep));
+		if (!rep) {
+			hk_ctl_reply_set_result(reply, res);
+			hk_ctl_pending_done(p);
+			return;
+		}
+		char *head = json_dumps(res, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(res);
+		if (head) {
+			hk_buf_append(&b, head, strlen(head) - 1);   /* without its '}' */
+			hk_buf_append(&b, ",\"report\":", 10);
+		}
+		free(head);
+		if (!head)
+			goto oom;
 	}
-	hk_ctl_reply_set_result(hk_ctl_pending_reply(p), res);
-	free(w);
+	if (hk_report_text(job, rep, &b) < 0)
+		goto oom;
+	if (!run)
+		hk_buf_append(&b, "}", 1);
+	hk_ctl_reply_set_raw(reply, b.data, b.len);
+	hk_ctl_pending_done(p);
+	return;
+oom:
+	hk_buf_fini(&b);
+	hk_ctl_reply_set_error(reply, -ENOMEM, NULL);
 	hk_ctl_pending_done(p);
 }
 
