@@ -4,6 +4,8 @@ no_wait, wait_job, jobs), for the t-job-*.sh tests.
 
 jobs.py mkfiles DIR N AGE      N empty files f000000... aged AGE seconds
 jobs.py submit SOCK ID|- DRY   run_cleanup {id, dry_run, no_wait}: prints the job id
+jobs.py queue SOCK ID...      dry runs of each ID with no_wait, then jobs:
+                               prints {"ids": [...], "jobs": [...]}
 jobs.py wait SOCK JOB [T]      wait_job {job_id, timeout?}: prints the result
 jobs.py jobs SOCK              jobs: prints the array
 jobs.py call SOCK OP ARGS      any op with ARGS (JSON): prints the response
@@ -69,6 +71,12 @@ def main():
         rid = None if sys.argv[3] == "-" else sys.argv[3]
         args = {"id": rid, "dry_run": sys.argv[4] == "dry", "no_wait": True}
         print(result(call(path, "run_cleanup", args))["job_id"])
+    elif cmd == "queue":
+        ids = []
+        for rid in sys.argv[3:]:
+            args = {"id": rid, "dry_run": True, "no_wait": True}
+            ids.append(result(call(path, "run_cleanup", args))["job_id"])
+        print(json.dumps({"ids": ids, "jobs": result(call(path, "jobs", {}))}))
     elif cmd == "wait":
         args = {"job_id": int(sys.argv[3])}
         if len(sys.argv) > 4:
