@@ -6,6 +6,9 @@ jobs.py mkfiles DIR N AGE      N empty files f000000... aged AGE seconds
 jobs.py submit SOCK ID|- DRY   run_cleanup {id, dry_run, no_wait}: prints the job id
 jobs.py queue SOCK ID...      dry runs of each ID with no_wait, then jobs:
                                prints {"ids": [...], "jobs": [...]}
+jobs.py nowait SOCK            a dry run of all with no_wait, then wait_job
+                               with timeout 0 and without: prints
+                               {"id", "submit_seconds", "w0", "w"}
 jobs.py wait SOCK JOB [T]      wait_job {job_id, timeout?}: prints the result
 jobs.py jobs SOCK              jobs: prints the array
 jobs.py call SOCK OP ARGS      any op with ARGS (JSON): prints the response
@@ -77,6 +80,15 @@ def main():
             args = {"id": rid, "dry_run": True, "no_wait": True}
             ids.append(result(call(path, "run_cleanup", args))["job_id"])
         print(json.dumps({"ids": ids, "jobs": result(call(path, "jobs", {}))}))
+    elif cmd == "nowait":
+        # submit with no_wait, then at once a wait of 0 s and a wait to the
+        # end (in one process: the job cannot end before the waits start)
+        t0 = time.monotonic()
+        jid = result(call(path, "run_cleanup", {"dry_run": True, "no_wait": True}))["job_id"]
+        t1 = time.monotonic()
+        w0 = result(call(path, "wait_job", {"job_id": jid, "timeout": 0}))
+        w = result(call(path, "wait_job", {"job_id": jid}))
+        print(json.dumps({"id": jid, "submit_seconds": t1 - t0, "w0": w0, "w": w}))
     elif cmd == "wait":
         args = {"job_id": int(sys.argv[3])}
         if len(sys.argv) > 4:
