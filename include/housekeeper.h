@@ -52,11 +52,12 @@ const char *hk_strerror(int err);
  *   HK_EREADONLY, HK_EBUSY, -errno...), whose message
  *   hk_client_last_error() returns.
  * - Nothing aborts the caller or raises SIGPIPE; no call blocks longer than
- *   the handle's timeout (5 s, unless changed with hk_client_set_timeout),
- *   except the answer of a job (hk_run_cleanup, hk_call of "run_cleanup"
- *   or "wait_job"), which comes when the job ends and is waited for
- *   without a limit (a slow job is not an absent daemon; connecting is
- *   still bounded by 5 s).
+ *   the handle's timeout (5 s unless changed with hk_client_set_timeout),
+ *   except the wait for a job: hk_run_cleanup and hk_wait_job (and
+ *   hk_call of run_cleanup and wait_job) get their answer when the job
+ *   ends (or at hk_wait_job's own timeout), however long the job takes;
+ *   the handle's timeout bounds only connecting and sending. A slow job is
+ *   never an error; a daemon that goes away meanwhile is HK_ENODAEMON.
  * - A returned char * or array belongs to the caller (free(3) for strings,
  *   hk_cleanup_configs_free for configs). const char * arguments are only
  *   read during the call.
@@ -84,9 +85,9 @@ void hk_disconnect(struct hk_client *client);
  * a static string. */
 const char *hk_default_socket_path(void);
 
-/* Set the timeout of every later call on client, jobs' answers included,
- * in milliseconds (> 0); 0 restores the defaults (5 s; no limit for a
- * job's answer). Returns 0 or -EINVAL. */
+/* Set the timeout of every later call on client, in milliseconds (> 0);
+ * 0 restores the default (5 s). It never cuts the wait for a job (see the
+ * conventions). Returns 0 or -EINVAL. */
 int hk_client_set_timeout(struct hk_client *client, int timeout_ms);
 
 /* The message of the last error the daemon reported on this handle (its
@@ -172,13 +173,50 @@ struct hk_cleanup_config {
 int hk_get_cleanup_configs(struct hk_client *client, struct hk_cleanup_config **out, size_t *n);
 void hk_cleanup_configs_free(struct hk_cleanup_config *configs, size_t n);
 
-/* Run the cleanup of registration id (NULL: all) now, or only report what
- * it would delete (dry_run). Returns 0 and, when report_json_out is not
- * NULL, the run report as JSON text (a new string; fields: job_id,
- * trigger, dry_run, started, finished, registrations, files, totals).
+/* Run the cleanup of registration id (NULL: all; for a caller other than
+ * root, all of its own) as a job, or only report what it would delete
+ * (dry_run), and wait for the job to end, however long it runs. The job
+ * waits its turn under max_concurrent_jobs and stops at default_timeout.
+ * Returns 0 and, when report_json_out is not NULL, the run report as JSON
+ * text (a new string; fields: job_id, trigger, dry_run, started,
+ * finished, outcome ("ok", "failed", "timeout", "cancelled"),
+ * registrations, not_run (ids of registrations the timeout stopped),
+ * files, totals). A job that failed is still 0: read its outcome.
  * HK_ENOTFOUND, HK_EREADONLY (read-only mode refuses a real run),
- * HK_EDENIED, HK_EBUSY; -ETIMEDOUT only with hk_client_set_timeout. */
+ * HK_EDENIED, HK_EBUSY (rate limited), HK_ENODAEMON (also when the
+ * daemon goes away before the job ends). */
 int hk_run_cleanup(struct hk_client *client, const char *id, bool dry_run, char **report_json_out);
+
+/* Queue the same job as hk_run_cleanup and return at once with its id in
+ * *job_id (then see hk_wait_job). Same errors, without waiting. */
+int hk_submit_cleanup(struct hk_client *client, const char *id, bool dry_run, uint64_t *job_id);
+
+/* A job as hk_wait_job reports it. */
+struct hk_job_status {
+	uint64_t job_id;
+	bool done;                      /* ended (then outcome is final) */
+	char outcome[16];               /* "queued", "running", "ok", "failed", "timeout",
+					   "cancelled" */
+	uint64_t registrations_total;   /* registrations the job covers */
+	uint64_t registrations_done;    /* swept to the end so far */
+	uint64_t scanned;               /* files examined so far */
+	uint64_t deleted;               /* deleted (a dry run: would be) so far */
+	uint64_t bytes;                 /* their size */
+	uint64_t errors;
+	size_t n_waiting;               /* registrations whose directory does not exist */
+	size_t n_not_run;               /* registrations the timeout stopped */
+};
+
+/* Wait for job job_id to end, at most timeout_ms (< 0: as long as it
+ * runs). Returns 0 with *status (may be NULL): done, outcome and the
+ * counters, the progress so far when the timeout came first; and, when
+ * report_json_out is not NULL and the wait saw the job end, its report as
+ * JSON text (a new string; NULL for a job that had ended before the call:
+ * its report is in the daemon's report directory). A caller other than
+ * root may wait only for the jobs it started: HK_EDENIED. HK_ENOTFOUND
+ * for an unknown job, -EINVAL, HK_ENODAEMON. */
+int hk_wait_job(struct hk_client *client, uint64_t job_id, int timeout_ms,
+		struct hk_job_status *status, char **report_json_out);
 
 /* Call any operation of the control protocol: op (e.g. "status") with
  * args_json (a JSON object as text, NULL = {}). Returns 0 with the result

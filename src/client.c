@@ -3,7 +3,9 @@
  * over the control socket (framing and envelopes from proto.c).
  *
  * Invariants: the library never aborts and never raises SIGPIPE (send with
- * MSG_NOSIGNAL); every wait is a poll() bounded by the handle's deadline;
+ * MSG_NOSIGNAL); every wait is a poll() bounded by the handle's deadline,
+ * except the wait for the answer of a run or wait_job, which comes when a
+ * job ends (the daemon answers; a daemon gone ends it as HK_ENODAEMON);
  * the socket is non-blocking throughout; one call at a time per handle
  * (the handle's mutex), so request ids and the stream stay in step. After
  * a timeout or a broken frame the connection is closed (the stream can no
@@ -13,6 +15,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -239,10 +242,11 @@ static int client_recv_all(int fd, char *buf, size_t len, int64_t deadline, size
 	return 0;
 }
 
-/* One exchange on the open connection: send frame, read one response
- * payload (a new string in *payload). */
+/* One exchange on the open connection: send frame (by deadline), read
+ * one response payload (a new string in *payload) by reply_deadline. */
 static int client_exchange(struct hk_client *c, const char *frame, size_t frame_len,
-			   int64_t deadline, char **payload, size_t *payload_len, size_t *got)
+			   int64_t deadline, int64_t reply_deadline, char **payload,
+			   size_t *payload_len, size_t *got)
 {
 	unsigned char hdr[HK_PROTO_HEADER_LEN];
 	char *buf = NULL;
@@ -258,7 +262,7 @@ static int client_exchange(struct hk_client *c, const char *frame, size_t frame_
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return r;
 	int sent = r;
-	r = client_recv_all(c->fd, (char *)hdr, sizeof(hdr), deadline, got);
+	r = client_recv_all(c->fd, (char *)hdr, sizeof(hdr), reply_deadline, got);
 	if (r < 0)
 		return sent < 0 ? sent : r;
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
@@ -267,7 +271,7 @@ static int client_exchange(struct hk_client *c, const char *frame, size_t frame_
 	buf = malloc((size_t)len + 1);
 	if (!buf)
 		return -ENOMEM;
-	r = client_recv_all(c->fd, buf, len, deadline, got);
+	r = client_recv_all(c->fd, buf, len, reply_deadline, got);
 	if (r < 0) {
 		free(buf);
 		return r;
@@ -288,8 +292,22 @@ static void client_set_last_error(struct hk_client *c, const json_t *error)
 		c->last_error = msg;
 }
 
-/* Send op(args) and wait for the answer. args is stolen. Returns 0 with
- * *result, the daemon's code with *error, or a transport error. */
+/* Has the daemon closed the idle connection (or sent what we did not
+ * ask for)? Then it cannot carry a request. */
+static bool client_stale(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 0) > 0;
+}
+
+/* Send op(args) and wait for the answer. args is stolen. default_timeout
+ * is in ms; CLIENT_JOB_WAIT: the answer comes when a job ends, which
+ * takes as long as the job does: no deadline for it (the send and the
+ * connection keep theirs), and a request that starts a job is never sent
+ * twice. Returns 0 with *result, the daemon's code with *error, or a
+ * transport error. */
+#define CLIENT_JOB_WAIT (-1)
+#define CLIENT_JOB_START (-2)
 static int client_request(struct hk_client *c, const char *op, json_t *args, int default_timeout,
 			  json_t **result, json_t **error)
 {
@@ -304,14 +322,10 @@ static int client_request(struct hk_client *c, const char *op, json_t *args, int
 	mtx_lock(&c->lock);
 	free(c->last_error);
 	c->last_error = NULL;
-	int64_t connect_deadline = client_now_ms() + (c->timeout_ms > 0 ? c->timeout_ms
-									: HK_CLIENT_TIMEOUT_MS);
-	if (c->timeout_ms > 0)
-		deadline = client_now_ms() + c->timeout_ms;
-	else if (default_timeout == HK_CLIENT_NO_TIMEOUT)
-		deadline = INT64_MAX;
-	else
-		deadline = client_now_ms() + default_timeout;
+	bool job = default_timeout < 0;
+	deadline = client_now_ms() + (c->timeout_ms > 0 ? c->timeout_ms
+				      : job ? HK_CLIENT_TIMEOUT_MS : default_timeout);
+	int64_t reply_deadline = job ? INT64_MAX : deadline;
 	id = ++c->next_id;
 	msg = hk_proto_request_new(id, op, args);
 	args = NULL;
@@ -326,18 +340,26 @@ static int client_request(struct hk_client *c, const char *op, json_t *args, int
 		goto out;
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
+		if (c->fd >= 0 && client_stale(c->fd))
+			client_close(c);
 		if (c->fd < 0) {
-			r = client_open(c->path, connect_deadline, &c->fd);
+			r = client_open(c->path, deadline, &c->fd);
 			if (r < 0)
 				goto out;
 		}
-		r = client_exchange(c, frame, frame_len, deadline, &payload, &payload_len, &got);
+		r = client_exchange(c, frame, frame_len, deadline, reply_deadline, &payload,
+				    &payload_len, &got);
 		if (r == 0)
 			break;
 		client_close(c);
-		/* the daemon closed an idle connection before reading us: retry once */
-		if (got == 0 && (r == -ECONNRESET || r == -EPIPE || r == -ENOTCONN))
-			continue;
+		/* the daemon closed an idle connection before reading us: retry
+		 * once (not a run, which the daemon may have started: the
+		 * connection lost is then the daemon gone) */
+		if (got == 0 && (r == -ECONNRESET || r == -EPIPE || r == -ENOTCONN)) {
+			if (default_timeout != CLIENT_JOB_START)
+				continue;
+			r = HK_ENODAEMON;
+		}
 		goto out;
 	}
 	if (r < 0) {
@@ -363,6 +385,17 @@ out:
 	return r;
 }
 
+/* The time limit of op(args): a run and a wait for a job answer when the
+ * job ends, however long it takes. */
+static int client_op_timeout(const char *op)
+{
+	if (strcmp(op, "run_cleanup") == 0)
+		return CLIENT_JOB_START;
+	if (strcmp(op, "wait_job") == 0)
+		return CLIENT_JOB_WAIT;
+	return HK_CLIENT_TIMEOUT_MS;
+}
+
 int hk_call(struct hk_client *client, const char *op, const char *args_json, char **result_json)
 {
 	json_t *args = NULL, *result = NULL, *error = NULL;
@@ -380,9 +413,7 @@ int hk_call(struct hk_client *client, const char *op, const char *args_json, cha
 			return -EINVAL;
 		}
 	}
-	bool job = strcmp(op, "run_cleanup") == 0 || strcmp(op, "wait_job") == 0;
-	r = client_request(client, op, args, job ? HK_CLIENT_NO_TIMEOUT : HK_CLIENT_TIMEOUT_MS,
-			   &result, &error);
+	r = client_request(client, op, args, client_op_timeout(op), &result, &error);
 	if (r == 0) {
 		*result_json = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (!*result_json)
@@ -541,9 +572,91 @@ int hk_run_cleanup(struct hk_client *client, const char *id, bool dry_run, char 
 	args = json_pack("{s:o, s:b}", "id", id ? json_string(id) : json_null(), "dry_run", dry_run);
 	if (!args)
 		return -ENOMEM;
-	r = client_request(client, "run_cleanup", args, HK_CLIENT_NO_TIMEOUT, &result, &error);
+	r = client_request(client, "run_cleanup", args, CLIENT_JOB_START, &result, &error);
 	if (r == 0 && report_json_out) {
 		*report_json_out = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!*report_json_out)
+			r = -ENOMEM;
+	}
+	json_decref(result);
+	json_decref(error);
+	return r;
+}
+
+int hk_submit_cleanup(struct hk_client *client, const char *id, bool dry_run, uint64_t *job_id)
+{
+	json_t *args, *result = NULL, *error = NULL;
+	const json_t *jid;
+	int r;
+
+	if (job_id)
+		*job_id = 0;
+	if (!client)
+		return -EINVAL;
+	args = json_pack("{s:o, s:b, s:b}", "id", id ? json_string(id) : json_null(), "dry_run",
+			 dry_run, "no_wait", 1);
+	if (!args)
+		return -ENOMEM;
+	r = client_request(client, "run_cleanup", args, CLIENT_JOB_START, &result, &error);
+	jid = json_object_get(result, "job_id");
+	if (r == 0 && (!json_is_integer(jid) || json_integer_value(jid) <= 0))
+		r = HK_EPROTO;
+	if (r == 0 && job_id)
+		*job_id = (uint64_t)json_integer_value(jid);
+	json_decref(result);
+	json_decref(error);
+	return r;
+}
+
+static uint64_t client_uint(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static void client_job_status(const json_t *res, struct hk_job_status *st)
+{
+	const json_t *job = json_object_get(res, "job");
+	const char *outcome = json_string_value(json_object_get(job, "outcome"));
+
+	memset(st, 0, sizeof(*st));
+	st->job_id = client_uint(res, "job_id");
+	st->done = json_is_true(json_object_get(res, "done"));
+	snprintf(st->outcome, sizeof(st->outcome), "%s", outcome ? outcome : "");
+	st->registrations_total = client_uint(job, "registrations_total");
+	st->registrations_done = client_uint(job, "registrations_done");
+	st->scanned = client_uint(job, "scanned");
+	st->deleted = client_uint(job, "deleted");
+	st->bytes = client_uint(job, "bytes");
+	st->errors = client_uint(job, "errors");
+	st->n_waiting = json_array_size(json_object_get(job, "waiting"));
+	st->n_not_run = json_array_size(json_object_get(job, "not_run"));
+}
+
+int hk_wait_job(struct hk_client *client, uint64_t job_id, int timeout_ms,
+		struct hk_job_status *status, char **report_json_out)
+{
+	json_t *args, *result = NULL, *error = NULL;
+	const json_t *rep;
+	int r;
+
+	if (report_json_out)
+		*report_json_out = NULL;
+	if (!client || !job_id || job_id > INT64_MAX)
+		return -EINVAL;
+	args = json_pack("{s:I}", "job_id", (json_int_t)job_id);
+	if (args && timeout_ms >= 0)
+		json_object_set_new(args, "timeout", json_real(timeout_ms / 1000.0));
+	if (!args)
+		return -ENOMEM;
+	r = client_request(client, "wait_job", args, CLIENT_JOB_WAIT, &result, &error);
+	if (r == 0 && !json_is_object(json_object_get(result, "job")))
+		r = HK_EPROTO;
+	if (r == 0 && status)
+		client_job_status(result, status);
+	rep = json_object_get(result, "report");
+	if (r == 0 && report_json_out && json_is_object(rep)) {
+		*report_json_out = json_dumps(rep, JSON_COMPACT);
 		if (!*report_json_out)
 			r = -ENOMEM;
 	}

@@ -7,12 +7,8 @@
 
 #include "housekeeper.h"
 
-/* Default time limits of one call, in milliseconds: connecting and every
- * answer but a job's. */
+/* Default time limit of one call, in milliseconds (a run's or a wait's
+ * answer, which comes when a job ends, has none). */
 #define HK_CLIENT_TIMEOUT_MS 5000
-/* The answer of a job (run_cleanup, wait_job) comes when the job ends:
- * waited for without a limit, since a slow job is not an unreachable
- * daemon. Connecting keeps HK_CLIENT_TIMEOUT_MS. */
-#define HK_CLIENT_NO_TIMEOUT (-1)
 
 #endif /* HK_CLIENT_H */

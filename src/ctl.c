@@ -38,6 +38,7 @@
 #include <ev.h>
 
 #include "ctl.h"
+#include "ctl_int.h"
 #include "fair.h"
 #include "log.h"
 #include "proto.h"
@@ -54,14 +55,28 @@ void hk_ctl_reply_init(struct hk_ctl_reply *reply)
 
 void hk_ctl_reply_fini(struct hk_ctl_reply *reply)
 {
+	hk_ctl_pending_cancel(reply->pending);   /* nobody took it over */
 	free(reply->message);
+	free(reply->raw_result);
 	json_decref(reply->result);
 	json_decref(reply->details);
 	memset(reply, 0, sizeof(*reply));
 }
 
+void hk_ctl_reply_set_raw(struct hk_ctl_reply *reply, char *json_text, size_t len)
+{
+	json_decref(reply->result);
+	reply->result = NULL;
+	free(reply->raw_result);
+	reply->raw_result = json_text;
+	reply->raw_len = len;
+	reply->code = 0;
+}
+
 void hk_ctl_reply_set_result(struct hk_ctl_reply *reply, json_t *result)
 {
+	free(reply->raw_result);
+	reply->raw_result = NULL;
 	json_decref(reply->result);
 	reply->result = result;
 	reply->code = 0;
@@ -84,7 +99,7 @@ void hk_ctl_reply_set_error(struct hk_ctl_reply *reply, int code, const char *fm
 }
 
 /* Set an error from an op's return code and optional cause (freed). */
-static void ctl_reply_op_error(struct hk_ctl_reply *reply, int code, char *cause)
+void ctl_reply_op_error(struct hk_ctl_reply *reply, int code, char *cause)
 {
 	if (cause)
 		hk_ctl_reply_set_error(reply, code, "%s", cause);
@@ -96,8 +111,8 @@ static void ctl_reply_op_error(struct hk_ctl_reply *reply, int code, char *cause
 /* Argument helpers -------------------------------------------------------------- */
 
 /* Refuse keys of args not in allowed (NULL-terminated). */
-static bool ctl_args_only(const struct hk_ctl_request *req, struct hk_ctl_reply *reply,
-			  const char *const *allowed)
+bool ctl_args_only(const struct hk_ctl_request *req, struct hk_ctl_reply *reply,
+		   const char *const *allowed)
 {
 	const char *key;
 	const json_t *v;
@@ -116,8 +131,8 @@ static bool ctl_args_only(const struct hk_ctl_request *req, struct hk_ctl_reply 
 
 /* args["id"]: a registration id. required: missing is an error; else NULL
  * (absent or null) is allowed. Returns false with the reply set on error. */
-static bool ctl_arg_id(const struct hk_ctl_request *req, struct hk_ctl_reply *reply, bool required,
-		       const char **id)
+bool ctl_arg_id(const struct hk_ctl_request *req, struct hk_ctl_reply *reply, bool required,
+		const char **id)
 {
 	const json_t *v = json_object_get(req->args, "id");
 
@@ -139,8 +154,8 @@ static bool ctl_arg_id(const struct hk_ctl_request *req, struct hk_ctl_reply *re
 	return true;
 }
 
-static bool ctl_arg_bool(const struct hk_ctl_request *req, struct hk_ctl_reply *reply,
-			 const char *key, bool *out)
+bool ctl_arg_bool(const struct hk_ctl_request *req, struct hk_ctl_reply *reply, const char *key,
+		  bool *out)
 {
 	const json_t *v = json_object_get(req->args, key);
 
@@ -193,10 +208,10 @@ static int ctl_dir_check(const char *path, uid_t uid, char **cause)
 
 /* Fetch registration id and check that the caller may change it. Returns
  * the copy (caller frees) or NULL with the reply set. */
-static struct hk_registration *ctl_get_changeable(const struct hk_ctl_ops *ops, void *ctx,
-						  const struct hk_ctl_request *req,
-						  struct hk_ctl_reply *reply, const char *id,
-						  bool config_ok, bool check_owner, const char *verb)
+struct hk_registration *ctl_get_changeable(const struct hk_ctl_ops *ops, void *ctx,
+					   const struct hk_ctl_request *req,
+					   struct hk_ctl_reply *reply, const char *id, bool config_ok,
+					   bool check_owner, const char *verb)
 {
 	struct hk_registration *reg = NULL;
 	int r;
@@ -449,8 +464,7 @@ out:
 }
 
 /* A read op returning a JSON value of the expected type. */
-static void ctl_reply_json(struct hk_ctl_reply *reply, int r, json_t *out, char *cause,
-			   bool want_array)
+void ctl_reply_json(struct hk_ctl_reply *reply, int r, json_t *out, char *cause, bool want_array)
 {
 	if (r < 0) {
 		json_decref(out);
@@ -476,68 +490,6 @@ static void ctl_op_list(const struct hk_ctl_ops *ops, void *ctx, const struct hk
 	int r = ops->get_cleanup_configs(ctx, &out);
 
 	ctl_reply_json(reply, r, out, NULL, true);
-}
-
-/* A non-root uid's run takes a token of its bucket (fair.h): a sweep and
- * its report cost the daemon far more than the request, and 671 dry runs
- * in 10 s by one user used to fill the state disk with reports. The
- * refusal is logged at most once per HK_FAIR_LOG_INTERVAL per uid. */
-static bool ctl_run_allowed(const struct hk_ctl_request *req, struct hk_ctl_reply *reply)
-{
-	double wait = 0;
-	size_t suppressed = 0;
-
-	if (!req->fair || hk_fair_run_take(req->fair, req->peer.uid, req->now, &wait))
-		return true;
-	hk_ctl_reply_set_error(reply, HK_EBUSY,
-			       "run_cleanup: rate limited: uid %u may start %.0f run(s) a second, "
-			       "at most %.0f at once; try again in %.0f s",
-			       (unsigned)req->peer.uid, HK_FAIR_RUN_RATE, HK_FAIR_RUN_BURST,
-			       wait < 1 ? 1 : wait);
-	reply->quiet = true;
-	if (hk_fair_log_due(req->fair, req->peer.uid, req->now, &suppressed))
-		log_notice("ctl", "uid %u pid %d: run refused, rate limited (%zu more refusals of "
-			   "this uid since the last line)", (unsigned)req->peer.uid, (int)req->peer.pid, suppressed);
-	return false;
-}
-
-static void ctl_op_run(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
-		       struct hk_ctl_reply *reply)
-{
-	static const char *const allowed[] = { "id", "dry_run", NULL };
-	struct hk_registration *reg = NULL;
-	const char *id;
-	bool dry_run;
-	json_t *out = NULL;
-	char *cause = NULL;
-	int r;
-
-	if (!ctl_args_only(req, reply, allowed) || !ctl_arg_id(req, reply, false, &id) ||
-	    !ctl_arg_bool(req, reply, "dry_run", &dry_run))
-		return;
-	if (!dry_run && !id && req->peer.uid != 0) {
-		hk_ctl_reply_set_error(reply, HK_EDENIED,
-				       "only root may run every registration; give an id or dry_run");
-		return;
-	}
-	if (id) {
-		/* a real run is a change, and a dry run's report lists the
-		 * registration's files: either only of the caller's own */
-		reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true, "run it");
-		if (!reg)
-			return;
-	}
-	if (!ctl_run_allowed(req, reply))
-		goto out;
-	/* without an id, the op sweeps only the peer's own registrations
-	 * unless it is root (ctl.h) */
-	r = ops->run_cleanup(ctx, id, dry_run, &req->peer, &out, &cause);
-	if (!dry_run && r >= 0)
-		log_info("ctl", "%s: cleanup run by uid %u pid %d", id ? id : "all registrations",
-			 (unsigned)req->peer.uid, (int)req->peer.pid);
-	ctl_reply_json(reply, r, out, cause, false);
-out:
-	hk_registration_free(reg);
 }
 
 static void ctl_op_status(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
@@ -750,18 +702,6 @@ out:
 	free(reg_id);
 }
 
-static void ctl_op_jobs(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
-			struct hk_ctl_reply *reply)
-{
-	json_t *out = NULL;
-
-	if (!ctl_args_only(req, reply, NULL))
-		return;
-	int r = ops->jobs(ctx, &out);
-
-	ctl_reply_json(reply, r, out, NULL, true);
-}
-
 static void ctl_op_reload(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_request *req,
 			  struct hk_ctl_reply *reply)
 {
@@ -826,9 +766,6 @@ static void ctl_op_version(const struct hk_ctl_ops *ops, void *ctx, const struct
 	hk_ctl_reply_set_result(reply, res);
 }
 
-typedef void (*ctl_handler_fn)(const struct hk_ctl_ops *ops, void *ctx,
-			       const struct hk_ctl_request *req, struct hk_ctl_reply *reply);
-
 /* The dispatch table. needs_write: the op may change state; its failures
  * are logged too. ops_offset: the vtable slot that must be set (or
  * SIZE_MAX). */
@@ -848,6 +785,7 @@ static const struct ctl_handle {
 	{ "explain", ctl_op_explain, false, CTL_OP(explain) },
 	{ "audit", ctl_op_audit, false, CTL_OP(audit) },
 	{ "jobs", ctl_op_jobs, false, CTL_OP(jobs) },
+	{ "wait_job", ctl_op_wait_job, false, CTL_OP(wait_job) },
 	{ "reload", ctl_op_reload, true, CTL_OP(reload) },
 	{ "metrics", ctl_op_metrics, false, CTL_OP(metrics) },
 	{ "version", ctl_op_version, false, SIZE_MAX },
@@ -898,56 +836,119 @@ static void ctl_encode(json_t *msg, int64_t id, char **frame, size_t *frame_len)
 	}
 }
 
-static void ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
-			       const struct hk_ctl_peer *peer, struct hk_fair *fair, double now,
-			       bool busy, const char *text, size_t len, char **frame,
-			       size_t *frame_len);
-
-void hk_ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
-			   const struct hk_ctl_peer *peer, const char *text, size_t len,
-			   char **frame, size_t *frame_len)
+/* The response frame of a request id's reply (its result or error taken). */
+static void ctl_reply_encode(int64_t id, struct hk_ctl_reply *reply, char **frame, size_t *frame_len)
 {
-	ctl_handle_payload(ops, ops_ctx, peer, NULL, 0.0, false, text, len, frame, frame_len);
+	json_t *msg;
+
+	if (reply->code >= 0 && reply->raw_result) {
+		/* the envelope of hk_proto_response_ok around the text as it is */
+		struct hk_buf b = { 0 };
+		hk_buf_append(&b, "0000", HK_PROTO_HEADER_LEN);
+		hk_buf_printf(&b, "{\"v\":%d,\"id\":", HK_PROTO_VERSION);
+		if (id >= 0)
+			hk_buf_printf(&b, "%" PRId64, id);
+		else
+			hk_buf_append(&b, "null", 4);
+		hk_buf_append(&b, ",\"ok\":true,\"result\":", 20);
+		hk_buf_append(&b, reply->raw_result, reply->raw_len);
+		hk_buf_append(&b, "}", 1);
+		size_t len = b.len - HK_PROTO_HEADER_LEN;
+		if (len <= HK_PROTO_MAX_RESPONSE) {
+			for (int i = 0; i < HK_PROTO_HEADER_LEN; i++)
+				b.data[i] = (char)((len >> (8 * (HK_PROTO_HEADER_LEN - 1 - i))) & 0xff);
+			*frame = b.data;
+			*frame_len = b.len;
+			return;
+		}
+		hk_buf_fini(&b);
+		msg = hk_proto_response_error(id, -EMSGSIZE, "reply too large for the protocol", NULL);
+	} else if (reply->code < 0) {
+		msg = hk_proto_response_error(id, reply->code, reply->message, reply->details);
+		reply->details = NULL;
+	} else {
+		msg = hk_proto_response_ok(id, reply->result);
+		reply->result = NULL;
+	}
+	ctl_encode(msg, id, frame, frame_len);
 }
 
-/* hk_ctl_handle_payload with the server's rations (fair, now); busy: too
- * many unread replies (ctl_client_over), the request is refused. */
+struct ctl_move {
+	struct hk_ctl_reply *to;
+	bool moved;
+};
+
+/* Deliver a deferred reply into another sink (to, emptied first). */
+static void ctl_reply_move(struct hk_ctl_reply *from, void *arg)
+{
+	struct ctl_move *mv = arg;
+	hk_ctl_reply_fini(mv->to);
+	*mv->to = *from;
+	mv->to->pending = NULL;
+	hk_ctl_reply_init(from);
+	mv->moved = true;
+}
+
+/* Parse and dispatch one payload. The answer is in *frame, or, when the
+ * handler deferred it and pending is not NULL, *pending and *req_id are
+ * set instead (*frame NULL) for the server to wait on. busy: too many
+ * unread replies (ctl_client_over): the request is refused. */
 static void ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
 			       const struct hk_ctl_peer *peer, struct hk_fair *fair, double now,
 			       bool busy, const char *text, size_t len, char **frame,
-			       size_t *frame_len)
+			       size_t *frame_len, struct hk_ctl_pending **pending, int64_t *req_id)
 {
 	struct hk_proto_request preq;
 	struct hk_ctl_reply reply;
 	char *cause = NULL;
-	json_t *msg;
 	int r;
 
+	*frame = NULL;
 	hk_ctl_reply_init(&reply);
 	r = hk_proto_request_parse(text, len, &preq, &cause);
 	if (r < 0) {
 		log_debug("ctl", "uid %u pid %d: bad request: %s", (unsigned)peer->uid, (int)peer->pid,
 			  cause ? cause : hk_strerror(r));
-		msg = hk_proto_response_error(preq.id, r, cause, NULL);
+		hk_ctl_reply_set_error(&reply, r, "%s", cause ? cause : hk_strerror(r));
 	} else if (busy) {
-		msg = hk_proto_response_error(preq.id, HK_EBUSY, "too many replies not read yet; "
-					      "read them or try again later", NULL);
+		hk_ctl_reply_set_error(&reply, HK_EBUSY, "too many replies not read yet; "
+				       "read them or try again later");
 	} else {
 		struct hk_ctl_request req = { .op = preq.op, .args = preq.args, .peer = *peer,
 					      .fair = fair, .now = now };
 		hk_ctl_dispatch(ops, ops_ctx, &req, &reply);
-		if (reply.code < 0) {
-			msg = hk_proto_response_error(preq.id, reply.code, reply.message, reply.details);
-			reply.details = NULL;
-		} else {
-			msg = hk_proto_response_ok(preq.id, reply.result);
-			reply.result = NULL;
-		}
 	}
-	ctl_encode(msg, preq.id, frame, frame_len);
+	if (reply.pending && pending) {
+		*pending = reply.pending;
+		*req_id = preq.id;
+		reply.pending = NULL;
+	} else {
+		if (reply.pending) {
+			/* nothing waits here: take a reply the op gave at once, else cancel */
+			struct ctl_move mv = { &reply, false };
+			struct hk_ctl_pending *p = reply.pending;
+			reply.pending = NULL;
+			hk_ctl_pending_attach(p, ctl_reply_move, &mv);
+			if (!mv.moved) {
+				hk_ctl_pending_cancel(p);
+				hk_ctl_reply_set_error(&reply, HK_EBUSY,
+						       "%s: the answer comes later; only the socket "
+						       "server can wait for it", preq.op);
+			}
+		}
+		ctl_reply_encode(preq.id, &reply, frame, frame_len);
+	}
 	free(cause);
 	hk_ctl_reply_fini(&reply);
 	hk_proto_request_fini(&preq);
+}
+
+void hk_ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
+			   const struct hk_ctl_peer *peer, const char *text, size_t len,
+			   char **frame, size_t *frame_len)
+{
+	ctl_handle_payload(ops, ops_ctx, peer, NULL, 0.0, false, text, len, frame, frame_len, NULL,
+			   NULL);
 }
 
 /* Server ------------------------------------------------------------------------ */
@@ -969,6 +970,9 @@ struct ctl_client {
 	ev_tstamp partial_since;
 	ev_tstamp last_activity;
 	bool closing;           /* close once out is written */
+	struct hk_ctl_pending *pending;   /* a deferred reply being waited for */
+	int64_t pending_id;     /* its request id */
+	bool held;              /* more input waits in the kernel until the reply is out */
 };
 
 struct hk_ctl {
@@ -995,6 +999,13 @@ static void ctl_client_free(struct ctl_client *c)
 {
 	struct hk_ctl *ctl = c->ctl;
 
+	if (c->pending) {
+		/* the client went away: its wait ends, the job goes on */
+		log_debug("ctl", "client uid %u pid %d gone while waiting; wait cancelled",
+			  (unsigned)c->peer.uid, (int)c->peer.pid);
+		hk_ctl_pending_cancel(c->pending);
+		c->pending = NULL;
+	}
 	ev_io_stop(ctl->loop, &c->rio);
 	ev_io_stop(ctl->loop, &c->wio);
 	ev_timer_stop(ctl->loop, &c->timer);
@@ -1030,6 +1041,17 @@ static void ctl_client_arm(struct ctl_client *c)
 	struct ev_loop *loop = c->ctl->loop;
 	ev_tstamp deadline;
 
+	if (c->pending) {
+		/* waiting for a job is not idling: no deadline; reading only to
+		 * see the client go away */
+		ev_timer_stop(loop, &c->timer);
+		ev_io_stop(loop, &c->wio);
+		if (c->held || c->closing)
+			ev_io_stop(loop, &c->rio);
+		else
+			ev_io_start(loop, &c->rio);
+		return;
+	}
 	if (c->out)
 		deadline = c->last_activity + c->ctl->write_timeout;
 	else if (hk_proto_decoder_partial(&c->dec) || c->in)
@@ -1119,13 +1141,28 @@ static bool ctl_client_over(const struct ctl_client *c)
 	return true;
 }
 
+/* A deferred reply is ready: queue it; the write watcher sends it and
+ * goes on with the client's next request (never from inside the op that
+ * completed it). */
+static void ctl_client_deliver(struct hk_ctl_reply *reply, void *arg)
+{
+	struct ctl_client *c = arg;
+
+	ctl_reply_encode(c->pending_id, reply, &c->out, &c->out_len);
+	c->out_off = 0;
+	c->pending = NULL;
+	c->held = false;
+	c->last_activity = ev_now(c->ctl->loop);
+	ctl_client_arm(c);
+}
+
 /* Decode and answer buffered requests, one at a time. Returns false when
  * the client was freed. */
 static bool ctl_client_process(struct ctl_client *c)
 {
 	struct hk_ctl *ctl = c->ctl;
 
-	while (c->in && !c->out) {
+	while (c->in && !c->out && !c->pending) {
 		bool was_partial = hk_proto_decoder_partial(&c->dec);
 		size_t used = 0;
 		int r = hk_proto_decoder_feed(&c->dec, c->in + c->in_off, c->in_len - c->in_off, &used);
@@ -1161,11 +1198,19 @@ static bool ctl_client_process(struct ctl_client *c)
 				ctl_client_free(c);
 				return false;
 			}
-			ctl_handle_payload(ctl->ops, ctl->ops_ctx, &c->peer, ctl->fair,
-					   ev_now(ctl->loop), ctl_client_over(c), text, len, &frame,
-					   &flen);
+			struct hk_ctl_pending *pending = NULL;
+			ctl_handle_payload(ctl->ops, ctl->ops_ctx, &c->peer, ctl->fair, ev_now(ctl->loop),
+					   ctl_client_over(c), text, len, &frame, &flen, &pending,
+					   &c->pending_id);
 			free(text);
 			c->partial_since = ev_now(ctl->loop);
+			if (pending) {
+				c->pending = pending;
+				hk_ctl_pending_attach(pending, ctl_client_deliver, c);
+				if (c->out && !ctl_client_flush(c))
+					return false;   /* answered at once (an ended job) */
+				continue;
+			}
 			if (!ctl_client_send(c, frame, flen))
 				return false;
 		}
@@ -1179,6 +1224,20 @@ static void ctl_client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	char buf[CTL_READ_CHUNK];
 	ssize_t n;
 
+	if (c->pending) {
+		/* waiting: end of file cancels the wait; a next request stays
+		 * in the kernel until the reply is out (one at a time) */
+		n = recv(c->fd, buf, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0) {
+			ctl_client_free(c);
+			return;
+		}
+		c->held = true;
+		ctl_client_arm(c);
+		return;
+	}
 	n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;

@@ -11,6 +11,9 @@
  * show files, on what the op returns):
  * - read verbs (get_cleanup_configs, status, explain, audit, jobs, metrics,
  *   version, run_cleanup with dry_run) for anyone who can open the socket;
+ * - wait_job: root waits for any job, another uid only for its own (the
+ *   uid the job was asked for by, job_owner); JOB records (jobs, and the
+ *   progress in a wait) carry no paths and are shown to anyone;
  * - uid 0 may change and read anything;
  * - no caller, root included, may register a directory through a symlink;
  * - another uid may register only a directory that is, without following
@@ -43,6 +46,7 @@
 
 struct ev_loop;
 struct hk_ctl;
+struct hk_ctl_pending;
 
 /* Per-client limits. Between callers (fair.h): HK_FAIR_ROOT_SLOTS of the
  * HK_CTL_MAX_CLIENTS slots are root's, a non-root uid holds at most
@@ -52,6 +56,8 @@ struct hk_ctl;
 #define HK_CTL_READ_TIMEOUT 5.0      /* seconds to finish a started request */
 #define HK_CTL_WRITE_TIMEOUT 30.0    /* seconds for a stalled reader to take a reply */
 #define HK_CTL_IDLE_TIMEOUT 600.0    /* seconds an idle connection of root is kept */
+/* A client waiting for a deferred reply (a job) is not idle: no deadline
+ * applies until the reply is queued (then HK_CTL_WRITE_TIMEOUT). */
 #define HK_CTL_ACCEPT_BACKOFF 1.0    /* seconds without accept() after EMFILE */
 
 /* Who is calling (SO_PEERCRED). */
@@ -126,14 +132,29 @@ struct hk_ctl_ops {
 	 * hk_proto_registration_to_json objects, in priority order. */
 	int (*get_cleanup_configs)(void *ctx, json_t **out);
 
-	/* Sweep registration id (NULL: all, in priority order; for a peer
-	 * other than root, all of the registrations it owns and no other)
-	 * now, for peer (whose uid the run's report file carries, so that the
-	 * reports of a non-root uid can be capped); the report as
-	 * hk_proto_report_to_json. HK_ENOTFOUND; HK_EREADONLY for a real run
-	 * under housekeeper_read_only; HK_EBUSY when it cannot start. */
+	/* Queue a job sweeping registration id (NULL: all, in priority order;
+	 * for a peer other than root, all of the registrations it owns and no
+	 * other) for peer (whose uid the job and its report file carry, so
+	 * that the reports of a non-root uid can be capped), and set *job_id.
+	 * pending NULL (no_wait): that is all. Otherwise the op takes pending
+	 * over and completes it when the job ends, with the report
+	 * (hk_proto_report_to_json, its "outcome" added); on an error return
+	 * it has not taken it. HK_ENOTFOUND; HK_EREADONLY for a real run
+	 * under housekeeper_read_only. */
 	int (*run_cleanup)(void *ctx, const char *id, bool dry_run, const struct hk_ctl_peer *peer,
-			   json_t **report, char **cause);
+			   struct hk_ctl_pending *pending, uint64_t *job_id, char **cause);
+
+	/* Who job_id is for (the uid that asked for it; 0: root or the daemon
+	 * itself, and any job known only from the store). HK_ENOTFOUND. */
+	int (*job_owner)(void *ctx, uint64_t job_id, uid_t *uid);
+
+	/* Complete pending (taken over; on an error return not taken) with
+	 * {job_id, done, job: JOB, report?} when job_id ends, or after
+	 * timeout seconds (< 0: none) with done false and the job's progress.
+	 * A job that has already ended answers at once, without its report.
+	 * A client that goes away cancels the wait (pending's cancel), never
+	 * the job. HK_ENOTFOUND. */
+	int (*wait_job)(void *ctx, uint64_t job_id, double timeout, struct hk_ctl_pending *pending);
 
 	/* A JSON array, one object per registration: id, name, directory,
 	 * pattern, files, bytes, retention, max_files, max_size (as in
@@ -157,10 +178,11 @@ struct hk_ctl_ops {
 	 * (none, even) when q->max_visit records were looked at first. */
 	int (*audit)(void *ctx, const struct hk_ctl_audit_query *q, json_t **out, uint64_t *next);
 
-	/* Job history, newest first: a JSON array of {job_id, trigger,
-	 * registration_id (or null), dry_run, started, finished, outcome,
-	 * deleted, bytes, errors}. */
-	int (*jobs)(void *ctx, json_t **out);
+	/* At most limit jobs (0: no limit) as a JSON array of JOB objects
+	 * (docs/ARCHITECTURE.md, "Jobs"): queued and running jobs first, with
+	 * their progress, then history newest first. JOB records carry no
+	 * paths: anyone may list them. */
+	int (*jobs)(void *ctx, size_t limit, json_t **out);
 
 	/* Reload the configuration like SIGHUP. On a config with errors
 	 * return HK_ECONFIG and set *errors to a JSON array of the
@@ -193,14 +215,49 @@ struct hk_ctl_reply {
 	json_t *result;              /* success value (owned; NULL = null) */
 	json_t *details;             /* optional error details (owned) */
 	bool quiet;                  /* a refusal the handler logged (rate-limited) itself */
+	struct hk_ctl_pending *pending;   /* set by hk_ctl_reply_defer: the answer comes later */
+	char *raw_result;            /* or the result as JSON text (owned; see set_raw) */
+	size_t raw_len;
 };
+/* hk_ctl_reply_fini cancels a pending reply still in the sink. */
 void hk_ctl_reply_init(struct hk_ctl_reply *reply);
 void hk_ctl_reply_fini(struct hk_ctl_reply *reply);
 /* Set the result (stolen). */
 void hk_ctl_reply_set_result(struct hk_ctl_reply *reply, json_t *result);
+/* Set the result as JSON text (one value, valid JSON; stolen): a long
+ * report streamed into text is sent as it is, never built as objects. */
+void hk_ctl_reply_set_raw(struct hk_ctl_reply *reply, char *json_text, size_t len);
 /* Set an error: code and a printf message (NULL fmt: hk_strerror(code)). */
 void hk_ctl_reply_set_error(struct hk_ctl_reply *reply, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Deferred replies. A handler that answers later calls hk_ctl_reply_defer
+ * and hands the pending reply to the op, which fills its sink
+ * (hk_ctl_pending_reply) and calls hk_ctl_pending_done when it can, from
+ * the loop, at once or later. Whoever serves the request (the socket
+ * server, a test) attaches a delivery function; a client that goes away
+ * cancels the reply instead: the op's cancel function runs (it must
+ * forget the pending reply) and the reply is freed. Exactly one of
+ * hk_ctl_pending_done and the cancel happens.
+ */
+/* Defer reply (which must be empty); returns the pending reply, also kept
+ * in reply->pending until the server takes it. */
+struct hk_ctl_pending *hk_ctl_reply_defer(struct hk_ctl_reply *reply);
+/* Take back a deferral the op did not take over (its error return). */
+void hk_ctl_reply_undefer(struct hk_ctl_reply *reply);
+/* The op's side: the sink to fill, the cancel function (fn(arg) when the
+ * client goes away before done), and done (delivers the reply and frees
+ * pending: do not use it afterwards). */
+struct hk_ctl_reply *hk_ctl_pending_reply(struct hk_ctl_pending *pending);
+void hk_ctl_pending_set_cancel(struct hk_ctl_pending *pending, void (*fn)(void *arg), void *arg);
+void hk_ctl_pending_done(struct hk_ctl_pending *pending);
+/* The server's side: deliver(reply, arg) runs at done (at once when done
+ * already happened), then pending is freed; cancel runs the op's cancel
+ * function and frees pending. */
+typedef void (*hk_ctl_deliver_fn)(struct hk_ctl_reply *reply, void *arg);
+void hk_ctl_pending_attach(struct hk_ctl_pending *pending, hk_ctl_deliver_fn deliver, void *arg);
+void hk_ctl_pending_cancel(struct hk_ctl_pending *pending);
 
 /* Dispatch one request through the table to its handler (authorization
  * included). Always fills reply. */
@@ -209,7 +266,9 @@ void hk_ctl_dispatch(const struct hk_ctl_ops *ops, void *ops_ctx, const struct h
 
 /* Handle one request payload end to end: parse, dispatch, build the
  * response; returns the response frame (caller frees) in *frame. Never
- * fails except on out-of-memory (aborts). */
+ * fails except on out-of-memory (aborts). A reply the op defers and has
+ * not completed by then is cancelled and answered with an error (nothing
+ * can wait here: only the socket server waits). */
 void hk_ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx,
 			   const struct hk_ctl_peer *peer, const char *text, size_t len,
 			   char **frame, size_t *frame_len);

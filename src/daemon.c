@@ -857,7 +857,7 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 	hk_sched_set_hook(sched, daemon_once_hook, &once);
 	hk_sched_set_next_id(sched, hk_store_job_last_id(store) + 1);
 	uint64_t id;
-	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", daemon_once_done, &once, &id) == 0) {
+	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", 0, daemon_once_done, &once, &id) == 0) {
 		if (progress)
 			hk_sched_run_all_progress(sched, daemon_once_progress, &once);
 		else

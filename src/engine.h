@@ -63,6 +63,9 @@ struct hk_report {
 	uint64_t files_omitted;     /* beyond HK_REPORT_MAX_FILES: counted, not listed */
 	const char *file;           /* the JSON report's path once written, else NULL;
 				       borrowed from whoever wrote it (hk_report_print) */
+	char (*not_run)[HK_UUID_LEN + 1];   /* registrations the job did not sweep to the
+					       end (default_timeout, a stop) */
+	size_t n_not_run;
 };
 
 /* Files listed in one report at most (a sweep of millions stays small). */

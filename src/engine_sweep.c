@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include "engine.h"
@@ -184,7 +186,11 @@ bool hk_engine_sweep_step(struct hk_sweep *sw, size_t budget)
 				sw->phase = SWEEP_DONE;
 				break;
 			}
-			budget -= reg->scanning ? eng_scan_step(reg, budget) : 0;
+			if (reg->scanning) {
+				size_t used = eng_scan_step(reg, budget);
+				sw->rr->scanned += used;   /* progress; the plan sets the count */
+				budget -= used;
+			}
 			if (!reg->scanning)
 				sw->phase = SWEEP_PLAN;
 			break;
@@ -250,6 +256,9 @@ void hk_report_clear(struct hk_report *rep)
 		free(rep->files[i].path);
 	free(rep->regs);
 	free(rep->files);
+	free(rep->not_run);
+	rep->not_run = NULL;
+	rep->n_not_run = 0;
 	rep->regs = NULL;
 	rep->n_regs = 0;
 	rep->files = NULL;

@@ -525,6 +525,10 @@ json_t *hk_proto_report_head_to_json(const struct hk_report *rep)
 		errors += r->errors;
 	}
 	json_object_set_new(o, "registrations", regs);
+	json_t *not_run = proto_xcheck(json_array());
+	for (size_t i = 0; i < rep->n_not_run; i++)
+		json_array_append_new(not_run, json_string(rep->not_run[i]));
+	json_object_set_new(o, "not_run", not_run);
 	json_object_set_new(o, "files_omitted", proto_uint(rep->files_omitted));
 	json_object_set_new(tot, "registrations", proto_uint(rep->n_regs));
 	json_object_set_new(tot, "deleted", proto_uint(deleted));

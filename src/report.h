@@ -30,6 +30,12 @@ char *hk_report_path(const char *dir, const struct hk_job_info *job, const struc
 int hk_report_write(const char *dir, const struct hk_job_info *job,
 		    const struct hk_report *rep, char **path_out);
 
+/* Append the report of job as JSON text (one object, compact; the file
+ * list streamed, not built in memory) to text. Returns 0 or -ENOMEM. */
+struct hk_buf;
+int hk_report_text(const struct hk_job_info *job, const struct hk_report *rep,
+		   struct hk_buf *text);
+
 /* Delete the report files in dir last modified before before_ns (only
  * regular files named report-*.json). Returns how many went. */
 size_t hk_report_prune(const char *dir, int64_t before_ns);

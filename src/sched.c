@@ -1,8 +1,14 @@
 /*
- * sched.c - jobs and cron timers. Invariants: a job is in exactly one of
- * the queue (FIFO), the running list, or the history; a running job holds
- * at most housekeeper_concurrent_cleanups sweeps; the idle watcher is
- * active exactly while a job runs.
+ * sched.c - jobs and cron timers. Every run is a job: cron sweeps,
+ * registration schedules, manual runs and --once.
+ *
+ * Invariants: a job is in exactly one of the queue (FIFO), the running
+ * list, or the history; a running job holds at most
+ * housekeeper_concurrent_cleanups sweeps; the idle watcher is active
+ * exactly while a job runs, and each of its callbacks works for about
+ * SCHED_SLICE_NS over all jobs, in steps of SCHED_STEP units (so the loop
+ * keeps serving events, timers and clients); a waiter is on the list until its function
+ * has run or it was cancelled, and its timer runs only while it is.
  */
 #include "autoconfig.h"
 
@@ -13,12 +19,14 @@
 
 #include "log.h"
 #include "sched.h"
-
-#define SCHED_ANY_OWNER ((uid_t)-1)   /* a job of every registration, whoever owns it */
 #include "util.h"
 
-#define SCHED_SLICE 2048          /* work units per loop iteration, all jobs together */
+#define SCHED_ANY_OWNER ((uid_t)-1)   /* a job of every registration, whoever owns it */
+#define SCHED_STEP 128            /* work units per step, all jobs together */
+#define SCHED_SLICE_NS (5 * 1000 * 1000)   /* steps per loop iteration: for about 5 ms */
 #define SCHED_HISTORY_MAX 1000    /* jobs kept in memory */
+
+typedef char sched_id[HK_UUID_LEN + 1];
 
 struct sched_active {
 	struct hk_sweep *sweep;
@@ -29,7 +37,7 @@ struct sched_job {
 	struct hk_job_info info;
 	struct hk_report *rep;
 	struct hk_run *run;
-	char (*ids)[HK_UUID_LEN + 1];
+	sched_id *ids;
 	size_t n_ids;
 	bool *finished;            /* per id */
 	bool *started;
@@ -39,6 +47,16 @@ struct sched_job {
 	hk_job_done_fn done;
 	void *arg;
 	struct sched_job *next;
+};
+
+struct hk_sched_wait {
+	struct hk_sched *sched;
+	uint64_t id;
+	ev_timer timer;
+	bool timed;
+	hk_sched_wait_fn fn;
+	void *arg;
+	struct hk_sched_wait *next;
 };
 
 struct sched_cron {
@@ -61,14 +79,70 @@ struct hk_sched {
 	uint64_t next_id;
 	struct sched_cron *crons;
 	size_t n_crons;
+	struct hk_sched_wait *waits;
 	hk_job_done_fn hook;
 	void *hook_arg;
 };
 
-static void sched_info_fini(struct hk_job_info *info)
+/* Job records ---------------------------------------------------------------- */
+
+static sched_id *sched_ids_dup(const sched_id *ids, size_t n)
+{
+	if (!n)
+		return NULL;
+	sched_id *copy = hk_xcalloc(n, sizeof(*copy));
+	memcpy(copy, ids, n * sizeof(*copy));
+	return copy;
+}
+
+void hk_job_info_fini(struct hk_job_info *info)
 {
 	free(info->filter);
+	free(info->waiting);
+	free(info->not_run);
 	info->filter = NULL;
+	info->waiting = info->not_run = NULL;
+	info->n_waiting = info->n_not_run = 0;
+}
+
+/* A deep copy of src (the strings and lists its own). */
+static void sched_info_copy(struct hk_job_info *dst, const struct hk_job_info *src)
+{
+	*dst = *src;
+	dst->filter = src->filter ? hk_xstrdup(src->filter) : NULL;
+	dst->waiting = sched_ids_dup(src->waiting, src->n_waiting);
+	dst->not_run = sched_ids_dup(src->not_run, src->n_not_run);
+}
+
+/* The record of job as it stands: totals of the registrations swept so
+ * far (the running ones included), waiting directories, and, for an ended
+ * job, what it did not sweep to the end. A deep copy into out. */
+static void sched_job_snapshot(const struct sched_job *job, struct hk_job_info *out)
+{
+	const struct hk_report *rep = job->rep;
+	*out = job->info;
+	out->filter = job->info.filter ? hk_xstrdup(job->info.filter) : NULL;
+	out->scanned = out->deleted = out->bytes = out->errors = 0;
+	out->waiting = out->not_run = NULL;
+	out->n_waiting = out->n_not_run = 0;
+	for (size_t i = 0; i < rep->n_regs; i++) {
+		const struct hk_report_reg *r = &rep->regs[i];
+		out->scanned += r->scanned;
+		out->deleted += r->deleted;
+		out->bytes += r->bytes;
+		out->errors += r->errors + (r->error != NULL && !r->waiting);
+		if (r->waiting) {
+			if (!out->waiting)
+				out->waiting = hk_xcalloc(rep->n_regs, sizeof(*out->waiting));
+			memcpy(out->waiting[out->n_waiting++], r->id, sizeof(sched_id));
+		}
+	}
+	out->registrations = job->n_ids;
+	out->registrations_done = 0;
+	for (size_t i = 0; i < job->n_ids; i++)
+		out->registrations_done += job->finished[i];
+	out->not_run = sched_ids_dup(rep->not_run, rep->n_not_run);
+	out->n_not_run = out->not_run ? rep->n_not_run : 0;
 }
 
 static void sched_history_add(struct hk_sched *s, const struct hk_job_info *info)
@@ -77,11 +151,10 @@ static void sched_history_add(struct hk_sched *s, const struct hk_job_info *info
 		s->history = hk_xcalloc(SCHED_HISTORY_MAX, sizeof(*s->history));
 	struct hk_job_info *slot = &s->history[s->history_head];
 	if (s->n_history == SCHED_HISTORY_MAX)
-		sched_info_fini(slot);
+		hk_job_info_fini(slot);
 	else
 		s->n_history++;
-	*slot = *info;
-	slot->filter = info->filter ? hk_xstrdup(info->filter) : NULL;
+	sched_info_copy(slot, info);
 	s->history_head = (s->history_head + 1) % SCHED_HISTORY_MAX;
 }
 
@@ -95,44 +168,79 @@ static void sched_job_free(struct sched_job *job)
 	free(job->finished);
 	free(job->started);
 	free(job->active);
-	sched_info_fini(&job->info);
+	hk_job_info_fini(&job->info);
 	free(job);
 }
 
-/* The job ends: totals, history, callback, free. */
+/* Run the waiters of job id with info and rep (NULL: not ended). Each is
+ * unlinked before its function runs, which may add or cancel others. */
+static void sched_wake(struct hk_sched *s, const struct hk_job_info *info,
+		       const struct hk_report *rep)
+{
+	for (;;) {
+		struct hk_sched_wait **pp = &s->waits;
+		while (*pp && (*pp)->id != info->id)
+			pp = &(*pp)->next;
+		struct hk_sched_wait *w = *pp;
+		if (!w)
+			return;
+		*pp = w->next;
+		if (w->timed && s->loop)
+			ev_timer_stop(s->loop, &w->timer);
+		w->fn(info, rep, w->arg);
+		free(w);
+	}
+}
+
+/* What the job did not sweep to the end is listed in its report. */
+static void sched_job_not_run(struct sched_job *job)
+{
+	struct hk_report *rep = job->rep;
+	for (size_t i = 0; i < job->n_ids; i++) {
+		if (job->finished[i])
+			continue;
+		if (!rep->not_run)
+			rep->not_run = hk_xcalloc(job->n_ids, sizeof(*rep->not_run));
+		memcpy(rep->not_run[rep->n_not_run++], job->ids[i], sizeof(sched_id));
+	}
+}
+
+/* The job ends: totals, history, callbacks, waiters, free. */
 static void sched_job_end(struct hk_sched *s, struct sched_job *job, const char *outcome)
 {
 	for (size_t i = 0; i < job->n_active; i++)
 		hk_engine_sweep_free(job->active[i].sweep);
 	job->n_active = 0;
-	struct hk_job_info *info = &job->info;
 	struct hk_report *rep = job->rep;
 	rep->finished_ns = hk_time_now_ns();
-	info->finished_ns = rep->finished_ns;
-	for (size_t i = 0; i < rep->n_regs; i++) {
-		const struct hk_report_reg *r = &rep->regs[i];
-		info->scanned += r->scanned;
-		info->deleted += r->deleted;
-		info->bytes += r->bytes;
-		info->errors += r->errors + (r->error != NULL);
-	}
-	info->registrations = rep->n_regs;
-	info->outcome = outcome ? outcome : info->errors ? "failed" : "ok";
-	int prio = strcmp(info->outcome, "ok") == 0 ? LOG_INFO : LOG_ERR;
+	job->info.finished_ns = rep->finished_ns;
+	if (!job->info.started_ns)
+		job->info.started_ns = rep->started_ns = rep->finished_ns;   /* cancelled while queued */
+	sched_job_not_run(job);
+	struct hk_job_info info;
+	sched_job_snapshot(job, &info);
+	info.outcome = outcome ? outcome : info.errors ? "failed" : "ok";
+	job->info.outcome = info.outcome;
+	int prio = strcmp(info.outcome, "ok") == 0 ? LOG_INFO : LOG_ERR;
 	hk_log(prio, "sched",
 	       "job %" PRIu64 " (%s%s): %s; %" PRIu64 " registration%s, %" PRIu64
-	       " file%s %s, %" PRIu64 " error%s",
-	       info->id, info->trigger, info->dry_run ? ", dry run" : "", info->outcome,
-	       info->registrations, info->registrations == 1 ? "" : "s", info->deleted,
-	       info->deleted == 1 ? "" : "s", info->dry_run ? "would be deleted" : "deleted",
-	       info->errors, info->errors == 1 ? "" : "s");
-	sched_history_add(s, info);
+	       " file%s %s, %" PRIu64 " error%s%s",
+	       info.id, info.trigger, info.dry_run ? ", dry run" : "", info.outcome,
+	       info.registrations, info.registrations == 1 ? "" : "s", info.deleted,
+	       info.deleted == 1 ? "" : "s", info.dry_run ? "would be deleted" : "deleted",
+	       info.errors, info.errors == 1 ? "" : "s",
+	       info.n_not_run ? ", some registrations not run" : "");
+	sched_history_add(s, &info);
 	if (s->hook)
-		s->hook(info, rep, s->hook_arg);
+		s->hook(&info, rep, s->hook_arg);
 	if (job->done)
-		job->done(info, rep, job->arg);
+		job->done(&info, rep, job->arg);
+	sched_wake(s, &info, rep);
+	hk_job_info_fini(&info);
 	sched_job_free(job);
 }
+
+/* Running jobs --------------------------------------------------------------- */
 
 /* Can ids[i] start now: no earlier unfinished registration overlaps it? */
 static bool sched_can_start(struct hk_sched *s, struct sched_job *job, size_t i)
@@ -219,14 +327,19 @@ static void sched_start_queued(struct hk_sched *s)
 		ev_idle_start(s->loop, &s->work);
 }
 
-/* Step every running job once; end the finished ones. */
+/* Step every running job once, budget shared between them; end the
+ * finished ones. */
 static void sched_step_all(struct hk_sched *s, size_t budget)
 {
+	size_t n = 0;
+	for (struct sched_job *j = s->running; j; j = j->next)
+		n++;
+	size_t share = n ? budget / n + 1 : budget;
 	struct sched_job **pp = &s->running;
 	while (*pp) {
 		struct sched_job *job = *pp;
 		bool timed_out = hk_time_mono_ns() > job->deadline_mono_ns;
-		if (sched_job_step(s, job, budget)) {
+		if (sched_job_step(s, job, share)) {
 			*pp = job->next;
 			sched_job_end(s, job, timed_out ? "timeout" : NULL);
 		} else {
@@ -239,81 +352,18 @@ static void sched_step_all(struct hk_sched *s, size_t budget)
 static void sched_work_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	struct hk_sched *s = w->data;
-	sched_step_all(s, SCHED_SLICE);
+	int64_t end = hk_time_mono_ns() + SCHED_SLICE_NS;
+	/* small steps until the slice's time is used (a step's cost varies:
+	 * a directory entry read, a file reported, a file deleted) */
+	do
+		sched_step_all(s, SCHED_STEP);
+	while (s->running && hk_time_mono_ns() < end);
 	if (!s->running)
 		ev_idle_stop(loop, w);
 }
 
-static struct sched_job *sched_job_create(struct hk_sched *s, const char *filter, uid_t owner,
-					   bool dry_run, const char *trigger, hk_job_done_fn done,
-					   void *arg, int *err);
-
-int hk_sched_submit(struct hk_sched *s, const char *filter, bool dry_run, const char *trigger,
-		    hk_job_done_fn done, void *arg, uint64_t *job_id)
-{
-	int err;
-	struct sched_job *job = sched_job_create(s, filter, SCHED_ANY_OWNER, dry_run, trigger,
-						 done, arg, &err);
-	if (!job)
-		return err;
-	struct sched_job **pp = &s->queue;
-	while (*pp)
-		pp = &(*pp)->next;
-	*pp = job;
-	if (job_id)
-		*job_id = job->info.id;
-	sched_start_queued(s);
-	return 0;
-}
-
-/* Is a registration of the job waiting to start (another job sweeps it)? */
-static bool sched_job_blocked(const struct sched_job *job)
-{
-	for (size_t i = 0; i < job->n_ids; i++)
-		if (!job->started[i])
-			return true;
-	return false;
-}
-
-int hk_sched_run_now(struct hk_sched *s, const char *filter, bool dry_run, const char *trigger,
-		     uid_t uid, hk_job_done_fn done, void *arg, uint64_t *job_id)
-{
-	int err;
-	uid_t owner = uid == 0 ? SCHED_ANY_OWNER : uid;
-	struct sched_job *job = sched_job_create(s, filter, owner, dry_run, trigger, done, arg, &err);
-	if (!job)
-		return err;
-	job->info.uid = uid;
-	if (job_id)
-		*job_id = job->info.id;
-	/* started at once, outside the queue: the caller waits for it */
-	struct sched_job *saved_queue = s->queue;
-	s->queue = job;
-	job->next = NULL;
-	struct sched_job *saved_running = s->running;
-	s->running = NULL;
-	sched_start_queued(s);
-	while (s->running == job) {
-		bool timed_out = hk_time_mono_ns() > job->deadline_mono_ns;
-		if (sched_job_step(s, job, SIZE_MAX / 4)) {
-			s->running = NULL;
-			sched_job_end(s, job, timed_out ? "timeout" : NULL);
-		} else if (job->n_active == 0 && sched_job_blocked(job)) {
-			/* a paused job sweeps the same registration: give up */
-			s->running = NULL;
-			sched_job_end(s, job, "busy");
-		}
-	}
-	s->queue = saved_queue;
-	s->running = saved_running;
-	if (s->loop && (s->running || s->queue) && !ev_is_active(&s->work))
-		ev_idle_start(s->loop, &s->work);
-	return 0;
-}
-
 /* Keep, in their order, the ids of registrations owned by owner. */
-static size_t sched_keep_owned(const struct hk_sched *s, char (*ids)[HK_UUID_LEN + 1], size_t n,
-			       uid_t owner)
+static size_t sched_keep_owned(const struct hk_sched *s, sched_id *ids, size_t n, uid_t owner)
 {
 	size_t kept = 0, count = hk_engine_count(s->eng);
 	for (size_t k = 0; k < n; k++) {
@@ -329,10 +379,9 @@ static size_t sched_keep_owned(const struct hk_sched *s, char (*ids)[HK_UUID_LEN
 }
 
 static struct sched_job *sched_job_create(struct hk_sched *s, const char *filter, uid_t owner,
-					   bool dry_run, const char *trigger, hk_job_done_fn done,
-					   void *arg, int *err)
+					   bool dry_run, const char *trigger, int *err)
 {
-	char (*ids)[HK_UUID_LEN + 1] = NULL;
+	sched_id *ids = NULL;
 	size_t n = hk_engine_reg_ids(s->eng, filter, &ids);
 	if (owner != SCHED_ANY_OWNER)
 		n = sched_keep_owned(s, ids, n, owner);
@@ -350,6 +399,7 @@ static struct sched_job *sched_job_create(struct hk_sched *s, const char *filter
 	job->info.filter = filter ? hk_xstrdup(filter) : NULL;
 	job->info.queued_ns = hk_time_now_ns();
 	job->info.outcome = "queued";
+	job->info.registrations = n;
 	job->ids = ids;
 	job->n_ids = n;
 	job->finished = hk_xcalloc(n ? n : 1, sizeof(bool));
@@ -360,16 +410,116 @@ static struct sched_job *sched_job_create(struct hk_sched *s, const char *filter
 	job->rep->trigger = trigger;
 	job->rep->dry_run = job->info.dry_run;
 	job->rep->regs = hk_xcalloc(n ? n : 1, sizeof(*job->rep->regs));
+	return job;
+}
+
+int hk_sched_submit(struct hk_sched *s, const char *filter, bool dry_run, const char *trigger,
+		    uid_t uid, hk_job_done_fn done, void *arg, uint64_t *job_id)
+{
+	int err;
+	struct sched_job *job = sched_job_create(s, filter, uid == 0 ? SCHED_ANY_OWNER : uid,
+						 dry_run, trigger, &err);
+	if (!job)
+		return err;
+	job->info.uid = uid;
 	job->done = done;
 	job->arg = arg;
-	return job;
+	struct sched_job **pp = &s->queue;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = job;
+	if (job_id)
+		*job_id = job->info.id;
+	sched_start_queued(s);
+	return 0;
 }
 
 void hk_sched_run_all(struct hk_sched *s)
 {
 	sched_start_queued(s);
 	while (s->running)
-		sched_step_all(s, SIZE_MAX / 4);
+		sched_step_all(s, SCHED_STEP);
+}
+
+/* Waiting for jobs ----------------------------------------------------------- */
+
+static const struct sched_job *sched_find(const struct hk_sched *s, uint64_t id)
+{
+	const struct sched_job *lists[] = { s->queue, s->running };
+	for (size_t l = 0; l < 2; l++)
+		for (const struct sched_job *j = lists[l]; j; j = j->next)
+			if (j->info.id == id)
+				return j;
+	return NULL;
+}
+
+int hk_sched_job(const struct hk_sched *s, uint64_t id, struct hk_job_info *out)
+{
+	const struct sched_job *job = sched_find(s, id);
+	if (job) {
+		sched_job_snapshot(job, out);
+		return 0;
+	}
+	for (size_t i = 0; i < s->n_history; i++) {
+		if (s->history[i].id == id) {
+			sched_info_copy(out, &s->history[i]);
+			return 0;
+		}
+	}
+	return HK_ENOTFOUND;
+}
+
+/* A wait's timeout: its function gets the job's progress. */
+static void sched_wait_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct hk_sched_wait *w = t->data;
+	struct hk_sched *s = w->sched;
+	hk_sched_wait_fn fn = w->fn;
+	void *arg = w->arg;
+	struct hk_job_info info = { .id = w->id, .outcome = "cancelled" };
+	bool found = hk_sched_job(s, w->id, &info) == 0;   /* always: an ended job woke it */
+	hk_sched_wait_cancel(s, w);
+	fn(&info, NULL, arg);
+	if (found)
+		hk_job_info_fini(&info);
+}
+
+int hk_sched_wait(struct hk_sched *s, uint64_t id, double timeout, hk_sched_wait_fn fn,
+		  void *arg, struct hk_sched_wait **out)
+{
+	*out = NULL;
+	if (!sched_find(s, id))
+		return HK_ENOTFOUND;
+	struct hk_sched_wait *w = hk_xcalloc(1, sizeof(*w));
+	w->sched = s;
+	w->id = id;
+	w->fn = fn;
+	w->arg = arg;
+	w->next = s->waits;
+	s->waits = w;
+	if (timeout >= 0 && s->loop) {
+		ev_timer_init(&w->timer, sched_wait_timer_cb, timeout, 0.);
+		w->timer.data = w;
+		w->timed = true;
+		ev_timer_start(s->loop, &w->timer);
+	}
+	*out = w;
+	return 0;
+}
+
+void hk_sched_wait_cancel(struct hk_sched *s, struct hk_sched_wait *w)
+{
+	if (!w)
+		return;
+	for (struct hk_sched_wait **pp = &s->waits; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	}
+	if (w->timed && s->loop)
+		ev_timer_stop(s->loop, &w->timer);
+	free(w);
 }
 
 static void sched_job_progress(const struct sched_job *job, struct hk_job_progress *p)
@@ -394,7 +544,7 @@ void hk_sched_run_all_progress(struct hk_sched *s,
 		struct hk_job_progress p;
 		sched_job_progress(s->running, &p);
 		progress(arg, s->running->info.id, &p);
-		sched_step_all(s, SCHED_SLICE);
+		sched_step_all(s, SCHED_STEP);
 	}
 }
 
@@ -414,7 +564,8 @@ static void sched_cron_cb(struct ev_loop *loop, ev_periodic *w, int revents)
 	struct sched_cron *c = w->data;
 	uint64_t id;
 	int r = hk_sched_submit(c->sched, c->filter, false,
-				c->filter ? "registration-schedule" : "schedule", NULL, NULL, &id);
+				c->filter ? "registration-schedule" : "schedule", 0, NULL, NULL,
+				&id);
 	if (r < 0)
 		log_warnx("sched", "%s: scheduled sweep not started: %s",
 			  c->filter ? c->filter : "all", hk_strerror(r));
@@ -488,8 +639,10 @@ void hk_sched_free(struct hk_sched *s)
 	}
 	if (s->loop)
 		ev_idle_stop(s->loop, &s->work);
+	while (s->waits)
+		hk_sched_wait_cancel(s, s->waits);
 	for (size_t i = 0; i < s->n_history; i++)
-		sched_info_fini(&s->history[i]);
+		hk_job_info_fini(&s->history[i]);
 	free(s->history);
 	free(s);
 }
@@ -502,27 +655,23 @@ size_t hk_sched_jobs(const struct hk_sched *s, struct hk_job_info **out)
 	for (const struct sched_job *j = s->queue; j; j = j->next)
 		n++;
 	*out = hk_xcalloc(n ? n : 1, sizeof(**out));
-	const struct sched_job *lists[] = { s->queue, s->running };
+	/* running first (they are pushed at the head: newest first), then the
+	 * queue in its order, then history newest first */
+	const struct sched_job *lists[] = { s->running, s->queue };
 	for (size_t l = 0; l < 2; l++)
-		for (const struct sched_job *j = lists[l]; j; j = j->next) {
-			(*out)[k] = j->info;
-			(*out)[k].filter = j->info.filter ? hk_xstrdup(j->info.filter) : NULL;
-			k++;
-		}
+		for (const struct sched_job *j = lists[l]; j; j = j->next)
+			sched_job_snapshot(j, &(*out)[k++]);
 	for (size_t i = 0; i < s->n_history; i++) {
 		size_t slot = (s->history_head + SCHED_HISTORY_MAX - 1 - i) % SCHED_HISTORY_MAX;
-		(*out)[k] = s->history[slot];
-		(*out)[k].filter = s->history[slot].filter ? hk_xstrdup(s->history[slot].filter)
-							   : NULL;
-		k++;
+		sched_info_copy(&(*out)[k++], &s->history[slot]);
 	}
 	return k;
 }
 
 void hk_job_infos_free(struct hk_job_info *jobs, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		free(jobs[i].filter);
+	for (size_t i = 0; jobs && i < n; i++)
+		hk_job_info_fini(&jobs[i]);
 	free(jobs);
 }
 

@@ -57,6 +57,11 @@ struct fake {
 	bool reload_fails;
 	struct hk_ctl_audit_query last_audit;   /* id not kept */
 	uint64_t audit_next;      /* what audit answers as the next position */
+	bool defer_runs;          /* run_cleanup and wait_job keep their pending reply */
+	struct hk_ctl_pending *pending;
+	int cancelled;            /* pending replies cancelled */
+	uint64_t next_job;
+	double last_timeout;
 };
 
 static struct hk_registration *fake_find(struct fake *f, const char *id)
@@ -141,8 +146,29 @@ static int fake_list(void *ctx, json_t **out)
 	return 0;
 }
 
+static void fake_cancel(void *arg)
+{
+	struct fake *f = arg;
+	f->cancelled++;
+	f->pending = NULL;
+}
+
+/* Answer pending now (the job ended at once) or keep it (defer_runs). */
+static void fake_answer(struct fake *f, struct hk_ctl_pending *pending, json_t *result)
+{
+	if (f->defer_runs) {
+		assert_null(f->pending);
+		f->pending = pending;
+		hk_ctl_pending_set_cancel(pending, fake_cancel, f);
+		json_decref(result);
+		return;
+	}
+	hk_ctl_reply_set_result(hk_ctl_pending_reply(pending), result);
+	hk_ctl_pending_done(pending);
+}
+
 static int fake_run(void *ctx, const char *id, bool dry_run, const struct hk_ctl_peer *peer,
-		    json_t **report, char **cause)
+		    struct hk_ctl_pending *pending, uint64_t *job_id, char **cause)
 {
 	struct fake *f = ctx;
 	f->calls++;
@@ -151,8 +177,30 @@ static int fake_run(void *ctx, const char *id, bool dry_run, const struct hk_ctl
 	free(f->last_run_id);
 	f->last_run_id = id ? hk_xstrdup(id) : NULL;
 	f->last_dry_run = dry_run;
-	*report = json_pack("{s:b, s:[], s:[], s:{s:i}}", "dry_run", dry_run, "files",
-			    "registrations", "totals", "deleted", 0);
+	*job_id = ++f->next_job;
+	if (pending)
+		fake_answer(f, pending, json_pack("{s:I, s:s, s:b, s:[], s:[], s:{s:i}}", "job_id",
+						  (json_int_t)*job_id, "outcome", "ok", "dry_run",
+						  dry_run, "files", "registrations", "totals",
+						  "deleted", 0));
+	return 0;
+}
+
+/* Job 7 is uid 1000's, job 8 root's; no other exists. */
+static int fake_job_owner(void *ctx, uint64_t job_id, uid_t *uid)
+{
+	if (job_id != 7 && job_id != 8)
+		return HK_ENOTFOUND;
+	*uid = job_id == 7 ? 1000 : 0;
+	return 0;
+}
+
+static int fake_wait_job(void *ctx, uint64_t job_id, double timeout, struct hk_ctl_pending *pending)
+{
+	struct fake *f = ctx;
+	f->last_op = "wait_job";
+	f->last_timeout = timeout;
+	fake_answer(f, pending, json_pack("{s:I, s:b}", "job_id", (json_int_t)job_id, "done", 1));
 	return 0;
 }
 
@@ -202,10 +250,12 @@ static int fake_audit(void *ctx, const struct hk_ctl_audit_query *q, json_t **ou
 	return 0;
 }
 
-static int fake_jobs(void *ctx, json_t **out)
+static int fake_jobs(void *ctx, size_t limit, json_t **out)
 {
 	((struct fake *)ctx)->last_op = "jobs";
 	*out = json_array();
+	for (size_t i = 0; i < limit; i++)
+		json_array_append_new(*out, json_pack("{s:I}", "job_id", (json_int_t)i + 1));
 	return 0;
 }
 
@@ -239,6 +289,8 @@ static const struct hk_ctl_ops fake_ops = {
 	.explain = fake_explain,
 	.audit = fake_audit,
 	.jobs = fake_jobs,
+	.job_owner = fake_job_owner,
+	.wait_job = fake_wait_job,
 	.reload = fake_reload,
 	.metrics = fake_metrics,
 };
@@ -298,6 +350,24 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* A deferred reply the op gave at once takes the sink's place. */
+static void move_reply(struct hk_ctl_reply *from, void *arg)
+{
+	struct hk_ctl_reply *to = arg;
+	hk_ctl_reply_fini(to);
+	*to = *from;
+	hk_ctl_reply_init(from);
+}
+
+static void settle(struct hk_ctl_reply *reply)
+{
+	struct hk_ctl_pending *p = reply->pending;
+	if (!p)
+		return;
+	reply->pending = NULL;
+	hk_ctl_pending_attach(p, move_reply, reply);
+}
+
 /* Dispatch op(args_text) as uid; returns the code, *msg the message
  * (owned; NULL on success), *result the result (owned). */
 static int call_as(struct fx *fx, uid_t uid, const char *op, const char *args_text, char **msg,
@@ -313,6 +383,7 @@ static int call_as(struct fx *fx, uid_t uid, const char *op, const char *args_te
 		fail_msg("bad test JSON: %s: %s", args_text, jerr.text);
 	hk_ctl_reply_init(&reply);
 	hk_ctl_dispatch(&fake_ops, &fx->fake, &req, &reply);
+	settle(&reply);
 	code = reply.code;
 	if (msg) {
 		*msg = reply.message;
@@ -991,6 +1062,151 @@ static void test_socket(void **state)
 	free(path);
 }
 
+
+/* Deferred replies ------------------------------------------------------------------ */
+
+static void test_deferred_reply(void **state)
+{
+	struct fx *fx = *state;
+	json_t *args = json_pack("{s:b}", "dry_run", 1);
+	struct hk_ctl_request req = { .op = "run_cleanup", .args = args, .peer = { 0 } };
+	struct hk_ctl_reply reply, got;
+	struct hk_ctl_pending *p;
+	json_t *res = NULL;
+
+	fx->fake.defer_runs = true;
+	hk_ctl_reply_init(&reply);
+	hk_ctl_reply_init(&got);
+	hk_ctl_dispatch(&fake_ops, &fx->fake, &req, &reply);
+	assert_int_equal(reply.code, 0);
+	assert_null(reply.result);
+	assert_non_null(reply.pending);
+	p = reply.pending;
+	reply.pending = NULL;
+	hk_ctl_pending_attach(p, move_reply, &got);
+	assert_null(got.result);                     /* nothing until the op is done */
+	assert_ptr_equal(fx->fake.pending, p);
+	hk_ctl_reply_set_result(hk_ctl_pending_reply(p), json_pack("{s:s}", "outcome", "ok"));
+	fx->fake.pending = NULL;
+	hk_ctl_pending_done(p);
+	assert_string_equal(json_string_value(json_object_get(got.result, "outcome")), "ok");
+	hk_ctl_reply_fini(&got);
+
+	/* the client goes away: the op's cancel runs, nothing is delivered */
+	hk_ctl_dispatch(&fake_ops, &fx->fake, &req, &reply);
+	p = reply.pending;
+	reply.pending = NULL;
+	hk_ctl_pending_attach(p, move_reply, &got);
+	hk_ctl_pending_cancel(p);
+	assert_int_equal(fx->fake.cancelled, 1);
+	assert_null(fx->fake.pending);
+	assert_null(got.result);
+
+	/* a sink dropped with its deferral still in it cancels it too */
+	hk_ctl_dispatch(&fake_ops, &fx->fake, &req, &reply);
+	hk_ctl_reply_fini(&reply);
+	assert_int_equal(fx->fake.cancelled, 2);
+	json_decref(args);
+
+	/* no_wait: the job id at once */
+	fx->fake.defer_runs = false;
+	assert_int_equal(call_as(fx, 0, "run_cleanup", "{\"dry_run\":true,\"no_wait\":true}", NULL,
+				 &res), 0);
+	assert_true(json_integer_value(json_object_get(res, "job_id")) > 0);
+	assert_null(json_object_get(res, "outcome"));
+	json_decref(res);
+}
+
+static void test_wait_job_args(void **state)
+{
+	struct fx *fx = *state;
+	json_t *res = NULL;
+
+	expect_error(fx, 0, "wait_job", "{}", -EINVAL,
+		     "wait_job: missing argument 'job_id' (a job number)");
+	expect_error(fx, 0, "wait_job", "{\"job_id\":0}", -EINVAL,
+		     "wait_job: invalid argument 'job_id' (a job number)");
+	expect_error(fx, 0, "wait_job", "{\"job_id\":7,\"timeout\":-1}", -EINVAL,
+		     "wait_job: 'timeout' must be seconds (a non-negative number)");
+	expect_error(fx, 0, "wait_job", "{\"job_id\":7,\"x\":1}", -EINVAL,
+		     "wait_job: unknown argument 'x'");
+	expect_error(fx, 0, "wait_job", "{\"job_id\":99}", HK_ENOTFOUND, "no job with id 99");
+	/* another uid waits only for its own jobs */
+	expect_error(fx, 1001, "wait_job", "{\"job_id\":7}", HK_EDENIED,
+		     "job 7 was not started by the caller (uid 1001)");
+	expect_error(fx, 1000, "wait_job", "{\"job_id\":8}", HK_EDENIED,
+		     "job 8 was not started by the caller (uid 1000)");
+	assert_int_equal(call_as(fx, 1000, "wait_job", "{\"job_id\":7}", NULL, &res), 0);
+	assert_true(json_is_true(json_object_get(res, "done")));
+	json_decref(res);
+	assert_true(fx->fake.last_timeout < 0);
+	expect_ok(fx, 0, "wait_job", "{\"job_id\":7,\"timeout\":2.5}");
+	assert_true(fx->fake.last_timeout == 2.5);
+	/* jobs: a limit */
+	assert_int_equal(call_as(fx, 1000, "jobs", "{\"limit\":3}", NULL, &res), 0);
+	assert_int_equal(json_array_size(res), 3);
+	json_decref(res);
+	expect_error(fx, 0, "jobs", "{\"limit\":0}", -EINVAL, "jobs: 'limit' must be a positive integer");
+}
+
+static bool fake_pending_set(void *arg)
+{
+	return ((struct fake *)arg)->pending != NULL;
+}
+
+static bool fake_cancelled(void *arg)
+{
+	return ((struct fake *)arg)->cancelled > 0;
+}
+
+/* A client waiting for a job is not idle: neither the request nor the idle
+ * timeout cuts it off; it gets the answer when the op completes, and one
+ * that goes away cancels its wait. */
+static void test_socket_waiting_client(void **state)
+{
+	struct fx *fx = *state;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct hk_ctl *ctl = NULL;
+	char *path = hk_xasprintf("%s/wait.sock", fx->tmp);
+	char *cause = NULL;
+	struct conn a = { 0 }, b = { 0 };
+	json_t *r;
+
+	assert_int_equal(hk_ctl_create(loop, path, 0660, (gid_t)-1, &fake_ops, &fx->fake, &ctl, &cause), 0);
+	hk_ctl_set_timeouts(ctl, 0.2, 5.0, 0.2);
+	hk_ctl_set_user_idle_timeout(ctl, 0.2);
+	fx->fake.defer_runs = true;
+	a.fd = conn_open(path);
+	conn_send_json(&a, "{\"v\":1,\"id\":3,\"op\":\"run_cleanup\",\"args\":{\"dry_run\":true}}");
+	/* pipelined: served after the answer */
+	conn_send_json(&a, "{\"v\":1,\"id\":4,\"op\":\"version\"}");
+	assert_false(spin(loop, conn_ready, &a, 0.8));  /* no answer, no disconnection */
+	assert_non_null(fx->fake.pending);
+	struct hk_ctl_pending *p = fx->fake.pending;
+	fx->fake.pending = NULL;
+	hk_ctl_reply_set_result(hk_ctl_pending_reply(p), json_pack("{s:s}", "outcome", "ok"));
+	hk_ctl_pending_done(p);
+	r = conn_response(loop, &a);
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), 3);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "result"), "outcome")), "ok");
+	json_decref(r);
+	r = conn_response(loop, &a);
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), 4);
+	json_decref(r);
+
+	b.fd = conn_open(path);
+	conn_send_json(&b, "{\"v\":1,\"id\":1,\"op\":\"run_cleanup\",\"args\":{\"dry_run\":true}}");
+	assert_true(spin(loop, fake_pending_set, &fx->fake, 5.0));
+	close(b.fd);
+	assert_true(spin(loop, fake_cancelled, &fx->fake, 5.0));
+	assert_null(fx->fake.pending);
+
+	close(a.fd);
+	hk_ctl_free(ctl);
+	ev_loop_destroy(loop);
+	free(path);
+}
+
 static bool clients_are(void *arg)
 {
 	void **a = arg;
@@ -1372,6 +1588,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_ownership, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handle_payload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_job_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_waiting_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_client_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_path_safety, setup, teardown),
