@@ -75,15 +75,13 @@ static void eng_dirs_opened(struct eng_reg *reg, int delta)
 	reg->eng->open_dirs += (size_t)(ssize_t)delta;
 }
 
-/* May reg open one more subdirectory? Within the daemon's fd budget, and
- * for a non-root owner within a share of it, so that one user's many
+/* May reg open one more subdirectory as far as its owner goes? A non-root
+ * owner stays within a share of the budget, so that one user's many
  * directories (each an fd and an inotify watch) cannot starve the
  * registrations of root or of other users. */
-static bool eng_dir_budget_ok(const struct eng_reg *reg)
+static bool eng_dir_share_ok(const struct eng_reg *reg)
 {
 	const struct hk_engine *eng = reg->eng;
-	if (eng->open_dirs >= eng->fd_budget)
-		return false;
 	uid_t owner = reg->conf->owner_uid;
 	if (owner == 0 || eng->user_dirs_budget == SIZE_MAX)
 		return true;
@@ -283,10 +281,12 @@ static void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *n
  * directory gets nothing from it. */
 static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *name)
 {
-	bool budget_ok = eng_dir_budget_ok(reg);
-	int fd = !budget_ok ? -EMFILE   /* keep fds for deletions, clients and other owners */
-			    : hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev,
-					     reg->root_mnt_id);
+	/* keep fds for deletions, clients, the store and other owners */
+	bool share_ok = eng_dir_share_ok(reg);
+	int fd = reg->eng->open_dirs >= reg->eng->fd_budget || !share_ok
+			 ? -EMFILE
+			 : hk_open_subdir(reg->dirs[parent].fd, name, reg->dirs[ENG_ROOT].dev,
+					  reg->root_mnt_id);
 	if (fd < 0) {
 		if (fd == -EXDEV) {
 			log_debug("scan", "%s/%s: mount point, not entered", reg->conf->directory, name);
@@ -298,9 +298,9 @@ static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *na
 					 "%s: cannot open a subdirectory (%s): part of the tree is "
 					 "not watched; rescanning every %d seconds",
 					 reg->conf->directory,
-					 budget_ok ? hk_strerror(fd)
-						   : "its owner's share of directory fds and "
-						     "watches is used up",
+					 share_ok ? hk_strerror(fd)
+						  : "its owner's share of directory fds and "
+						    "watches is used up",
 					 (int)ENG_FALLBACK_RESCAN);
 			eng_watch_fallback(reg);
 		}

@@ -54,6 +54,7 @@ struct hk_watch {
 	size_t used;
 	uint64_t overflows;
 	struct hk_buf held;     /* raw events read by hk_watch_drain, not yet dispatched */
+	ev_idle held_idle;      /* dispatches them in a later loop iteration */
 };
 
 /* Events held at most (bytes): beyond, the kernel queue keeps the rest
@@ -223,9 +224,11 @@ void hk_watch_drain(struct hk_watch *w)
 	while (w->held.len < WATCH_HELD_MAX && (n = watch_read_raw(w, buf, sizeof(buf))) > 0)
 		hk_buf_append(&w->held, buf, n);
 	/* the kernel queue may be empty now: make sure the loop comes back
-	 * for the held events */
-	if (w->held.len)
-		ev_feed_event(w->loop, &w->io, EV_READ);
+	 * for the held events, in a later iteration (an event fed now would
+	 * be handled within this one, chaining batch after batch without
+	 * ever serving timers, signals or clients) */
+	if (w->held.len && !ev_is_active(&w->held_idle))
+		ev_idle_start(w->loop, &w->held_idle);
 }
 
 /* A batch is everything the kernel queue holds (up to WATCH_BATCH_READS
@@ -237,12 +240,22 @@ void hk_watch_drain(struct hk_watch *w)
  * has no limit, not in the kernel queue (16,384 events by default). */
 #define WATCH_BATCH_READS 64
 
-static void watch_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+static void watch_batch(struct hk_watch *w)
 {
-	struct hk_watch *w = io->data;
 	for (int i = 0; i < WATCH_BATCH_READS && watch_read_one(w); i++)
 		;
 	w->ops->batch_end(w->ctx);
+}
+
+static void watch_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	watch_batch(io->data);
+}
+
+static void watch_held_cb(struct ev_loop *loop, ev_idle *idle, int revents)
+{
+	ev_idle_stop(loop, idle);
+	watch_batch(idle->data);
 }
 
 struct hk_watch *hk_watch_create(struct ev_loop *loop, const struct hk_watch_ops *ops, void *ctx)
@@ -258,6 +271,8 @@ struct hk_watch *hk_watch_create(struct ev_loop *loop, const struct hk_watch_ops
 	ev_io_init(&w->io, watch_io_cb, fd, EV_READ);
 	w->io.data = w;
 	ev_io_start(loop, &w->io);
+	ev_idle_init(&w->held_idle, watch_held_cb);
+	w->held_idle.data = w;
 	return w;
 }
 
@@ -266,6 +281,7 @@ void hk_watch_free(struct hk_watch *w)
 	if (!w)
 		return;
 	ev_io_stop(w->loop, &w->io);
+	ev_idle_stop(w->loop, &w->held_idle);
 	close(w->fd);
 	hk_buf_fini(&w->held);
 	for (size_t i = 0; i < w->cap; i++)
