@@ -548,8 +548,10 @@ struct probe {
 
 static void probe_stop(int sig)
 {
+	long long never = INT64_MAX;
 	(void)sig;
-	atomic_store(&P.stop_at, now_ns());
+	/* the first signal ends the schedule; later ones do not move it */
+	atomic_compare_exchange_strong(&P.stop_at, &never, now_ns());
 }
 
 static int probe_connect(void)

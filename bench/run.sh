@@ -803,8 +803,12 @@ cl_audit() {
 	done
 	sleep "$CL_LOAD_S"
 	t1=$(now)
-	cl_probe_stop
+	# the window ends for the probe and the readers at once: the probe then
+	# waits for its last answer, which can be long (the replies the daemon
+	# still builds for readers that gave up are queued before it)
+	kill -TERM "$CL_PROBE_PID" 2>/dev/null
 	touch "$stop"
+	cl_probe_stop
 	wait "${rp[@]}" 2>/dev/null
 	cl_record "audit-${CL_READERS}x$CL_AUDIT_N" "$WORK/cl-probe.txt" $((t1 - t0))
 	put control-latency "tmpfs/audit-${CL_READERS}x$CL_AUDIT_N" "audit_calls_ok" "$(cat "$WORK"/cl-reader-*.log 2>/dev/null | grep -c '^0$')"
