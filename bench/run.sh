@@ -32,7 +32,8 @@
 #   control-latency: BENCH_CL_DRY_FILES=1000000 BENCH_CL_DEL_FILES=300000
 #   BENCH_CL_AUDIT_RECORDS=100000 BENCH_CL_READERS=20 BENCH_CL_SECONDS=20
 #   (the readers' and the writer's window) BENCH_CL_IDLE_SECONDS=10
-#   BENCH_CL_INTERVAL=0.02 (s between the probe's requests); BENCH_QUICK:
+#   BENCH_CL_INTERVAL=0.02 (s between the probe's requests)
+#   BENCH_CL_CASES="dry delete audit churn" (idle always runs); BENCH_QUICK:
 #   1/10 of the sizes, 5 s windows, 3 s idle
 #
 # Needs: cc, find; optional peers: systemd-tmpfiles, tmpreaper, watchman
@@ -624,6 +625,7 @@ CL_READERS=${BENCH_CL_READERS:-20}
 CL_LOAD_S=${BENCH_CL_SECONDS:-20}        # the readers' and the writer's window
 CL_IDLE_S=${BENCH_CL_IDLE_SECONDS:-10}
 CL_INTERVAL=${BENCH_CL_INTERVAL:-0.02}
+CL_CASES=${BENCH_CL_CASES:-dry delete audit churn}   # idle always runs first
 if [ "$QUICK" = 1 ]; then
 	CL_DRY_N=${BENCH_CL_DRY_FILES:-$((CL_DRY_N / 10))}
 	CL_DEL_N=${BENCH_CL_DEL_FILES:-$((CL_DEL_N / 10))}
@@ -836,16 +838,21 @@ cl_churn() {   # the churn scenario's flat-out writer, max_files = CHURN_MAX
 }
 scen_control_latency() {
 	CL_ROOT=$(fs_root tmpfs) || { note "control-latency: skipped (needs tmpfs, i.e. root)"; return 0; }
-	log "control-latency: dry $CL_DRY_N, delete $CL_DEL_N, audit ${CL_READERS}x$CL_AUDIT_N records, churn ${CL_LOAD_S}s; building the trees"
-	rm -rf "$CL_ROOT/cl-dry"
-	"$HKB" mktree "$CL_ROOT/cl-dry" "$CL_DRY_N" 0
-	cl_audit_store
+	log "control-latency: cases idle $CL_CASES (dry $CL_DRY_N files, delete $CL_DEL_N, audit ${CL_READERS}x$CL_AUDIT_N records, churn ${CL_LOAD_S}s); building the trees"
+	local arr=($CL_CASES) c
+	for c in "${arr[@]}"; do
+		case $c in dry | delete | audit | churn) ;; *) echo "run.sh: control-latency: unknown case $c" >&2; exit 2 ;; esac
+	done
+	case " $CL_CASES " in *" dry "*)
+		rm -rf "$CL_ROOT/cl-dry"
+		"$HKB" mktree "$CL_ROOT/cl-dry" "$CL_DRY_N" 0 ;;
+	esac
+	case " $CL_CASES " in *" audit "*) cl_audit_store ;; esac
 	sleep 1.2
-	local cases="idle dry delete audit churn"
 	for r in $(seq 1 "$RUNS"); do
 		# idle first (the ratios' baseline), the loads in a rotating order
-		local order="" arr=(dry delete audit churn) i
-		for ((i = 0; i < 4; i++)); do order="$order ${arr[$(( (i + r - 1) % 4 ))]}"; done
+		local order="" i
+		for ((i = 0; i < ${#arr[@]}; i++)); do order="$order ${arr[$(( (i + r - 1) % ${#arr[@]} ))]}"; done
 		for c in idle $order; do
 			log "control-latency $c run $r/$RUNS (load $(cut -d' ' -f1 /proc/loadavg))"
 			"cl_$c"
