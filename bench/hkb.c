@@ -26,6 +26,28 @@
  *                                    timestamps (CLOCK_MONOTONIC) the delete
  *                                    of file i-MAX against the create of
  *                                    file i (the create that broke the limit).
+ *   hkb ctlprobe SOCK SECONDS INTERVAL
+ *                                    latency of `status` on the control socket
+ *                                    (raw protocol: 4-byte length + JSON), two
+ *                                    threads at once: "conn" opens one
+ *                                    connection per request (as housekeeperctl
+ *                                    does), "persist" keeps one connection.
+ *                                    Each sends a request every INTERVAL
+ *                                    seconds, for SECONDS or until SIGTERM /
+ *                                    SIGINT (the time of the signal ends the
+ *                                    schedule). No client timeout (600 s cap).
+ *                                    One request at a time per mode; "raw_"
+ *                                    percentiles are of the measured ones, the
+ *                                    others add the requests that the slots
+ *                                    a long wait covered would have made
+ *                                    (HdrHistogram's correction for coordinated
+ *                                    omission: a wait of L adds L-INTERVAL,
+ *                                    L-2*INTERVAL, ...), so a stall weighs its
+ *                                    length. Prints per mode: mode= n=
+ *                                    n_corrected= err= p50_ms= p99_ms= max_ms=
+ *                                    raw_p50_ms= raw_p99_ms= raw_max_ms= (err:
+ *                                    refused, not ok, broken or no answer in
+ *                                    600 s).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -41,6 +63,8 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -504,10 +528,210 @@ static int cmd_churn(int argc, char **argv)
 	return 0;
 }
 
+/* ---- ctlprobe ------------------------------------------------------------ */
+
+#define PROBE_CAP_NS (600 * 1000000000LL)
+
+static struct {
+	const char *sock;
+	double interval;
+	int64_t t0, end;
+	atomic_llong stop_at;        /* ns; INT64_MAX until a signal */
+} P;
+
+struct probe {
+	const char *mode;
+	int persist;
+	int64_t *lat, *raw;          /* corrected (n_lat of them), measured (n) */
+	long n, nlat, err;
+};
+
+static void probe_stop(int sig)
+{
+	long long never = INT64_MAX;
+	(void)sig;
+	/* the first signal ends the schedule; later ones do not move it */
+	atomic_compare_exchange_strong(&P.stop_at, &never, now_ns());
+}
+
+static int probe_connect(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", P.sock);
+	while (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		if (errno == EINTR)
+			continue;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* all of n bytes before the deadline: 0, or -1 */
+static int probe_io(int fd, char *buf, size_t n, int out, int64_t deadline)
+{
+	size_t done = 0;
+	while (done < n) {
+		int64_t left = deadline - now_ns();
+		if (left <= 0)
+			return -1;
+		struct pollfd pfd = { fd, out ? POLLOUT : POLLIN, 0 };
+		int r = poll(&pfd, 1, (int)(left / 1000000 + 1));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		ssize_t k = out ? send(fd, buf + done, n - done, MSG_NOSIGNAL) : recv(fd, buf + done, n - done, 0);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k <= 0)
+			return -1;
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+/* one status request on fd: 0 when answered ok */
+static int probe_status(int fd, long id)
+{
+	char req[128];
+	int len = snprintf(req + 4, sizeof(req) - 4, "{\"v\":1,\"id\":%ld,\"op\":\"status\",\"args\":{}}", id);
+	req[0] = (char)(len >> 24);
+	req[1] = (char)(len >> 16);
+	req[2] = (char)(len >> 8);
+	req[3] = (char)len;
+	int64_t deadline = now_ns() + PROBE_CAP_NS;
+	if (probe_io(fd, req, (size_t)len + 4, 1, deadline) < 0)
+		return -1;
+	unsigned char h[4];
+	if (probe_io(fd, (char *)h, 4, 0, deadline) < 0)
+		return -1;
+	uint32_t rl = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+	if (rl > 64u * 1024 * 1024)
+		return -1;
+	char *body = malloc(rl + 1);
+	if (!body || probe_io(fd, body, rl, 0, deadline) < 0) {
+		free(body);
+		return -1;
+	}
+	body[rl] = 0;
+	int ok = strstr(body, "\"ok\":true") != NULL;
+	free(body);
+	return ok ? 0 : -1;
+}
+
+static void probe_add(int64_t **v, long *n, long *cap, int64_t x)
+{
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 4096;
+		*v = realloc(*v, *cap * sizeof(int64_t));
+		if (!*v)
+			die("realloc");
+	}
+	(*v)[(*n)++] = x;
+}
+
+static void *probe_thread(void *arg)
+{
+	struct probe *p = arg;
+	int64_t step = (int64_t)(P.interval * 1e9);
+	long nlat = 0, cap_lat = 0, cap_raw = 0;
+	int fd = -1;
+	for (int64_t slot = P.t0;;) {
+		if (slot > P.end || slot > atomic_load(&P.stop_at))
+			break;
+		int64_t t = now_ns();
+		if (slot > t) {
+			struct timespec ts = { (slot - t) / 1000000000, (slot - t) % 1000000000 };
+			nanosleep(&ts, NULL);   /* a signal cuts it short: the check below */
+			if (slot > atomic_load(&P.stop_at))
+				break;
+		}
+		int64_t sent = now_ns();
+		if (fd < 0)
+			fd = probe_connect();
+		int r = fd < 0 ? -1 : probe_status(fd, p->n + 1);
+		int64_t done = now_ns();
+		if (r < 0 || !p->persist) {
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+		}
+		int64_t l = done - sent;
+		probe_add(&p->raw, &p->n, &cap_raw, l);
+		/* the requests of the slots this one's wait covered, as if sent at
+		 * their slots and answered with it (HdrHistogram's correction for
+		 * coordinated omission): a stall of S s weighs S / INTERVAL samples */
+		for (int64_t x = l; x > 0; x -= step)
+			probe_add(&p->lat, &nlat, &cap_lat, x);
+		if (r < 0) {
+			p->err++;
+			/* a refused or closed connection answers at once: do not spin */
+			usleep(1000);
+		}
+		/* the next slot after now: no backlog of our own */
+		slot += step;
+		done = now_ns();
+		if (slot < done)
+			slot += (done - slot + step - 1) / step * step;
+	}
+	p->nlat = nlat;
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static double pct_ms(int64_t *v, long n, double q)
+{
+	if (n == 0)
+		return -1;
+	long i = (long)(q * (n - 1) + 0.5);
+	return v[i] / 1e6;
+}
+
+static int cmd_ctlprobe(int argc, char **argv)
+{
+	if (argc < 4)
+		return 2;
+	P.sock = argv[1];
+	double secs = atof(argv[2]);
+	P.interval = atof(argv[3]);
+	if (P.interval <= 0)
+		P.interval = 0.01;
+	atomic_store(&P.stop_at, INT64_MAX);
+	struct sigaction sa = { .sa_handler = probe_stop };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	P.t0 = now_ns();
+	P.end = P.t0 + (int64_t)(secs * 1e9);
+	struct probe pr[2] = { { .mode = "conn", .persist = 0 }, { .mode = "persist", .persist = 1 } };
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, probe_thread, &pr[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		struct probe *p = &pr[i];
+		qsort(p->lat, p->nlat, sizeof(int64_t), cmp64);
+		qsort(p->raw, p->n, sizeof(int64_t), cmp64);
+		printf("mode=%s n=%ld n_corrected=%ld err=%ld p50_ms=%.3f p99_ms=%.3f max_ms=%.3f "
+		       "raw_p50_ms=%.3f raw_p99_ms=%.3f raw_max_ms=%.3f\n",
+		       p->mode, p->n, p->nlat, p->err, pct_ms(p->lat, p->nlat, 0.5),
+		       pct_ms(p->lat, p->nlat, 0.99), pct_ms(p->lat, p->nlat, 1),
+		       pct_ms(p->raw, p->n, 0.5), pct_ms(p->raw, p->n, 0.99), pct_ms(p->raw, p->n, 1));
+	}
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: hkb now|spawnlog|waitlog|time|mktree|unlink|walk|count|churn ...\n");
+		fprintf(stderr, "usage: hkb now|spawnlog|waitlog|time|mktree|unlink|walk|count|churn|ctlprobe ...\n");
 		return 2;
 	}
 	const char *c = argv[1];
@@ -533,6 +757,8 @@ int main(int argc, char **argv)
 		return cmd_count(argc, argv);
 	if (!strcmp(c, "churn"))
 		return cmd_churn(argc, argv);
+	if (!strcmp(c, "ctlprobe"))
+		return cmd_ctlprobe(argc, argv);
 	fprintf(stderr, "hkb: unknown command %s\n", c);
 	return 2;
 }

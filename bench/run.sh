@@ -3,8 +3,11 @@
 #
 # Scenarios: churn paced sweep owner index persistence idle (default: all of
 # them),
-# plus "profile" (strace -c syscall counts per deleted file and a perf
-# profile; not in the default set).
+# plus, not in the default set: "profile" (strace -c syscall counts per
+# deleted file and a perf profile) and "control-latency" (p50/p99/max of
+# `status` on the control socket, idle and while a 1M-file manual dry run,
+# a 300k-file mass deletion, 20 audit readers and the flat-out churn writer
+# run; tmpfs, needs root).
 #
 # Every scenario runs BENCH_RUNS times (default 5), contender and baselines
 # alternating within each run (the order rotates from run to run), and
@@ -13,7 +16,8 @@
 #
 # Environment:
 #   BENCH_RUNS=5          repetitions
-#   BENCH_QUICK=1         idle minute shortened to 10 s, churn to 1 s/run
+#   BENCH_QUICK=1         idle minute shortened to 10 s, churn to 1 s/run,
+#                         control-latency at 1/10 of its sizes
 #   BENCH_BIG=1           also 1M files for sweep and index
 #   BENCH_FS="tmpfs ext4" file systems (tmpfs needs root; skipped otherwise)
 #   BENCH_OUT=FILE        where the result table goes (default: printed, and
@@ -25,6 +29,12 @@
 #   BENCH_INDEX_FILES=100000 BENCH_CHURN_SECONDS=3 BENCH_IDLE_RUNS=1
 #   BENCH_PACED_RATES="5000 10000 20000" BENCH_PACED_RATES_EXT4="500 1000"
 #   BENCH_HK_SCHEDULER="key = value"  [scheduler] lines for the churn daemons
+#   control-latency: BENCH_CL_DRY_FILES=1000000 BENCH_CL_DEL_FILES=300000
+#   BENCH_CL_AUDIT_RECORDS=100000 BENCH_CL_READERS=20 BENCH_CL_SECONDS=20
+#   (the readers' and the writer's window) BENCH_CL_IDLE_SECONDS=10
+#   BENCH_CL_INTERVAL=0.02 (s between the probe's requests)
+#   BENCH_CL_CASES="dry delete audit churn" (idle always runs); BENCH_QUICK:
+#   1/10 of the sizes, 5 s windows, 3 s idle
 #
 # Needs: cc, find; optional peers: systemd-tmpfiles, tmpreaper, watchman
 # (BENCH_INSTALL=1 lets it apt-get install the missing ones).
@@ -597,6 +607,261 @@ scen_profile() {
 	cat "$NOTES" >&2
 }
 
+# ------------------------------------------------------- control-latency --
+# The latency of `status` on the control socket (hkb ctlprobe: one
+# connection per request as housekeeperctl makes, and one persistent
+# connection, a request every BENCH_CL_INTERVAL s each, latency from the
+# request's scheduled time) while the daemon is idle and while
+# (a) `housekeeperctl run --dry-run` goes over CL_DRY_N expired files,
+# (b) CL_DEL_N files all expire at a reload and are deleted,
+# (c) CL_READERS loops of `housekeeperctl audit` read CL_AUDIT_N records,
+# (d) the flat-out churn writer runs against max_files = 1000.
+# All on tmpfs (root), state dirs included; ratios against the idle p99 of
+# the same run. Target: p99 <= 50 ms.
+CL_DRY_N=${BENCH_CL_DRY_FILES:-1000000}
+CL_DEL_N=${BENCH_CL_DEL_FILES:-300000}
+CL_AUDIT_N=${BENCH_CL_AUDIT_RECORDS:-100000}
+CL_READERS=${BENCH_CL_READERS:-20}
+CL_LOAD_S=${BENCH_CL_SECONDS:-20}        # the readers' and the writer's window
+CL_IDLE_S=${BENCH_CL_IDLE_SECONDS:-10}
+CL_INTERVAL=${BENCH_CL_INTERVAL:-0.02}
+CL_CASES=${BENCH_CL_CASES:-dry delete audit churn}   # idle always runs first
+if [ "$QUICK" = 1 ]; then
+	CL_DRY_N=${BENCH_CL_DRY_FILES:-$((CL_DRY_N / 10))}
+	CL_DEL_N=${BENCH_CL_DEL_FILES:-$((CL_DEL_N / 10))}
+	CL_AUDIT_N=${BENCH_CL_AUDIT_RECORDS:-$((CL_AUDIT_N / 10))}
+	CL_LOAD_S=${BENCH_CL_SECONDS:-5}
+	CL_IDLE_S=${BENCH_CL_IDLE_SECONDS:-3}
+fi
+CL_PROBE_PID=
+cl_wait_quiet() {   # cl_wait_quiet PID MAXSECS: until PID used < 20 ms CPU in 0.5 s
+	local p=$1 i c0 c1
+	c0=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || return 1
+	for ((i = 0; i < $2 * 2; i++)); do
+		sleep 0.5
+		c1=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || return 1
+		[ $((c1 - c0)) -lt 2 ] && return 0
+		c0=$c1
+	done
+	note "control-latency: daemon $p still busy after $2 s"
+	return 1
+}
+cl_wait_files() {   # cl_wait_files SOCK N MAXSECS: status shows N files, watching
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ "$(hk_files "$1")" = "$2" ] && hk_all_watching "$1" && return 0
+		sleep 0.1
+	done
+	note "control-latency: $1 never showed $2 files"
+	return 1
+}
+cl_probe_start() {   # cl_probe_start SOCK OUT: the probe in the background
+	"$HKB" ctlprobe "$1" 3600 "$CL_INTERVAL" >"$2" &
+	CL_PROBE_PID=$!
+	PIDS+=("$CL_PROBE_PID")
+	sleep 0.5   # some samples before the load starts
+}
+cl_probe_stop() {   # the probe ends its schedule, waits for its last answers
+	kill -TERM "$CL_PROBE_PID" 2>/dev/null
+	wait "$CL_PROBE_PID" 2>/dev/null
+	CL_PROBE_PID=
+}
+# cl_record CASE OUT [LOAD_NS]: the probe's lines as rows; idle's p99 kept
+cl_record() {
+	local c=$1 out=$2 m l
+	for m in conn persist; do
+		l=$(grep "^mode=$m " "$out")
+		[ -n "$l" ] || { note "control-latency/$c: no $m line from the probe"; continue; }
+		put control-latency "tmpfs/$c" "${m}_p50_ms" "$(kv "$l" p50_ms)"
+		put control-latency "tmpfs/$c" "${m}_p99_ms" "$(kv "$l" p99_ms)"
+		put control-latency "tmpfs/$c" "${m}_max_ms" "$(kv "$l" max_ms)"
+		put control-latency "tmpfs/$c" "${m}_raw_p99_ms" "$(kv "$l" raw_p99_ms)"
+		put control-latency "tmpfs/$c" "${m}_n" "$(kv "$l" n)"
+		[ "$(kv "$l" err)" = 0 ] || put control-latency "tmpfs/$c" "${m}_errors" "$(kv "$l" err)"
+		if [ "$c" = idle ]; then
+			eval "CL_IDLE_$m=\$(kv \"\$l\" p99_ms)"
+		else
+			local i
+			eval "i=\${CL_IDLE_$m:-}"
+			[ -n "$i" ] && put control-latency "tmpfs/$c" "${m}_p99/idle_p99" "$(ns_div "$(kv "$l" p99_ms)" "$i")"
+		fi
+	done
+	[ -n "${3:-}" ] && put control-latency "tmpfs/$c" "load_s" "$(awk -v a="$3" 'BEGIN { printf "%.2f", a / 1e9 }')"
+}
+cl_daemon() {   # cl_daemon TAG CONF-BODY: a fresh state dir, the daemon started
+	local tag=$1 st
+	st=$CL_ROOT/state-$1
+	rm -rf "$st"
+	mkdir -p "$st"
+	printf '%s\n' "$2" >"$WORK/cl-$tag.conf"
+	start_hkd "$WORK/cl-$tag.conf" "$st" "$WORK/cl-$tag.log"
+	CL_SOCK=$st/housekeeper.sock
+	local i
+	for ((i = 0; i < 1000; i++)); do [ -S "$CL_SOCK" ] && break; sleep 0.01; done
+}
+cl_idle() {
+	local d=$CL_ROOT/cl-idle
+	rm -rf "$d"
+	"$HKB" mktree "$d" 1000 0
+	cl_daemon idle "$(printf '[cleanup "idle"]\ndirectory = %s\nretention = 3650d' "$d")"
+	cl_wait_files "$CL_SOCK" 1000 60
+	cl_wait_quiet "$HKD_PID" 60
+	cl_probe_start "$CL_SOCK" "$WORK/cl-probe.txt"
+	sleep "$CL_IDLE_S"
+	cl_probe_stop
+	cl_record idle "$WORK/cl-probe.txt"
+	stop_hkd
+	rm -rf "$d" "$CL_ROOT/state-idle"
+}
+cl_dry() {   # a manual dry run over CL_DRY_N expired files (read-only daemon)
+	local d=$CL_ROOT/cl-dry rep=$CL_ROOT/cl-dry-reports
+	rm -rf "$rep"
+	mkdir -p "$rep"
+	cl_daemon dry "$(printf '[scheduler]\nhousekeeper_read_only = yes\nhousekeeper_report_directory = %s\n[cleanup "dry"]\ndirectory = %s\nretention = 1s' "$rep" "$d")"
+	cl_wait_files "$CL_SOCK" "$CL_DRY_N" 600
+	cl_wait_quiet "$HKD_PID" 300
+	cl_probe_start "$CL_SOCK" "$WORK/cl-probe.txt"
+	local t0 t1 rc i
+	t0=$(now)
+	"$HKCTL" -s "$CL_SOCK" run --dry-run dry >/dev/null 2>"$WORK/cl-dry.err"
+	rc=$?
+	# the run's end: its report file (the CLI may have given up before; today
+	# it does at 30 s with exit 3 while the daemon goes on)
+	for ((i = 0; i < 6000; i++)); do
+		[ -n "$(ls -A "$rep")" ] && break
+		[ $rc = 0 ] && [ $i -ge 50 ] && break
+		sleep 0.1
+	done
+	t1=$(now)
+	[ $rc = 0 ] || note "control-latency/dry: housekeeperctl run --dry-run exit $rc: $(tail -1 "$WORK/cl-dry.err")"
+	[ -n "$(ls -A "$rep")" ] || note "control-latency/dry: no report file"
+	cl_probe_stop
+	cl_record "dry-$CL_DRY_N" "$WORK/cl-probe.txt" $((t1 - t0))
+	stop_hkd
+	rm -rf "$rep" "$CL_ROOT/state-dry"
+}
+cl_delete() {   # CL_DEL_N indexed files all expire at a reload
+	local d=$CL_ROOT/cl-del
+	rm -rf "$d"
+	"$HKB" mktree "$d" "$CL_DEL_N" 0
+	sleep 1.2   # older than 1 s
+	cl_daemon del "$(printf '[cleanup "del"]\ndirectory = %s\nretention = 3650d' "$d")"
+	cl_wait_files "$CL_SOCK" "$CL_DEL_N" 600
+	cl_wait_quiet "$HKD_PID" 300
+	printf '[cleanup "del"]\ndirectory = %s\nretention = 1s\n' "$d" >"$WORK/cl-del.conf"
+	cl_probe_start "$CL_SOCK" "$WORK/cl-probe.txt"
+	local t0 t1 i
+	t0=$(now)
+	kill -HUP "$HKD_PID"
+	for ((i = 0; i < 6000; i++)); do
+		[ "$("$HKB" count "$d")" = 0 ] && break
+		sleep 0.1
+	done
+	t1=$(now)
+	[ "$("$HKB" count "$d")" = 0 ] || note "control-latency/delete: $("$HKB" count "$d") files left after 600 s"
+	cl_probe_stop
+	cl_record "delete-$CL_DEL_N" "$WORK/cl-probe.txt" $((t1 - t0))
+	stop_hkd
+	rm -rf "$d" "$CL_ROOT/state-del"
+}
+cl_audit_store() {   # once: a state dir whose audit trail holds CL_AUDIT_N records
+	local d=$CL_ROOT/cl-audit st=$CL_ROOT/state-audit-kept
+	rm -rf "$d" "$st"
+	mkdir -p "$st"
+	"$HKB" mktree "$d" "$CL_AUDIT_N" 0
+	sleep 1.2
+	printf '[cleanup "audit"]\ndirectory = %s\nretention = 1s\n' "$d" >"$WORK/cl-audit.conf"
+	start_hkd "$WORK/cl-audit.conf" "$st" "$WORK/cl-audit-setup.log"
+	local i
+	for ((i = 0; i < 6000; i++)); do
+		[ "$("$HKB" count "$d")" = 0 ] && break
+		sleep 0.1
+	done
+	cl_wait_quiet "$HKD_PID" 300
+	stop_hkd
+}
+cl_reader() {   # cl_reader SOCK STOPFILE LOG: audit in a loop, one line per call
+	while [ ! -e "$2" ]; do
+		"$HKCTL" -s "$1" audit >/dev/null 2>&1
+		echo $? >>"$3"
+	done
+}
+cl_audit() {
+	local st=$CL_ROOT/state-audit stop=$WORK/cl-readers.stop
+	rm -rf "$st" "$stop" "$WORK"/cl-reader-*.log
+	cp -a "$CL_ROOT/state-audit-kept" "$st"
+	start_hkd "$WORK/cl-audit.conf" "$st" "$WORK/cl-audit.log"
+	CL_SOCK=$st/housekeeper.sock
+	local i rp=()
+	for ((i = 0; i < 1000; i++)); do [ -S "$CL_SOCK" ] && break; sleep 0.01; done
+	cl_wait_quiet "$HKD_PID" 120
+	cl_probe_start "$CL_SOCK" "$WORK/cl-probe.txt"
+	local t0 t1
+	t0=$(now)
+	for ((i = 0; i < CL_READERS; i++)); do
+		cl_reader "$CL_SOCK" "$stop" "$WORK/cl-reader-$i.log" &
+		rp+=($!)
+		PIDS+=($!)
+	done
+	sleep "$CL_LOAD_S"
+	t1=$(now)
+	# the window ends for the probe and the readers at once: the probe then
+	# waits for its last answer, which can be long (the replies the daemon
+	# still builds for readers that gave up are queued before it)
+	kill -TERM "$CL_PROBE_PID" 2>/dev/null
+	touch "$stop"
+	cl_probe_stop
+	wait "${rp[@]}" 2>/dev/null
+	cl_record "audit-${CL_READERS}x$CL_AUDIT_N" "$WORK/cl-probe.txt" $((t1 - t0))
+	put control-latency "tmpfs/audit-${CL_READERS}x$CL_AUDIT_N" "audit_calls_ok" "$(cat "$WORK"/cl-reader-*.log 2>/dev/null | grep -c '^0$')"
+	put control-latency "tmpfs/audit-${CL_READERS}x$CL_AUDIT_N" "audit_calls_failed" "$(cat "$WORK"/cl-reader-*.log 2>/dev/null | grep -vc '^0$')"
+	stop_hkd
+	rm -rf "$st" "$stop" "$WORK"/cl-reader-*.log
+}
+cl_churn() {   # the churn scenario's flat-out writer, max_files = CHURN_MAX
+	local d=$CL_ROOT/cl-churn
+	rm -rf "$d"
+	mkdir -p "$d"
+	cl_daemon churn "$(printf '[cleanup "churn"]\ndirectory = %s\nmax_files = %s' "$d" "$CHURN_MAX")"
+	cl_wait_files "$CL_SOCK" 0 60
+	cl_wait_quiet "$HKD_PID" 60
+	cl_probe_start "$CL_SOCK" "$WORK/cl-probe.txt"
+	local t0 t1 l
+	t0=$(now)
+	l=$("$HKB" churn "$d" 100000000 "$CHURN_MAX" none "$CL_LOAD_S" 0)
+	t1=$(now)
+	cl_probe_stop
+	cl_record "churn-$CHURN_MAX" "$WORK/cl-probe.txt" $((t1 - t0))
+	put control-latency "tmpfs/churn-$CHURN_MAX" "writer_files_per_s" "$(kv "$l" rate)"
+	stop_hkd
+	rm -rf "$d" "$CL_ROOT/state-churn"
+}
+scen_control_latency() {
+	CL_ROOT=$(fs_root tmpfs) || { note "control-latency: skipped (needs tmpfs, i.e. root)"; return 0; }
+	log "control-latency: cases idle $CL_CASES (dry $CL_DRY_N files, delete $CL_DEL_N, audit ${CL_READERS}x$CL_AUDIT_N records, churn ${CL_LOAD_S}s); building the trees"
+	local arr=($CL_CASES) c
+	for c in "${arr[@]}"; do
+		case $c in dry | delete | audit | churn) ;; *) echo "run.sh: control-latency: unknown case $c" >&2; exit 2 ;; esac
+	done
+	case " $CL_CASES " in *" dry "*)
+		rm -rf "$CL_ROOT/cl-dry"
+		"$HKB" mktree "$CL_ROOT/cl-dry" "$CL_DRY_N" 0 ;;
+	esac
+	case " $CL_CASES " in *" audit "*) cl_audit_store ;; esac
+	sleep 1.2
+	for r in $(seq 1 "$RUNS"); do
+		# idle first (the ratios' baseline), the loads in a rotating order
+		local order="" i
+		for ((i = 0; i < ${#arr[@]}; i++)); do order="$order ${arr[$(( (i + r - 1) % ${#arr[@]} ))]}"; done
+		for c in idle $order; do
+			log "control-latency $c run $r/$RUNS (load $(cut -d' ' -f1 /proc/loadavg))"
+			"cl_$c"
+		done
+		put control-latency tmpfs/load "loadavg_1min" "$(cut -d' ' -f1 /proc/loadavg)"
+	done
+	rm -rf "$CL_ROOT/cl-dry" "$CL_ROOT/cl-audit" "$CL_ROOT/state-audit-kept"
+}
+
 # -------------------------------------------------------------- summary --
 summary() {
 	echo "| scenario | fs | metric | median | min | max | n |"
@@ -613,12 +878,13 @@ summary() {
 }
 
 SCEN=${*:-churn paced sweep owner index persistence idle}
-case " $SCEN " in *" persistence "* | *" profile "*) NEED_TMPFS=1 ;; esac
+case " $SCEN " in *" persistence "* | *" profile "* | *" control-latency "*) NEED_TMPFS=1 ;; esac
 setup_fs
 log "housekeeperd: $HKD; runs: $RUNS; scenarios: $SCEN; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in $SCEN; do
 	case $s in
 	churn | paced | sweep | owner | index | persistence | idle | profile) "scen_$s" ;;
+	control-latency) scen_control_latency ;;
 	*) echo "run.sh: unknown scenario $s" >&2; exit 2 ;;
 	esac
 done
