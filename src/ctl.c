@@ -1150,6 +1150,7 @@ static void ctl_client_deliver(struct hk_ctl_reply *reply, void *arg)
 
 	ctl_reply_encode(c->pending_id, reply, &c->out, &c->out_len);
 	c->out_off = 0;
+	c->ctl->pending += c->out_len;   /* unread reply bytes, as ctl_client_send counts them */
 	c->pending = NULL;
 	c->held = false;
 	c->last_activity = ev_now(c->ctl->loop);
