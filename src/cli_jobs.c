@@ -271,11 +271,12 @@ static int cli_job_wait(struct cli *cli, json_int_t job_id, bool progress, json_
 	struct cli_progress p = { 0, cli_mono() };
 
 	*final = NULL;
-	for (;;) {
+	for (bool first = true;; first = false) {
 		json_t *res = NULL;
 		json_t *args = json_pack("{s:I}", "job_id", job_id);
+		/* the first answer at once: the line is there from the start */
 		if (progress)
-			json_object_set_new(args, "timeout", json_real(CLI_POLL_SECONDS));
+			json_object_set_new(args, "timeout", json_real(first ? 0.0 : CLI_POLL_SECONDS));
 		int rc = cli_call(cli, "wait_job", args, &res);
 		if (rc != CLI_OK) {
 			cli_progress_end(&p);

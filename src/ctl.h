@@ -72,9 +72,10 @@ struct hk_ctl_peer {
 #define HK_CTL_AUDIT_BYTES (4u << 20)        /* JSON of a page's records, at most about */
 #define HK_CTL_AUDIT_VISIT 100000            /* records looked at per request, at most */
 
-/* Replies written to clients that have not read them yet: while a uid's
- * exceed HK_CTL_PENDING_UID, or everyone's HK_CTL_PENDING_MAX, that uid's
- * (everyone's) new requests are refused with HK_EBUSY. */
+/* Replies written to clients that have not read them yet: while a non-root
+ * uid's exceed HK_CTL_PENDING_UID, or everyone's HK_CTL_PENDING_MAX, that
+ * uid's (every non-root uid's) new requests are refused with HK_EBUSY;
+ * root's never are. */
 #define HK_CTL_PENDING_UID (16u << 20)
 #define HK_CTL_PENDING_MAX (64u << 20)
 

@@ -229,3 +229,50 @@ size_t hk_report_cap(const char *dir, uid_t uid, size_t keep)
 	closedir(d);
 	return gone;
 }
+
+int hk_report_read(const char *dir, uint64_t job_id, size_t max, struct hk_buf *out)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		int r = -errno;
+		close(dfd);
+		return r;
+	}
+	char pattern[64];
+	snprintf(pattern, sizeof(pattern), "report-%06" PRIu64 "-*.json", job_id);
+	int r = -ENOENT;
+	struct dirent *de;
+	while (r == -ENOENT && (de = readdir(d))) {
+		if (fnmatch(pattern, de->d_name, 0) != 0)
+			continue;
+		int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			r = fd < 0 ? -errno : -EINVAL;
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if ((uint64_t)st.st_size > max) {
+			close(fd);
+			r = -EFBIG;
+			break;
+		}
+		size_t start = out->len;
+		char buf[65536];
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			hk_buf_append(out, buf, (size_t)n);
+		r = n < 0 ? -errno : 0;
+		close(fd);
+		if (r < 0)
+			out->len = start;
+		while (r == 0 && out->len > start && out->data[out->len - 1] == '\n')
+			out->data[--out->len] = '\0';
+	}
+	closedir(d);
+	return r;
+}

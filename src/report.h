@@ -39,6 +39,10 @@ int hk_report_text(const struct hk_job_info *job, const struct hk_report *rep,
 /* Delete the report files in dir last modified before before_ns (only
  * regular files named report-*.json). Returns how many went. */
 size_t hk_report_prune(const char *dir, int64_t before_ns);
+/* The JSON report file of job job_id in dir, appended to out without its
+ * final newline (a report is written whole, so the file is one object).
+ * 0, -ENOENT when there is none, -EFBIG past max bytes, or -errno. */
+int hk_report_read(const char *dir, uint64_t job_id, size_t max, struct hk_buf *out);
 
 /* Keep only the newest keep reports of jobs uid asked for in dir (regular
  * files named report-*-uid<uid>.json, oldest by mtime removed first): a

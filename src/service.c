@@ -527,6 +527,37 @@ static int svc_job_owner(void *ctx, uint64_t job_id, uid_t *uid)
 	return 0;
 }
 
+/* The answer of wait_job for a job that has ended: {job_id, done, job,
+ * report?}, the report as its file holds it (job is stolen). */
+static void svc_wait_ended(struct hk_service *svc, uint64_t job_id, json_t *job,
+			   struct hk_ctl_pending *pending)
+{
+	struct hk_ctl_reply *reply = hk_ctl_pending_reply(pending);
+	const struct hk_config *cfg = hk_engine_config(svc->eng);
+	json_t *res = json_pack("{s:I, s:b, s:o}", "job_id", (json_int_t)job_id, "done", 1,
+				"job", job);
+	struct hk_buf b = { 0 };
+	char *head = json_dumps(res, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *dir = hk_report_dir(cfg);
+	if (head && cfg->scheduler.housekeeper_report_enabled) {
+		hk_buf_append(&b, head, strlen(head) - 1);   /* without its '}' */
+		hk_buf_append(&b, ",\"report\":", 10);
+		size_t at = b.len;
+		if (hk_report_read(dir, job_id, HK_PROTO_MAX_RESPONSE / 2, &b) == 0 && b.len > at) {
+			hk_buf_append(&b, "}", 1);
+			hk_ctl_reply_set_raw(reply, b.data, b.len);
+			json_decref(res);
+			goto out;
+		}
+	}
+	hk_buf_fini(&b);
+	hk_ctl_reply_set_result(reply, res);
+out:
+	free(head);
+	free(dir);
+	hk_ctl_pending_done(pending);
+}
+
 static int svc_wait_job(void *ctx, uint64_t job_id, double timeout, struct hk_ctl_pending *pending)
 {
 	struct hk_service *svc = ctx;
@@ -544,11 +575,9 @@ static int svc_wait_job(void *ctx, uint64_t job_id, double timeout, struct hk_ct
 		if (!job)
 			return HK_ENOTFOUND;
 	}
-	/* ended already: its report is in the report directory, not here */
-	hk_ctl_reply_set_result(hk_ctl_pending_reply(pending),
-				json_pack("{s:I, s:b, s:o}", "job_id", (json_int_t)job_id, "done", 1,
-					  "job", job));
-	hk_ctl_pending_done(pending);
+	/* ended already: its report, if any, from the report directory (a
+	 * fast job may end before its submitter's first wait) */
+	svc_wait_ended(svc, job_id, job, pending);
 	return 0;
 }
 

@@ -104,7 +104,10 @@ mkdir -p "$R"
 echo r >"$R/r$FN.log"
 old "$R/r$FN.log"
 RID=$(ctl register "$R" --retention 1d --name "root$NL") || sec_fail_later "root: register"
-ctl run "$(ctl --json list | jq -r '.[] | select(.name == "cfg") | .id')" >/dev/null 2>&1
+# the immutable file makes the run fail: exit 1
+rc=0
+ctl run "$(ctl --json list | jq -r '.[] | select(.name == "cfg") | .id')" >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || sec_fail_later "a run with a failed deletion: exit $rc, expected 1"
 wait_until test ! -e "$R/r$FN.log" || sec_fail_later "root: expired r.log not deleted"
 [ -z "$RID" ] || ctl remove "$RID" || sec_fail_later "root: remove"
 kill -USR1 "$HK_PID"
