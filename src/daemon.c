@@ -257,11 +257,6 @@ struct daemon_state {
 #define DAEMON_TRIM_DELAY 0.2                /* seconds without a large commit: burst over */
 #define DAEMON_MMAP_THRESHOLD (128 * 1024)   /* malloc blocks this large are mapped */
 
-static char *daemon_report_dir(const struct hk_config *cfg)
-{
-	return hk_report_dir(cfg);
-}
-
 /* Returns the report's path (owned by the caller), NULL when not written. */
 static char *daemon_write_report_to(const char *dir, const struct hk_job_info *job,
 				    const struct hk_report *rep)
@@ -283,7 +278,7 @@ static char *daemon_write_report(const struct hk_config *cfg, const struct hk_jo
 {
 	if (!cfg->scheduler.housekeeper_report_enabled)
 		return NULL;
-	char *dir = daemon_report_dir(cfg);
+	char *dir = hk_report_dir(cfg);
 	char *path = daemon_write_report_to(dir, job, rep);
 	if (job->uid != 0) {
 		size_t gone = hk_report_cap(dir, job->uid, HK_FAIR_UID_REPORTS);
@@ -372,7 +367,7 @@ static void daemon_write_event_report(struct daemon_state *st)
 	sum->rep = *rep;   /* the file list moves over */
 	rep->files = NULL;
 	rep->n_files = 0;
-	sum->dir = daemon_report_dir(st->cfg);
+	sum->dir = hk_report_dir(st->cfg);
 	if (hk_thread_start(&sum->thread, daemon_summary_thread, sum) == 0)
 		sum->running = true;
 	else
@@ -486,7 +481,7 @@ static void daemon_prune_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	bool more = false;
 	if (hk_store_prune(st->store, hk_time_now_ns() - keep, DAEMON_PRUNE_SLICE, &more) < 0 ||
 	    !more) {
-		char *dir = daemon_report_dir(st->cfg);
+		char *dir = hk_report_dir(st->cfg);
 		hk_report_prune(dir, hk_time_now_ns() - keep);
 		free(dir);
 		ev_idle_stop(loop, w);

@@ -436,9 +436,7 @@ int hk_sched_submit(struct hk_sched *s, const char *filter, bool dry_run, const 
 
 void hk_sched_run_all(struct hk_sched *s)
 {
-	sched_start_queued(s);
-	while (s->running)
-		sched_step_all(s, SCHED_STEP);
+	hk_sched_run_all_progress(s, NULL, NULL);
 }
 
 /* Waiting for jobs ----------------------------------------------------------- */
@@ -541,9 +539,11 @@ void hk_sched_run_all_progress(struct hk_sched *s,
 {
 	sched_start_queued(s);
 	while (s->running) {
-		struct hk_job_progress p;
-		sched_job_progress(s->running, &p);
-		progress(arg, s->running->info.id, &p);
+		if (progress) {
+			struct hk_job_progress p;
+			sched_job_progress(s->running, &p);
+			progress(arg, s->running->info.id, &p);
+		}
 		sched_step_all(s, SCHED_STEP);
 	}
 }

@@ -20,29 +20,17 @@ jobs.py latency SOCK HKCTL N   once a manual job runs, times N `HKCTL status`
 import json
 import os
 import socket
-import struct
 import subprocess
 import sys
 import time
 
-
-def recv_exact(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            raise EOFError("connection closed")
-        data += chunk
-    return data
+from hkproto import exchange
 
 
 def call(path, op, args):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(path)
-    req = json.dumps({"v": 1, "id": 1, "op": op, "args": args}).encode()
-    s.sendall(struct.pack(">I", len(req)) + req)
-    (length,) = struct.unpack(">I", recv_exact(s, 4))
-    resp = json.loads(recv_exact(s, length))
+    resp = exchange(s, 1, op, args)
     s.close()
     return resp
 

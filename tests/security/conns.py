@@ -13,25 +13,17 @@ conns.py runs SOCKET ID N: asks for N dry runs of registration ID, one
 after the other on one connection, as fast as the answers come; prints
 "ok K limited L other O" (limited: refused with HK_EBUSY, "rate limited").
 """
-import json
 import os
 import select
 import socket
-import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+from hkproto import exchange  # noqa: E402
+
 HK_EBUSY = -1012
-
-
-def recv_exact(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk:
-            raise EOFError("connection closed")
-        data += chunk
-    return data
 
 
 def runs(path, reg_id, n):
@@ -39,11 +31,7 @@ def runs(path, reg_id, n):
     s.connect(path)
     ok = limited = other = 0
     for i in range(n):
-        req = json.dumps({"v": 1, "id": i + 1, "op": "run_cleanup",
-                          "args": {"id": reg_id, "dry_run": True}}).encode()
-        s.sendall(struct.pack(">I", len(req)) + req)
-        (length,) = struct.unpack(">I", recv_exact(s, 4))
-        resp = json.loads(recv_exact(s, length))
+        resp = exchange(s, i + 1, "run_cleanup", {"id": reg_id, "dry_run": True})
         err = resp.get("error") or {}
         if resp.get("ok"):
             ok += 1
