@@ -279,7 +279,8 @@ static char *daemon_write_report(const struct hk_config *cfg, const struct hk_jo
 	if (!cfg->scheduler.housekeeper_report_enabled)
 		return NULL;
 	char *dir = hk_report_dir(cfg);
-	char *path = daemon_write_report_to(dir, job, rep);
+	/* written already off the loop (hk_sched_set_render) */
+	char *path = rep->file ? hk_xstrdup(rep->file) : daemon_write_report_to(dir, job, rep);
 	if (job->uid != 0) {
 		size_t gone = hk_report_cap(dir, job->uid, HK_FAIR_UID_REPORTS);
 		if (gone)
@@ -720,6 +721,7 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	hk_engine_set_event_report(st.engine, &st.event_rep);
 	st.sched = hk_sched_create(st.loop, st.engine);
 	hk_sched_set_hook(st.sched, daemon_job_hook, &st);
+	hk_sched_set_render(st.sched, true);
 	hk_sched_set_next_id(st.sched, hk_store_job_last_id(st.store) + 1);
 	st.service = hk_service_create(st.engine, st.sched, st.store, daemon_reload, &st);
 	hk_service_set_notify(st.service, st.notify);

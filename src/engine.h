@@ -50,6 +50,7 @@ struct hk_report_reg {
 };
 
 /* The outcome of one sweep or manual run. */
+struct hk_buf;
 struct hk_report {
 	uint64_t job_id;
 	const char *trigger;        /* "once", "schedule", "manual", ... (static) */
@@ -66,6 +67,9 @@ struct hk_report {
 	char (*not_run)[HK_UUID_LEN + 1];   /* registrations the job did not sweep to the
 					       end (default_timeout, a stop) */
 	size_t n_not_run;
+	struct hk_buf *text;        /* its JSON text when rendered off the loop (report.h:
+				       hk_report_render), else NULL; borrowed: a job's
+				       waiter may take the buffer (then text->data NULL) */
 };
 
 /* Files listed in one report at most (a sweep of millions stays small). */

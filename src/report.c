@@ -149,6 +149,58 @@ int hk_report_write(const char *dir, const struct hk_job_info *job,
 	return r;
 }
 
+/* The render thread: the text once, then the file from it. */
+static void *report_render_thread(void *arg)
+{
+	struct hk_report_render *r = arg;
+	r->rc = hk_report_text(r->job, r->rep, &r->text);
+	if (r->rc == 0 && r->dir) {
+		r->rc = report_mkdir(r->dir);
+		if (r->rc == 0) {
+			char *path = hk_report_path(r->dir, r->job, r->rep);
+			hk_buf_append(&r->text, "\n", 1);
+			r->rc = hk_write_atomic(path, r->text.data, r->text.len, 0600);
+			r->text.len--;
+			if (r->rc == 0)
+				r->path = path;
+			else
+				free(path);
+		}
+	}
+	atomic_store(&r->finished, true);
+	ev_async_send(r->loop, r->done);
+	return NULL;
+}
+
+int hk_report_render_start(struct hk_report_render *r)
+{
+	atomic_init(&r->finished, false);
+	int e = hk_thread_start(&r->thread, report_render_thread, r);
+	r->started = e == 0;
+	return e;
+}
+
+bool hk_report_render_finished(const struct hk_report_render *r)
+{
+	return !r->started || atomic_load(&r->finished);
+}
+
+void hk_report_render_join(struct hk_report_render *r)
+{
+	if (r->started)
+		pthread_join(r->thread, NULL);
+	r->started = false;
+}
+
+void hk_report_render_fini(struct hk_report_render *r)
+{
+	hk_report_render_join(r);
+	hk_buf_fini(&r->text);
+	free(r->path);
+	free(r->dir);
+	r->path = r->dir = NULL;
+}
+
 size_t hk_report_prune(const char *dir, int64_t before_ns)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -7,11 +7,16 @@
 #ifndef HK_REPORT_H
 #define HK_REPORT_H
 
+#include <ev.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "engine.h"
 #include "sched.h"
+#include "util.h"
 
 /* Write data to path atomically (O_EXCL|O_NOFOLLOW temp file beside it,
  * fsync, rename). Returns 0 or -errno. */
@@ -38,6 +43,32 @@ int hk_report_text(const struct hk_job_info *job, const struct hk_report *rep,
 
 /* Delete the report files in dir last modified before before_ns (only
  * regular files named report-*.json). Returns how many went. */
+/* A job's report rendered off the loop thread (a 100k-file report is
+ * 18 MB of text: built and written on the loop it held the daemon for
+ * up to a second and a half). The thread builds the text of job and rep
+ * (both borrowed, read only, until the render is joined), writes it to
+ * its file in dir when dir is set (owned, freed by fini), then sends
+ * done on loop. rc: 0 or a negative errno; path: the file when written.
+ * The text stays for the job's waiters (the run's answer is the same
+ * report) until fini. */
+struct hk_report_render {
+	const struct hk_job_info *job;
+	const struct hk_report *rep;
+	char *dir;
+	struct ev_loop *loop;
+	ev_async *done;
+	struct hk_buf text;
+	char *path;
+	int rc;
+	bool started;
+	pthread_t thread;
+	atomic_bool finished;
+};
+int hk_report_render_start(struct hk_report_render *r);
+bool hk_report_render_finished(const struct hk_report_render *r);
+void hk_report_render_join(struct hk_report_render *r);
+void hk_report_render_fini(struct hk_report_render *r);
+
 size_t hk_report_prune(const char *dir, int64_t before_ns);
 /* The JSON report file of job job_id in dir, appended to out without its
  * final newline (a report is written whole, so the file is one object).

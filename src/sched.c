@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "report.h"
 #include "sched.h"
 #include "util.h"
 
@@ -46,6 +47,8 @@ struct sched_job {
 	int64_t deadline_mono_ns;
 	hk_job_done_fn done;
 	void *arg;
+	struct hk_job_info final;  /* its record once ended, while its report renders */
+	struct hk_report_render *render;
 	struct sched_job *next;
 };
 
@@ -82,6 +85,9 @@ struct hk_sched {
 	struct hk_sched_wait *waits;
 	hk_job_done_fn hook;
 	void *hook_arg;
+	bool render_reports;       /* hk_sched_set_render */
+	struct sched_job *finishing;   /* ended, their reports rendering */
+	ev_async rendered;
 };
 
 /* Job records ---------------------------------------------------------------- */
@@ -205,7 +211,87 @@ static void sched_job_not_run(struct sched_job *job)
 	}
 }
 
-/* The job ends: totals, history, callbacks, waiters, free. */
+/* The job's record and report are complete: log, history, callbacks,
+ * waiters, free. */
+static void sched_job_finish(struct hk_sched *s, struct sched_job *job, struct hk_job_info *info)
+{
+	job->info.finished_ns = info->finished_ns;
+	job->info.outcome = info->outcome;
+	int prio = strcmp(info->outcome, "ok") == 0 ? LOG_INFO : LOG_ERR;
+	hk_log(prio, "sched",
+	       "job %" PRIu64 " (%s%s): %s; %" PRIu64 " registration%s, %" PRIu64
+	       " file%s %s, %" PRIu64 " error%s%s",
+	       info->id, info->trigger, info->dry_run ? ", dry run" : "", info->outcome,
+	       info->registrations, info->registrations == 1 ? "" : "s", info->deleted,
+	       info->deleted == 1 ? "" : "s", info->dry_run ? "would be deleted" : "deleted",
+	       info->errors, info->errors == 1 ? "" : "s",
+	       info->n_not_run ? ", some registrations not run" : "");
+	sched_history_add(s, info);
+	if (s->hook)
+		s->hook(info, job->rep, s->hook_arg);
+	if (job->done)
+		job->done(info, job->rep, job->arg);
+	sched_wake(s, info, job->rep);
+	hk_job_info_fini(info);
+	sched_job_free(job);
+}
+
+/* Render job's report off the loop (its record in job->final); the job
+ * finishes when the thread is done (sched_rendered_cb). False: no
+ * thread, finish it here. */
+static bool sched_render_start(struct hk_sched *s, struct sched_job *job)
+{
+	if (!s->render_reports || !s->loop)
+		return false;
+	const struct hk_config *cfg = s->cfg;
+	struct hk_report_render *r = hk_xcalloc(1, sizeof(*r));
+	r->job = &job->final;
+	r->rep = job->rep;
+	r->dir = cfg->scheduler.housekeeper_report_enabled ? hk_report_dir(cfg) : NULL;
+	r->loop = s->loop;
+	r->done = &s->rendered;
+	if (hk_report_render_start(r) < 0) {
+		hk_report_render_fini(r);
+		free(r);
+		return false;
+	}
+	job->render = r;
+	job->next = s->finishing;
+	s->finishing = job;
+	return true;
+}
+
+/* Finish the jobs whose reports are rendered (all of them: wait). */
+static void sched_finish_rendered(struct hk_sched *s, bool wait)
+{
+	struct sched_job **pp = &s->finishing;
+	while (*pp) {
+		struct sched_job *job = *pp;
+		struct hk_report_render *r = job->render;
+		if (!wait && !hk_report_render_finished(r)) {
+			pp = &job->next;
+			continue;
+		}
+		*pp = job->next;
+		hk_report_render_join(r);
+		if (r->rc == 0 || r->path)
+			job->rep->text = &r->text;
+		job->rep->file = r->path;
+		sched_job_finish(s, job, &job->final);
+		hk_report_render_fini(r);
+		free(r);
+	}
+}
+
+static void sched_rendered_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	sched_finish_rendered(w->data, false);
+}
+
+/* The job ends: totals; its report rendered (off the loop when
+ * hk_sched_set_render asked for it), then sched_job_finish. */
 static void sched_job_end(struct hk_sched *s, struct sched_job *job, const char *outcome)
 {
 	for (size_t i = 0; i < job->n_active; i++)
@@ -213,31 +299,15 @@ static void sched_job_end(struct hk_sched *s, struct sched_job *job, const char 
 	job->n_active = 0;
 	struct hk_report *rep = job->rep;
 	rep->finished_ns = hk_time_now_ns();
-	job->info.finished_ns = rep->finished_ns;
 	if (!job->info.started_ns)
 		job->info.started_ns = rep->started_ns = rep->finished_ns;   /* cancelled while queued */
 	sched_job_not_run(job);
-	struct hk_job_info info;
-	sched_job_snapshot(job, &info);
-	info.outcome = outcome ? outcome : info.errors ? "failed" : "ok";
-	job->info.outcome = info.outcome;
-	int prio = strcmp(info.outcome, "ok") == 0 ? LOG_INFO : LOG_ERR;
-	hk_log(prio, "sched",
-	       "job %" PRIu64 " (%s%s): %s; %" PRIu64 " registration%s, %" PRIu64
-	       " file%s %s, %" PRIu64 " error%s%s",
-	       info.id, info.trigger, info.dry_run ? ", dry run" : "", info.outcome,
-	       info.registrations, info.registrations == 1 ? "" : "s", info.deleted,
-	       info.deleted == 1 ? "" : "s", info.dry_run ? "would be deleted" : "deleted",
-	       info.errors, info.errors == 1 ? "" : "s",
-	       info.n_not_run ? ", some registrations not run" : "");
-	sched_history_add(s, &info);
-	if (s->hook)
-		s->hook(&info, rep, s->hook_arg);
-	if (job->done)
-		job->done(&info, rep, job->arg);
-	sched_wake(s, &info, rep);
-	hk_job_info_fini(&info);
-	sched_job_free(job);
+	struct hk_job_info *info = &job->final;
+	sched_job_snapshot(job, info);
+	info->finished_ns = rep->finished_ns;
+	info->outcome = outcome ? outcome : info->errors ? "failed" : "ok";
+	if (!sched_render_start(s, job))
+		sched_job_finish(s, job, info);
 }
 
 /* Running jobs --------------------------------------------------------------- */
@@ -443,8 +513,8 @@ void hk_sched_run_all(struct hk_sched *s)
 
 static const struct sched_job *sched_find(const struct hk_sched *s, uint64_t id)
 {
-	const struct sched_job *lists[] = { s->queue, s->running };
-	for (size_t l = 0; l < 2; l++)
+	const struct sched_job *lists[] = { s->queue, s->running, s->finishing };
+	for (size_t l = 0; l < 3; l++)
 		for (const struct sched_job *j = lists[l]; j; j = j->next)
 			if (j->info.id == id)
 				return j;
@@ -618,6 +688,10 @@ struct hk_sched *hk_sched_create(struct ev_loop *loop, struct hk_engine *eng)
 	ev_idle_init(&s->work, sched_work_cb);
 	s->work.data = s;
 	ev_set_priority(&s->work, EV_MAXPRI);   /* not starved by a flood of events */
+	ev_async_init(&s->rendered, sched_rendered_cb);
+	s->rendered.data = s;
+	if (loop)
+		ev_async_start(loop, &s->rendered);
 	hk_sched_apply_config(s, hk_engine_config(eng));
 	return s;
 }
@@ -637,8 +711,11 @@ void hk_sched_free(struct hk_sched *s)
 		s->queue = job->next;
 		sched_job_end(s, job, "cancelled");
 	}
-	if (s->loop)
+	sched_finish_rendered(s, true);
+	if (s->loop) {
 		ev_idle_stop(s->loop, &s->work);
+		ev_async_stop(s->loop, &s->rendered);
+	}
 	while (s->waits)
 		hk_sched_wait_cancel(s, s->waits);
 	for (size_t i = 0; i < s->n_history; i++)
@@ -650,15 +727,15 @@ void hk_sched_free(struct hk_sched *s)
 size_t hk_sched_jobs(const struct hk_sched *s, struct hk_job_info **out)
 {
 	size_t n = s->n_history, k = 0;
-	for (const struct sched_job *j = s->running; j; j = j->next)
-		n++;
-	for (const struct sched_job *j = s->queue; j; j = j->next)
-		n++;
+	const struct sched_job *lists[] = { s->finishing, s->running, s->queue };
+	for (size_t l = 0; l < 3; l++)
+		for (const struct sched_job *j = lists[l]; j; j = j->next)
+			n++;
 	*out = hk_xcalloc(n ? n : 1, sizeof(**out));
-	/* running first (they are pushed at the head: newest first), then the
-	 * queue in its order, then history newest first */
-	const struct sched_job *lists[] = { s->running, s->queue };
-	for (size_t l = 0; l < 2; l++)
+	/* running first (they are pushed at the head: newest first; those
+	 * whose reports render are still running), then the queue in its
+	 * order, then history newest first */
+	for (size_t l = 0; l < 3; l++)
 		for (const struct sched_job *j = lists[l]; j; j = j->next)
 			sched_job_snapshot(j, &(*out)[k++]);
 	for (size_t i = 0; i < s->n_history; i++) {
@@ -679,6 +756,11 @@ void hk_sched_set_hook(struct hk_sched *s, hk_job_done_fn hook, void *arg)
 {
 	s->hook = hook;
 	s->hook_arg = arg;
+}
+
+void hk_sched_set_render(struct hk_sched *s, bool on)
+{
+	s->render_reports = on;
 }
 
 void hk_sched_set_next_id(struct hk_sched *s, uint64_t next_id)

@@ -123,6 +123,12 @@ void hk_job_infos_free(struct hk_job_info *jobs, size_t n);
 void hk_sched_set_hook(struct hk_sched *sched, hk_job_done_fn hook, void *arg);
 
 /* Continue job ids after a restart. */
+/* on: an ended job's report is rendered off the loop thread, and written
+ * to housekeeper_report_directory when reports are enabled (report.h:
+ * hk_report_render); the hook, the job's callback and its waiters then
+ * run once it is, with rep->text (and rep->file when written) set. The
+ * job counts as running until then. */
+void hk_sched_set_render(struct hk_sched *sched, bool on);
 void hk_sched_set_next_id(struct hk_sched *sched, uint64_t next_id);
 
 #endif /* HK_SCHED_H */

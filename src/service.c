@@ -438,7 +438,13 @@ static void svc_wait_done(const struct hk_job_info *job, const struct hk_report 
 		if (!head)
 			goto oom;
 	}
-	if (hk_report_text(job, rep, &b) < 0)
+	if (run && rep->text && rep->text->data) {
+		/* rendered off the loop (sched.h: hk_sched_set_render): taken */
+		b = *rep->text;
+		*rep->text = (struct hk_buf){ 0 };
+	} else if (rep->text && rep->text->data) {
+		hk_buf_append(&b, rep->text->data, rep->text->len);
+	} else if (hk_report_text(job, rep, &b) < 0)
 		goto oom;
 	svc_report_file(cfg, job, rep, &b);
 	if (!run)
