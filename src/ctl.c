@@ -45,6 +45,11 @@
 #include "util.h"
 
 #define CTL_READ_CHUNK 65536
+/* Queries (CTL_HEAVY) answered in one loop iteration: for about this long;
+ * the others wait for the next iteration, so that status, events and
+ * timers are served between pages (20 audit readers each asking for a
+ * 1,000-record page built 20 pages, 100 ms, in one iteration). */
+#define CTL_ITER_BUDGET_NS (4 * 1000 * 1000)
 
 /* Reply sink ----------------------------------------------------------------- */
 
@@ -991,6 +996,8 @@ struct ctl_client {
 	struct hk_ctl_pending *pending;   /* a deferred reply being waited for */
 	int64_t pending_id;     /* its request id */
 	bool held;              /* more input waits in the kernel until the reply is out */
+	char *deferred;         /* a query waiting for a later loop iteration */
+	size_t deferred_len;
 };
 
 struct hk_ctl {
@@ -1011,6 +1018,9 @@ struct hk_ctl {
 	double write_timeout;
 	double idle_timeout;
 	double user_idle_timeout;
+	ev_idle resume;         /* answers deferred queries (CTL_ITER_BUDGET_NS) */
+	unsigned iter;          /* the loop iteration iter_spent is of */
+	int64_t iter_spent;     /* ns spent on queries in it */
 };
 
 static void ctl_client_free(struct ctl_client *c)
@@ -1037,6 +1047,7 @@ static void ctl_client_free(struct ctl_client *c)
 	hk_fair_client_remove(ctl->fair, c->peer.uid);
 	ctl->pending -= c->out_len + c->body_len;
 	free(c->body);
+	free(c->deferred);
 	close(c->fd);
 	hk_proto_decoder_fini(&c->dec);
 	free(c->in);
@@ -1060,6 +1071,13 @@ static void ctl_client_arm(struct ctl_client *c)
 	struct ev_loop *loop = c->ctl->loop;
 	ev_tstamp deadline;
 
+	if (c->deferred) {
+		/* its query waits for a later iteration: nothing read meanwhile */
+		ev_timer_stop(loop, &c->timer);
+		ev_io_stop(loop, &c->wio);
+		ev_io_stop(loop, &c->rio);
+		return;
+	}
 	if (c->pending) {
 		/* waiting for a job is not idling: no deadline; reading only to
 		 * see the client go away */
@@ -1189,13 +1207,71 @@ static void ctl_client_deliver(struct hk_ctl_reply *reply, void *arg)
 	ctl_client_arm(c);
 }
 
+/* Has this loop iteration's budget for queries been spent? */
+static bool ctl_budget_spent(struct hk_ctl *ctl)
+{
+	unsigned it = ev_iteration(ctl->loop);
+	if (it != ctl->iter) {
+		ctl->iter = it;
+		ctl->iter_spent = 0;
+	}
+	return ctl->iter_spent >= CTL_ITER_BUDGET_NS;
+}
+
+/* Is the request a query whose answer can be large (a page of records, a
+ * list)? Those take turns across loop iterations. */
+static bool ctl_heavy(const char *text, size_t len)
+{
+	static const char *const heavy[] = { "audit", "jobs", "explain", "list" };
+	json_t *msg = json_loadb(text, len, 0, NULL);
+	const char *m = json_string_value(json_object_get(msg, "method"));
+	bool r = false;
+
+	for (size_t i = 0; m && i < HK_ARRAY_SIZE(heavy); i++)
+		r = r || strcmp(m, heavy[i]) == 0;
+	json_decref(msg);
+	return r;
+}
+
+/* Answer one request (text: taken). Returns false when the client was
+ * freed. */
+static bool ctl_client_request(struct ctl_client *c, char *text, size_t len)
+{
+	struct hk_ctl *ctl = c->ctl;
+	size_t flen = 0;
+	char *frame = NULL;
+	int64_t t0 = hk_time_mono_ns();
+
+	if (ctl_client_gone(c)) {
+		log_debug("ctl", "client pid %d: gone; request dropped", (int)c->peer.pid);
+		free(text);
+		ctl_client_free(c);
+		return false;
+	}
+	struct hk_ctl_pending *pending = NULL;
+	ctl_handle_payload(ctl->ops, ctl->ops_ctx, &c->peer, ctl->fair, ev_now(ctl->loop),
+			   ctl_client_over(c), text, len, &frame, &flen, &pending, &c->pending_id);
+	free(text);
+	ctl_budget_spent(ctl);
+	ctl->iter_spent += hk_time_mono_ns() - t0;
+	c->partial_since = ev_now(ctl->loop);
+	if (pending) {
+		c->pending = pending;
+		hk_ctl_pending_attach(pending, ctl_client_deliver, c);
+		if (c->out && !ctl_client_flush(c))
+			return false;   /* answered at once (an ended job) */
+		return true;
+	}
+	return ctl_client_send(c, frame, flen);
+}
+
 /* Decode and answer buffered requests, one at a time. Returns false when
  * the client was freed. */
 static bool ctl_client_process(struct ctl_client *c)
 {
 	struct hk_ctl *ctl = c->ctl;
 
-	while (c->in && !c->out && !c->pending) {
+	while (c->in && !c->out && !c->pending && !c->deferred) {
 		bool was_partial = hk_proto_decoder_partial(&c->dec);
 		size_t used = 0;
 		int r = hk_proto_decoder_feed(&c->dec, c->in + c->in_off, c->in_len - c->in_off, &used);
@@ -1222,33 +1298,45 @@ static bool ctl_client_process(struct ctl_client *c)
 			return ctl_client_send(c, frame, len);
 		}
 		if (r == 1) {
-			size_t len = 0, flen = 0;
+			size_t len = 0;
 			char *text = hk_proto_decoder_take(&c->dec, &len);
-			char *frame = NULL;
-			if (ctl_client_gone(c)) {
-				log_debug("ctl", "client pid %d: gone; request dropped", (int)c->peer.pid);
-				free(text);
-				ctl_client_free(c);
-				return false;
+			if (ctl_budget_spent(ctl) && ctl_heavy(text, len)) {
+				c->deferred = text;
+				c->deferred_len = len;
+				ev_idle_start(ctl->loop, &ctl->resume);
+				return true;
 			}
-			struct hk_ctl_pending *pending = NULL;
-			ctl_handle_payload(ctl->ops, ctl->ops_ctx, &c->peer, ctl->fair, ev_now(ctl->loop),
-					   ctl_client_over(c), text, len, &frame, &flen, &pending,
-					   &c->pending_id);
-			free(text);
-			c->partial_since = ev_now(ctl->loop);
-			if (pending) {
-				c->pending = pending;
-				hk_ctl_pending_attach(pending, ctl_client_deliver, c);
-				if (c->out && !ctl_client_flush(c))
-					return false;   /* answered at once (an ended job) */
-				continue;
-			}
-			if (!ctl_client_send(c, frame, flen))
+			if (!ctl_client_request(c, text, len))
 				return false;
 		}
 	}
 	return true;
+}
+
+/* Answer the deferred queries in their clients' order, within the
+ * iteration's budget. */
+static void ctl_resume_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct hk_ctl *ctl = w->data;
+	struct ctl_client *c, *next;
+	bool more = false;
+
+	(void)revents;
+	for (c = ctl->clients; c; c = next) {
+		next = c->next;
+		if (!c->deferred)
+			continue;
+		if (ctl_budget_spent(ctl)) {
+			more = true;
+			break;
+		}
+		char *text = c->deferred;
+		c->deferred = NULL;
+		if (ctl_client_request(c, text, c->deferred_len) && ctl_client_process(c))
+			ctl_client_arm(c);
+	}
+	if (!more)
+		ev_idle_stop(loop, w);
 }
 
 static void ctl_client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -1551,6 +1639,9 @@ int hk_ctl_create(struct ev_loop *loop, const char *path, mode_t mode, gid_t gid
 	ctl->accept_w.data = ctl;
 	ev_init(&ctl->backoff_w, ctl_backoff_cb);
 	ctl->backoff_w.data = ctl;
+	ev_idle_init(&ctl->resume, ctl_resume_cb);
+	ctl->resume.data = ctl;
+	ev_set_priority(&ctl->resume, EV_MAXPRI);   /* libev runs only the top idles */
 	ev_io_start(loop, &ctl->accept_w);
 	log_debug("ctl", "%s: listening (mode %04o)", path, (unsigned)mode);
 	*out = ctl;
@@ -1570,6 +1661,7 @@ void hk_ctl_free(struct hk_ctl *ctl)
 		ctl_client_free(ctl->clients);
 	ev_io_stop(ctl->loop, &ctl->accept_w);
 	ev_timer_stop(ctl->loop, &ctl->backoff_w);
+	ev_idle_stop(ctl->loop, &ctl->resume);
 	close(ctl->fd);
 	if (lstat(ctl->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == ctl->dev &&
 	    st.st_ino == ctl->ino)

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,40 +27,59 @@
 
 /* Framing ------------------------------------------------------------------ */
 
+struct proto_frame {
+	char *data;
+	size_t len, cap;
+	bool oom;
+};
+
+static int proto_frame_dump_cb(const char *data, size_t n, void *arg)
+{
+	struct proto_frame *f = arg;
+	if (f->len + n > f->cap) {
+		size_t cap = f->cap ? f->cap : 4096;
+		while (cap < f->len + n)
+			cap *= 2;
+		char *p = realloc(f->data, cap);
+		if (!p) {
+			f->oom = true;
+			return -1;
+		}
+		f->data = p;
+		f->cap = cap;
+	}
+	memcpy(f->data + f->len, data, n);
+	f->len += n;
+	return 0;
+}
+
 int hk_proto_frame_encode(const json_t *msg, size_t max, char **out, size_t *out_len)
 {
-	char *text = NULL;
-	char *frame = NULL;
+	/* dumped once into the frame behind its header: a text first, then
+	 * the frame, copied every reply twice (a page of records is 100 kB) */
+	struct proto_frame f = { 0 };
 	size_t len;
-	int r = 0;
 
 	*out = NULL;
 	*out_len = 0;
-	text = json_dumps(msg, JSON_COMPACT);
-	if (!text) {
-		r = HK_EPROTO;
-		goto out;
+	if (proto_frame_dump_cb("\0\0\0\0", HK_PROTO_HEADER_LEN, &f) < 0)
+		return -ENOMEM;
+	if (json_dump_callback(msg, proto_frame_dump_cb, &f, JSON_COMPACT) < 0) {
+		free(f.data);
+		return f.oom ? -ENOMEM : HK_EPROTO;
 	}
-	len = strlen(text);
+	len = f.len - HK_PROTO_HEADER_LEN;
 	if (len > max || len > UINT32_MAX) {
-		r = HK_EPROTO;
-		goto out;
+		free(f.data);
+		return HK_EPROTO;
 	}
-	frame = malloc(len + HK_PROTO_HEADER_LEN);
-	if (!frame) {
-		r = -ENOMEM;
-		goto out;
-	}
-	frame[0] = (char)((len >> 24) & 0xff);
-	frame[1] = (char)((len >> 16) & 0xff);
-	frame[2] = (char)((len >> 8) & 0xff);
-	frame[3] = (char)(len & 0xff);
-	memcpy(frame + HK_PROTO_HEADER_LEN, text, len);
-	*out = frame;
-	*out_len = len + HK_PROTO_HEADER_LEN;
-out:
-	free(text);
-	return r;
+	f.data[0] = (char)((len >> 24) & 0xff);
+	f.data[1] = (char)((len >> 16) & 0xff);
+	f.data[2] = (char)((len >> 8) & 0xff);
+	f.data[3] = (char)(len & 0xff);
+	*out = f.data;
+	*out_len = f.len;
+	return 0;
 }
 
 void hk_proto_decoder_init(struct hk_proto_decoder *d, size_t max)
