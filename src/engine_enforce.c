@@ -551,8 +551,9 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 	eng_reg_purge_gone(reg, run, 0);
 	long changed = 0;
 	struct eng_pick picks[ENG_REAP_BATCH];
+	int64_t end = hk_time_mono_ns() + ENG_ENFORCE_SLICE_NS;
 	for (int batches = 0;; batches++) {
-		if (batches == ENG_ENFORCE_SLICE) {
+		if (batches == ENG_ENFORCE_SLICE || (batches && hk_time_mono_ns() > end)) {
 			/* a mass deletion goes on in the next loop iteration, so
 			 * signals, events and the socket are served meanwhile */
 			reg->dirty = true;

@@ -35,6 +35,8 @@
 #define ENG_FALLBACK_RESCAN 30.0   /* seconds between rescans of an unwatched registration */
 #define ENG_ENFORCE_SLICE 2        /* batches of ENG_REAP_BATCH per enforcement slice:
 				    * a few ms, then the loop reads events again */
+#define ENG_ENFORCE_SLICE_NS (4 * 1000 * 1000)   /* ... or fewer once this long: one batch
+						  * of a flat-out writer's files took ~50 ms */
 #define ENG_RETRY_MIN 5.0          /* seconds before a failed deletion is retried */
 #define ENG_RETRY_MAX 300.0
 #define ENG_FD_RESERVE 128         /* fds never used for directories */

@@ -165,16 +165,35 @@ static void watch_dispatch_all(struct hk_watch *w, const char *buf, size_t n)
 	}
 }
 
-/* Dispatch the held events (older than anything still in the kernel). */
-static void watch_dispatch_held(struct hk_watch *w)
+/* Dispatch the held events (older than anything still in the kernel)
+ * until end_ns (0: all of them); the rest stays held, before what owners
+ * drain meanwhile. Returns true when none is left. */
+static bool watch_dispatch_held(struct hk_watch *w, int64_t end_ns)
 {
 	struct hk_buf held = w->held;
+	size_t off = 0, k = 0;
 
 	if (!held.len)
-		return;
+		return true;
 	memset(&w->held, 0, sizeof(w->held));   /* owners may drain again meanwhile */
-	watch_dispatch_all(w, held.data, held.len);
+	while (off < held.len) {
+		const struct inotify_event *ev = (const struct inotify_event *)(held.data + off);
+		watch_dispatch(w, ev);
+		off += sizeof(*ev) + ev->len;
+		if (end_ns && ++k % 64 == 0 && hk_time_mono_ns() > end_ns)
+			break;
+	}
+	bool all = off >= held.len;
+	if (!all) {
+		struct hk_buf rest = { 0 };
+		hk_buf_append(&rest, held.data + off, held.len - off);
+		if (w->held.len)
+			hk_buf_append(&rest, w->held.data, w->held.len);
+		hk_buf_fini(&w->held);
+		w->held = rest;
+	}
 	hk_buf_fini(&held);
+	return all;
 }
 
 /* Read one buffer of events into buf. Returns its length, 0 when nothing
@@ -195,14 +214,16 @@ static size_t watch_read_raw(struct hk_watch *w, char *buf, size_t size)
 
 #define WATCH_GULP (64 * 1024)
 
-/* Read one buffer of events and dispatch them, the held ones first.
- * Returns false when nothing more is readable. */
-static bool watch_read_one(struct hk_watch *w)
+/* Read one buffer of events and dispatch them, the held ones first, until
+ * end_ns (0: no limit). Returns false when nothing more is readable, or
+ * when time ran out with held events left. */
+static bool watch_read_one(struct hk_watch *w, int64_t end_ns)
 {
 	char buf[WATCH_GULP] __attribute__((aligned(__alignof__(struct inotify_event))));
 	size_t n;
 
-	watch_dispatch_held(w);
+	if (!watch_dispatch_held(w, end_ns))
+		return false;
 	n = watch_read_raw(w, buf, sizeof(buf));
 	watch_dispatch_all(w, buf, n);
 	return n > 0;
@@ -210,7 +231,7 @@ static bool watch_read_one(struct hk_watch *w)
 
 void hk_watch_read(struct hk_watch *w)
 {
-	while (watch_read_one(w))
+	while (watch_read_one(w, 0))
 		;
 }
 
@@ -239,11 +260,22 @@ void hk_watch_drain(struct hk_watch *w)
  * unlink) to the ones of the writer; a backlog belongs in the index, which
  * has no limit, not in the kernel queue (16,384 events by default). */
 #define WATCH_BATCH_READS 64
+/* Dispatching a batch's events: for about this long per loop iteration;
+ * then the kernel queue is moved into the held buffer (a read, no
+ * dispatch) for later iterations. 64 gulps of a flat-out writer's events
+ * took up to 110 ms of one iteration, and status waited for it. */
+#define WATCH_BATCH_NS (4 * 1000 * 1000)
 
 static void watch_batch(struct hk_watch *w)
 {
-	for (int i = 0; i < WATCH_BATCH_READS && watch_read_one(w); i++)
-		;
+	int64_t end = hk_time_mono_ns() + WATCH_BATCH_NS;
+	int i;
+
+	for (i = 0; i < WATCH_BATCH_READS && watch_read_one(w, end); i++)
+		if (hk_time_mono_ns() > end)
+			break;
+	if (w->held.len || hk_time_mono_ns() > end)
+		hk_watch_drain(w);   /* the rest in a later iteration */
 	w->ops->batch_end(w->ctx);
 }
 
