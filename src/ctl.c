@@ -998,6 +998,7 @@ struct ctl_client {
 	bool held;              /* more input waits in the kernel until the reply is out */
 	char *deferred;         /* a query waiting for a later loop iteration */
 	size_t deferred_len;
+	uint64_t deferred_seq;  /* its turn: the oldest goes first */
 };
 
 struct hk_ctl {
@@ -1019,6 +1020,7 @@ struct hk_ctl {
 	double idle_timeout;
 	double user_idle_timeout;
 	ev_idle resume;         /* answers deferred queries (CTL_ITER_BUDGET_NS) */
+	uint64_t deferrals;     /* queries deferred so far (their turns) */
 	unsigned iter;          /* the loop iteration iter_spent is of */
 	int64_t iter_spent;     /* ns spent on queries in it */
 };
@@ -1303,6 +1305,7 @@ static bool ctl_client_process(struct ctl_client *c)
 			if (ctl_budget_spent(ctl) && ctl_heavy(text, len)) {
 				c->deferred = text;
 				c->deferred_len = len;
+				c->deferred_seq = ctl->deferrals++;
 				ev_idle_start(ctl->loop, &ctl->resume);
 				return true;
 			}
@@ -1313,30 +1316,27 @@ static bool ctl_client_process(struct ctl_client *c)
 	return true;
 }
 
-/* Answer the deferred queries in their clients' order, within the
- * iteration's budget. */
+/* Answer the deferred queries, oldest first, within the iteration's
+ * budget. */
 static void ctl_resume_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	struct hk_ctl *ctl = w->data;
-	struct ctl_client *c, *next;
-	bool more = false;
 
 	(void)revents;
-	for (c = ctl->clients; c; c = next) {
-		next = c->next;
-		if (!c->deferred)
-			continue;
-		if (ctl_budget_spent(ctl)) {
-			more = true;
-			break;
+	while (!ctl_budget_spent(ctl)) {
+		struct ctl_client *c = NULL;
+		for (struct ctl_client *o = ctl->clients; o; o = o->next)
+			if (o->deferred && (!c || o->deferred_seq < c->deferred_seq))
+				c = o;
+		if (!c) {
+			ev_idle_stop(loop, w);
+			return;
 		}
 		char *text = c->deferred;
 		c->deferred = NULL;
 		if (ctl_client_request(c, text, c->deferred_len) && ctl_client_process(c))
 			ctl_client_arm(c);
 	}
-	if (!more)
-		ev_idle_stop(loop, w);
 }
 
 static void ctl_client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
