@@ -43,9 +43,15 @@ retention = $1
 EOC
 }
 conf 3650d
+# the limit is global: back to its old value as soon as the daemon holds
+# its inotify instance (other daemons started meanwhile get it too)
 echo 16 >"$Q"
-JOURNAL_STREAM=test start_daemon
+JOURNAL_STREAM=test "$HKD" -f -v -c "$T/hk.conf" -S "$T/state" >>"$HK_LOG" 2>&1 &
+HK_PID=$!
+has_inotify() { ls -l "/proc/$HK_PID/fd" 2>/dev/null | grep -q 'anon_inode:inotify'; }
+wait_until has_inotify || { echo "$OLDQ" >"$Q"; fail "the daemon made no inotify instance"; }
 echo "$OLDQ" >"$Q"
+wait_for_log "started" || fail "daemon did not start"
 S="$T/state/housekeeper.sock"
 files() { "$HKCTL" -s "$S" --json status | jq '.[0].files'; }
 files_are() { [ "$(files)" = "$1" ]; }
