@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "locks.h"
+#include "log.h"
 #include "util.h"
 
 /* The inode number of the initial PID namespace (the kernel's
@@ -172,35 +173,56 @@ static bool locks_proc_complete(void)
 	return k > 0;
 }
 
+/* Say once per process why the lock set is not used. */
+static void locks_unknown(const char *why, int err)
+{
+	static atomic_flag said = ATOMIC_FLAG_INIT;
+	if (atomic_flag_test_and_set(&said))
+		return;
+	log_notice("reap", "no lock set from /proc/locks (%s%s%s): each file is opened to "
+		   "check its locks before deletion (slower)", why, err ? ": " : "",
+		   err ? hk_strerror(err) : "");
+}
+
 struct hk_locks *hk_locks_read(void)
 {
 	struct hk_locks *l = NULL;
 	char *buf = NULL;
 	size_t len = 0, cap = 16384;
-	if (!locks_proc_complete())
+	if (!locks_proc_complete()) {
+		locks_unknown("/proc is not that of the initial PID namespace", 0);
 		return NULL;
+	}
 	int fd = open("/proc/locks", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
+	if (fd < 0) {
+		locks_unknown("cannot open it", -errno);
 		return NULL;
+	}
 	buf = hk_xmalloc(cap);
 	for (;;) {
 		if (len == cap) {
-			if (cap >= LOCKS_MAX_TEXT)
+			if (cap >= LOCKS_MAX_TEXT) {
+				locks_unknown("larger than 64 MiB", 0);
 				goto out;
+			}
 			cap *= 2;
 			buf = hk_xrealloc(buf, cap);
 		}
 		ssize_t r = read(fd, buf + len, cap - len);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r < 0) {
+			locks_unknown("cannot read it", -errno);
 			goto out;
+		}
 		if (r == 0)
 			break;
 		len += (size_t)r;
 	}
-	if (hk_locks_parse(buf, len, &l) < 0)
+	if (hk_locks_parse(buf, len, &l) < 0) {
+		locks_unknown("a line of an unknown shape", 0);
 		l = NULL;
+	}
 out:
 	close(fd);
 	free(buf);
