@@ -308,7 +308,10 @@ directory = $d
 retention = 1s
 EOF
 		t=$(time_cmd "$HKD" --once -c "$WORK/sweep.conf" -S "$root/state-sweep") ;;
-	find) t=$(time_cmd find "$d" -mindepth 1 -delete) ;;
+	# the baseline of issue 16: find selecting by name and age, which
+	# stats every file as any age-based cleaner must (a bare -delete
+	# stats nothing; "unlink" is that floor)
+	find) t=$(time_cmd find "$d" -type f -name 'f*' -mmin +0 -delete) ;;
 	tmpfiles)
 		echo "e $d - - - 1s" >"$WORK/sweep-tmpfiles.conf"
 		t=$(time_cmd systemd-tmpfiles --clean "$WORK/sweep-tmpfiles.conf") ;;
@@ -600,8 +603,8 @@ scen_profile() {
 	awk -v n=$n 'NR > 2 && $NF != "total" && $4 ~ /^[0-9]+$/ && $4 >= n / 10 { printf "  %-12s %8d calls  %.2f per file\n", $NF, $4, $4 / n }' "$WORK/strace-once.txt" >>"$NOTES"
 	"$HKB" mktree "$d" $n 64
 	sleep 2.2
-	strace -c -f -o "$WORK/strace-find.txt" find "$d" -mindepth 1 -delete
-	echo "--- strace -c -f find -delete, $n files" >>"$NOTES"
+	strace -c -f -o "$WORK/strace-find.txt" find "$d" -type f -name 'f*' -mmin +0 -delete
+	echo "--- strace -c -f find -type f -name 'f*' -mmin +0 -delete, $n files" >>"$NOTES"
 	awk -v n=$n 'NR > 2 && $NF != "total" && $4 ~ /^[0-9]+$/ && $4 >= n / 10 { printf "  %-12s %8d calls  %.2f per file\n", $NF, $4, $4 / n }' "$WORK/strace-find.txt" >>"$NOTES"
 	rm -rf "$d" "$root/state-prof"
 	cat "$NOTES" >&2

@@ -413,7 +413,8 @@ static void eng_finish_interrupted(struct eng_reg *reg, uint32_t dir, const char
 		.dir_is_mount_root = dir == ENG_ROOT && reg->root_mount,
 	};
 	struct hk_reap_result res;
-	hk_reap_file(reg->dirs[dir].fd, name, &exp, false, &res);
+	/* rare: no lock set is read for it, the per-file lock check runs */
+	hk_reap_file(reg->dirs[dir].fd, name, &exp, NULL, false, &res);
 	eng_leftover_done(reg, lo, &res);
 }
 

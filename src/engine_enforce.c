@@ -31,6 +31,7 @@
 #include "engine.h"
 #include "engine_int.h"
 #include "index.h"
+#include "locks.h"
 #include "log.h"
 #include "policy.h"
 #include "reap.h"
@@ -254,6 +255,8 @@ static void eng_reap_job(const struct eng_reg *reg, const struct eng_pick *p,
 			.size = hk_entry_size(e),
 			.mtime_ns = hk_entry_mtime(e),
 			.dir_is_mount_root = hk_entry_dir(e) == ENG_ROOT && reg->root_mount,
+			.age_by = reg->conf->age_by,
+			.key_ns = hk_entry_key(e),
 			.tmp_name = p->tmp[0] ? p->tmp : NULL,
 		},
 	};
@@ -425,7 +428,12 @@ static long eng_reap_chunk(struct eng_reg *reg, struct eng_run *run, struct hk_r
 		if (!out[i])
 			eng_reap_job(reg, &picks[i], &jobs[n_jobs++]);
 	}
-	hk_reap_many(reg->eng->reapers, jobs, n_jobs, run->dry_run, reg->cred);
+	/* the lock set is read once per chunk, as late as it can be: right
+	 * before its files are renamed aside (NULL: each file is opened and
+	 * its locks probed instead, reap.c) */
+	struct hk_locks *locks = n_jobs ? hk_locks_read() : NULL;
+	hk_reap_many(reg->eng->reapers, jobs, n_jobs, locks, run->dry_run, reg->cred);
+	hk_locks_free(locks);
 	long changed = 0;
 	const struct hk_reap_result left = { .outcome = HK_REAP_GONE };
 	for (size_t i = 0, j = 0; i < n; i++)

@@ -1,24 +1,38 @@
 /*
  * reap.c - safe deletion of one file relative to a pinned directory fd.
  *
- * Order of checks (SAFETY.md checklist):
- *  1. statx(dir_fd, name, AT_SYMLINK_NOFOLLOW): regular file, same device
- *     as the registered root, not a mount point, same inode/size/mtime as
- *     the decision was made on;
- *  2. open it O_RDONLY|O_NOFOLLOW|O_NONBLOCK and compare the opened inode
- *     with step 1 (a swap in between is caught);
- *  3. flock(LOCK_EX|LOCK_NB): a lock held by someone means "keep";
- *     our lock is kept across the unlink;
- *  4. rename the name to a private unguessable one (RENAME_NOREPLACE),
- *     check that what moved is the inode we locked, unlinkat it; a file
- *     renamed over the name meanwhile is moved back untouched. ENOENT
- *     means someone else deleted it. The private name is the one the
- *     caller recorded in the file's audit intent (exp->tmp_name), so a
- *     crash between the rename and the unlink leaves a name that the next
- *     start can prove to be ours (state.c, engine.c) and no other.
- * Any doubt keeps the file. Where the filesystem lacks RENAME_NOREPLACE
- * the plain unlinkat remains, with the narrow window docs/SECURITY.md
- * describes.
+ * Order of checks (SAFETY.md checklist), with the batch's lock set (the
+ * caller read /proc/locks right before the batch, locks.h):
+ *  0. aquota.* at a mount root: refused, nothing is touched;
+ *  1. the inode decided on is in the lock set (flock, POSIX, OFD, lease):
+ *     kept, nothing is touched;
+ *  2. dry runs, and registrations whose age counts atime or ctime, only:
+ *     statx(dir_fd, name, AT_SYMLINK_NOFOLLOW) checked as in 4 with the
+ *     whole age key (a dry run stops here: it renames nothing);
+ *  3. renameat2(name -> private name, RENAME_NOREPLACE); ENOENT: gone,
+ *     EBUSY: a mount point, refused;
+ *  4. statx of the private name: a regular file, on the registered mount
+ *     (mount id, else device), not a mount root, the inode, size and mtime
+ *     decided on, and an atime not newer than the age key decided on when
+ *     the age counts atime (the rename sets ctime: it is checked in 2);
+ *  5. unlinkat of the private name; anything that failed 4 (or an unlink
+ *     that failed) is renamed back, untouched but for its ctime.
+ * Three syscalls for a file that goes (3, 4, 5), four with the check of 2.
+ * The private name is the one the caller recorded in the file's audit
+ * intent (exp->tmp_name), so a crash between the rename and the unlink
+ * leaves a name that the next start can prove to be ours (state.c,
+ * engine.c) and no other.
+ *
+ * Without a lock set (NULL: /proc/locks unreadable or incomplete) the
+ * per-file check runs instead: statx, open (O_NOFOLLOW), compare the opened
+ * inode, flock(LOCK_EX|LOCK_NB) held across the unlink, an F_OFD_GETLK
+ * probe for POSIX and OFD locks, then 3-5.
+ *
+ * The windows that remain (docs/SECURITY.md): a lock taken after the
+ * caller read the lock set and before the unlink; a change of the file's
+ * content through an fd opened earlier between 4 and 5. Any doubt keeps
+ * the file. Where the filesystem lacks RENAME_NOREPLACE the check of the
+ * name and a plain unlinkat remain, with the narrow window between them.
  */
 #include "autoconfig.h"
 
@@ -33,6 +47,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "locks.h"
 #include "log.h"
 #include "reap.h"
 #include "util.h"
@@ -106,76 +122,113 @@ void hk_reap_leftovers_free(struct hk_reap_leftover *los, size_t n)
 	free(los);
 }
 
+
+/* What a fresh statx st of the file says against the decision exp: the
+ * outcome that keeps it, or -1 when it may go. With key_bits (HK_AGE_*),
+ * the age key of those times must not be newer than the one decided on:
+ * a file read (atime) since is no longer as old as it was. */
+static int reap_check(const struct hk_stat *st, const struct hk_reap_expect *exp,
+		      unsigned key_bits)
+{
+	if (!S_ISREG(st->mode) || !hk_stat_on_mount(st, exp->dev, exp->mnt_id) || st->mount_root)
+		return HK_REAP_REFUSED;
+	if (st->ino != exp->ino || st->size != exp->size || st->mtime_ns != exp->mtime_ns)
+		return HK_REAP_CHANGED;
+	if (key_bits && hk_stat_age_key(st, key_bits) > exp->key_ns)
+		return HK_REAP_CHANGED;
+	return -1;
+}
+
+/* statx of the name and reap_check; false (res set) when it must stay. */
+static bool reap_stat_ok(int dir_fd, const char *name, const struct hk_reap_expect *exp,
+			 unsigned key_bits, struct hk_reap_result *res)
+{
+	int r = hk_stat_at(dir_fd, name, &res->st);
+	if (r < 0) {
+		res->outcome = r == -ENOENT ? HK_REAP_GONE : HK_REAP_FAILED;
+		res->err = r == -ENOENT ? 0 : r;
+		return false;
+	}
+	int bad = reap_check(&res->st, exp, key_bits);
+	if (bad >= 0) {
+		res->outcome = (enum hk_reap_outcome)bad;
+		return false;
+	}
+	return true;
+}
+
+static void reap_put_back(int dir_fd, const char *tmp, const char *name)
+{
+	if (renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) < 0)
+		log_errx("reap", "a file that replaced one being deleted could not be put back "
+			 "(%s); it is kept as %s", strerror(errno), tmp);
+}
+
 /* unlinkat by name cannot say which inode it removes: a file renamed over
- * the name after our last check would be deleted instead. So the name is
+ * the name after the last check would be deleted instead. So the name is
  * first renamed to a private, unguessable one (RENAME_NOREPLACE), what
- * moved is compared with the inode we opened and locked, and only then
- * unlinked; a replacement is moved back untouched. */
-static void reap_unlink_checked(int dir_fd, const char *name, const struct hk_stat *opened,
-				const char *tmp_name, struct hk_reap_result *res)
+ * moved is checked against the decision (type, mount, inode, size, mtime,
+ * atime when the age counts it: the rename itself sets ctime), and only
+ * then unlinked; anything else is moved back untouched. */
+static void reap_aside(int dir_fd, const char *name, const struct hk_reap_expect *exp,
+		       struct hk_reap_result *res)
 {
 	char fresh[HK_REAP_TMP_SIZE];
-	const char *tmp = tmp_name;
+	const char *tmp = exp->tmp_name;
 	if (!tmp) {
 		hk_reap_tmp_name(fresh);
 		tmp = fresh;
 	}
 	if (renameat2(dir_fd, name, dir_fd, tmp, RENAME_NOREPLACE) < 0) {
 		if (errno == EINVAL || errno == ENOSYS || errno == EPERM) {
-			/* no RENAME_NOREPLACE here (some filesystems): the plain
-			 * unlink, with its narrow window (docs/SECURITY.md) */
-			reap_unlink_plain(dir_fd, name, res);
+			/* no RENAME_NOREPLACE here (some filesystems): check the
+			 * name and unlink it, with the narrow window between the
+			 * two (docs/SECURITY.md) */
+			if (reap_stat_ok(dir_fd, name, exp, exp->age_by, res))
+				reap_unlink_plain(dir_fd, name, res);
 		} else if (errno == ENOENT) {
 			res->outcome = HK_REAP_GONE;
+		} else if (errno == EBUSY) {
+			res->outcome = HK_REAP_REFUSED;   /* a mount point */
 		} else {
 			res->outcome = HK_REAP_FAILED;
 			res->err = -errno;
 		}
 		return;
 	}
-	struct hk_stat moved;
-	if (hk_stat_at(dir_fd, tmp, &moved) == 0 && moved.dev == opened->dev &&
-	    moved.ino == opened->ino) {
+	if (reap_stat_ok(dir_fd, tmp, exp, exp->age_by & HK_AGE_ATIME, res)) {
 		reap_unlink_plain(dir_fd, tmp, res);
 		if (res->outcome == HK_REAP_FAILED)
-			renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE);
+			reap_put_back(dir_fd, tmp, name);
 		return;
 	}
-	/* someone replaced the file between the check and now: theirs goes back */
-	if (renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) < 0)
-		log_errx("reap", "a file that replaced one being deleted could not be put back "
-			 "(%s); it is kept as %s", strerror(errno), tmp);
-	res->outcome = HK_REAP_CHANGED;
+	/* not the file decided on (or unreadable): it goes back; gone from
+	 * the private name means someone else removed it */
+	if (res->outcome != HK_REAP_GONE)
+		reap_put_back(dir_fd, tmp, name);
 }
 
-void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp, bool dry_run,
-		  struct hk_reap_result *res)
+/* Is someone's POSIX or OFD lock on the open file? A write lock is probed
+ * as an OFD lock (it conflicts with both kinds, whoever holds them, this
+ * process included); F_OFD_GETLK needs no write access. */
+static int reap_fd_lock_probe(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		return errno == EINVAL ? 0 : -errno;   /* a kernel without OFD locks */
+	return fl.l_type != F_UNLCK;
+}
+
+/* The per-file lock check, where no lock set is known (/proc/locks
+ * unreadable or incomplete): open the file, compare the opened inode
+ * with the decision, flock(LOCK_EX|LOCK_NB) it (held across the unlink)
+ * and probe POSIX/OFD locks, then reap_aside. */
+static void reap_file_fd(int dir_fd, const char *name, const struct hk_reap_expect *exp,
+			 bool dry_run, struct hk_reap_result *res)
 {
 	int fd = -1;
-	memset(res, 0, sizeof(*res));
-
-	int r = hk_stat_at(dir_fd, name, &res->st);
-	if (r == -ENOENT) {
-		res->outcome = HK_REAP_GONE;
-		goto out;
-	}
-	if (r < 0) {
-		res->outcome = HK_REAP_FAILED;
-		res->err = r;
-		goto out;
-	}
-	if (!S_ISREG(res->st.mode) || !hk_stat_on_mount(&res->st, exp->dev, exp->mnt_id) ||
-	    res->st.mount_root ||
-	    (exp->dir_is_mount_root && strncmp(name, "aquota.", 7) == 0)) {
-		res->outcome = HK_REAP_REFUSED;
-		goto out;
-	}
-	if (res->st.ino != exp->ino || res->st.size != exp->size ||
-	    res->st.mtime_ns != exp->mtime_ns) {
-		res->outcome = HK_REAP_CHANGED;
-		goto out;
-	}
-
+	if (!reap_stat_ok(dir_fd, name, exp, exp->age_by, res))
+		return;
 	/* O_NOATIME keeps a dry run from touching atime; it needs ownership or
 	 * CAP_FOWNER, so retry without it. */
 	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
@@ -191,32 +244,57 @@ void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp
 			res->outcome = HK_REAP_FAILED;
 			res->err = -errno;
 		}
-		goto out;
+		return;
 	}
 	struct hk_stat opened;
-	r = hk_stat_fd(fd, &opened);
+	int r = hk_stat_fd(fd, &opened);
+	int locked = 0;
 	if (r < 0 || !reap_same_file(&opened, &res->st) || !S_ISREG(opened.mode)) {
 		res->outcome = HK_REAP_CHANGED;
-		goto out;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK) {
-			res->outcome = HK_REAP_LOCKED;
-		} else {
-			res->outcome = HK_REAP_FAILED;
-			res->err = -errno;
-		}
-		goto out;
-	}
-	if (dry_run) {
+	} else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		res->outcome = errno == EWOULDBLOCK ? HK_REAP_LOCKED : HK_REAP_FAILED;
+		res->err = errno == EWOULDBLOCK ? 0 : -errno;
+	} else if ((locked = reap_fd_lock_probe(fd)) != 0) {
+		res->outcome = locked > 0 ? HK_REAP_LOCKED : HK_REAP_FAILED;
+		res->err = locked > 0 ? 0 : locked;
+	} else if (dry_run) {
 		res->outcome = HK_REAP_WOULD_DELETE;
-		goto out;
+	} else {
+		reap_aside(dir_fd, name, exp, res);
 	}
-	reap_unlink_checked(dir_fd, name, &opened, exp->tmp_name, res);
-out:
-	if (fd >= 0) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+}
+
+void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp,
+		  const struct hk_locks *locks, bool dry_run, struct hk_reap_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (exp->dir_is_mount_root && strncmp(name, "aquota.", 7) == 0) {
+		res->outcome = HK_REAP_REFUSED;
+		return;
 	}
+	if (!locks) {
+		reap_file_fd(dir_fd, name, exp, dry_run, res);
+		return;
+	}
+	/* a locked file is not even renamed aside */
+	if (hk_locks_has(locks, exp->dev, exp->ino)) {
+		res->outcome = HK_REAP_LOCKED;
+		return;
+	}
+	/* A dry run renames nothing: a statx is its whole check. Where the age
+	 * counts atime or ctime, which no event reports, the name is checked
+	 * before the rename too: a file read since the decision is not moved
+	 * (and ctime, which the rename sets, is checked only here). */
+	if (dry_run || (exp->age_by & (HK_AGE_ATIME | HK_AGE_CTIME))) {
+		if (!reap_stat_ok(dir_fd, name, exp, exp->age_by, res))
+			return;
+		if (dry_run) {
+			res->outcome = HK_REAP_WOULD_DELETE;
+			return;
+		}
+	}
+	reap_aside(dir_fd, name, exp, res);
 }

@@ -13,6 +13,7 @@
 #include "scan.h"
 
 struct hk_cred;
+struct hk_locks;
 
 /* What the caller decided on: the file as the index knows it. */
 struct hk_reap_expect {
@@ -22,6 +23,11 @@ struct hk_reap_expect {
 	uint64_t size;
 	int64_t mtime_ns;
 	bool dir_is_mount_root;  /* protects aquota.* */
+	/* the age key decided on (hk_entry_key) and the registration's age_by
+	 * (HK_AGE_* bits): where they count atime or ctime, a file whose key
+	 * is newer now (read since) is kept as changed; age_by 0: no check */
+	unsigned age_by;
+	int64_t key_ns;
 	/* the private name to rename the file to before the unlink, as its
 	 * audit intent recorded it (borrowed for the call); NULL: a fresh one */
 	const char *tmp_name;
@@ -53,8 +59,8 @@ enum hk_reap_outcome {
 	HK_REAP_DELETED,      /* unlinked */
 	HK_REAP_WOULD_DELETE, /* dry run: every check passed, nothing touched */
 	HK_REAP_GONE,         /* already gone (ENOENT): not an error */
-	HK_REAP_CHANGED,      /* inode, size or mtime differ: re-evaluate (res->st fresh) */
-	HK_REAP_LOCKED,       /* held under flock by someone: kept on purpose */
+	HK_REAP_CHANGED,      /* inode, size, mtime or age key differ: re-evaluate */
+	HK_REAP_LOCKED,       /* held under a lock by someone: kept on purpose */
 	HK_REAP_REFUSED,      /* not a regular file, mount point, other device,
 			       * aquota.* at a mount root: never deleted */
 	HK_REAP_FAILED,       /* an error: res->err is -errno */
@@ -69,10 +75,13 @@ struct hk_reap_result {
 
 /* Delete dir_fd/name if, right now, it is still the regular file the caller
  * decided on, on the expected device, not a mount point, and not locked.
- * With dry_run, run every check but open nothing for writing and unlink
- * nothing. Never follows a symlink; never blocks (O_NONBLOCK, LOCK_NB). */
-void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp, bool dry_run,
-		  struct hk_reap_result *res);
+ * locks is the lock set read for the batch (hk_locks_read, borrowed);
+ * NULL: each file is opened and its locks probed instead (reap.c). With
+ * dry_run, run every check but rename, open for writing and unlink
+ * nothing. Never follows a symlink; never blocks. res->st is the fresh
+ * metadata when a statx was made (not for LOCKED by the lock set). */
+void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp,
+		  const struct hk_locks *locks, bool dry_run, struct hk_reap_result *res);
 
 /* A batch of deletions run on several threads (reap_pool.c). Each job is
  * one hk_reap_file call; the results are in res when hk_reap_many
@@ -90,9 +99,11 @@ struct hk_reap_pool;
 struct hk_reap_pool *hk_reap_pool_new(unsigned threads);
 /* Every job runs with the filesystem identity cred (NULL: the daemon's
  * own) on whichever thread takes it (cred.h); when the caller cannot take
- * that identity, every job fails with its error and nothing is touched. */
-void hk_reap_many(struct hk_reap_pool *pool, struct hk_reap_job *jobs, size_t n, bool dry_run,
-		  const struct hk_cred *cred);
+ * that identity, every job fails with its error and nothing is touched.
+ * locks: the batch's lock set, as for hk_reap_file (borrowed for the
+ * call). */
+void hk_reap_many(struct hk_reap_pool *pool, struct hk_reap_job *jobs, size_t n,
+		  const struct hk_locks *locks, bool dry_run, const struct hk_cred *cred);
 void hk_reap_pool_free(struct hk_reap_pool *pool);
 
 #endif /* HK_REAP_H */

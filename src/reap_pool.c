@@ -1,7 +1,7 @@
 /*
  * reap_pool.c - run a batch of safe deletions on several threads.
  *
- * Deleting is syscall-bound: the protocol of hk_reap_file costs eight
+ * Deleting is syscall-bound: the protocol of hk_reap_file costs three
  * syscalls a file, and most of their kernel time (path lookups, inode
  * eviction, page freeing) runs in parallel on other cores; only the
  * directory-modifying part holds the directory's lock. So a batch of
@@ -43,13 +43,14 @@ struct hk_reap_pool {
 	struct hk_reap_job *jobs;
 	size_t n_jobs;
 	bool dry_run;
+	const struct hk_locks *locks;
 	const struct hk_cred *cred;
 	atomic_size_t next;
 };
 
-static void reap_job_run(struct hk_reap_job *j, bool dry_run)
+static void reap_job_run(struct hk_reap_job *j, const struct hk_locks *locks, bool dry_run)
 {
-	hk_reap_file(j->dir_fd, j->name, &j->exp, dry_run, &j->res);
+	hk_reap_file(j->dir_fd, j->name, &j->exp, locks, dry_run, &j->res);
 }
 
 static void reap_pool_drain(struct hk_reap_pool *p)
@@ -58,7 +59,7 @@ static void reap_pool_drain(struct hk_reap_pool *p)
 		size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
 		if (i >= p->n_jobs)
 			return;
-		reap_job_run(&p->jobs[i], p->dry_run);
+		reap_job_run(&p->jobs[i], p->locks, p->dry_run);
 	}
 }
 
@@ -115,8 +116,8 @@ static void reap_pool_start(struct hk_reap_pool *p)
 	p->want_workers = p->n_workers;
 }
 
-void hk_reap_many(struct hk_reap_pool *p, struct hk_reap_job *jobs, size_t n, bool dry_run,
-		  const struct hk_cred *cred)
+void hk_reap_many(struct hk_reap_pool *p, struct hk_reap_job *jobs, size_t n,
+		  const struct hk_locks *locks, bool dry_run, const struct hk_cred *cred)
 {
 	const struct hk_cred *prev;
 	int r = hk_cred_use(cred, &prev);
@@ -128,7 +129,7 @@ void hk_reap_many(struct hk_reap_pool *p, struct hk_reap_job *jobs, size_t n, bo
 	}
 	if (!p || p->want_workers == 0 || n < REAP_POOL_MIN_SHARED) {
 		for (size_t i = 0; i < n; i++)
-			reap_job_run(&jobs[i], dry_run);
+			reap_job_run(&jobs[i], locks, dry_run);
 		hk_cred_use(prev, NULL);
 		return;
 	}
@@ -138,6 +139,7 @@ void hk_reap_many(struct hk_reap_pool *p, struct hk_reap_job *jobs, size_t n, bo
 	p->jobs = jobs;
 	p->n_jobs = n;
 	p->dry_run = dry_run;
+	p->locks = locks;
 	p->cred = cred;
 	atomic_store_explicit(&p->next, 0, memory_order_relaxed);
 	p->busy = p->n_workers;
@@ -152,6 +154,7 @@ void hk_reap_many(struct hk_reap_pool *p, struct hk_reap_job *jobs, size_t n, bo
 		pthread_cond_wait(&p->done_cv, &p->mu);
 	p->jobs = NULL;
 	p->n_jobs = 0;
+	p->locks = NULL;
 	pthread_mutex_unlock(&p->mu);
 	hk_cred_use(prev, NULL);
 }

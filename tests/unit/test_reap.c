@@ -1,7 +1,9 @@
 /*
  * test_reap.c - the deletion path run by a pool of threads: every job gets
- * the outcome of its own file (deleted, changed, locked, gone, refused),
- * what must stay stays, and no private rename-aside name is left behind.
+ * the outcome of its own file (deleted, changed, locked under flock, POSIX
+ * or OFD lock, read since the decision, gone, refused), what must stay
+ * stays, and no private rename-aside name is left behind; with the lock
+ * set of /proc/locks and with the per-file check (no set).
  */
 #include "autoconfig.h"
 
@@ -20,7 +22,9 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "cred.h"
+#include "locks.h"
 #include "reap.h"
 #include "scan.h"
 #include "util.h"
@@ -28,7 +32,7 @@
 
 #define N_FILES 2000
 
-enum kind { K_PLAIN, K_CHANGED, K_LOCKED, K_GONE, K_FIFO };
+enum kind { K_PLAIN, K_CHANGED, K_LOCKED, K_POSIX, K_OFD, K_READ, K_GONE, K_FIFO };
 
 static enum kind kind_of(size_t i)
 {
@@ -36,6 +40,12 @@ static enum kind kind_of(size_t i)
 		return K_CHANGED;
 	if (i % 11 == 5)
 		return K_LOCKED;
+	if (i % 19 == 2)
+		return K_POSIX;
+	if (i % 23 == 4)
+		return K_OFD;
+	if (i % 29 == 7)
+		return K_READ;
 	if (i % 13 == 6)
 		return K_GONE;
 	if (i % 17 == 8)
@@ -84,16 +94,46 @@ static struct fixture *fixture_new(void)
 			f->lock_fds[i] = openat(f->dir_fd, f->names[i], O_RDONLY);
 			assert_int_equal(flock(f->lock_fds[i], LOCK_EX | LOCK_NB), 0);
 			break;
-		case K_GONE:
-			assert_int_equal(unlinkat(f->dir_fd, f->names[i], 0), 0);
+		case K_POSIX: {
+			struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+			f->lock_fds[i] = openat(f->dir_fd, f->names[i], O_RDWR);
+			assert_int_equal(fcntl(f->lock_fds[i], F_SETLK, &fl), 0);
 			break;
+		}
+		case K_OFD: {
+			struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+			f->lock_fds[i] = openat(f->dir_fd, f->names[i], O_RDONLY);
+			assert_int_equal(fcntl(f->lock_fds[i], F_OFD_SETLK, &fl), 0);
+			break;
+		}
+		case K_READ: {
+			/* decided on by an age key of atime 10 s ago; read since */
+			struct timespec ts[2] = { { .tv_sec = st.mtime_ns / 1000000000 - 10 },
+						  { .tv_nsec = UTIME_OMIT } };
+			assert_int_equal(utimensat(f->dir_fd, f->names[i], ts, 0), 0);
+			f->jobs[i].exp.age_by = HK_AGE_ATIME;
+			f->jobs[i].exp.key_ns = ts[0].tv_sec * 1000000000LL;
+			ts[0] = (struct timespec){ .tv_nsec = UTIME_NOW };
+			assert_int_equal(utimensat(f->dir_fd, f->names[i], ts, 0), 0);
+			break;
+		}
+		case K_GONE:
 		case K_FIFO:
-			/* swapped for a FIFO after the decision */
-			assert_int_equal(unlinkat(f->dir_fd, f->names[i], 0), 0);
-			assert_int_equal(mkfifoat(f->dir_fd, f->names[i], 0600), 0);
 			break;
 		}
 	}
+	/* once every file exists, so that no other file of the fixture takes
+	 * the inode number of one gone (a locked one would keep its job) */
+	for (size_t i = 0; i < N_FILES; i++) {
+		if (kind_of(i) == K_FIFO) {
+			/* swapped for a FIFO after the decision */
+			assert_int_equal(unlinkat(f->dir_fd, f->names[i], 0), 0);
+			assert_int_equal(mkfifoat(f->dir_fd, f->names[i], 0600), 0);
+		}
+	}
+	for (size_t i = 0; i < N_FILES; i++)
+		if (kind_of(i) == K_GONE)
+			assert_int_equal(unlinkat(f->dir_fd, f->names[i], 0), 0);
 	return f;
 }
 
@@ -141,7 +181,13 @@ static void check_outcomes(const struct fixture *f, bool dry_run)
 			assert_true(exists);
 			break;
 		case K_LOCKED:
+		case K_POSIX:
+		case K_OFD:
 			assert_int_equal(j->res.outcome, HK_REAP_LOCKED);
+			assert_true(exists);
+			break;
+		case K_READ:
+			assert_int_equal(j->res.outcome, HK_REAP_CHANGED);
 			assert_true(exists);
 			break;
 		case K_GONE:
@@ -158,18 +204,28 @@ static void check_outcomes(const struct fixture *f, bool dry_run)
 }
 
 /* Every job through one pool (none: threads == 0), in batches of batch
- * files like the engine's, the pool reused. */
-static void run_with_threads(unsigned threads, bool dry_run, size_t batch)
+ * files like the engine's, the pool reused; with a lock set read per batch
+ * as the engine does (use_set), or the per-file check. */
+static void run_with(unsigned threads, bool dry_run, size_t batch, bool use_set)
 {
 	struct fixture *f = fixture_new();
 	struct hk_reap_pool *pool = threads ? hk_reap_pool_new(threads) : NULL;
 	for (size_t at = 0; at < N_FILES; at += batch) {
 		size_t n = N_FILES - at < batch ? N_FILES - at : batch;
-		hk_reap_many(pool, f->jobs + at, n, dry_run, NULL);
+		struct hk_locks *locks = use_set ? hk_locks_read() : NULL;
+		if (use_set)
+			assert_non_null(locks);
+		hk_reap_many(pool, f->jobs + at, n, locks, dry_run, NULL);
+		hk_locks_free(locks);
 	}
 	check_outcomes(f, dry_run);
 	hk_reap_pool_free(pool);
 	fixture_free(f);
+}
+
+static void run_with_threads(unsigned threads, bool dry_run, size_t batch)
+{
+	run_with(threads, dry_run, batch, true);
 }
 
 /* Jobs run with an owner's identity on every thread: as the unprivileged
@@ -192,7 +248,7 @@ static void test_owner_identity(void **state)
 	struct hk_reap_job jobs[64];
 	for (size_t k = 0; k < n; k++)
 		jobs[k] = f->jobs[plain[k]];
-	hk_reap_many(pool, jobs, n, false, nobody);
+	hk_reap_many(pool, jobs, n, NULL, false, nobody);
 	assert_null(hk_cred_current());
 	for (size_t k = 0; k < n; k++) {
 		assert_int_equal(jobs[k].res.outcome, HK_REAP_FAILED);
@@ -201,7 +257,7 @@ static void test_owner_identity(void **state)
 	}
 	for (size_t k = 0; k < n; k++)
 		jobs[k] = f->jobs[plain[k]];
-	hk_reap_many(pool, jobs, n, false, NULL);
+	hk_reap_many(pool, jobs, n, NULL, false, NULL);
 	for (size_t k = 0; k < n; k++)
 		assert_int_equal(jobs[k].res.outcome, HK_REAP_DELETED);
 	hk_reap_pool_free(pool);
@@ -240,6 +296,20 @@ static void test_small_batches(void **state)
 	run_with_threads(3, false, 5);
 }
 
+/* Without a lock set (/proc/locks unreadable) each file is opened and its
+ * flock, POSIX and OFD locks probed: the same outcomes. */
+static void test_per_file_check(void **state)
+{
+	(void)state;
+	run_with(3, false, 256, false);
+}
+
+static void test_per_file_check_dry_run(void **state)
+{
+	(void)state;
+	run_with(3, true, 256, false);
+}
+
 /* A pool that never ran a batch frees cleanly. */
 static void test_unused_pool(void **state)
 {
@@ -256,6 +326,8 @@ int main(void)
 		cmocka_unit_test(test_four_threads),
 		cmocka_unit_test(test_four_threads_dry_run),
 		cmocka_unit_test(test_small_batches),
+		cmocka_unit_test(test_per_file_check),
+		cmocka_unit_test(test_per_file_check_dry_run),
 		cmocka_unit_test(test_unused_pool),
 		cmocka_unit_test(test_owner_identity),
 	};
