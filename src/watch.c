@@ -43,6 +43,14 @@ struct watch_slot {
 	struct watch_owner *owners;
 };
 
+/* Raw events read ahead, in kernel order; the buffer is read into
+ * directly and kept between floods when it is small. */
+struct watch_held {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
 struct hk_watch {
 	struct ev_loop *loop;
 	ev_io io;
@@ -53,13 +61,15 @@ struct hk_watch {
 	size_t cap;             /* power of two */
 	size_t used;
 	uint64_t overflows;
-	struct hk_buf held;     /* raw events read by hk_watch_drain, not yet dispatched */
+	struct watch_held held; /* raw events read by hk_watch_drain, not yet dispatched */
 	ev_idle held_idle;      /* dispatches them in a later loop iteration */
 };
 
 /* Events held at most (bytes): beyond, the kernel queue keeps the rest
  * (and may overflow: then a rescan, as for any overflow). */
 #define WATCH_HELD_MAX (32u << 20)
+/* A held buffer up to this size is kept for the next flood. */
+#define WATCH_HELD_KEEP (1u << 20)
 
 static size_t watch_hash(int wd, size_t cap)
 {
@@ -168,13 +178,18 @@ static void watch_dispatch_all(struct hk_watch *w, const char *buf, size_t n)
 /* Dispatch the held events (older than anything still in the kernel). */
 static void watch_dispatch_held(struct hk_watch *w)
 {
-	struct hk_buf held = w->held;
+	struct watch_held held = w->held;
 
 	if (!held.len)
 		return;
 	memset(&w->held, 0, sizeof(w->held));   /* owners may drain again meanwhile */
 	watch_dispatch_all(w, held.data, held.len);
-	hk_buf_fini(&held);
+	if (!w->held.data && held.cap <= WATCH_HELD_KEEP) {
+		held.len = 0;
+		w->held = held;
+	} else {
+		free(held.data);
+	}
 }
 
 /* Read one buffer of events into buf. Returns its length, 0 when nothing
@@ -216,13 +231,24 @@ void hk_watch_read(struct hk_watch *w)
 
 void hk_watch_drain(struct hk_watch *w)
 {
-	char buf[WATCH_GULP] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct watch_held *h;
 	size_t n;
 
 	if (!w)
 		return;
-	while (w->held.len < WATCH_HELD_MAX && (n = watch_read_raw(w, buf, sizeof(buf))) > 0)
-		hk_buf_append(&w->held, buf, n);
+	h = &w->held;
+	/* read straight into the held buffer, a gulp at a time (malloc's
+	 * alignment suits struct inotify_event; gulps are whole events) */
+	do {
+		if (h->len >= WATCH_HELD_MAX)
+			break;
+		if (h->cap - h->len < WATCH_GULP) {
+			h->cap = h->cap ? h->cap * 2 : 4 * WATCH_GULP;
+			h->data = hk_xrealloc(h->data, h->cap);
+		}
+		n = watch_read_raw(w, h->data + h->len, h->cap - h->len);
+		h->len += n;
+	} while (n > 0);
 	/* the kernel queue may be empty now: make sure the loop comes back
 	 * for the held events, in a later iteration (an event fed now would
 	 * be handled within this one, chaining batch after batch without
@@ -283,7 +309,7 @@ void hk_watch_free(struct hk_watch *w)
 	ev_io_stop(w->loop, &w->io);
 	ev_idle_stop(w->loop, &w->held_idle);
 	close(w->fd);
-	hk_buf_fini(&w->held);
+	free(w->held.data);
 	for (size_t i = 0; i < w->cap; i++)
 		free(w->slots[i].owners);
 	free(w->slots);
