@@ -15,7 +15,7 @@
  *                                    fstatat(AT_SYMLINK_NOFOLLOW), recursive;
  *                                    prints the number of regular files
  *   hkb count DIR                    entries in DIR (getdents64, no stat)
- *   hkb churn DIR N MAX MODE [SECS [RATE]]
+ *   hkb churn DIR N MAX MODE [SECS [RATE]]   (SECS 0: N files, no time bound)
  *                                    writer creating N small files as fast as
  *                                    it can (or RATE files/s); MODE self = the ideal writer that
  *                                    unlinks its own file i-MAX after creating

@@ -22,8 +22,9 @@
  * out, say) or for the directory's lock (more threads only queue there):
  * either way one thread fewer. When every participant kept its CPU and the
  * batch is large (a backlog), one more is tried; a try that failed makes
- * the next one wait twice as long (up to REAP_PROBE_MAX batches), so on a
- * machine without a spare core the pool stays at the caller's thread.
+ * the next one wait twice as long (20 ms to 640 ms), so on a machine
+ * without a spare core the pool stays at the caller's thread but for one
+ * batch in a while, and finds a core that frees up within a second.
  */
 #include "autoconfig.h"
 
@@ -45,15 +46,15 @@
  * REAP_UTIL_HIGH (every participant) one more may be tried. Percent. */
 #define REAP_UTIL_LOW 70
 #define REAP_UTIL_HIGH 90
-#define REAP_PROBE_MIN 8            /* batches before trying one more worker */
-#define REAP_PROBE_MAX 1024
+#define REAP_PROBE_MIN_NS (20 * 1000000LL)    /* before trying one more worker */
+#define REAP_PROBE_MAX_NS (640 * 1000000LL)
 
 struct hk_reap_pool {
 	unsigned want_workers;      /* threads besides the caller */
 	unsigned n_workers;         /* started */
 	unsigned active;            /* of them woken per batch (measured) */
-	unsigned probe_wait;        /* batches before trying active + 1 */
-	unsigned probe_backoff;     /* ... after the last failed try */
+	int64_t probe_at_ns;        /* CLOCK_MONOTONIC: active + 1 may be tried */
+	int64_t probe_backoff_ns;   /* ... this long after the last failed try */
 	unsigned since_change;      /* batches since active last changed */
 	pthread_t *workers;
 	pthread_mutex_t mu;
@@ -147,7 +148,7 @@ struct hk_reap_pool *hk_reap_pool_new(unsigned threads)
 {
 	struct hk_reap_pool *p = hk_xcalloc(1, sizeof(*p));
 	p->want_workers = threads > 1 ? threads - 1 : 0;
-	p->probe_backoff = REAP_PROBE_MIN;
+	p->probe_backoff_ns = REAP_PROBE_MIN_NS;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work_cv, NULL);
 	pthread_cond_init(&p->done_cv, NULL);
@@ -171,39 +172,36 @@ static void reap_pool_start(struct hk_reap_pool *p)
 	p->want_workers = p->n_workers;
 }
 
-/* After a shared batch: the lowest share of its wall time a participant
- * spent on its CPU, and how many took part (the caller included). */
+/* After a shared batch that ended at now: the lowest share of its wall
+ * time a participant spent on its CPU, and how many took part (the caller
+ * included). */
 static void reap_pool_adapt(struct hk_reap_pool *p, int64_t min_util, unsigned took_part,
-			    size_t n)
+			    size_t n, int64_t now)
 {
 	p->since_change++;
 	if (p->active > 0 && took_part > 1 && min_util < REAP_UTIL_LOW) {
 		/* a participant waited for a core or for the directory: one
-		 * fewer, and the next try of more waits longer */
+		 * fewer, and the next try of more waits twice as long */
 		p->active--;
 		log_debug("reap", "%u reaping threads (a thread was on its CPU %d%% of a batch)",
 			  p->active + 1, (int)min_util);
 		p->since_change = 0;
-		p->probe_wait = p->probe_backoff;
-		if (p->probe_backoff < REAP_PROBE_MAX)
-			p->probe_backoff *= 2;
+		p->probe_at_ns = now + p->probe_backoff_ns;
+		if (p->probe_backoff_ns < REAP_PROBE_MAX_NS)
+			p->probe_backoff_ns *= 2;
 		return;
 	}
-	if (min_util < REAP_UTIL_HIGH) {
-		p->probe_wait = p->probe_wait > p->probe_backoff ? p->probe_wait : p->probe_backoff;
+	if (min_util < REAP_UTIL_HIGH)
 		return;
-	}
-	if (p->since_change >= REAP_PROBE_MIN && took_part > 1 && p->probe_backoff > REAP_PROBE_MIN)
-		p->probe_backoff /= 2;   /* more threads have held up for a while */
-	if (p->probe_wait > 0) {
-		p->probe_wait--;
+	if (took_part > 1 && p->since_change >= 8 && p->probe_backoff_ns > REAP_PROBE_MIN_NS)
+		p->probe_backoff_ns /= 2;   /* more threads have held up for a while */
+	if (now < p->probe_at_ns)
 		return;
-	}
 	if (p->active < p->n_workers && n >= (size_t)(p->active + 2) * 2 * REAP_POOL_MIN_SHARED) {
 		p->active++;
 		log_debug("reap", "%u reaping threads (trying one more)", p->active + 1);
 		p->since_change = 0;
-		p->probe_wait = REAP_PROBE_MIN;
+		p->probe_at_ns = now + REAP_PROBE_MIN_NS;
 	}
 }
 
@@ -255,7 +253,7 @@ static void reap_pool_shared(struct hk_reap_pool *p, struct hk_reap_job *jobs, s
 	p->jobs = NULL;
 	p->n_jobs = 0;
 	if (wake > 0 || p->active == 0)
-		reap_pool_adapt(p, min_util, took_part, n);
+		reap_pool_adapt(p, min_util, took_part, n, t0 + wall);
 	pthread_mutex_unlock(&p->mu);
 }
 
