@@ -15,7 +15,7 @@
  *                                    fstatat(AT_SYMLINK_NOFOLLOW), recursive;
  *                                    prints the number of regular files
  *   hkb count DIR                    entries in DIR (getdents64, no stat)
- *   hkb churn DIR N MAX MODE [SECS [RATE]]
+ *   hkb churn DIR N MAX MODE [SECS [RATE]]   (SECS 0: N files, no time bound)
  *                                    writer creating N small files as fast as
  *                                    it can (or RATE files/s); MODE self = the ideal writer that
  *                                    unlinks its own file i-MAX after creating
@@ -354,6 +354,12 @@ static int cmd_count(int argc, char **argv)
 
 /* ---- churn --------------------------------------------------------------- */
 
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+	nanosleep(&ts, NULL);
+}
+
 static struct {
 	const char *dir;
 	unsigned n, max;
@@ -363,6 +369,8 @@ static struct {
 	long ev_max;
 	atomic_long sample_max;
 	atomic_int stop_sampler, stop_watcher;
+	atomic_int arm_back;        /* the writer has stopped */
+	atomic_llong t_back;        /* then: when the event count came back to MAX */
 	long overflows, nlat, samples;
 	int ifd;
 } C;
@@ -372,14 +380,17 @@ static void *sampler(void *arg)
 	int fd = open(C.dir, O_RDONLY | O_DIRECTORY);
 	static char buf[256 * 1024];
 	while (!atomic_load(&C.stop_sampler)) {
+		int64_t t0 = now_ns();
 		long c = count_fd(fd, buf, sizeof(buf));
+		int64_t pass = now_ns() - t0;
 		if (c > atomic_load(&C.sample_max))
 			atomic_store(&C.sample_max, c);
 		C.samples++;
-		/* every 10 ms: a getdents pass over a large directory takes its
-		 * lock and a core, which the writer and the daemon need */
-		struct timespec ts = { 0, 10000000 };
-		nanosleep(&ts, NULL);
+		/* every 10 ms, and at most a tenth of the time: a getdents pass
+		 * holds the directory's lock (shared) for its length, which the
+		 * writer's creates and the cleaner's unlinks wait for; over
+		 * 100k entries on tmpfs one pass takes ~50 ms */
+		sleep_ns(pass * 9 > 10000000 ? pass * 9 : 10000000);
 	}
 	close(fd);
 	return NULL;
@@ -427,7 +438,10 @@ static void *watcher(void *arg)
 				if (c > C.ev_max)
 					C.ev_max = c;
 			} else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
-				C.ev_count--;
+				if (--C.ev_count <= (long)C.max && atomic_load(&C.arm_back)) {
+					long long zero = 0;
+					atomic_compare_exchange_strong(&C.t_back, &zero, t);
+				}
 				long i = j + C.max;
 				if (i < (long)C.n && C.t_create[i]) {
 					int64_t l = t - C.t_create[i];
@@ -504,12 +518,44 @@ static int cmd_churn(int argc, char **argv)
 		}
 	}
 	int64_t t1 = now_ns();
-	/* let the daemon (or nobody) bring the directory back to MAX */
+	atomic_store(&C.arm_back, 1);
+	if (C.ev_count <= (long)C.max) {
+		long long zero = 0;
+		atomic_compare_exchange_strong(&C.t_back, &zero, t1);
+	}
+	/* let the daemon (or nobody) bring the directory back to MAX: the
+	 * watcher's exact count says when, getdents confirms (a getdents
+	 * poll of a large directory would hold its lock most of the time and
+	 * slow the very deletions it waits for); t2 is when the watcher
+	 * counted the limit back */
 	int64_t drain_deadline = t1 + 10000000000LL;
-	long left;
-	while ((left = count_fd(dfd, cbuf, sizeof(cbuf))) > (long)C.max && now_ns() < drain_deadline)
-		usleep(1000);
-	int64_t t2 = now_ns();
+	long left = -1;
+	int64_t t2;
+	for (;;) {
+		while ((t2 = atomic_load(&C.t_back)) == 0 && now_ns() < drain_deadline)
+			usleep(200);
+		if (t2 == 0)
+			t2 = now_ns();
+		int64_t p0 = now_ns();
+		left = count_fd(dfd, cbuf, sizeof(cbuf));
+		if (left <= (long)C.max || now_ns() >= drain_deadline) {
+			if (left > (long)C.max)
+				t2 = now_ns();
+			break;
+		}
+		/* the event count disagrees (the watcher's queue overflowed):
+		 * poll, a tenth of the time */
+		atomic_store(&C.t_back, 0);
+		atomic_store(&C.arm_back, 1);
+		sleep_ns((now_ns() - p0) * 9 > 1000000 ? (now_ns() - p0) * 9 : 1000000);
+		if (count_fd(dfd, cbuf, sizeof(cbuf)) <= (long)C.max) {
+			t2 = now_ns();
+			left = C.max;
+			break;
+		}
+	}
+	if (t2 < t1)
+		t2 = t1;
 	usleep(50000);   /* last inotify events */
 	atomic_store(&C.stop_sampler, 1);
 	atomic_store(&C.stop_watcher, 1);

@@ -16,8 +16,11 @@
 #
 # Environment:
 #   BENCH_RUNS=5          repetitions
-#   BENCH_QUICK=1         idle minute shortened to 10 s, churn to 1 s/run,
-#                         control-latency at 1/10 of its sizes
+#   BENCH_QUICK=1         idle minute shortened to 10 s, paced churn to
+#                         1 s/run, control-latency at 1/10 of its sizes
+#   BENCH_CHURN_FILES=200000  files the flat-out churn writer creates per run
+#                         (issue 16: a 1-second run hides the backlog; 0 =
+#                         time-bound by BENCH_CHURN_SECONDS instead)
 #   BENCH_BIG=1           also 1M files for sweep and index
 #   BENCH_FS="tmpfs ext4" file systems (tmpfs needs root; skipped otherwise)
 #   BENCH_OUT=FILE        where the result table goes (default: printed, and
@@ -53,6 +56,8 @@ SWEEP_N=${BENCH_SWEEP_FILES:-100000}
 SWEEP_N_EXT4=${BENCH_SWEEP_FILES_EXT4:-5000}
 INDEX_N=${BENCH_INDEX_FILES:-100000}
 CHURN_S=${BENCH_CHURN_SECONDS:-3}
+CHURN_FILES=${BENCH_CHURN_FILES:-200000}
+CHURN_N=100000000   # files per churn run (the flat-out scenario sets CHURN_FILES)
 CHURN_MAX=1000
 CHURN_RATE=0   # files/s of the churn writer; 0 = flat out
 PACED_RATES=${BENCH_PACED_RATES:-5000 10000 20000}
@@ -175,7 +180,7 @@ EOF
 	start_hkd "$WORK/churn-$tag.conf" "$state" "$WORK/churn-$tag.log" "$@"
 	"$HKB" waitlog "$WORK/churn-$tag.log" "started" 10 >/dev/null || note "churn: daemon did not start"
 	sleep 0.2
-	"$HKB" churn "$d" 100000000 "$CHURN_MAX" none "$CHURN_S" "$CHURN_RATE"
+	"$HKB" churn "$d" "$CHURN_N" "$CHURN_MAX" none "$CHURN_S" "$CHURN_RATE"
 	stop_hkd
 	rm -rf "$d"
 }
@@ -184,7 +189,7 @@ churn_ideal_run() {
 	local d=$root/churn-ideal
 	rm -rf "$d"
 	mkdir -p "$d"
-	"$HKB" churn "$d" 100000000 "$CHURN_MAX" self "$CHURN_S" "$CHURN_RATE"
+	"$HKB" churn "$d" "$CHURN_N" "$CHURN_MAX" self "$CHURN_S" "$CHURN_RATE"
 	rm -rf "$d"
 }
 # churn_pair ROOT RUN: the daemon's run into a, the ideal writer's into b
@@ -211,20 +216,34 @@ churn_record() {   # churn_record SCEN FS PREFIX LINE
 		-v e="$(kv "$l" elapsed_ns)" -v d="$(kv "$l" drain_ns)" 'BEGIN{printf "%.0f", (c-m)/((e+d)/1e9)}')"
 	[ "$(kv "$l" overflows)" = 0 ] || note "$1/$2: the bench watcher's inotify queue overflowed"
 }
+# The flat-out writer: BENCH_CHURN_FILES (200,000) files per run, no time
+# bound (BENCH_CHURN_FILES=0: BENCH_CHURN_SECONDS instead). The targets
+# (issue 16): writer <= 1.25x the self-cleaning writer's time, entries <=
+# 1.1x the limit, the limit back <= 1 s after the writer stops
+# (hk_drain_ms: the writer's last create until getdents counts <= MAX).
 scen_churn() {
+	local keep_s=$CHURN_S keep_n=$CHURN_N
+	if [ "$CHURN_FILES" -gt 0 ]; then
+		CHURN_S=0
+		CHURN_N=$CHURN_FILES
+	fi
 	for fs in $(fs_list); do
 		local root
 		root=$(fs_root "$fs")
 		for r in $(seq 1 "$RUNS"); do
-			log "churn $fs run $r/$RUNS"
+			log "churn $fs run $r/$RUNS ($([ "$CHURN_S" = 0 ] && echo "$CHURN_N files" || echo "${CHURN_S} s"))"
 			local a b
 			churn_pair "$root" "$r"
 			churn_record churn "$fs" hk_ "$a"
 			churn_record churn "$fs" ideal_ "$b"
 			put churn "$fs" "slowdown(ideal_rate/hk_rate)" "$(ns_div "$(kv "$b" rate)" "$(kv "$a" rate)")"
 			put churn "$fs" "max_entries/max_files" "$(ns_div "$(kv "$a" max_events)" $CHURN_MAX)"
+			put churn "$fs" "limit_back_ms" "$(ms "$(kv "$a" drain_ns)")"
+			put churn "$fs" "files_created" "$(kv "$a" created)"
 		done
 	done
+	CHURN_S=$keep_s
+	CHURN_N=$keep_n
 }
 
 # ----------------------------------------------------------------- paced --

@@ -82,6 +82,7 @@ struct hk_store {
 	size_t queue_max;
 	bool index_lost;
 	struct store_chunk *chunks;    /* newest first */
+	struct store_chunk *free_chunks;   /* kept by store_queue_reset for reuse */
 	struct store_slot *slots;
 	size_t n_slots;                /* capacity: 0 or a power of two */
 	size_t n_slotted;

@@ -74,7 +74,12 @@ static void *store_alloc(struct hk_store *s, size_t n)
 
 		if (n > size - STORE_CHUNK_HDR)
 			size = (STORE_CHUNK_HDR + n + page - 1) / page * page;
-		c = hk_xmap(size);
+		if (size == STORE_CHUNK_SIZE && s->free_chunks) {
+			c = s->free_chunks;   /* kept by the last reset */
+			s->free_chunks = c->next;
+		} else {
+			c = hk_xmap(size);
+		}
 		c->next = s->chunks;
 		c->size = size;
 		c->used = STORE_CHUNK_HDR;
@@ -93,6 +98,15 @@ static void store_alloc_undo(struct hk_store *s, void *p, size_t n)
 	n = STORE_ALIGN(n);
 	if (c && (unsigned char *)p + n == (unsigned char *)c + c->used)
 		c->used -= n;
+}
+
+static void store_chunks_unmap(struct store_chunk *c)
+{
+	while (c) {
+		struct store_chunk *next = c->next;
+		hk_unmap(c, c->size);
+		c = next;
+	}
 }
 
 static void store_slots_free(struct hk_store *s)
@@ -116,23 +130,48 @@ static void store_slots_clear(struct hk_store *s)
 	s->n_slotted = 0;
 }
 
-/* Empty the queue after a commit. keep: keep one chunk if there was only
- * one (the event path's steady state). */
+/* Empty the queue after a commit. keep: keep the chunks if there were at
+ * most STORE_KEEP_CHUNKS of the plain size (the event path's steady state:
+ * under a flood of events each batch's audit commit empties a queue of a
+ * few chunks, and mapping and unmapping them at every commit costs page
+ * faults and TLB shootdowns on the other cores), and the key table if it
+ * is that small too; a scan's burst is given back. */
+#define STORE_KEEP_CHUNKS 8
+
 void store_queue_reset(struct hk_store *s, bool keep)
 {
 	struct store_chunk *c = s->chunks;
+	size_t n_chunks = 0;
 
-	if (keep && c && !c->next) {
-		c->used = STORE_CHUNK_HDR;
-	} else {
-		while (c) {
-			struct store_chunk *next = c->next;
-			hk_unmap(c, c->size);
-			c = next;
-		}
-		s->chunks = NULL;
+	for (; keep && c && n_chunks <= STORE_KEEP_CHUNKS; c = c->next) {
+		if (c->size != STORE_CHUNK_SIZE)
+			break;
+		n_chunks++;
 	}
-	store_slots_clear(s);
+	if (keep && !c && n_chunks <= STORE_KEEP_CHUNKS) {
+		for (c = s->chunks; c; c = c->next)
+			c->used = STORE_CHUNK_HDR;
+		s->free_chunks = s->chunks;
+		s->chunks = NULL;
+		if (s->free_chunks) {
+			/* the newest is refilled first */
+			s->chunks = s->free_chunks;
+			s->free_chunks = s->chunks->next;
+			s->chunks->next = NULL;
+		}
+	} else {
+		store_chunks_unmap(s->chunks);
+		store_chunks_unmap(s->free_chunks);
+		s->chunks = NULL;
+		s->free_chunks = NULL;
+	}
+	if (keep && s->n_slots * sizeof(*s->slots) <= STORE_KEEP_CHUNKS * STORE_CHUNK_SIZE &&
+	    s->n_slotted) {
+		memset(s->slots, 0, s->n_slots * sizeof(*s->slots));
+		s->n_slotted = 0;
+	} else {
+		store_slots_clear(s);
+	}
 	if (!keep)
 		store_slots_free(s);
 	s->head = NULL;

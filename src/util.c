@@ -142,11 +142,21 @@ void hk_buf_append(struct hk_buf *b, const void *data, size_t n)
 void hk_buf_printf(struct hk_buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	/* straight into the buffer when it fits (a report prints a few
+	 * fields per file: no allocation per field) */
+	buf_reserve(b, 128);
 	va_start(ap, fmt);
-	char *s = hk_xvasprintf(fmt, ap);
+	int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
-	hk_buf_append(b, s, strlen(s));
-	free(s);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */

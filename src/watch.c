@@ -43,6 +43,15 @@ struct watch_slot {
 	struct watch_owner *owners;
 };
 
+/* Raw events read ahead, in kernel order; the buffer is read into
+ * directly and kept between floods when it is small. */
+struct watch_held {
+	char *data;
+	size_t off;             /* data[off, len) is still to be dispatched */
+	size_t len;
+	size_t cap;
+};
+
 struct hk_watch {
 	struct ev_loop *loop;
 	ev_io io;
@@ -53,13 +62,15 @@ struct hk_watch {
 	size_t cap;             /* power of two */
 	size_t used;
 	uint64_t overflows;
-	struct hk_buf held;     /* raw events read by hk_watch_drain, not yet dispatched */
+	struct watch_held held; /* raw events read by hk_watch_drain, not yet dispatched */
 	ev_idle held_idle;      /* dispatches them in a later loop iteration */
 };
 
 /* Events held at most (bytes): beyond, the kernel queue keeps the rest
  * (and may overflow: then a rescan, as for any overflow). */
 #define WATCH_HELD_MAX (32u << 20)
+/* A held buffer up to this size is kept for the next flood. */
+#define WATCH_HELD_KEEP (1u << 20)
 
 static size_t watch_hash(int wd, size_t cap)
 {
@@ -170,30 +181,39 @@ static void watch_dispatch_all(struct hk_watch *w, const char *buf, size_t n)
  * drain meanwhile. Returns true when none is left. */
 static bool watch_dispatch_held(struct hk_watch *w, int64_t end_ns)
 {
-	struct hk_buf held = w->held;
-	size_t off = 0, k = 0;
+	struct watch_held held = w->held;
+	size_t k = 0;
 
-	if (!held.len)
+	if (held.off == held.len)
 		return true;
 	memset(&w->held, 0, sizeof(w->held));   /* owners may drain again meanwhile */
-	while (off < held.len) {
-		const struct inotify_event *ev = (const struct inotify_event *)(held.data + off);
+	while (held.off < held.len) {
+		const struct inotify_event *ev = (const struct inotify_event *)(held.data + held.off);
 		watch_dispatch(w, ev);
-		off += sizeof(*ev) + ev->len;
+		held.off += sizeof(*ev) + ev->len;
 		if (end_ns && ++k % 64 == 0 && hk_time_mono_ns() > end_ns)
 			break;
 	}
-	bool all = off >= held.len;
-	if (!all) {
-		struct hk_buf rest = { 0 };
-		hk_buf_append(&rest, held.data + off, held.len - off);
-		if (w->held.len)
-			hk_buf_append(&rest, w->held.data, w->held.len);
-		hk_buf_fini(&w->held);
-		w->held = rest;
+	if (held.off < held.len) {
+		size_t more = w->held.len - w->held.off;
+		if (held.cap - held.len < more) {
+			held.cap = held.len + more;
+			held.data = hk_xrealloc(held.data, held.cap);
+		}
+		if (more)
+			memcpy(held.data + held.len, w->held.data + w->held.off, more);
+		held.len += more;
+		free(w->held.data);
+		w->held = held;
+		return false;
 	}
-	hk_buf_fini(&held);
-	return all;
+	if (!w->held.data && held.cap <= WATCH_HELD_KEEP) {
+		held.off = held.len = 0;
+		w->held = held;
+	} else {
+		free(held.data);
+	}
+	return true;
 }
 
 /* Read one buffer of events into buf. Returns its length, 0 when nothing
@@ -237,18 +257,35 @@ void hk_watch_read(struct hk_watch *w)
 
 void hk_watch_drain(struct hk_watch *w)
 {
-	char buf[WATCH_GULP] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct watch_held *h;
 	size_t n;
 
 	if (!w)
 		return;
-	while (w->held.len < WATCH_HELD_MAX && (n = watch_read_raw(w, buf, sizeof(buf))) > 0)
-		hk_buf_append(&w->held, buf, n);
+	h = &w->held;
+	/* read straight into the held buffer, a gulp at a time (malloc's
+	 * alignment suits struct inotify_event; gulps are whole events) */
+	do {
+		if (h->len - h->off >= WATCH_HELD_MAX)
+			break;
+		if (h->cap - h->len < WATCH_GULP && h->off) {
+			/* what is dispatched goes: the pending part to the front */
+			memmove(h->data, h->data + h->off, h->len - h->off);
+			h->len -= h->off;
+			h->off = 0;
+		}
+		if (h->cap - h->len < WATCH_GULP) {
+			h->cap = h->cap ? h->cap * 2 : 4 * WATCH_GULP;
+			h->data = hk_xrealloc(h->data, h->cap);
+		}
+		n = watch_read_raw(w, h->data + h->len, h->cap - h->len);
+		h->len += n;
+	} while (n > 0);
 	/* the kernel queue may be empty now: make sure the loop comes back
 	 * for the held events, in a later iteration (an event fed now would
 	 * be handled within this one, chaining batch after batch without
 	 * ever serving timers, signals or clients) */
-	if (w->held.len && !ev_is_active(&w->held_idle))
+	if (w->held.off < w->held.len && !ev_is_active(&w->held_idle))
 		ev_idle_start(w->loop, &w->held_idle);
 }
 
@@ -269,12 +306,11 @@ void hk_watch_drain(struct hk_watch *w)
 static void watch_batch(struct hk_watch *w)
 {
 	int64_t end = hk_time_mono_ns() + WATCH_BATCH_NS;
-	int i;
 
-	for (i = 0; i < WATCH_BATCH_READS && watch_read_one(w, end); i++)
+	for (int i = 0; i < WATCH_BATCH_READS && watch_read_one(w, end); i++)
 		if (hk_time_mono_ns() > end)
 			break;
-	if (w->held.len || hk_time_mono_ns() > end)
+	if (w->held.off < w->held.len || hk_time_mono_ns() > end)
 		hk_watch_drain(w);   /* the rest in a later iteration */
 	w->ops->batch_end(w->ctx);
 }
@@ -315,7 +351,7 @@ void hk_watch_free(struct hk_watch *w)
 	ev_io_stop(w->loop, &w->io);
 	ev_idle_stop(w->loop, &w->held_idle);
 	close(w->fd);
-	hk_buf_fini(&w->held);
+	free(w->held.data);
 	for (size_t i = 0; i < w->cap; i++)
 		free(w->slots[i].owners);
 	free(w->slots);
