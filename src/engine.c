@@ -421,6 +421,7 @@ static void eng_scan_done(struct eng_reg *reg)
 {
 	eng_store_forget(reg, ENG_ANCESTOR);
 	size_t gone = hk_index_sweep_unseen(reg->index);
+	hk_index_fit(reg->index);
 	if (gone)
 		log_debug("scan", "%s: %zu vanished files dropped", reg->conf->directory, gone);
 	reg->scanning = false;
@@ -431,6 +432,20 @@ static void eng_scan_done(struct eng_reg *reg)
 	eng_persist_walk_start(reg);
 	if (reg->persist_walk)
 		eng_scan_kick(reg->eng);
+}
+
+/* A first scan: room in the index for about as many files as the root
+ * has entries, so that its hash table is not rebuilt again and again on
+ * the way (a directory's size is about 20 bytes per entry on tmpfs, ext4
+ * and btrfs, more with long names; a directory that once held more is
+ * fitted back at the end of the scan). */
+static void eng_scan_reserve(struct eng_reg *reg)
+{
+	struct hk_stat st;
+	if (hk_stat_fd(reg->dirs[ENG_ROOT].fd, &st) < 0 || st.size < ENG_RESERVE_MIN * 20)
+		return;
+	uint64_t n = st.size / 20;
+	hk_index_reserve(reg->index, n > ENG_RESERVE_MAX ? ENG_RESERVE_MAX : (size_t)n);
 }
 
 /* Read up to budget directory entries of reg's pending scan. Returns the
@@ -467,6 +482,8 @@ size_t eng_scan_step(struct eng_reg *reg, size_t budget)
 				continue;
 			reg->cur = hk_dirscan_create(reg->dirs[id].fd);
 			reg->cur_dir = id;
+			if (id == ENG_ROOT && hk_index_count(reg->index) == 0)
+				eng_scan_reserve(reg);
 		}
 		const char *name;
 		unsigned char d_type;

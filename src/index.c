@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -608,10 +609,24 @@ static void index_heap_build(struct hk_index *idx)
 		index_sift_down(idx, i);
 }
 
+/* A large heap array that stays large is moved with mremap: no copy, and
+ * its pages are not touched again (growing by 1/8 would otherwise copy
+ * and fault in the whole array eight times over). */
 static void index_heap_resize(struct hk_index *idx, size_t cap)
 {
-	uint32_t *heap = index_arr_new(&cap);
+	size_t old = idx->heap_cap * sizeof(uint32_t);
+	size_t bytes = index_round_page(cap * sizeof(uint32_t));
+	uint32_t *heap;
 
+	if (old >= INDEX_MAP_MIN && bytes >= INDEX_MAP_MIN && bytes >= idx->count * sizeof(*heap)) {
+		heap = mremap(idx->heap, old, bytes, MREMAP_MAYMOVE);
+		if (heap != MAP_FAILED) {
+			idx->heap = heap;
+			idx->heap_cap = bytes / sizeof(*heap);
+			return;
+		}
+	}
+	heap = index_arr_new(&cap);
 	if (idx->count > 0)
 		memcpy(heap, idx->heap, idx->count * sizeof(*heap));
 	index_arr_free(idx->heap, idx->heap_cap);
@@ -884,6 +899,36 @@ void hk_index_clear(struct hk_index *idx)
 	index_arr_free(idx->slots, idx->n_slots);
 	idx->n_slots = INDEX_HASH_MIN;
 	idx->slots = index_arr_new(&idx->n_slots);
+}
+
+void hk_index_reserve(struct hk_index *idx, size_t n)
+{
+	size_t slots;
+
+	if (n > INDEX_MAX)
+		n = INDEX_MAX;
+	if (n <= idx->count)
+		return;
+	slots = n + n / 4 + 1;   /* a load of 0.8 at n */
+	if (slots > idx->n_slots)
+		index_hash_resize(idx, slots);
+	if (n > idx->heap_cap)
+		index_heap_resize(idx, n);   /* pages not yet used cost nothing */
+}
+
+void hk_index_fit(struct hk_index *idx)
+{
+	size_t slots = idx->count + idx->count / 4 + 1;
+	size_t cap = index_round_page(idx->count * sizeof(uint32_t)) / sizeof(uint32_t);
+
+	if (slots < INDEX_HASH_MIN)
+		slots = INDEX_HASH_MIN;
+	/* a table more than 1/16 above a load of 0.8 is fitted to it */
+	if (idx->n_slots > slots + slots / 16)
+		index_hash_resize(idx, slots);
+	if (idx->heap_cap * sizeof(uint32_t) >= INDEX_MAP_MIN && idx->heap_cap > cap &&
+	    cap * sizeof(uint32_t) >= INDEX_MAP_MIN)
+		index_heap_resize(idx, cap);
 }
 
 struct hk_entry *hk_index_oldest(const struct hk_index *idx)

@@ -183,6 +183,13 @@ struct hk_entry *hk_index_attach(struct hk_index *idx, struct hk_entry *e);
 size_t hk_index_remove_dir(struct hk_index *idx, uint32_t dir);
 void hk_index_clear(struct hk_index *idx);
 
+/* Bulk loading: make room for n entries in all (a hint: the index still
+ * grows past it). hk_index_fit then sizes the hash table to a load of
+ * 0.8 and the heap array to the count, giving back what a hint or growth
+ * left unused. Both O(count). */
+void hk_index_reserve(struct hk_index *idx, size_t n);
+void hk_index_fit(struct hk_index *idx);
+
 /* The oldest entry (smallest key, ties by name then dir), NULL if empty. */
 struct hk_entry *hk_index_oldest(const struct hk_index *idx);
 size_t hk_index_count(const struct hk_index *idx);
