@@ -7,7 +7,10 @@
  *    deletion, no tombstones) keyed by (dir, name), for O(1) lookup; a
  *    slot is id << 4 | fingerprint (1..15, a few more hash bits, so most
  *    non-matching probes do not touch the record), 0 when empty;
- *  - a binary min-heap ordered by hk_entry_cmp, for the oldest in O(1).
+ *  - a binary min-heap ordered by hk_entry_cmp, for the oldest in O(1);
+ *    new entries are appended and ordered when the order is next needed
+ *    (index_heap_settle), so a scan that inserts a million files builds
+ *    the heap once, in O(n).
  * and the running totals (count, bytes).
  *
  * Records live in chunks of HK_INDEX_CHUNK (38 * 4096 bytes = 38 pages,
@@ -21,7 +24,8 @@
  *
  * Invariants:
  *  - every entry is in exactly one hash slot and one heap slot;
- *    heap[e->heap_pos & INDEX_POS_MASK] is e's id;
+ *    heap[e->heap_pos & INDEX_POS_MASK] is e's id; heap[0..heap_ok) is in
+ *    heap order;
  *  - the top bits of heap_pos (seen mark, spill, free) survive heap moves;
  *  - every entry sits in the probe run that starts at its home slot (no
  *    empty slot between home and its slot); count <= 0.8 of the slots;
@@ -81,6 +85,8 @@ struct hk_index {
 	size_t n_slots;
 	uint32_t *heap;          /* ids, min-heap by hk_entry_cmp */
 	size_t heap_cap;
+	size_t heap_ok;          /* heap[0..heap_ok) is in heap order; the rest
+				  * was appended since (index_heap_settle) */
 	size_t count;
 	uint64_t bytes;
 	struct index_chunk *chunks;
@@ -612,6 +618,28 @@ static void index_heap_build(struct hk_index *idx)
 		index_heap_put(idx, i, idx->heap[i]);
 	for (size_t i = idx->count / 2; i-- > 0;)
 		index_sift_down(idx, i);
+	idx->heap_ok = idx->count;
+}
+
+/* Give heap order to the entries appended since the last settle (inserts
+ * append without ordering, so that a bulk load costs O(n), not a sift up
+ * through random records per file): one by one when they are few, by
+ * Floyd's construction (positions are already right) when they are many.
+ * Whatever reads or changes the order settles first. */
+static void index_heap_settle(struct hk_index *idx)
+{
+	size_t pending = idx->count - idx->heap_ok;
+
+	if (pending == 0)
+		return;
+	if (pending > 64 && pending * 16 >= idx->count) {
+		for (size_t i = idx->count / 2; i-- > 0;)
+			index_sift_down(idx, i);
+	} else {
+		for (size_t i = idx->heap_ok; i < idx->count; i++)
+			index_sift_up(idx, i);
+	}
+	idx->heap_ok = idx->count;
 }
 
 /* A large heap array that stays large is moved with mremap: no copy, and
@@ -672,8 +700,7 @@ static void index_insert(struct hk_index *idx, size_t slot, uint64_t h, uint32_t
 	idx->heap[idx->count] = id;
 	idx->count++;
 	idx->bytes += hk_entry_size(e);
-	index_heap_put(idx, idx->count - 1, id);
-	index_sift_up(idx, idx->count - 1);
+	index_heap_put(idx, idx->count - 1, id);   /* ordered at the next settle */
 }
 
 /* Take record id out of the hash, heap and totals, and release it; its
@@ -681,11 +708,14 @@ static void index_insert(struct hk_index *idx, size_t slot, uint64_t h, uint32_t
 static void index_remove_id(struct hk_index *idx, uint32_t id, bool keep_spill)
 {
 	struct hk_entry *e = index_rec(idx, id);
-	size_t pos = index_pos(e);
+	size_t pos;
 	uint32_t last;
 
+	index_heap_settle(idx);
+	pos = index_pos(e);
 	index_hash_delete_slot(idx, index_hash_slot_of(idx, id));
 	idx->count--;
+	idx->heap_ok = idx->count;
 	idx->bytes -= hk_entry_size(e);
 	last = idx->heap[idx->count];
 	if (last != id) {
@@ -744,6 +774,7 @@ int hk_index_put(struct hk_index *idx, uint32_t dir, const char *name, size_t na
 		if (index_rec_same(e, meta))
 			return 2;
 		idx->bytes = idx->bytes - hk_entry_size(e) + meta->size;
+		index_heap_settle(idx);
 		index_rec_update(e, meta);
 		index_heap_fix(idx, index_pos(e));
 		return 0;
@@ -899,6 +930,7 @@ void hk_index_clear(struct hk_index *idx)
 	index_arr_free(idx->heap, idx->heap_cap);
 	idx->heap = NULL;
 	idx->heap_cap = 0;
+	idx->heap_ok = 0;
 	idx->count = 0;
 	idx->bytes = 0;
 	index_arr_free(idx->slots, idx->n_slots);
@@ -936,8 +968,13 @@ void hk_index_fit(struct hk_index *idx)
 		index_heap_resize(idx, cap);
 }
 
-struct hk_entry *hk_index_oldest(const struct hk_index *idx)
+struct hk_entry *hk_index_oldest(const struct hk_index *cidx)
 {
+	/* logically const: ordering what was appended changes no content
+	 * (and no index is ever defined const) */
+	struct hk_index *idx = (struct hk_index *)cidx;
+
+	index_heap_settle(idx);
 	return idx->count > 0 ? index_rec(idx, idx->heap[0]) : NULL;
 }
 
