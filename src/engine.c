@@ -329,7 +329,8 @@ static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *na
 
 static bool eng_name_matches(const struct hk_registration *conf, const char *name)
 {
-	if (fnmatch(conf->pattern, name, 0) != 0)
+	bool all = conf->pattern[0] == '*' && conf->pattern[1] == '\0';   /* the default */
+	if (!all && fnmatch(conf->pattern, name, 0) != 0)
 		return false;
 	for (size_t i = 0; i < conf->n_excludes; i++)
 		if (fnmatch(conf->excludes[i], name, 0) == 0)
@@ -421,7 +422,6 @@ static void eng_scan_done(struct eng_reg *reg)
 {
 	eng_store_forget(reg, ENG_ANCESTOR);
 	size_t gone = hk_index_sweep_unseen(reg->index);
-	hk_index_fit(reg->index);
 	if (gone)
 		log_debug("scan", "%s: %zu vanished files dropped", reg->conf->directory, gone);
 	reg->scanning = false;
@@ -429,6 +429,7 @@ static void eng_scan_done(struct eng_reg *reg)
 	reg->dirty = true;
 	log_debug("scan", "%s: %zu files, %" PRIu64 " bytes", reg->conf->directory,
 		  hk_index_count(reg->index), hk_index_bytes(reg->index));
+	hk_index_fit(reg->index);   /* what a reservation or growth left unused */
 	eng_persist_walk_start(reg);
 	if (reg->persist_walk)
 		eng_scan_kick(reg->eng);
@@ -496,6 +497,9 @@ size_t eng_scan_step(struct eng_reg *reg, size_t budget)
 			reg->cur = NULL;
 			continue;
 		}
+		const char *next = hk_dirscan_peek(reg->cur);
+		if (next)   /* its hash slot comes into the cache during our statx */
+			hk_index_prefetch(reg->index, reg->cur_dir, next, strlen(next));
 		eng_scan_entry(reg, reg->cur_dir, name, d_type);
 		done++;
 	}

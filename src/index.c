@@ -806,6 +806,12 @@ int hk_index_set(struct hk_index *idx, uint32_t dir, const char *name, size_t na
 	return r == 2 ? 0 : r;
 }
 
+void hk_index_prefetch(const struct hk_index *idx, uint32_t dir, const char *name,
+		       size_t name_len)
+{
+	__builtin_prefetch(&idx->slots[index_home(idx, index_hash(dir, name, name_len))]);
+}
+
 struct hk_entry *hk_index_get(const struct hk_index *idx, uint32_t dir, const char *name,
 			      size_t name_len)
 {
@@ -946,7 +952,7 @@ void hk_index_reserve(struct hk_index *idx, size_t n)
 		n = INDEX_MAX;
 	if (n <= idx->count)
 		return;
-	slots = n + n / 4 + 1;   /* a load of 0.8 at n */
+	slots = 2 * n + 1;   /* a load of 1/2 at n, fitted afterwards */
 	if (slots > idx->n_slots)
 		index_hash_resize(idx, slots);
 	if (n > idx->heap_cap)

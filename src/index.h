@@ -161,6 +161,10 @@ int hk_index_set(struct hk_index *idx, uint32_t dir, const char *name, size_t na
  * marked seen): one hash lookup for "insert, or tell me what changed". */
 int hk_index_put(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len,
 		 const struct hk_file_meta *meta, struct hk_entry **entry);
+/* A hint: (dir, name) will be looked up soon; brings its hash slot into
+ * the cache meanwhile. */
+void hk_index_prefetch(const struct hk_index *idx, uint32_t dir, const char *name,
+		       size_t name_len);
 /* Look up (dir, name); NULL when absent. */
 struct hk_entry *hk_index_get(const struct hk_index *idx, uint32_t dir, const char *name,
 			      size_t name_len);
@@ -184,9 +188,10 @@ size_t hk_index_remove_dir(struct hk_index *idx, uint32_t dir);
 void hk_index_clear(struct hk_index *idx);
 
 /* Bulk loading: make room for n entries in all (a hint: the index still
- * grows past it). hk_index_fit then sizes the hash table to a load of
- * 0.8 and the heap array to the count, giving back what a hint or growth
- * left unused. Both O(count). */
+ * grows past it), the hash table at a load of 1/2 (short probes while it
+ * fills). hk_index_fit then sizes the hash table to a load of 0.8 and the
+ * heap array to the count, giving back what a hint or growth left unused.
+ * Both O(count). */
 void hk_index_reserve(struct hk_index *idx, size_t n);
 void hk_index_fit(struct hk_index *idx);
 
