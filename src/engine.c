@@ -329,7 +329,8 @@ static void eng_subdir_open(struct eng_reg *reg, uint32_t parent, const char *na
 
 static bool eng_name_matches(const struct hk_registration *conf, const char *name)
 {
-	if (fnmatch(conf->pattern, name, 0) != 0)
+	bool all = conf->pattern[0] == '*' && conf->pattern[1] == '\0';   /* the default */
+	if (!all && fnmatch(conf->pattern, name, 0) != 0)
 		return false;
 	for (size_t i = 0; i < conf->n_excludes; i++)
 		if (fnmatch(conf->excludes[i], name, 0) == 0)
@@ -429,9 +430,24 @@ static void eng_scan_done(struct eng_reg *reg)
 	reg->dirty = true;
 	log_debug("scan", "%s: %zu files, %" PRIu64 " bytes", reg->conf->directory,
 		  hk_index_count(reg->index), hk_index_bytes(reg->index));
+	hk_index_fit(reg->index);   /* what a reservation or growth left unused */
 	eng_persist_walk_start(reg);
 	if (reg->persist_walk)
 		eng_scan_kick(reg->eng);
+}
+
+/* A first scan: room in the index for about as many files as the root
+ * has entries, so that its hash table is not rebuilt again and again on
+ * the way (a directory's size is about 20 bytes per entry on tmpfs, ext4
+ * and btrfs, more with long names; a directory that once held more is
+ * fitted back at the end of the scan). */
+static void eng_scan_reserve(struct eng_reg *reg)
+{
+	struct hk_stat st;
+	if (hk_stat_fd(reg->dirs[ENG_ROOT].fd, &st) < 0 || st.size < ENG_RESERVE_MIN * 20)
+		return;
+	uint64_t n = st.size / 20;
+	hk_index_reserve(reg->index, n > ENG_RESERVE_MAX ? ENG_RESERVE_MAX : (size_t)n);
 }
 
 /* Read up to budget directory entries of reg's pending scan. Returns the
@@ -468,6 +484,8 @@ size_t eng_scan_step(struct eng_reg *reg, size_t budget)
 				continue;
 			reg->cur = hk_dirscan_create(reg->dirs[id].fd);
 			reg->cur_dir = id;
+			if (id == ENG_ROOT && hk_index_count(reg->index) == 0)
+				eng_scan_reserve(reg);
 		}
 		const char *name;
 		unsigned char d_type;
@@ -480,6 +498,9 @@ size_t eng_scan_step(struct eng_reg *reg, size_t budget)
 			reg->cur = NULL;
 			continue;
 		}
+		const char *next = hk_dirscan_peek(reg->cur);
+		if (next)   /* its hash slot comes into the cache during our statx */
+			hk_index_prefetch(reg->index, reg->cur_dir, next, strlen(next));
 		eng_scan_entry(reg, reg->cur_dir, name, d_type);
 		done++;
 	}

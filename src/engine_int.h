@@ -30,6 +30,8 @@
 #define ENG_ROOT 0u
 #define ENG_ANCESTOR UINT32_MAX
 #define ENG_SCAN_SLICE 4096        /* directory entries per loop iteration */
+#define ENG_RESERVE_MIN 65536u     /* entries of a root below which nothing is reserved */
+#define ENG_RESERVE_MAX (4u << 20) /* files reserved at most before a first scan */
 #define ENG_CHANGED_RETRIES 64     /* re-evaluations of changed files per enforcement */
 #define ENG_OVERFLOW_LOG_NS (60 * HK_NSEC_PER_SEC)   /* overflow notices at most this often */
 #define ENG_FALLBACK_RESCAN 30.0   /* seconds between rescans of an unwatched registration */

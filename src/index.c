@@ -7,10 +7,13 @@
  *    deletion, no tombstones) keyed by (dir, name), for O(1) lookup; a
  *    slot is id << 4 | fingerprint (1..15, a few more hash bits, so most
  *    non-matching probes do not touch the record), 0 when empty;
- *  - a binary min-heap ordered by hk_entry_cmp, for the oldest in O(1).
+ *  - a binary min-heap ordered by hk_entry_cmp, for the oldest in O(1);
+ *    new entries are appended and ordered when the order is next needed
+ *    (index_heap_settle), so a scan that inserts a million files builds
+ *    the heap once, in O(n).
  * and the running totals (count, bytes).
  *
- * Records live in chunks of HK_INDEX_CHUNK (44 * 4096 bytes = 44 pages,
+ * Records live in chunks of HK_INDEX_CHUNK (38 * 4096 bytes = 38 pages,
  * each its own mapping); id = chunk number << 12 | slot, so records never
  * move and entry pointers stay valid until removed. A chunk hands out its
  * freed records first, then fresh ones in address order (pages past the
@@ -21,8 +24,9 @@
  *
  * Invariants:
  *  - every entry is in exactly one hash slot and one heap slot;
- *    heap[e->heap_pos & INDEX_POS_MASK] is e's id;
- *  - the top bit of heap_pos is the "seen" mark and survives heap moves;
+ *    heap[e->heap_pos & INDEX_POS_MASK] is e's id; heap[0..heap_ok) is in
+ *    heap order;
+ *  - the top bits of heap_pos (seen mark, spill, free) survive heap moves;
  *  - every entry sits in the probe run that starts at its home slot (no
  *    empty slot between home and its slot); count <= 0.8 of the slots;
  *  - a chunk is on the open list iff it is mapped and not full; at most
@@ -31,10 +35,10 @@
  *    most INDEX_MAX entries no chunk number reaches 2^16 and ids fit 28 bits;
  *  - bytes == sum of entry sizes, count == number of entries.
  *
- * Memory per entry (1..14-byte names, key == mtime, size and ino < 2^48):
- * 44-byte record, 4-byte hash slot at load 0.64..0.8 (grown by 1.25x),
- * 4-byte heap slot with at most 1/8 slack: 53..54.75 bytes, plus under a
- * page per chunk. Hash and heap arrays of 64 KiB or more are mappings of
+ * Memory per entry (1..14-byte names, key == mtime, size and ino < 2^32,
+ * dir < 2^24): 38-byte record, 4-byte hash slot at load 0.64..0.8 (grown
+ * by 1.25x; 0.8 after hk_index_fit), 4-byte heap slot with at most 1/8
+ * slack (none after a fit): 47..48.75 bytes. Hash and heap arrays of 64 KiB or more are mappings of
  * their own so that growing them leaves no holes in the malloc heap.
  * Pure data structure: no I/O, no logging (one getrandom for the hash seed).
  */
@@ -43,13 +47,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include "index.h"
 #include "util.h"
 
-#define INDEX_POS_MASK 0x7fffffffu
+#define INDEX_POS_MASK 0x0fffffffu
 #define INDEX_ID_BITS 28
 #define INDEX_MAX ((UINT32_C(1) << INDEX_ID_BITS) - 1u)   /* entries */
 #define INDEX_FP_BITS 4
@@ -62,7 +67,9 @@
 #define INDEX_NAME_MAX 255u
 #define INDEX_NONE UINT32_MAX
 
-_Static_assert(sizeof(struct hk_entry) == 44, "a record is 44 bytes");
+_Static_assert(sizeof(struct hk_entry) == 38, "a record is 38 bytes");
+_Static_assert(sizeof(void *) + sizeof(uint32_t) <= sizeof(((struct hk_entry *)0)->name),
+	       "a spilled record's name holds its pointer and directory id");
 _Static_assert(HK_INDEX_CHUNK == 1u << INDEX_CHUNK_SHIFT, "chunk size and shift agree");
 
 struct index_chunk {
@@ -78,6 +85,8 @@ struct hk_index {
 	size_t n_slots;
 	uint32_t *heap;          /* ids, min-heap by hk_entry_cmp */
 	size_t heap_cap;
+	size_t heap_ok;          /* heap[0..heap_ok) is in heap order; the rest
+				  * was appended since (index_heap_settle) */
 	size_t count;
 	uint64_t bytes;
 	struct index_chunk *chunks;
@@ -104,32 +113,29 @@ static struct hk_entry_spill *index_spill(struct hk_entry *e)
 	return (struct hk_entry_spill *)hk_entry_spill_of(e);
 }
 
-static void index_put_u48(uint8_t *p, uint64_t v)
+static bool index_fits_inline(uint32_t dir, size_t len, const struct hk_file_meta *m)
 {
-	for (unsigned i = 0; i < 6; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static bool index_fits_inline(size_t len, const struct hk_file_meta *m)
-{
-	return len <= HK_ENTRY_INLINE_MAX && m->key_ns == m->mtime_ns && m->size >> 48 == 0 &&
-	       m->ino >> 48 == 0;
+	return len <= HK_ENTRY_INLINE_MAX && m->key_ns == m->mtime_ns && m->size >> 32 == 0 &&
+	       m->ino >> 32 == 0 && dir < HK_ENTRY_DIR_INLINE;
 }
 
 /* Fill e in the compact form; name may be e's own (inline) name. */
-static void index_rec_inline(struct hk_entry *e, const char *name, size_t len,
+static void index_rec_inline(struct hk_entry *e, uint32_t dir, const char *name, size_t len,
 			     const struct hk_file_meta *m)
 {
 	e->mtime_ns = m->mtime_ns;
-	index_put_u48(e->size48, m->size);
-	index_put_u48(e->ino48, m->ino);
+	e->size32 = (uint32_t)m->size;
+	e->ino32 = (uint32_t)m->ino;
+	e->dir24[0] = (uint8_t)dir;
+	e->dir24[1] = (uint8_t)(dir >> 8);
+	e->dir24[2] = (uint8_t)(dir >> 16);
 	memmove(e->name, name, len);
-	e->name[len] = '\0';
-	e->name_len = (uint8_t)len;
+	memset(e->name + len, 0, sizeof(e->name) - len);
+	e->heap_pos &= ~(HK_ENTRY_SPILL | HK_ENTRY_FREE);
 }
 
 /* Fill e in the spilled form with a new block; name may be e's own. */
-static void index_rec_spill(struct hk_entry *e, const char *name, size_t len,
+static void index_rec_spill(struct hk_entry *e, uint32_t dir, const char *name, size_t len,
 			    const struct hk_file_meta *m)
 {
 	struct hk_entry_spill *s = hk_xmalloc(offsetof(struct hk_entry_spill, name) + len + 1);
@@ -141,8 +147,10 @@ static void index_rec_spill(struct hk_entry *e, const char *name, size_t len,
 	memcpy(s->name, name, len);
 	s->name[len] = '\0';
 	e->mtime_ns = m->mtime_ns;
-	e->name_len = HK_ENTRY_SPILLED;
-	memcpy(e->name + 3, &s, sizeof(s));
+	memset(e->name, 0, sizeof(e->name));
+	memcpy(e->name, &s, sizeof(s));
+	memcpy(e->name + sizeof(s), &dir, sizeof(dir));
+	e->heap_pos = (e->heap_pos & ~HK_ENTRY_FREE) | HK_ENTRY_SPILL;
 }
 
 /* Replace e's metadata, switching between the two forms as needed. */
@@ -150,13 +158,17 @@ static void index_rec_update(struct hk_entry *e, const struct hk_file_meta *m)
 {
 	struct hk_entry_spill *s = index_spill(e);
 	size_t len = hk_entry_name_len(e);
+	uint32_t dir = hk_entry_dir(e);
 
-	if (s == NULL && index_fits_inline(len, m)) {
-		index_rec_inline(e, e->name, len, m);
+	if (s == NULL && index_fits_inline(dir, len, m)) {
+		index_rec_inline(e, dir, e->name, len, m);
 	} else if (s == NULL) {
-		index_rec_spill(e, e->name, len, m);
-	} else if (index_fits_inline(len, m)) {
-		index_rec_inline(e, s->name, len, m);
+		char name[HK_ENTRY_INLINE_MAX];
+
+		memcpy(name, e->name, len);
+		index_rec_spill(e, dir, name, len, m);
+	} else if (index_fits_inline(dir, len, m)) {
+		index_rec_inline(e, dir, s->name, len, m);
 		free(s);
 	} else {
 		s->key_ns = m->key_ns;
@@ -276,7 +288,7 @@ static void index_rec_release(struct hk_index *idx, uint32_t id)
 	struct index_chunk *ch = &idx->chunks[c];
 	struct hk_entry *e = &ch->recs[slot];
 
-	e->name_len = 0;
+	e->heap_pos = HK_ENTRY_FREE;
 	memcpy(e, &ch->free_head, sizeof(ch->free_head));
 	ch->free_head = slot + 1;
 	if (ch->live-- == HK_INDEX_CHUNK)
@@ -369,8 +381,8 @@ int hk_entry_cmp(const struct hk_entry *a, const struct hk_entry *b)
 		return c < 0 ? -1 : 1;
 	if (la != lb)
 		return la < lb ? -1 : 1;
-	if (a->dir != b->dir)
-		return a->dir < b->dir ? -1 : 1;
+	if (hk_entry_dir(a) != hk_entry_dir(b))
+		return hk_entry_dir(a) < hk_entry_dir(b) ? -1 : 1;
 	return 0;
 }
 
@@ -408,7 +420,7 @@ static uint64_t index_hash(uint32_t dir, const char *name, size_t len)
 
 static uint64_t index_entry_hash(const struct hk_entry *e)
 {
-	return index_hash(e->dir, hk_entry_name(e), hk_entry_name_len(e));
+	return index_hash(hk_entry_dir(e), hk_entry_name(e), hk_entry_name_len(e));
 }
 
 /* Home slot: the high half of the hash scaled to the table (fastrange),
@@ -433,7 +445,7 @@ static size_t index_next(const struct hk_index *idx, size_t i)
 
 static bool index_entry_is(const struct hk_entry *e, uint32_t dir, const char *name, size_t len)
 {
-	return e->dir == dir && hk_entry_name_len(e) == len &&
+	return hk_entry_dir(e) == dir && hk_entry_name_len(e) == len &&
 	       memcmp(hk_entry_name(e), name, len) == 0;
 }
 
@@ -472,14 +484,14 @@ static void index_hash_resize(struct hk_index *idx, size_t n)
 	index_arr_free(idx->slots, idx->n_slots);
 	idx->slots = index_arr_new(&n);
 	idx->n_slots = n;
-	/* records in address order (a freed one has name_len 0): reading them
+	/* records in address order (a freed one is marked): reading them
 	 * sequentially costs far less than following the heap's random ids */
 	for (uint32_t c = 0; c < idx->n_chunks; c++) {
 		const struct index_chunk *ch = &idx->chunks[c];
 
 		for (uint32_t k = 0; ch->recs != NULL && k < ch->bumped; k++) {
 			const struct hk_entry *e = &ch->recs[k];
-			if (e->name_len == 0)
+			if (e->heap_pos & HK_ENTRY_FREE)
 				continue;
 			uint64_t h = index_entry_hash(e);
 			size_t i = index_home(idx, h);
@@ -548,7 +560,7 @@ static void index_heap_put(struct hk_index *idx, size_t pos, uint32_t id)
 	struct hk_entry *e = index_rec(idx, id);
 
 	idx->heap[pos] = id;
-	e->heap_pos = (e->heap_pos & HK_ENTRY_SEEN) | (uint32_t)pos;
+	e->heap_pos = (e->heap_pos & ~INDEX_POS_MASK) | (uint32_t)pos;
 }
 
 static void index_sift_up(struct hk_index *idx, size_t pos)
@@ -606,12 +618,48 @@ static void index_heap_build(struct hk_index *idx)
 		index_heap_put(idx, i, idx->heap[i]);
 	for (size_t i = idx->count / 2; i-- > 0;)
 		index_sift_down(idx, i);
+	idx->heap_ok = idx->count;
 }
 
+/* Give heap order to the entries appended since the last settle (inserts
+ * append without ordering, so that a bulk load costs O(n), not a sift up
+ * through random records per file): one by one when they are few, by
+ * Floyd's construction (positions are already right) when they are many.
+ * Whatever reads or changes the order settles first. */
+static void index_heap_settle(struct hk_index *idx)
+{
+	size_t pending = idx->count - idx->heap_ok;
+
+	if (pending == 0)
+		return;
+	if (pending > 64 && pending * 16 >= idx->count) {
+		for (size_t i = idx->count / 2; i-- > 0;)
+			index_sift_down(idx, i);
+	} else {
+		for (size_t i = idx->heap_ok; i < idx->count; i++)
+			index_sift_up(idx, i);
+	}
+	idx->heap_ok = idx->count;
+}
+
+/* A large heap array that stays large is moved with mremap: no copy, and
+ * its pages are not touched again (growing by 1/8 would otherwise copy
+ * and fault in the whole array eight times over). */
 static void index_heap_resize(struct hk_index *idx, size_t cap)
 {
-	uint32_t *heap = index_arr_new(&cap);
+	size_t old = idx->heap_cap * sizeof(uint32_t);
+	size_t bytes = index_round_page(cap * sizeof(uint32_t));
+	uint32_t *heap;
 
+	if (old >= INDEX_MAP_MIN && bytes >= INDEX_MAP_MIN && bytes >= idx->count * sizeof(*heap)) {
+		heap = mremap(idx->heap, old, bytes, MREMAP_MAYMOVE);
+		if (heap != MAP_FAILED) {
+			idx->heap = heap;
+			idx->heap_cap = bytes / sizeof(*heap);
+			return;
+		}
+	}
+	heap = index_arr_new(&cap);
 	if (idx->count > 0)
 		memcpy(heap, idx->heap, idx->count * sizeof(*heap));
 	index_arr_free(idx->heap, idx->heap_cap);
@@ -647,13 +695,12 @@ static void index_insert(struct hk_index *idx, size_t slot, uint64_t h, uint32_t
 {
 	struct hk_entry *e = index_rec(idx, id);
 
-	e->heap_pos = HK_ENTRY_SEEN;
+	e->heap_pos = (e->heap_pos & HK_ENTRY_SPILL) | HK_ENTRY_SEEN;
 	idx->slots[slot] = index_slot_val(id, h);
 	idx->heap[idx->count] = id;
 	idx->count++;
 	idx->bytes += hk_entry_size(e);
-	index_heap_put(idx, idx->count - 1, id);
-	index_sift_up(idx, idx->count - 1);
+	index_heap_put(idx, idx->count - 1, id);   /* ordered at the next settle */
 }
 
 /* Take record id out of the hash, heap and totals, and release it; its
@@ -661,11 +708,14 @@ static void index_insert(struct hk_index *idx, size_t slot, uint64_t h, uint32_t
 static void index_remove_id(struct hk_index *idx, uint32_t id, bool keep_spill)
 {
 	struct hk_entry *e = index_rec(idx, id);
-	size_t pos = index_pos(e);
+	size_t pos;
 	uint32_t last;
 
+	index_heap_settle(idx);
+	pos = index_pos(e);
 	index_hash_delete_slot(idx, index_hash_slot_of(idx, id));
 	idx->count--;
+	idx->heap_ok = idx->count;
 	idx->bytes -= hk_entry_size(e);
 	last = idx->heap[idx->count];
 	if (last != id) {
@@ -724,6 +774,7 @@ int hk_index_put(struct hk_index *idx, uint32_t dir, const char *name, size_t na
 		if (index_rec_same(e, meta))
 			return 2;
 		idx->bytes = idx->bytes - hk_entry_size(e) + meta->size;
+		index_heap_settle(idx);
 		index_rec_update(e, meta);
 		index_heap_fix(idx, index_pos(e));
 		return 0;
@@ -737,11 +788,11 @@ int hk_index_put(struct hk_index *idx, uint32_t dir, const char *name, size_t na
 	index_heap_reserve(idx);
 	id = index_rec_alloc(idx);
 	e = index_rec(idx, id);
-	e->dir = dir;
-	if (index_fits_inline(name_len, meta))
-		index_rec_inline(e, name, name_len, meta);
+	e->heap_pos = 0;
+	if (index_fits_inline(dir, name_len, meta))
+		index_rec_inline(e, dir, name, name_len, meta);
 	else
-		index_rec_spill(e, name, name_len, meta);
+		index_rec_spill(e, dir, name, name_len, meta);
 	index_insert(idx, slot, h, id);
 	if (entry)
 		*entry = e;
@@ -753,6 +804,12 @@ int hk_index_set(struct hk_index *idx, uint32_t dir, const char *name, size_t na
 {
 	int r = hk_index_put(idx, dir, name, name_len, meta, NULL);
 	return r == 2 ? 0 : r;
+}
+
+void hk_index_prefetch(const struct hk_index *idx, uint32_t dir, const char *name,
+		       size_t name_len)
+{
+	__builtin_prefetch(&idx->slots[index_home(idx, index_hash(dir, name, name_len))]);
 }
 
 struct hk_entry *hk_index_get(const struct hk_index *idx, uint32_t dir, const char *name,
@@ -783,7 +840,7 @@ void hk_index_remove_entry(struct hk_index *idx, struct hk_entry *e)
 
 struct hk_entry *hk_index_attach(struct hk_index *idx, struct hk_entry *e)
 {
-	uint32_t dir = e->dir;
+	uint32_t dir = hk_entry_dir(e);
 	const char *name = hk_entry_name(e);
 	size_t len = hk_entry_name_len(e);
 	uint64_t h = index_hash(dir, name, len);
@@ -848,7 +905,7 @@ static size_t index_remove_if(struct hk_index *idx, bool (*drop)(const struct hk
 
 static bool index_in_dir(const struct hk_entry *e, uint32_t dir)
 {
-	return e->dir == dir;
+	return hk_entry_dir(e) == dir;
 }
 
 static bool index_unseen(const struct hk_entry *e, uint32_t dir)
@@ -870,7 +927,7 @@ size_t hk_index_sweep_unseen(struct hk_index *idx)
 void hk_index_unmark_all(struct hk_index *idx)
 {
 	for (size_t i = 0; i < idx->count; i++)
-		index_rec(idx, idx->heap[i])->heap_pos &= INDEX_POS_MASK;
+		index_rec(idx, idx->heap[i])->heap_pos &= ~HK_ENTRY_SEEN;
 }
 
 void hk_index_clear(struct hk_index *idx)
@@ -879,6 +936,7 @@ void hk_index_clear(struct hk_index *idx)
 	index_arr_free(idx->heap, idx->heap_cap);
 	idx->heap = NULL;
 	idx->heap_cap = 0;
+	idx->heap_ok = 0;
 	idx->count = 0;
 	idx->bytes = 0;
 	index_arr_free(idx->slots, idx->n_slots);
@@ -886,8 +944,43 @@ void hk_index_clear(struct hk_index *idx)
 	idx->slots = index_arr_new(&idx->n_slots);
 }
 
-struct hk_entry *hk_index_oldest(const struct hk_index *idx)
+void hk_index_reserve(struct hk_index *idx, size_t n)
 {
+	size_t slots;
+
+	if (n > INDEX_MAX)
+		n = INDEX_MAX;
+	if (n <= idx->count)
+		return;
+	slots = 2 * n + 1;   /* a load of 1/2 at n, fitted afterwards */
+	if (slots > idx->n_slots)
+		index_hash_resize(idx, slots);
+	if (n > idx->heap_cap)
+		index_heap_resize(idx, n);   /* pages not yet used cost nothing */
+}
+
+void hk_index_fit(struct hk_index *idx)
+{
+	size_t slots = idx->count + idx->count / 4 + 1;
+	size_t cap = index_round_page(idx->count * sizeof(uint32_t)) / sizeof(uint32_t);
+
+	if (slots < INDEX_HASH_MIN)
+		slots = INDEX_HASH_MIN;
+	/* a table more than 1/16 above a load of 0.8 is fitted to it */
+	if (idx->n_slots > slots + slots / 16)
+		index_hash_resize(idx, slots);
+	if (idx->heap_cap * sizeof(uint32_t) >= INDEX_MAP_MIN && idx->heap_cap > cap &&
+	    cap * sizeof(uint32_t) >= INDEX_MAP_MIN)
+		index_heap_resize(idx, cap);
+}
+
+struct hk_entry *hk_index_oldest(const struct hk_index *cidx)
+{
+	/* logically const: ordering what was appended changes no content
+	 * (and no index is ever defined const) */
+	struct hk_index *idx = (struct hk_index *)cidx;
+
+	index_heap_settle(idx);
 	return idx->count > 0 ? index_rec(idx, idx->heap[0]) : NULL;
 }
 
@@ -948,7 +1041,7 @@ size_t hk_index_walk(const struct hk_index *idx, uint32_t *next, size_t max,
 		const struct index_chunk *ch = &idx->chunks[c];
 
 		for (; ch->recs != NULL && k < ch->bumped && n < max; k++) {
-			if (ch->recs[k].name_len == 0)
+			if (ch->recs[k].heap_pos & HK_ENTRY_FREE)
 				continue;   /* a freed record */
 			cb(&ch->recs[k], arg);
 			n++;

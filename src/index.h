@@ -7,12 +7,13 @@
  * ordered by age key, ties by name in byte order, then dir id), O(log n)
  * insert/update/remove, and running totals of files and bytes.
  *
- * Memory per file: a 44-byte record in slabs of HK_INDEX_CHUNK records
+ * Memory per file: a 38-byte record in slabs of HK_INDEX_CHUNK records
  * (their own mappings, given back when they empty), a 4-byte hash slot at
- * load 0.64..0.8 (5..6.25 bytes) and a 4-byte heap slot with at most 1/8
- * slack (4..4.5 bytes): at most about 55 bytes per file when the name
- * has 1..14 bytes, the age key is the mtime and size and inode are below
- * 2^48 (test_index measures it). Any other file also has a malloc'd block
+ * load 0.64..0.8 (5..6.25 bytes; 0.8 after hk_index_fit) and a 4-byte
+ * heap slot with at most 1/8 slack (4..4.5 bytes; none after a fit):
+ * 47..48.75 bytes per file when the name has 1..14 bytes, the age key is
+ * the mtime, size and inode are below 2^32 and the directory id below
+ * 2^24 (test_index measures it). Any other file also has a malloc'd block
  * of 26 bytes + name (a 48-byte malloc chunk or more).
  * At most 2^28 - 1 files. Pure data structure: no I/O.
  *
@@ -31,26 +32,28 @@ struct hk_index;
 
 #define HK_INDEX_CHUNK 4096u        /* records per slab */
 #define HK_ENTRY_SEEN 0x80000000u   /* in heap_pos: the seen mark */
+#define HK_ENTRY_SPILL 0x40000000u  /* in heap_pos: the record has a spill block */
+#define HK_ENTRY_FREE 0x20000000u   /* in heap_pos: a freed record (internal) */
 #define HK_ENTRY_INLINE_MAX 14u     /* longest name kept in the record */
-#define HK_ENTRY_SPILLED 0xffu      /* name_len of a record with a spill block */
+#define HK_ENTRY_DIR_INLINE (UINT32_C(1) << 24)   /* directory ids kept in the record */
 
-/* One indexed file, a 44-byte record. Read it only through the hk_entry_*
+/* One indexed file, a 38-byte record. Read it only through the hk_entry_*
  * accessors below, and change nothing. Owned by the index and valid until
  * removed or the index is freed; a detached entry (hk_index_detach) is the
- * caller's. Internals: size and ino are 48-bit little-endian; names of up
- * to 14 bytes are inline; otherwise (or when the key is not the mtime, or
- * size or ino do not fit in 48 bits) name_len is HK_ENTRY_SPILLED and name
- * holds, at byte 3, a pointer to a struct hk_entry_spill, which then has
- * the authoritative key, ino, size and name. */
+ * caller's. Internals: size and ino are 32-bit, the directory id 24-bit;
+ * names of up to 14 bytes are inline, NUL-terminated (their length is
+ * their strlen); otherwise (or when the key is not the mtime, or size,
+ * ino or dir do not fit) heap_pos has HK_ENTRY_SPILL and name holds a
+ * pointer to a struct hk_entry_spill, which then has the authoritative
+ * key, ino, size and name, and at name + 8 the 32-bit directory id. */
 struct hk_entry {
 	int64_t mtime_ns;    /* for the re-check before unlink */
-	uint32_t heap_pos;   /* internal: slot in the heap; top bit = seen mark */
-	uint32_t dir;        /* caller's directory id */
-	uint8_t size48[6];
-	uint8_t ino48[6];
-	uint8_t name_len;    /* 1..14, or HK_ENTRY_SPILLED */
-	char name[15];       /* NUL-terminated, or a spill pointer at name + 3 */
-} __attribute__((packed, aligned(4)));
+	uint32_t heap_pos;   /* internal: slot in the heap; top bits: seen, spill, free */
+	uint32_t size32;
+	uint32_t ino32;
+	uint8_t dir24[3];    /* caller's directory id, little-endian */
+	char name[15];       /* NUL-terminated, or a spill pointer and the dir */
+} __attribute__((packed, aligned(2)));
 
 /* Internal: what a spilled record points to (malloc'd, exact size). */
 struct hk_entry_spill {
@@ -65,19 +68,10 @@ static inline const struct hk_entry_spill *hk_entry_spill_of(const struct hk_ent
 {
 	const struct hk_entry_spill *s;
 
-	if (e->name_len != HK_ENTRY_SPILLED)
+	if (!(e->heap_pos & HK_ENTRY_SPILL))
 		return NULL;
-	memcpy(&s, e->name + 3, sizeof(s));
+	memcpy(&s, e->name, sizeof(s));
 	return s;
-}
-
-static inline uint64_t hk_entry_u48(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < 6; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
 }
 
 /* The name, NUL-terminated: valid while e is, and until e is updated. */
@@ -92,26 +86,32 @@ static inline size_t hk_entry_name_len(const struct hk_entry *e)
 {
 	const struct hk_entry_spill *s = hk_entry_spill_of(e);
 
-	return s ? s->name_len : e->name_len;
+	return s ? s->name_len : strnlen(e->name, HK_ENTRY_INLINE_MAX);
 }
 
 static inline uint32_t hk_entry_dir(const struct hk_entry *e)
 {
-	return e->dir;
+	uint32_t dir;
+
+	if (e->heap_pos & HK_ENTRY_SPILL) {
+		memcpy(&dir, e->name + sizeof(void *), sizeof(dir));
+		return dir;
+	}
+	return (uint32_t)e->dir24[0] | (uint32_t)e->dir24[1] << 8 | (uint32_t)e->dir24[2] << 16;
 }
 
 static inline uint64_t hk_entry_size(const struct hk_entry *e)
 {
 	const struct hk_entry_spill *s = hk_entry_spill_of(e);
 
-	return s ? s->size : hk_entry_u48(e->size48);
+	return s ? s->size : e->size32;
 }
 
 static inline uint64_t hk_entry_ino(const struct hk_entry *e)
 {
 	const struct hk_entry_spill *s = hk_entry_spill_of(e);
 
-	return s ? s->ino : hk_entry_u48(e->ino48);
+	return s ? s->ino : e->ino32;
 }
 
 static inline int64_t hk_entry_mtime(const struct hk_entry *e)
@@ -161,6 +161,10 @@ int hk_index_set(struct hk_index *idx, uint32_t dir, const char *name, size_t na
  * marked seen): one hash lookup for "insert, or tell me what changed". */
 int hk_index_put(struct hk_index *idx, uint32_t dir, const char *name, size_t name_len,
 		 const struct hk_file_meta *meta, struct hk_entry **entry);
+/* A hint: (dir, name) will be looked up soon; brings its hash slot into
+ * the cache meanwhile. */
+void hk_index_prefetch(const struct hk_index *idx, uint32_t dir, const char *name,
+		       size_t name_len);
 /* Look up (dir, name); NULL when absent. */
 struct hk_entry *hk_index_get(const struct hk_index *idx, uint32_t dir, const char *name,
 			      size_t name_len);
@@ -182,6 +186,14 @@ struct hk_entry *hk_index_attach(struct hk_index *idx, struct hk_entry *e);
  * how many. O(n). */
 size_t hk_index_remove_dir(struct hk_index *idx, uint32_t dir);
 void hk_index_clear(struct hk_index *idx);
+
+/* Bulk loading: make room for n entries in all (a hint: the index still
+ * grows past it), the hash table at a load of 1/2 (short probes while it
+ * fills). hk_index_fit then sizes the hash table to a load of 0.8 and the
+ * heap array to the count, giving back what a hint or growth left unused.
+ * Both O(count). */
+void hk_index_reserve(struct hk_index *idx, size_t n);
+void hk_index_fit(struct hk_index *idx);
 
 /* The oldest entry (smallest key, ties by name then dir), NULL if empty. */
 struct hk_entry *hk_index_oldest(const struct hk_index *idx);

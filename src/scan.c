@@ -178,6 +178,13 @@ int hk_dirscan_next(struct hk_dirscan *ds, const char **name, unsigned char *d_t
 	}
 }
 
+const char *hk_dirscan_peek(const struct hk_dirscan *ds)
+{
+	if (ds->pos >= ds->len)
+		return NULL;
+	return ((const struct scan_dirent64 *)(ds->buf + ds->pos))->d_name;
+}
+
 void hk_dirscan_free(struct hk_dirscan *ds)
 {
 	free(ds);

@@ -60,5 +60,8 @@ struct hk_dirscan *hk_dirscan_create(int dir_fd);
  * a read error. */
 int hk_dirscan_next(struct hk_dirscan *ds, const char **name, unsigned char *d_type);
 void hk_dirscan_free(struct hk_dirscan *ds);
+/* The name the next hk_dirscan_next would give when it is already in the
+ * buffer (".", ".." included), else NULL: for prefetching. */
+const char *hk_dirscan_peek(const struct hk_dirscan *ds);
 
 #endif /* HK_SCAN_H */
