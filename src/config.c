@@ -48,7 +48,6 @@
 #define HK_LIBDIR_CONFD "/usr/lib/housekeeper/conf.d"
 #endif
 
-#define CONFIG_DEFAULT_SCHEDULE "0 3 * * *"
 #define CONFIG_NAME_CHARS "-_.@:"
 
 /* Errors ------------------------------------------------------------------- */
@@ -227,10 +226,7 @@ static struct hk_registration *config_reg_new(const char *name)
 
 	reg->name = hk_xstrdup(name);
 	hk_registration_id_from_name(name, reg->id);
-	reg->pattern = hk_xstrdup("*");
-	reg->excludes = hk_xcalloc(1, sizeof(*reg->excludes));
-	reg->priority = CONFIG_DEFAULT_PRIORITY;
-	reg->age_by = HK_AGE_MTIME;
+	config_defaults_apply(CONFIG_SEC_CLEANUP, reg);
 	reg->source = HK_SOURCE_CONFIG;
 	return reg;
 }
@@ -682,24 +678,10 @@ static bool config_same_dir(const char *dir, const char *other)
 static struct hk_config *config_new(const char *main_file)
 {
 	struct hk_config *cfg = hk_xcalloc(1, sizeof(*cfg));
-	struct hk_scheduler_settings *s = &cfg->scheduler;
-	struct hk_daemon_settings *d = &cfg->daemon;
 
 	cfg->main_file = hk_xstrdup(main_file);
-	s->job_history_retention_days = 30;
-	s->max_concurrent_jobs = 5;
-	s->default_timeout = 300;
-	s->housekeeper_schedule = hk_xstrdup(CONFIG_DEFAULT_SCHEDULE);
-	(void)hk_cron_parse(CONFIG_DEFAULT_SCHEDULE, &s->schedule_cron, NULL);
-	s->housekeeper_default_retention = 30;
-	s->housekeeper_dry_run = false;
-	s->housekeeper_read_only = false;
-	s->housekeeper_concurrent_cleanups = 3;
-	s->housekeeper_report_enabled = true;
-	s->housekeeper_report_directory = hk_xstrdup("");
-	d->state_directory = hk_xstrdup(HK_LOCALSTATEDIR);
-	d->control_socket = hk_xstrdup(CONFIG_DEFAULT_SOCKET);
-	d->log_level = hk_xstrdup(CONFIG_DEFAULT_LOG_LEVEL);
+	config_defaults_apply(CONFIG_SEC_SCHEDULER, &cfg->scheduler);
+	config_defaults_apply(CONFIG_SEC_DAEMON, &cfg->daemon);
 	return cfg;
 }
 
@@ -723,6 +705,30 @@ void hk_config_free(struct hk_config *cfg)
 		hk_registration_free(cfg->regs[i]);
 	free(cfg->regs);
 	free(cfg);
+}
+
+size_t hk_config_keep_restart_only(struct hk_config *next, const struct hk_config *running,
+				   const char **changed, size_t max_changed)
+{
+	size_t n = 0, n_changed = 0;
+	const struct config_setting *table = config_settings(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct config_setting *s = &table[i];
+		if (!(s->flags & CONFIG_RESTART))
+			continue;
+		/* restart-only keys are [daemon] strings (checked by the unit tests) */
+		char **dst = CONFIG_AT(&next->daemon, s, char *);
+		char *const *cur = CONFIG_AT(&running->daemon, s, char *const);
+		if (!*dst != !*cur || (*dst && strcmp(*dst, *cur) != 0)) {
+			if (n_changed < max_changed)
+				changed[n_changed] = s->name;
+			n_changed++;
+		}
+		free(*dst);
+		*dst = *cur ? hk_xstrdup(*cur) : NULL;
+	}
+	return n_changed;
 }
 
 /* After all files: required keys, default retention, validation. */
