@@ -220,13 +220,18 @@ static void config_section_add(struct config_file *f, enum config_kind kind, con
 	sec->line = line;
 }
 
+void hk_registration_set_defaults(struct hk_registration *reg)
+{
+	config_defaults_apply(CONFIG_SEC_CLEANUP, reg);
+}
+
 static struct hk_registration *config_reg_new(const char *name)
 {
 	struct hk_registration *reg = hk_xcalloc(1, sizeof(*reg));
 
 	reg->name = hk_xstrdup(name);
 	hk_registration_id_from_name(name, reg->id);
-	config_defaults_apply(CONFIG_SEC_CLEANUP, reg);
+	hk_registration_set_defaults(reg);
 	reg->source = HK_SOURCE_CONFIG;
 	return reg;
 }

@@ -175,6 +175,10 @@ struct hk_config_errors {
 };
 void hk_config_errors_fini(struct hk_config_errors *errs);
 
+/* The [cleanup] defaults of the key table (pattern "*", priority 100,
+ * age_by mtime, no excludes...) set into a zeroed registration. */
+void hk_registration_set_defaults(struct hk_registration *reg);
+
 /* A reload: gives next the running values of the keys only a restart
  * can change ([daemon] state_directory, control_socket, control_group).
  * Returns how many differed; their names go to changed (up to max). */
