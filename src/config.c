@@ -50,101 +50,7 @@
 
 #define CONFIG_NAME_CHARS "-_.@:"
 
-/* Errors ------------------------------------------------------------------- */
-
-static void config_errors_add(struct hk_config_errors *errs, char *msg)
-{
-	errs->msgs = hk_xreallocarray(errs->msgs, errs->n + 1, sizeof(*errs->msgs));
-	errs->msgs[errs->n++] = msg;
-}
-
-__attribute__((format(printf, 3, 4)))
-static void config_err_at(struct config_ctx *ctx, const char *where, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = hk_xvasprintf(fmt, ap);
-	va_end(ap);
-	config_errors_add(ctx->errs, hk_xasprintf("%s: %s", where, msg));
-	free(msg);
-}
-
-__attribute__((format(printf, 4, 5)))
-static void config_err_line(struct config_ctx *ctx, const char *file, unsigned line,
-			    const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = hk_xvasprintf(fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		config_errors_add(ctx->errs, hk_xasprintf("%s:%u: %s", file, line, msg));
-	else
-		config_errors_add(ctx->errs, hk_xasprintf("%s: %s", file, msg));
-	free(msg);
-}
-
-/* An error at the current line of the file being parsed. A key whose value
- * is refused keeps its default, so later checks do not report it twice. */
-__attribute__((format(printf, 2, 3)))
-void config_err(struct config_file *f, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = hk_xvasprintf(fmt, ap);
-	va_end(ap);
-	config_err_line(f->ctx, f->path, f->cur_line, "%s", msg);
-	free(msg);
-}
-
-void hk_config_errors_fini(struct hk_config_errors *errs)
-{
-	if (!errs)
-		return;
-	for (size_t i = 0; i < errs->n; i++)
-		free(errs->msgs[i]);
-	free(errs->msgs);
-	errs->msgs = NULL;
-	errs->n = 0;
-}
-
 /* Small helpers -------------------------------------------------------------- */
-
-void config_strv_add(char ***v, size_t *n, const char *s)
-{
-	*v = hk_xreallocarray(*v, *n + 2, sizeof(**v));
-	(*v)[(*n)++] = hk_xstrdup(s);
-	(*v)[*n] = NULL;
-}
-
-void config_strv_free(char **v, size_t n)
-{
-	if (!v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-char **config_strv_dup(char *const *v, size_t n)
-{
-	char **out = NULL;
-	size_t m = 0;
-
-	if (!v)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		config_strv_add(&out, &m, v[i]);
-	if (!out)
-		out = hk_xcalloc(1, sizeof(*out));
-	return out;
-}
 
 static bool config_name_valid(const char *name)
 {
@@ -484,7 +390,7 @@ static void config_files_add(struct config_ctx *ctx, const char *path)
 	struct hk_config *cfg = ctx->cfg;
 	char *real = realpath(path, NULL);
 
-	config_strv_add(&cfg->files, &cfg->n_files, path);
+	hk_strv_add(&cfg->files, &cfg->n_files, path);
 	ctx->read_real = hk_xreallocarray(ctx->read_real, ctx->n_read_real + 1,
 					  sizeof(*ctx->read_real));
 	ctx->read_real[ctx->n_read_real++] = real ? real : hk_xstrdup(path);
@@ -695,17 +601,17 @@ void hk_config_free(struct hk_config *cfg)
 	if (!cfg)
 		return;
 	free(cfg->main_file);
-	config_strv_free(cfg->files, cfg->n_files);
+	hk_strv_free(cfg->files, cfg->n_files);
 	free(cfg->scheduler.housekeeper_schedule);
 	free(cfg->scheduler.housekeeper_report_directory);
 	free(cfg->daemon.state_directory);
 	free(cfg->daemon.control_socket);
 	free(cfg->daemon.control_group);
-	config_strv_free(cfg->daemon.includes, cfg->daemon.n_includes);
+	hk_strv_free(cfg->daemon.includes, cfg->daemon.n_includes);
 	free(cfg->daemon.log_level);
 	free(cfg->daemon.metrics_textfile);
 	free(cfg->daemon.on_failure);
-	config_strv_free(cfg->daemon.on_failure_argv, cfg->daemon.on_failure_argc);
+	hk_strv_free(cfg->daemon.on_failure_argv, cfg->daemon.on_failure_argc);
 	for (size_t i = 0; i < cfg->n_regs; i++)
 		hk_registration_free(cfg->regs[i]);
 	free(cfg->regs);
@@ -773,7 +679,7 @@ static void config_ctx_fini(struct config_ctx *ctx)
 {
 	free(ctx->meta);
 	free(ctx->include_lines);
-	config_strv_free(ctx->read_real, ctx->n_read_real);
+	hk_strv_free(ctx->read_real, ctx->n_read_real);
 }
 
 /* Ends a load: hands out cfg if no error was added since n_before. */
@@ -865,7 +771,7 @@ int hk_config_load_string(const char *text, const char *name,
 		config_err_at(&ctx, name, "file too large (%zu bytes, at most %d)", strlen(text),
 			      HK_CONFIG_MAX_FILE);
 	} else {
-		config_strv_add(&ctx.cfg->files, &ctx.cfg->n_files, name);
+		hk_strv_add(&ctx.cfg->files, &ctx.cfg->n_files, name);
 		config_parse_buffer(&ctx, name, true, text, strlen(text));
 		config_finish(&ctx);
 	}

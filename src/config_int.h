@@ -138,20 +138,19 @@ void config_defaults_apply(enum config_kind section, void *base);
 /* The value of a CONFIG_T_LONG/BOOL/STR/PATH or char * custom key in base. */
 #define CONFIG_AT(base, s, type) ((type *)(void *)((char *)(base) + (s)->offset))
 
-/* Printing helpers shared with the custom printers (config_print.c). */
+/* "key = value" lines of -T (config_keys.c; the document is config_print.c). */
 void config_print_kv(FILE *out, const char *key, const char *value);
 void config_print_setting(FILE *out, const struct config_setting *s, const void *base);
 
-/* Errors (config.c). */
-
-/* An error at the current line of the file being parsed. */
+/* Errors (config_err.c): "file:line: message", or "where: message". An
+ * error at the current line of the file being parsed; a key whose value
+ * is refused keeps its default, so later checks do not report it twice. */
 void config_err(struct config_file *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-
-/* NULL-terminated string vectors (config.c). */
-void config_strv_add(char ***v, size_t *n, const char *s);
-void config_strv_free(char **v, size_t n);
-char **config_strv_dup(char *const *v, size_t n);
+void config_err_line(struct config_ctx *ctx, const char *file, unsigned line,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void config_err_at(struct config_ctx *ctx, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Paths (config_reg.c). Is inner at or below outer (both absolute and
  * clean; strictly below when strict)? */

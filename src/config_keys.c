@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -76,6 +77,45 @@ static bool config_check_path(struct config_file *f, const char *key, const char
 		return false;
 	}
 	return true;
+}
+
+/* Printing a value (-T; config_print.c lays out the file) ---------------------- */
+
+/* "key = value", or "key=value" when that is the only form that fits a
+ * line or keeps a leading ';' from reading as a comment. */
+void config_print_kv(FILE *out, const char *key, const char *value)
+{
+	if (!value || !*value)
+		fprintf(out, "%s =\n", key);
+	else if (value[0] == ';' || strlen(key) + 3 + strlen(value) > HK_CONFIG_MAX_LINE)
+		fprintf(out, "%s=%s\n", key, value);
+	else
+		fprintf(out, "%s = %s\n", key, value);
+}
+
+/* One key of base by the table: its custom printer, else by its type. */
+void config_print_setting(FILE *out, const struct config_setting *s, const void *base)
+{
+	if (s->flags & CONFIG_ALIAS)
+		return;
+	if (s->print) {
+		s->print(out, s, base);
+		return;
+	}
+	switch (s->type) {
+	case CONFIG_T_LONG:
+	case CONFIG_T_SECONDS:
+		fprintf(out, "%s = %ld\n", s->name, *CONFIG_AT(base, s, const long));
+		break;
+	case CONFIG_T_BOOL:
+		config_print_kv(out, s->name, *CONFIG_AT(base, s, const bool) ? "true" : "false");
+		break;
+	case CONFIG_T_STR:
+	case CONFIG_T_PATH:
+	case CONFIG_T_CUSTOM:
+		config_print_kv(out, s->name, *CONFIG_AT(base, s, char *const));
+		break;
+	}
 }
 
 /* Generic setters ---------------------------------------------------------------- */
@@ -251,7 +291,7 @@ static void config_daemon_include(struct config_file *f, const struct config_set
 		return;
 	}
 	if (!*v) {
-		config_strv_free(d->includes, d->n_includes);
+		hk_strv_free(d->includes, d->n_includes);
 		d->includes = NULL;
 		d->n_includes = 0;
 		return;
@@ -259,7 +299,7 @@ static void config_daemon_include(struct config_file *f, const struct config_set
 	f->ctx->include_lines = hk_xreallocarray(f->ctx->include_lines, d->n_includes + 1,
 						 sizeof(*f->ctx->include_lines));
 	f->ctx->include_lines[d->n_includes] = f->cur_line;
-	config_strv_add(&d->includes, &d->n_includes, v);
+	hk_strv_add(&d->includes, &d->n_includes, v);
 }
 
 static void config_print_includes(FILE *out, const struct config_setting *s, const void *base)
@@ -299,19 +339,19 @@ static void config_daemon_on_failure(struct config_file *f, const struct config_
 	char *save = NULL;
 
 	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-		config_strv_add(&argv, &argc, w);
+		hk_strv_add(&argv, &argc, w);
 	if (argc > 0 && argv[0][0] != '/') {
 		config_err(f, "%s: '%s' must start with an absolute path to the program (no shell is used)",
 			   s->name, argv[0]);
 		goto out;
 	}
-	config_strv_free(d->on_failure_argv, d->on_failure_argc);
+	hk_strv_free(d->on_failure_argv, d->on_failure_argc);
 	d->on_failure_argv = argv;
 	d->on_failure_argc = argc;
 	argv = NULL;
 	config_set_str(&d->on_failure, argc ? v : NULL);
 out:
-	config_strv_free(argv, argc);
+	hk_strv_free(argv, argc);
 	free(copy);
 }
 
@@ -355,7 +395,7 @@ static void config_reg_exclude(struct config_file *f, const struct config_settin
 	struct hk_registration *reg = base;
 
 	if (!*v) {
-		config_strv_free(reg->excludes, reg->n_excludes);
+		hk_strv_free(reg->excludes, reg->n_excludes);
 		reg->excludes = hk_xcalloc(1, sizeof(*reg->excludes));
 		reg->n_excludes = 0;
 		return;
@@ -364,7 +404,7 @@ static void config_reg_exclude(struct config_file *f, const struct config_settin
 		config_err(f, "%s: '%s' contains '/' (it matches file names, not paths)", s->name, v);
 		return;
 	}
-	config_strv_add(&reg->excludes, &reg->n_excludes, v);
+	hk_strv_add(&reg->excludes, &reg->n_excludes, v);
 }
 
 static void config_print_excludes(FILE *out, const struct config_setting *s, const void *base)

@@ -19,18 +19,6 @@
 
 /* Printing ---------------------------------------------------------------------- */
 
-/* "key = value", or "key=value" when that is the only form that fits a
- * line or keeps a leading ';' from reading as a comment. */
-void config_print_kv(FILE *out, const char *key, const char *value)
-{
-	if (!value || !*value)
-		fprintf(out, "%s =\n", key);
-	else if (value[0] == ';' || strlen(key) + 3 + strlen(value) > HK_CONFIG_MAX_LINE)
-		fprintf(out, "%s=%s\n", key, value);
-	else
-		fprintf(out, "%s = %s\n", key, value);
-}
-
 /* A comment line, cut to fit a line. */
 __attribute__((format(printf, 2, 3)))
 static void config_print_comment(FILE *out, const char *fmt, ...)
@@ -48,31 +36,6 @@ static void config_print_comment(FILE *out, const char *fmt, ...)
 	else
 		fprintf(out, "; %s\n", text);
 	free(text);
-}
-
-/* One key of base by the table: its custom printer, else by its type. */
-void config_print_setting(FILE *out, const struct config_setting *s, const void *base)
-{
-	if (s->flags & CONFIG_ALIAS)
-		return;
-	if (s->print) {
-		s->print(out, s, base);
-		return;
-	}
-	switch (s->type) {
-	case CONFIG_T_LONG:
-	case CONFIG_T_SECONDS:
-		fprintf(out, "%s = %ld\n", s->name, *CONFIG_AT(base, s, const long));
-		break;
-	case CONFIG_T_BOOL:
-		config_print_kv(out, s->name, *CONFIG_AT(base, s, const bool) ? "true" : "false");
-		break;
-	case CONFIG_T_STR:
-	case CONFIG_T_PATH:
-	case CONFIG_T_CUSTOM:
-		config_print_kv(out, s->name, *CONFIG_AT(base, s, char *const));
-		break;
-	}
 }
 
 /* Every key of section in base, in table order. */
