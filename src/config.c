@@ -48,104 +48,9 @@
 #define HK_LIBDIR_CONFD "/usr/lib/housekeeper/conf.d"
 #endif
 
-#define CONFIG_DEFAULT_SCHEDULE "0 3 * * *"
 #define CONFIG_NAME_CHARS "-_.@:"
 
-/* Errors ------------------------------------------------------------------- */
-
-static void config_errors_add(struct hk_config_errors *errs, char *msg)
-{
-	errs->msgs = hk_xreallocarray(errs->msgs, errs->n + 1, sizeof(*errs->msgs));
-	errs->msgs[errs->n++] = msg;
-}
-
-__attribute__((format(printf, 3, 4)))
-static void config_err_at(struct config_ctx *ctx, const char *where, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = hk_xvasprintf(fmt, ap);
-	va_end(ap);
-	config_errors_add(ctx->errs, hk_xasprintf("%s: %s", where, msg));
-	free(msg);
-}
-
-__attribute__((format(printf, 4, 5)))
-static void config_err_line(struct config_ctx *ctx, const char *file, unsigned line,
-			    const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = hk_xvasprintf(fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		config_errors_add(ctx->errs, hk_xasprintf("%s:%u: %s", file, line, msg));
-	else
-		config_errors_add(ctx->errs, hk_xasprintf("%s: %s", file, msg));
-	free(msg);
-}
-
-/* An error at the current line of the file being parsed. A key whose value
- * is refused keeps its default, so later checks do not report it twice. */
-__attribute__((format(printf, 2, 3)))
-void config_err(struct config_file *f, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = hk_xvasprintf(fmt, ap);
-	va_end(ap);
-	config_err_line(f->ctx, f->path, f->cur_line, "%s", msg);
-	free(msg);
-}
-
-void hk_config_errors_fini(struct hk_config_errors *errs)
-{
-	if (!errs)
-		return;
-	for (size_t i = 0; i < errs->n; i++)
-		free(errs->msgs[i]);
-	free(errs->msgs);
-	errs->msgs = NULL;
-	errs->n = 0;
-}
-
 /* Small helpers -------------------------------------------------------------- */
-
-void config_strv_add(char ***v, size_t *n, const char *s)
-{
-	*v = hk_xreallocarray(*v, *n + 2, sizeof(**v));
-	(*v)[(*n)++] = hk_xstrdup(s);
-	(*v)[*n] = NULL;
-}
-
-void config_strv_free(char **v, size_t n)
-{
-	if (!v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-char **config_strv_dup(char *const *v, size_t n)
-{
-	char **out = NULL;
-	size_t m = 0;
-
-	if (!v)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		config_strv_add(&out, &m, v[i]);
-	if (!out)
-		out = hk_xcalloc(1, sizeof(*out));
-	return out;
-}
 
 static bool config_name_valid(const char *name)
 {
@@ -221,16 +126,18 @@ static void config_section_add(struct config_file *f, enum config_kind kind, con
 	sec->line = line;
 }
 
+void hk_registration_set_defaults(struct hk_registration *reg)
+{
+	config_defaults_apply(CONFIG_SEC_CLEANUP, reg);
+}
+
 static struct hk_registration *config_reg_new(const char *name)
 {
 	struct hk_registration *reg = hk_xcalloc(1, sizeof(*reg));
 
 	reg->name = hk_xstrdup(name);
 	hk_registration_id_from_name(name, reg->id);
-	reg->pattern = hk_xstrdup("*");
-	reg->excludes = hk_xcalloc(1, sizeof(*reg->excludes));
-	reg->priority = CONFIG_DEFAULT_PRIORITY;
-	reg->age_by = HK_AGE_MTIME;
+	hk_registration_set_defaults(reg);
 	reg->source = HK_SOURCE_CONFIG;
 	return reg;
 }
@@ -483,7 +390,7 @@ static void config_files_add(struct config_ctx *ctx, const char *path)
 	struct hk_config *cfg = ctx->cfg;
 	char *real = realpath(path, NULL);
 
-	config_strv_add(&cfg->files, &cfg->n_files, path);
+	hk_strv_add(&cfg->files, &cfg->n_files, path);
 	ctx->read_real = hk_xreallocarray(ctx->read_real, ctx->n_read_real + 1,
 					  sizeof(*ctx->read_real));
 	ctx->read_real[ctx->n_read_real++] = real ? real : hk_xstrdup(path);
@@ -682,24 +589,10 @@ static bool config_same_dir(const char *dir, const char *other)
 static struct hk_config *config_new(const char *main_file)
 {
 	struct hk_config *cfg = hk_xcalloc(1, sizeof(*cfg));
-	struct hk_scheduler_settings *s = &cfg->scheduler;
-	struct hk_daemon_settings *d = &cfg->daemon;
 
 	cfg->main_file = hk_xstrdup(main_file);
-	s->job_history_retention_days = 30;
-	s->max_concurrent_jobs = 5;
-	s->default_timeout = 300;
-	s->housekeeper_schedule = hk_xstrdup(CONFIG_DEFAULT_SCHEDULE);
-	(void)hk_cron_parse(CONFIG_DEFAULT_SCHEDULE, &s->schedule_cron, NULL);
-	s->housekeeper_default_retention = 30;
-	s->housekeeper_dry_run = false;
-	s->housekeeper_read_only = false;
-	s->housekeeper_concurrent_cleanups = 3;
-	s->housekeeper_report_enabled = true;
-	s->housekeeper_report_directory = hk_xstrdup("");
-	d->state_directory = hk_xstrdup(HK_LOCALSTATEDIR);
-	d->control_socket = hk_xstrdup(CONFIG_DEFAULT_SOCKET);
-	d->log_level = hk_xstrdup(CONFIG_DEFAULT_LOG_LEVEL);
+	config_defaults_apply(CONFIG_SEC_SCHEDULER, &cfg->scheduler);
+	config_defaults_apply(CONFIG_SEC_DAEMON, &cfg->daemon);
 	return cfg;
 }
 
@@ -708,21 +601,45 @@ void hk_config_free(struct hk_config *cfg)
 	if (!cfg)
 		return;
 	free(cfg->main_file);
-	config_strv_free(cfg->files, cfg->n_files);
+	hk_strv_free(cfg->files, cfg->n_files);
 	free(cfg->scheduler.housekeeper_schedule);
 	free(cfg->scheduler.housekeeper_report_directory);
 	free(cfg->daemon.state_directory);
 	free(cfg->daemon.control_socket);
 	free(cfg->daemon.control_group);
-	config_strv_free(cfg->daemon.includes, cfg->daemon.n_includes);
+	hk_strv_free(cfg->daemon.includes, cfg->daemon.n_includes);
 	free(cfg->daemon.log_level);
 	free(cfg->daemon.metrics_textfile);
 	free(cfg->daemon.on_failure);
-	config_strv_free(cfg->daemon.on_failure_argv, cfg->daemon.on_failure_argc);
+	hk_strv_free(cfg->daemon.on_failure_argv, cfg->daemon.on_failure_argc);
 	for (size_t i = 0; i < cfg->n_regs; i++)
 		hk_registration_free(cfg->regs[i]);
 	free(cfg->regs);
 	free(cfg);
+}
+
+size_t hk_config_keep_restart_only(struct hk_config *next, const struct hk_config *running,
+				   const char **changed, size_t max_changed)
+{
+	size_t n = 0, n_changed = 0;
+	const struct config_setting *table = config_settings(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct config_setting *s = &table[i];
+		if (!(s->flags & CONFIG_RESTART))
+			continue;
+		/* restart-only keys are [daemon] strings (checked by the unit tests) */
+		char **dst = CONFIG_AT(&next->daemon, s, char *);
+		char *const *cur = CONFIG_AT(&running->daemon, s, char *const);
+		if (!*dst != !*cur || (*dst && strcmp(*dst, *cur) != 0)) {
+			if (n_changed < max_changed)
+				changed[n_changed] = s->name;
+			n_changed++;
+		}
+		free(*dst);
+		*dst = *cur ? hk_xstrdup(*cur) : NULL;
+	}
+	return n_changed;
 }
 
 /* After all files: required keys, default retention, validation. */
@@ -762,7 +679,7 @@ static void config_ctx_fini(struct config_ctx *ctx)
 {
 	free(ctx->meta);
 	free(ctx->include_lines);
-	config_strv_free(ctx->read_real, ctx->n_read_real);
+	hk_strv_free(ctx->read_real, ctx->n_read_real);
 }
 
 /* Ends a load: hands out cfg if no error was added since n_before. */
@@ -854,7 +771,7 @@ int hk_config_load_string(const char *text, const char *name,
 		config_err_at(&ctx, name, "file too large (%zu bytes, at most %d)", strlen(text),
 			      HK_CONFIG_MAX_FILE);
 	} else {
-		config_strv_add(&ctx.cfg->files, &ctx.cfg->n_files, name);
+		hk_strv_add(&ctx.cfg->files, &ctx.cfg->n_files, name);
 		config_parse_buffer(&ctx, name, true, text, strlen(text));
 		config_finish(&ctx);
 	}

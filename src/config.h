@@ -175,6 +175,16 @@ struct hk_config_errors {
 };
 void hk_config_errors_fini(struct hk_config_errors *errs);
 
+/* The [cleanup] defaults of the key table (pattern "*", priority 100,
+ * age_by mtime, no excludes...) set into a zeroed registration. */
+void hk_registration_set_defaults(struct hk_registration *reg);
+
+/* A reload: gives next the running values of the keys only a restart
+ * can change ([daemon] state_directory, control_socket, control_group).
+ * Returns how many differed; their names go to changed (up to max). */
+size_t hk_config_keep_restart_only(struct hk_config *next, const struct hk_config *running,
+				   const char **changed, size_t max_changed);
+
 /* Load main_file and its drop-ins (SPEC 3). On success returns 0 and a new
  * config in *out (caller frees with hk_config_free). On any error returns
  * HK_ECONFIG, *out is NULL, and errs holds every error found. paths may be

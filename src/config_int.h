@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -22,7 +23,6 @@
 
 #define CONFIG_DEFAULT_SOCKET HK_RUNSTATEDIR "/housekeeper.sock"
 #define CONFIG_DEFAULT_LOG_LEVEL "info"
-#define CONFIG_DEFAULT_PRIORITY 100
 #define CONFIG_SECONDS_PER_DAY INT64_C(86400)
 
 enum config_kind {
@@ -87,16 +87,70 @@ struct config_ctx {
 	const char *state_override;   /* -S: replaces [daemon] state_directory */
 };
 
-/* Errors (config.c). */
+/* The key table (config_keys.c) ---------------------------------------------------
+ * Every key of every section once: its type, where it is stored (an offset
+ * into the section's struct: hk_scheduler_settings, hk_daemon_settings or
+ * hk_registration), bounds, default and flags. Loading, defaults, -T
+ * printing and reload all walk this table; a custom setter or printer
+ * exists only where the grammar is special. */
+enum config_type {
+	CONFIG_T_LONG,       /* long in [min, max] */
+	CONFIG_T_SECONDS,    /* long: a duration in seconds in [min, max] */
+	CONFIG_T_BOOL,       /* yes/no, true/false, on/off, 1/0 */
+	CONFIG_T_STR,        /* text of at most max bytes (0: any); empty = default */
+	CONFIG_T_PATH,       /* absolute clean path; empty = default */
+	CONFIG_T_CUSTOM,     /* its own setter and, if not a char *, printer */
+};
 
-/* An error at the current line of the file being parsed. */
+enum {
+	CONFIG_REPEAT = 1u << 0,      /* a list key: may repeat within a section */
+	CONFIG_RESTART = 1u << 1,     /* a reload keeps the running value */
+	CONFIG_ALIAS = 1u << 2,       /* another spelling of a key: never printed */
+	CONFIG_EMPTY_DEFAULT = 1u << 3, /* CONFIG_T_LONG: an empty value = default */
+};
+
+struct config_setting;
+/* Sets the key from value into base, the section's struct; a refused
+ * value is reported with config_err and leaves the setting as it was. */
+typedef void (*config_setter)(struct config_file *f, const struct config_setting *s, void *base,
+			      const char *value);
+/* Prints the key's "key = value" line(s) of base. */
+typedef void (*config_printer)(FILE *out, const struct config_setting *s, const void *base);
+
+struct config_setting {
+	const char *name;
+	enum config_kind section;
+	size_t offset;            /* of the value in the section's struct */
+	enum config_type type;
+	size_t aux_offset;        /* a cron key: of its parsed struct hk_cron */
+	long min, max;            /* CONFIG_T_LONG bounds; CONFIG_T_STR max length */
+	const char *def;          /* the default as the file would spell it; NULL: unset */
+	unsigned flags;           /* CONFIG_* above */
+	config_setter set;        /* CONFIG_T_CUSTOM only */
+	config_printer print;     /* custom printing; NULL: by type (custom: a char *) */
+};
+
+/* The table, and the entry of name in section (NULL: unknown key). */
+const struct config_setting *config_settings(size_t *n);
+const struct config_setting *config_setting_find(enum config_kind section, const char *name);
+/* Sets the defaults of every key of section into base. */
+void config_defaults_apply(enum config_kind section, void *base);
+/* The value of a CONFIG_T_LONG/BOOL/STR/PATH or char * custom key in base. */
+#define CONFIG_AT(base, s, type) ((type *)(void *)((char *)(base) + (s)->offset))
+
+/* "key = value" lines of -T (config_keys.c; the document is config_print.c). */
+void config_print_kv(FILE *out, const char *key, const char *value);
+void config_print_setting(FILE *out, const struct config_setting *s, const void *base);
+
+/* Errors (config_err.c): "file:line: message", or "where: message". An
+ * error at the current line of the file being parsed; a key whose value
+ * is refused keeps its default, so later checks do not report it twice. */
 void config_err(struct config_file *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-
-/* NULL-terminated string vectors (config.c). */
-void config_strv_add(char ***v, size_t *n, const char *s);
-void config_strv_free(char **v, size_t n);
-char **config_strv_dup(char *const *v, size_t n);
+void config_err_line(struct config_ctx *ctx, const char *file, unsigned line,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void config_err_at(struct config_ctx *ctx, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Paths (config_reg.c). Is inner at or below outer (both absolute and
  * clean; strictly below when strict)? */

@@ -1,8 +1,10 @@
 /*
- * config_keys.c - the keys of each section: the key tables of [scheduler],
- * [daemon] and [cleanup "NAME"], the setter of every key (value parsing,
- * ranges, empty value = default) and the inih handler that looks a key up,
- * refuses duplicates and aliases set together, and calls its setter.
+ * config_keys.c - the keys of each section: one table of every key of
+ * [scheduler], [daemon] and [cleanup "NAME"] (type, storage, bounds,
+ * default, flags), the generic setters of numbers, booleans, strings and
+ * paths, the custom setters where the grammar is special, the defaults
+ * taken from the table, and the inih handler that looks a key up, refuses
+ * duplicates and aliases set together, and calls its setter.
  *
  * Invariant: a setter that refuses a value reports it with config_err and
  * leaves the setting as it was.
@@ -10,6 +12,8 @@
 #include "autoconfig.h"
 
 #include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -24,15 +28,6 @@
 
 #define CONFIG_MAX_TIMEOUT (31 * 86400L)
 #define CONFIG_MAX_WORKERS 1024
-
-/* Sets key from value in the section of the current line (f->cur_line). */
-typedef void (*config_setter)(struct config_file *f, const char *key, const char *value);
-
-struct config_keydef {
-	const char *name;
-	config_setter set;
-	bool repeat;           /* a list key: may repeat within a section */
-};
 
 /* Small helpers -------------------------------------------------------------- */
 
@@ -84,153 +79,184 @@ static bool config_check_path(struct config_file *f, const char *key, const char
 	return true;
 }
 
-static void config_long_range(struct config_file *f, const char *key, const char *v,
-			      long min, long max, long *out)
+/* Printing a value (-T; config_print.c lays out the file) ---------------------- */
+
+/* "key = value", or "key=value" when that is the only form that fits a
+ * line or keeps a leading ';' from reading as a comment. */
+void config_print_kv(FILE *out, const char *key, const char *value)
+{
+	if (!value || !*value)
+		fprintf(out, "%s =\n", key);
+	else if (value[0] == ';' || strlen(key) + 3 + strlen(value) > HK_CONFIG_MAX_LINE)
+		fprintf(out, "%s=%s\n", key, value);
+	else
+		fprintf(out, "%s = %s\n", key, value);
+}
+
+/* One key of base by the table: its custom printer, else by its type. */
+void config_print_setting(FILE *out, const struct config_setting *s, const void *base)
+{
+	if (s->flags & CONFIG_ALIAS)
+		return;
+	if (s->print) {
+		s->print(out, s, base);
+		return;
+	}
+	switch (s->type) {
+	case CONFIG_T_LONG:
+	case CONFIG_T_SECONDS:
+		fprintf(out, "%s = %ld\n", s->name, *CONFIG_AT(base, s, const long));
+		break;
+	case CONFIG_T_BOOL:
+		config_print_kv(out, s->name, *CONFIG_AT(base, s, const bool) ? "true" : "false");
+		break;
+	case CONFIG_T_STR:
+	case CONFIG_T_PATH:
+	case CONFIG_T_CUSTOM:
+		config_print_kv(out, s->name, *CONFIG_AT(base, s, char *const));
+		break;
+	}
+}
+
+/* Generic setters ---------------------------------------------------------------- */
+
+static void config_set_long(struct config_file *f, const struct config_setting *s, void *base,
+			    const char *v)
 {
 	long x = 0;
-	int r = hk_parse_int(v, min, max, &x);
+	int r;
 
+	if (!*v && (s->flags & CONFIG_EMPTY_DEFAULT))
+		v = s->def;
+	r = hk_parse_int(v, s->min, s->max, &x);
 	if (r == -ERANGE)
-		config_err(f, "%s: '%s' is out of range (%ld..%ld)", key, v, min, max);
+		config_err(f, "%s: '%s' is out of range (%ld..%ld)", s->name, v, s->min, s->max);
 	else if (r < 0)
-		config_err(f, "%s: '%s' is not a number", key, v);
+		config_err(f, "%s: '%s' is not a number", s->name, v);
 	else
-		*out = x;
+		*CONFIG_AT(base, s, long) = x;
 }
 
-static void config_bool(struct config_file *f, const char *key, const char *v, bool *out)
+static void config_set_bool(struct config_file *f, const struct config_setting *s, void *base,
+			    const char *v)
 {
-	if (config_parse_bool(v, out) < 0)
-		config_err(f, "%s: '%s' is not a boolean (use yes/no, true/false, on/off, 1/0)", key, v);
+	if (config_parse_bool(v, CONFIG_AT(base, s, bool)) < 0)
+		config_err(f, "%s: '%s' is not a boolean (use yes/no, true/false, on/off, 1/0)",
+			   s->name, v);
 }
 
-/* [scheduler] ------------------------------------------------------------------ */
-
-static void config_sched_history(struct config_file *f, const char *key, const char *v)
+static void config_set_text(struct config_file *f, const struct config_setting *s, void *base,
+			    const char *v)
 {
-	config_long_range(f, key, v, 1, HK_CONFIG_MAX_RETENTION_DAYS,
-			  &f->ctx->cfg->scheduler.job_history_retention_days);
+	if (s->max > 0 && strlen(v) > (size_t)s->max) {
+		config_err(f, "%s: too long (%zu bytes, at most %ld)", s->name, strlen(v), s->max);
+		return;
+	}
+	config_set_str(CONFIG_AT(base, s, char *), *v ? v : s->def);
 }
 
-static void config_sched_jobs(struct config_file *f, const char *key, const char *v)
+static void config_set_path(struct config_file *f, const struct config_setting *s, void *base,
+			    const char *v)
 {
-	config_long_range(f, key, v, 1, CONFIG_MAX_WORKERS,
-			  &f->ctx->cfg->scheduler.max_concurrent_jobs);
+	if (*v && !config_check_path(f, s->name, v))
+		return;
+	config_set_str(CONFIG_AT(base, s, char *), *v ? v : s->def);
 }
 
-static void config_sched_timeout(struct config_file *f, const char *key, const char *v)
+/* A duration in seconds within [min, max]; a bare number is seconds. */
+static void config_set_seconds(struct config_file *f, const struct config_setting *s, void *base,
+			       const char *v)
 {
 	int64_t sec_v = 0;
 	char *cause = NULL;
+	char lo[32], hi[32];
 	int r;
 
 	if (!*v) {
-		config_err(f, "%s: must not be empty", key);
+		config_err(f, "%s: must not be empty", s->name);
 		goto out;
 	}
 	r = hk_duration_parse(v, true, &sec_v, &cause);
-	if (r == -ERANGE || (r == 0 && (sec_v < 1 || sec_v > CONFIG_MAX_TIMEOUT)))
-		config_err(f, "%s: '%s' is out of range (1s..31d)", key, v);
+	if (r == -ERANGE || (r == 0 && (sec_v < s->min || sec_v > s->max)))
+		config_err(f, "%s: '%s' is out of range (%s..%s)", s->name, v,
+			   hk_duration_format(s->min, lo, sizeof(lo)),
+			   hk_duration_format(s->max, hi, sizeof(hi)));
 	else if (r < 0)
-		config_err(f, "%s: '%s': %s", key, v, cause ? cause : "invalid duration");
+		config_err(f, "%s: '%s': %s", s->name, v, cause ? cause : "invalid duration");
 	else
-		f->ctx->cfg->scheduler.default_timeout = (long)sec_v;
+		*CONFIG_AT(base, s, long) = (long)sec_v;
 out:
 	free(cause);
 }
 
-static void config_sched_schedule(struct config_file *f, const char *key, const char *v)
+static void config_set(struct config_file *f, const struct config_setting *s, void *base,
+		       const char *v)
+{
+	switch (s->type) {
+	case CONFIG_T_LONG: config_set_long(f, s, base, v); break;
+	case CONFIG_T_SECONDS: config_set_seconds(f, s, base, v); break;
+	case CONFIG_T_BOOL: config_set_bool(f, s, base, v); break;
+	case CONFIG_T_STR: config_set_text(f, s, base, v); break;
+	case CONFIG_T_PATH: config_set_path(f, s, base, v); break;
+	case CONFIG_T_CUSTOM: s->set(f, s, base, v); break;
+	}
+}
+
+/* Custom setters ------------------------------------------------------------------ */
+
+/* A cron expression: the text at s->offset, the parsed form at
+ * s->aux_offset. */
+static struct hk_cron *config_cron_of(const struct config_setting *s, void *base)
+{
+	return (struct hk_cron *)(void *)((char *)base + s->aux_offset);
+}
+
+static void config_set_cron(struct config_file *f, const struct config_setting *s, void *base,
+			    const char *v)
 {
 	struct hk_cron cron;
 	char *cause = NULL;
 
 	if (!*v) {
-		config_err(f, "%s: must not be empty", key);
+		if (s->def) {
+			config_err(f, "%s: must not be empty", s->name);
+		} else {
+			config_set_str(CONFIG_AT(base, s, char *), NULL);
+			memset(config_cron_of(s, base), 0, sizeof(cron));
+		}
 		goto out;
 	}
 	if (hk_cron_parse(v, &cron, &cause) < 0) {
-		config_err(f, "%s: '%s': %s", key, v, cause ? cause : "invalid cron expression");
+		config_err(f, "%s: '%s': %s", s->name, v, cause ? cause : "invalid cron expression");
 		goto out;
 	}
-	config_set_str(&f->ctx->cfg->scheduler.housekeeper_schedule, v);
-	f->ctx->cfg->scheduler.schedule_cron = cron;
+	config_set_str(CONFIG_AT(base, s, char *), v);
+	*config_cron_of(s, base) = cron;
 out:
 	free(cause);
 }
 
-static void config_sched_default_retention(struct config_file *f, const char *key, const char *v)
-{
-	config_long_range(f, key, v, 0, HK_CONFIG_MAX_RETENTION_DAYS,
-			  &f->ctx->cfg->scheduler.housekeeper_default_retention);
-}
-
-static void config_sched_dry_run(struct config_file *f, const char *key, const char *v)
-{
-	config_bool(f, key, v, &f->ctx->cfg->scheduler.housekeeper_dry_run);
-}
-
-static void config_sched_read_only(struct config_file *f, const char *key, const char *v)
-{
-	config_bool(f, key, v, &f->ctx->cfg->scheduler.housekeeper_read_only);
-}
-
-static void config_sched_cleanups(struct config_file *f, const char *key, const char *v)
-{
-	config_long_range(f, key, v, 1, CONFIG_MAX_WORKERS,
-			  &f->ctx->cfg->scheduler.housekeeper_concurrent_cleanups);
-}
-
-static void config_sched_report(struct config_file *f, const char *key, const char *v)
-{
-	config_bool(f, key, v, &f->ctx->cfg->scheduler.housekeeper_report_enabled);
-}
-
-static void config_sched_report_dir(struct config_file *f, const char *key, const char *v)
-{
-	if (*v && !config_check_path(f, key, v))
-		return;
-	config_set_str(&f->ctx->cfg->scheduler.housekeeper_report_directory, v);
-}
-
-static const struct config_keydef config_scheduler_keys[] = {
-	{ "job_history_retention_days", config_sched_history, false },
-	{ "max_concurrent_jobs", config_sched_jobs, false },
-	{ "default_timeout", config_sched_timeout, false },
-	{ "housekeeper_schedule", config_sched_schedule, false },
-	{ "housekeeper_default_retention", config_sched_default_retention, false },
-	{ "housekeeper_dry_run", config_sched_dry_run, false },
-	{ "housekeeper_read_only", config_sched_read_only, false },
-	{ "housekeeper_concurrent_cleanups", config_sched_cleanups, false },
-	{ "housekeeper_report_enabled", config_sched_report, false },
-	{ "housekeeper_report_directory", config_sched_report_dir, false },
-};
-
-/* [daemon] ---------------------------------------------------------------------- */
+/* Custom setters: [daemon] ------------------------------------------------------- */
 
 static const char *const config_log_levels[] = { "debug", "info", "notice", "warning", "err" };
 
-static void config_daemon_state(struct config_file *f, const char *key, const char *v)
-{
-	if (*v && !config_check_path(f, key, v))
-		return;
-	config_set_str(&f->ctx->cfg->daemon.state_directory, *v ? v : HK_LOCALSTATEDIR);
-}
-
-static void config_daemon_socket(struct config_file *f, const char *key, const char *v)
+static void config_daemon_socket(struct config_file *f, const struct config_setting *s,
+				 void *base, const char *v)
 {
 	struct sockaddr_un sun;
 
-	if (*v && !config_check_path(f, key, v))
+	if (*v && !config_check_path(f, s->name, v))
 		return;
 	if (strlen(v) >= sizeof(sun.sun_path)) {
 		config_err(f, "%s: '%s' is too long for a socket path (%zu bytes, at most %zu)",
-			   key, v, strlen(v), sizeof(sun.sun_path) - 1);
+			   s->name, v, strlen(v), sizeof(sun.sun_path) - 1);
 		return;
 	}
-	config_set_str(&f->ctx->cfg->daemon.control_socket, *v ? v : CONFIG_DEFAULT_SOCKET);
+	config_set_str(CONFIG_AT(base, s, char *), *v ? v : s->def);
 }
 
-static void config_daemon_group(struct config_file *f, const char *key, const char *v)
+static void config_daemon_group(struct config_file *f, const struct config_setting *s,
+				void *base, const char *v)
 {
 	struct group grp, *res = NULL;
 	char buf[4096];
@@ -245,25 +271,27 @@ static void config_daemon_group(struct config_file *f, const char *key, const ch
 		}
 		if (!res) {
 			if (r != 0)
-				config_err(f, "%s: cannot look up group '%s': %s", key, v, strerror(r));
+				config_err(f, "%s: cannot look up group '%s': %s", s->name, v,
+					   strerror(r));
 			else
-				config_err(f, "%s: no such group '%s'", key, v);
+				config_err(f, "%s: no such group '%s'", s->name, v);
 			return;
 		}
 	}
-	config_set_str(&f->ctx->cfg->daemon.control_group, *v ? v : NULL);
+	config_set_str(CONFIG_AT(base, s, char *), *v ? v : NULL);
 }
 
-static void config_daemon_include(struct config_file *f, const char *key, const char *v)
+static void config_daemon_include(struct config_file *f, const struct config_setting *s,
+				  void *base, const char *v)
 {
-	struct hk_daemon_settings *d = &f->ctx->cfg->daemon;
+	struct hk_daemon_settings *d = base;
 
 	if (!f->is_main) {
-		config_err(f, "%s: only allowed in the main configuration file", key);
+		config_err(f, "%s: only allowed in the main configuration file", s->name);
 		return;
 	}
 	if (!*v) {
-		config_strv_free(d->includes, d->n_includes);
+		hk_strv_free(d->includes, d->n_includes);
 		d->includes = NULL;
 		d->n_includes = 0;
 		return;
@@ -271,67 +299,63 @@ static void config_daemon_include(struct config_file *f, const char *key, const 
 	f->ctx->include_lines = hk_xreallocarray(f->ctx->include_lines, d->n_includes + 1,
 						 sizeof(*f->ctx->include_lines));
 	f->ctx->include_lines[d->n_includes] = f->cur_line;
-	config_strv_add(&d->includes, &d->n_includes, v);
+	hk_strv_add(&d->includes, &d->n_includes, v);
 }
 
-static void config_daemon_log_level(struct config_file *f, const char *key, const char *v)
+static void config_print_includes(FILE *out, const struct config_setting *s, const void *base)
+{
+	const struct hk_daemon_settings *d = base;
+
+	if (d->n_includes == 0)
+		config_print_kv(out, s->name, "");
+	for (size_t i = 0; i < d->n_includes; i++)
+		config_print_kv(out, s->name, d->includes[i]);
+}
+
+static void config_daemon_log_level(struct config_file *f, const struct config_setting *s,
+				    void *base, const char *v)
 {
 	for (size_t i = 0; i < HK_ARRAY_SIZE(config_log_levels); i++) {
 		if (strcmp(v, config_log_levels[i]) == 0) {
-			config_set_str(&f->ctx->cfg->daemon.log_level, v);
+			config_set_str(CONFIG_AT(base, s, char *), v);
 			return;
 		}
 	}
 	if (!*v) {
-		config_set_str(&f->ctx->cfg->daemon.log_level, CONFIG_DEFAULT_LOG_LEVEL);
+		config_set_str(CONFIG_AT(base, s, char *), s->def);
 		return;
 	}
-	config_err(f, "%s: '%s' is not a log level (use debug, info, notice, warning or err)", key, v);
+	config_err(f, "%s: '%s' is not a log level (use debug, info, notice, warning or err)",
+		   s->name, v);
 }
 
-static void config_daemon_metrics(struct config_file *f, const char *key, const char *v)
+static void config_daemon_on_failure(struct config_file *f, const struct config_setting *s,
+				     void *base, const char *v)
 {
-	if (*v && !config_check_path(f, key, v))
-		return;
-	config_set_str(&f->ctx->cfg->daemon.metrics_textfile, *v ? v : NULL);
-}
-
-static void config_daemon_on_failure(struct config_file *f, const char *key, const char *v)
-{
-	struct hk_daemon_settings *d = &f->ctx->cfg->daemon;
+	struct hk_daemon_settings *d = base;
 	char **argv = NULL;
 	size_t argc = 0;
 	char *copy = hk_xstrdup(v);
 	char *save = NULL;
 
 	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-		config_strv_add(&argv, &argc, w);
+		hk_strv_add(&argv, &argc, w);
 	if (argc > 0 && argv[0][0] != '/') {
 		config_err(f, "%s: '%s' must start with an absolute path to the program (no shell is used)",
-			   key, argv[0]);
+			   s->name, argv[0]);
 		goto out;
 	}
-	config_strv_free(d->on_failure_argv, d->on_failure_argc);
+	hk_strv_free(d->on_failure_argv, d->on_failure_argc);
 	d->on_failure_argv = argv;
 	d->on_failure_argc = argc;
 	argv = NULL;
 	config_set_str(&d->on_failure, argc ? v : NULL);
 out:
-	config_strv_free(argv, argc);
+	hk_strv_free(argv, argc);
 	free(copy);
 }
 
-static const struct config_keydef config_daemon_keys[] = {
-	{ "state_directory", config_daemon_state, false },
-	{ "control_socket", config_daemon_socket, false },
-	{ "control_group", config_daemon_group, false },
-	{ "include", config_daemon_include, true },
-	{ "log_level", config_daemon_log_level, false },
-	{ "metrics_textfile", config_daemon_metrics, false },
-	{ "on_failure", config_daemon_on_failure, false },
-};
-
-/* [cleanup "NAME"] ------------------------------------------------------------------ */
+/* Custom setters: [cleanup "NAME"] ----------------------------------------------- */
 
 /* The current section of a [cleanup] key handler. */
 static struct config_section *config_cur_sec(struct config_file *f)
@@ -339,57 +363,64 @@ static struct config_section *config_cur_sec(struct config_file *f)
 	return &f->sections[f->lines[f->cur_line - 1].section];
 }
 
-/* The registration of the current [cleanup] section. */
-static struct hk_registration *config_cur_reg(struct config_file *f)
+static void config_reg_directory(struct config_file *f, const struct config_setting *s,
+				 void *base, const char *v)
 {
-	return f->ctx->cfg->regs[config_cur_sec(f)->reg];
-}
-
-static void config_reg_directory(struct config_file *f, const char *key, const char *v)
-{
-	struct hk_registration *reg = config_cur_reg(f);
+	struct hk_registration *reg = base;
 
 	f->ctx->meta[config_cur_sec(f)->reg].dir_line = f->cur_line;
-	if (!config_check_path(f, key, v))
+	if (!config_check_path(f, s->name, v))
 		return;
 	config_set_str(&reg->directory, v);
 }
 
-static void config_reg_pattern(struct config_file *f, const char *key, const char *v)
+/* A file name glob: never empty (the default "*" is said explicitly). */
+static void config_reg_pattern(struct config_file *f, const struct config_setting *s,
+			       void *base, const char *v)
 {
-	struct hk_registration *reg = config_cur_reg(f);
-
 	if (!*v) {
-		config_err(f, "%s: must not be empty (use * for every file)", key);
+		config_err(f, "%s: must not be empty (use * for every file)", s->name);
 		return;
 	}
 	if (strchr(v, '/')) {
-		config_err(f, "%s: '%s' contains '/' (it matches file names, not paths)", key, v);
+		config_err(f, "%s: '%s' contains '/' (it matches file names, not paths)", s->name, v);
 		return;
 	}
-	config_set_str(&reg->pattern, v);
+	config_set_str(CONFIG_AT(base, s, char *), v);
 }
 
-static void config_reg_exclude(struct config_file *f, const char *key, const char *v)
+static void config_reg_exclude(struct config_file *f, const struct config_setting *s,
+			       void *base, const char *v)
 {
-	struct hk_registration *reg = config_cur_reg(f);
+	struct hk_registration *reg = base;
 
 	if (!*v) {
-		config_strv_free(reg->excludes, reg->n_excludes);
+		hk_strv_free(reg->excludes, reg->n_excludes);
 		reg->excludes = hk_xcalloc(1, sizeof(*reg->excludes));
 		reg->n_excludes = 0;
 		return;
 	}
 	if (strchr(v, '/')) {
-		config_err(f, "%s: '%s' contains '/' (it matches file names, not paths)", key, v);
+		config_err(f, "%s: '%s' contains '/' (it matches file names, not paths)", s->name, v);
 		return;
 	}
-	config_strv_add(&reg->excludes, &reg->n_excludes, v);
+	hk_strv_add(&reg->excludes, &reg->n_excludes, v);
 }
 
-static void config_reg_retention(struct config_file *f, const char *key, const char *v)
+static void config_print_excludes(FILE *out, const struct config_setting *s, const void *base)
 {
-	struct hk_registration *reg = config_cur_reg(f);
+	const struct hk_registration *reg = base;
+
+	if (reg->n_excludes == 0)
+		config_print_kv(out, s->name, "");
+	for (size_t i = 0; i < reg->n_excludes; i++)
+		config_print_kv(out, s->name, reg->excludes[i]);
+}
+
+static void config_reg_retention(struct config_file *f, const struct config_setting *s,
+				 void *base, const char *v)
+{
+	struct hk_registration *reg = base;
 	int64_t secs = 0;
 	char *cause = NULL;
 	int r;
@@ -400,18 +431,18 @@ static void config_reg_retention(struct config_file *f, const char *key, const c
 		goto out;
 	}
 	if (config_is_digits(v) && strspn(v, "0") != strlen(v)) {
-		config_err(f, "%s: '%s' has no unit (did you mean '%sd' for days?)", key, v, v);
+		config_err(f, "%s: '%s' has no unit (did you mean '%sd' for days?)", s->name, v, v);
 		goto out;
 	}
 	r = hk_duration_parse(v, false, &secs, &cause);
 	if (r == -ERANGE || (r == 0 && (secs < 0 ||
 	    secs > HK_CONFIG_MAX_RETENTION_DAYS * CONFIG_SECONDS_PER_DAY))) {
-		config_err(f, "%s: '%s' is out of range (at most %dd)", key, v,
+		config_err(f, "%s: '%s' is out of range (at most %dd)", s->name, v,
 			   HK_CONFIG_MAX_RETENTION_DAYS);
 		goto out;
 	}
 	if (r < 0) {
-		config_err(f, "%s: '%s': %s", key, v, cause ? cause : "invalid duration");
+		config_err(f, "%s: '%s': %s", s->name, v, cause ? cause : "invalid duration");
 		goto out;
 	}
 	reg->retention = secs;
@@ -420,9 +451,25 @@ out:
 	free(cause);
 }
 
-static void config_reg_retention_days(struct config_file *f, const char *key, const char *v)
+static void config_print_retention(FILE *out, const struct config_setting *s, const void *base)
 {
-	struct hk_registration *reg = config_cur_reg(f);
+	const struct hk_registration *reg = base;
+	char buf[128];
+
+	if (reg->default_retention) {
+		fprintf(out, "; no limit set: housekeeper_default_retention applies (%" PRId64
+			" days)\n", reg->retention / CONFIG_SECONDS_PER_DAY);
+		config_print_kv(out, s->name, "");
+	} else {
+		config_print_kv(out, s->name, reg->has_retention
+				? hk_duration_format(reg->retention, buf, sizeof(buf)) : "");
+	}
+}
+
+static void config_reg_retention_days(struct config_file *f, const struct config_setting *s,
+				      void *base, const char *v)
+{
+	struct hk_registration *reg = base;
 	long days = 0;
 	int r;
 
@@ -433,20 +480,22 @@ static void config_reg_retention_days(struct config_file *f, const char *key, co
 	}
 	r = hk_parse_int(v, 0, HK_CONFIG_MAX_RETENTION_DAYS, &days);
 	if (r == -ERANGE || (r < 0 && config_is_digits(v))) {
-		config_err(f, "%s: '%s' is out of range (0..%d)", key, v, HK_CONFIG_MAX_RETENTION_DAYS);
+		config_err(f, "%s: '%s' is out of range (0..%d)", s->name, v,
+			   HK_CONFIG_MAX_RETENTION_DAYS);
 		return;
 	}
 	if (r < 0) {
-		config_err(f, "%s: '%s' is not a number of days", key, v);
+		config_err(f, "%s: '%s' is not a number of days", s->name, v);
 		return;
 	}
 	reg->retention = days * CONFIG_SECONDS_PER_DAY;
 	reg->has_retention = true;
 }
 
-static void config_reg_max_files(struct config_file *f, const char *key, const char *v)
+static void config_reg_max_files(struct config_file *f, const struct config_setting *s,
+				 void *base, const char *v)
 {
-	struct hk_registration *reg = config_cur_reg(f);
+	struct hk_registration *reg = base;
 	uint64_t n = 0;
 	int r;
 
@@ -457,20 +506,31 @@ static void config_reg_max_files(struct config_file *f, const char *key, const c
 	}
 	r = hk_parse_u64(v, &n);
 	if (r == -ERANGE || (r == 0 && n > UINT32_MAX)) {
-		config_err(f, "%s: '%s' is out of range (0..%" PRIu32 ")", key, v, UINT32_MAX);
+		config_err(f, "%s: '%s' is out of range (0..%" PRIu32 ")", s->name, v, UINT32_MAX);
 		return;
 	}
 	if (r < 0) {
-		config_err(f, "%s: '%s' is not a number", key, v);
+		config_err(f, "%s: '%s' is not a number", s->name, v);
 		return;
 	}
 	reg->max_files = n;
 	reg->has_max_files = true;
 }
 
-static void config_reg_max_size(struct config_file *f, const char *key, const char *v)
+static void config_print_max_files(FILE *out, const struct config_setting *s, const void *base)
 {
-	struct hk_registration *reg = config_cur_reg(f);
+	const struct hk_registration *reg = base;
+
+	if (reg->has_max_files)
+		fprintf(out, "%s = %" PRIu64 "\n", s->name, reg->max_files);
+	else
+		config_print_kv(out, s->name, "");
+}
+
+static void config_reg_max_size(struct config_file *f, const struct config_setting *s,
+				void *base, const char *v)
+{
+	struct hk_registration *reg = base;
 	uint64_t bytes = 0;
 	char *cause = NULL;
 	int r;
@@ -481,16 +541,16 @@ static void config_reg_max_size(struct config_file *f, const char *key, const ch
 		goto out;
 	}
 	if (config_is_digits(v) && strspn(v, "0") != strlen(v)) {
-		config_err(f, "%s: '%s' has no unit (did you mean '%sM' for MiB?)", key, v, v);
+		config_err(f, "%s: '%s' has no unit (did you mean '%sM' for MiB?)", s->name, v, v);
 		goto out;
 	}
 	r = hk_size_parse(v, false, &bytes, &cause);
 	if (r == -ERANGE) {
-		config_err(f, "%s: '%s' is out of range", key, v);
+		config_err(f, "%s: '%s' is out of range", s->name, v);
 		goto out;
 	}
 	if (r < 0) {
-		config_err(f, "%s: '%s': %s", key, v, cause ? cause : "invalid size");
+		config_err(f, "%s: '%s': %s", s->name, v, cause ? cause : "invalid size");
 		goto out;
 	}
 	reg->max_size = bytes;
@@ -499,9 +559,19 @@ out:
 	free(cause);
 }
 
-static void config_reg_max_size_mb(struct config_file *f, const char *key, const char *v)
+static void config_print_max_size(FILE *out, const struct config_setting *s, const void *base)
 {
-	struct hk_registration *reg = config_cur_reg(f);
+	const struct hk_registration *reg = base;
+	char buf[128];
+
+	config_print_kv(out, s->name,
+			reg->has_max_size ? hk_size_format(reg->max_size, buf, sizeof(buf)) : "");
+}
+
+static void config_reg_max_size_mb(struct config_file *f, const struct config_setting *s,
+				   void *base, const char *v)
+{
+	struct hk_registration *reg = base;
 	uint64_t mb = 0;
 	int r;
 
@@ -512,53 +582,20 @@ static void config_reg_max_size_mb(struct config_file *f, const char *key, const
 	}
 	r = hk_parse_u64(v, &mb);
 	if (r == -ERANGE || (r == 0 && mb > UINT64_MAX / (1024 * 1024))) {
-		config_err(f, "%s: '%s' is out of range (0..%" PRIu64 ")", key, v,
+		config_err(f, "%s: '%s' is out of range (0..%" PRIu64 ")", s->name, v,
 			   UINT64_MAX / (1024 * 1024));
 		return;
 	}
 	if (r < 0) {
-		config_err(f, "%s: '%s' is not a number of MiB", key, v);
+		config_err(f, "%s: '%s' is not a number of MiB", s->name, v);
 		return;
 	}
 	reg->max_size = mb * 1024 * 1024;
 	reg->has_max_size = true;
 }
 
-static void config_reg_priority(struct config_file *f, const char *key, const char *v)
-{
-	struct hk_registration *reg = config_cur_reg(f);
-
-	if (!*v) {
-		reg->priority = CONFIG_DEFAULT_PRIORITY;
-		return;
-	}
-	config_long_range(f, key, v, -HK_CONFIG_MAX_PRIORITY, HK_CONFIG_MAX_PRIORITY, &reg->priority);
-}
-
-static void config_reg_description(struct config_file *f, const char *key, const char *v)
-{
-	struct hk_registration *reg = config_cur_reg(f);
-
-	if (strlen(v) > HK_CONFIG_MAX_DESCRIPTION) {
-		config_err(f, "%s: too long (%zu bytes, at most %d)", key, strlen(v),
-			   HK_CONFIG_MAX_DESCRIPTION);
-		return;
-	}
-	config_set_str(&reg->description, *v ? v : NULL);
-}
-
-static void config_reg_recursive(struct config_file *f, const char *key, const char *v)
-{
-	config_bool(f, key, v, &config_cur_reg(f)->recursive);
-}
-
-static void config_reg_allow_sys(struct config_file *f, const char *key, const char *v)
-{
-	config_bool(f, key, v, &config_cur_reg(f)->allow_system_directory);
-}
-
 /* "mtime", "atime, mtime", "ctime mtime": the age is the newest of them. */
-static int config_parse_age_by(const char *v, unsigned *out, char **bad)
+static int config_parse_age_by(const char *v, unsigned *out)
 {
 	char *copy = hk_xstrdup(v);
 	char *save = NULL;
@@ -573,13 +610,11 @@ static int config_parse_age_by(const char *v, unsigned *out, char **bad)
 		} else if (strcmp(w, "ctime") == 0) {
 			bits |= HK_AGE_CTIME;
 		} else {
-			*bad = hk_xstrdup(w);
 			r = -EINVAL;
 			goto out;
 		}
 	}
 	if (!bits) {
-		*bad = hk_xstrdup("");
 		r = -EINVAL;
 		goto out;
 	}
@@ -589,52 +624,93 @@ out:
 	return r;
 }
 
-static void config_reg_age_by(struct config_file *f, const char *key, const char *v)
+static void config_reg_age_by(struct config_file *f, const struct config_setting *s,
+			      void *base, const char *v)
 {
-	char *bad = NULL;
-
-	if (config_parse_age_by(v, &config_cur_reg(f)->age_by, &bad) < 0)
+	if (config_parse_age_by(v, CONFIG_AT(base, s, unsigned)) < 0)
 		config_err(f, "%s: '%s' is not valid (use mtime, atime, ctime or a list of them)",
-			   key, v);
-	free(bad);
+			   s->name, v);
 }
 
-static void config_reg_schedule(struct config_file *f, const char *key, const char *v)
+static void config_print_age_by(FILE *out, const struct config_setting *s, const void *base)
 {
-	struct hk_registration *reg = config_cur_reg(f);
-	struct hk_cron cron;
-	char *cause = NULL;
+	unsigned bits = *CONFIG_AT(base, s, const unsigned);
+	char age[32] = "";
 
-	if (!*v) {
-		config_set_str(&reg->schedule, NULL);
-		memset(&reg->schedule_cron, 0, sizeof(reg->schedule_cron));
-		goto out;
-	}
-	if (hk_cron_parse(v, &cron, &cause) < 0) {
-		config_err(f, "%s: '%s': %s", key, v, cause ? cause : "invalid cron expression");
-		goto out;
-	}
-	config_set_str(&reg->schedule, v);
-	reg->schedule_cron = cron;
-out:
-	free(cause);
+	if (bits & HK_AGE_MTIME)
+		strcat(age, "mtime");
+	if (bits & HK_AGE_ATIME)
+		strcat(age, *age ? ", atime" : "atime");
+	if (bits & HK_AGE_CTIME)
+		strcat(age, *age ? ", ctime" : "ctime");
+	config_print_kv(out, s->name, age);
 }
 
-static const struct config_keydef config_cleanup_keys[] = {
-	{ "directory", config_reg_directory, false },
-	{ "pattern", config_reg_pattern, false },
-	{ "exclude", config_reg_exclude, true },
-	{ "retention", config_reg_retention, false },
-	{ "retention_days", config_reg_retention_days, false },
-	{ "max_files", config_reg_max_files, false },
-	{ "max_size", config_reg_max_size, false },
-	{ "max_size_mb", config_reg_max_size_mb, false },
-	{ "priority", config_reg_priority, false },
-	{ "description", config_reg_description, false },
-	{ "recursive", config_reg_recursive, false },
-	{ "age_by", config_reg_age_by, false },
-	{ "schedule", config_reg_schedule, false },
-	{ "allow_system_directory", config_reg_allow_sys, false },
+/* The table ------------------------------------------------------------------------ */
+
+#define SCHED(field) CONFIG_SEC_SCHEDULER, offsetof(struct hk_scheduler_settings, field)
+#define DAEMON(field) CONFIG_SEC_DAEMON, offsetof(struct hk_daemon_settings, field)
+#define CLEANUP(field) CONFIG_SEC_CLEANUP, offsetof(struct hk_registration, field)
+#define CUSTOM(setter, printer) .type = CONFIG_T_CUSTOM, .set = (setter), .print = (printer)
+
+static const struct config_setting config_table[] = {
+	/* [scheduler]: the seed's settings, with the seed's defaults */
+	{ "job_history_retention_days", SCHED(job_history_retention_days), .type = CONFIG_T_LONG,
+	  .min = 1, .max = HK_CONFIG_MAX_RETENTION_DAYS, .def = "30" },
+	{ "max_concurrent_jobs", SCHED(max_concurrent_jobs), .type = CONFIG_T_LONG,
+	  .min = 1, .max = CONFIG_MAX_WORKERS, .def = "5" },
+	{ "default_timeout", SCHED(default_timeout), .type = CONFIG_T_SECONDS,
+	  .min = 1, .max = CONFIG_MAX_TIMEOUT, .def = "300" },
+	{ "housekeeper_schedule", SCHED(housekeeper_schedule), CUSTOM(config_set_cron, NULL),
+	  .aux_offset = offsetof(struct hk_scheduler_settings, schedule_cron),
+	  .def = "0 3 * * *" },
+	{ "housekeeper_default_retention", SCHED(housekeeper_default_retention), .type = CONFIG_T_LONG,
+	  .min = 0, .max = HK_CONFIG_MAX_RETENTION_DAYS, .def = "30" },
+	{ "housekeeper_dry_run", SCHED(housekeeper_dry_run), .type = CONFIG_T_BOOL, .def = "false" },
+	{ "housekeeper_read_only", SCHED(housekeeper_read_only), .type = CONFIG_T_BOOL, .def = "false" },
+	{ "housekeeper_concurrent_cleanups", SCHED(housekeeper_concurrent_cleanups), .type = CONFIG_T_LONG,
+	  .min = 1, .max = CONFIG_MAX_WORKERS, .def = "3" },
+	{ "housekeeper_report_enabled", SCHED(housekeeper_report_enabled), .type = CONFIG_T_BOOL,
+	  .def = "true" },
+	{ "housekeeper_report_directory", SCHED(housekeeper_report_directory), .type = CONFIG_T_PATH,
+	  .def = "" },
+
+	/* [daemon] */
+	{ "state_directory", DAEMON(state_directory), .type = CONFIG_T_PATH, .def = HK_LOCALSTATEDIR,
+	  .flags = CONFIG_RESTART },
+	{ "control_socket", DAEMON(control_socket), CUSTOM(config_daemon_socket, NULL),
+	  .def = CONFIG_DEFAULT_SOCKET, .flags = CONFIG_RESTART },
+	{ "control_group", DAEMON(control_group), CUSTOM(config_daemon_group, NULL),
+	  .flags = CONFIG_RESTART },
+	{ "include", DAEMON(includes), CUSTOM(config_daemon_include, config_print_includes),
+	  .flags = CONFIG_REPEAT },
+	{ "log_level", DAEMON(log_level), CUSTOM(config_daemon_log_level, NULL),
+	  .def = CONFIG_DEFAULT_LOG_LEVEL },
+	{ "metrics_textfile", DAEMON(metrics_textfile), .type = CONFIG_T_PATH },
+	{ "on_failure", DAEMON(on_failure), CUSTOM(config_daemon_on_failure, NULL) },
+
+	/* [cleanup "NAME"]: a registration */
+	{ "directory", CLEANUP(directory), CUSTOM(config_reg_directory, NULL) },
+	{ "pattern", CLEANUP(pattern), CUSTOM(config_reg_pattern, NULL), .def = "*" },
+	{ "exclude", CLEANUP(excludes), CUSTOM(config_reg_exclude, config_print_excludes),
+	  .def = "", .flags = CONFIG_REPEAT },
+	{ "retention", CLEANUP(retention), CUSTOM(config_reg_retention, config_print_retention) },
+	{ "retention_days", CLEANUP(retention), CUSTOM(config_reg_retention_days, NULL),
+	  .flags = CONFIG_ALIAS },
+	{ "max_files", CLEANUP(max_files), CUSTOM(config_reg_max_files, config_print_max_files) },
+	{ "max_size", CLEANUP(max_size), CUSTOM(config_reg_max_size, config_print_max_size) },
+	{ "max_size_mb", CLEANUP(max_size), CUSTOM(config_reg_max_size_mb, NULL),
+	  .flags = CONFIG_ALIAS },
+	{ "priority", CLEANUP(priority), .type = CONFIG_T_LONG, .min = -HK_CONFIG_MAX_PRIORITY,
+	  .max = HK_CONFIG_MAX_PRIORITY, .def = "100", .flags = CONFIG_EMPTY_DEFAULT },
+	{ "description", CLEANUP(description), .type = CONFIG_T_STR, .max = HK_CONFIG_MAX_DESCRIPTION },
+	{ "recursive", CLEANUP(recursive), .type = CONFIG_T_BOOL, .def = "false" },
+	{ "age_by", CLEANUP(age_by), CUSTOM(config_reg_age_by, config_print_age_by),
+	  .def = "mtime" },
+	{ "schedule", CLEANUP(schedule), CUSTOM(config_set_cron, NULL),
+	  .aux_offset = offsetof(struct hk_registration, schedule_cron) },
+	{ "allow_system_directory", CLEANUP(allow_system_directory), .type = CONFIG_T_BOOL,
+	  .def = "false" },
 };
 
 /* Keys that set the same thing: setting both in one section is an error. */
@@ -642,6 +718,39 @@ static const char *const config_aliases[][2] = {
 	{ "retention", "retention_days" },
 	{ "max_size", "max_size_mb" },
 };
+
+const struct config_setting *config_settings(size_t *n)
+{
+	*n = HK_ARRAY_SIZE(config_table);
+	return config_table;
+}
+
+const struct config_setting *config_setting_find(enum config_kind section, const char *name)
+{
+	for (size_t i = 0; i < HK_ARRAY_SIZE(config_table); i++)
+		if (config_table[i].section == section && strcmp(config_table[i].name, name) == 0)
+			return &config_table[i];
+	return NULL;
+}
+
+/* The defaults go through the setters, as if a file said them: a default
+ * the setter refuses is a bug of this table, caught by the unit tests. */
+void config_defaults_apply(enum config_kind section, void *base)
+{
+	struct hk_config_errors errs = { 0 };
+	struct config_ctx ctx = { .errs = &errs };
+	struct config_file f = { .ctx = &ctx, .path = "(defaults)", .is_main = true };
+
+	for (size_t i = 0; i < HK_ARRAY_SIZE(config_table); i++) {
+		const struct config_setting *s = &config_table[i];
+		if (s->section == section && s->def && !(s->flags & CONFIG_ALIAS))
+			config_set(&f, s, base, s->def);
+	}
+	if (errs.n) {
+		fprintf(stderr, "housekeeper: bad built-in default: %s\n", errs.msgs[0]);
+		abort();
+	}
+}
 
 /* The inih handler ------------------------------------------------------------------ */
 
@@ -653,14 +762,43 @@ static const struct config_seen *config_seen_find(const struct config_section *s
 	return NULL;
 }
 
+/* The struct a key of sec is stored in. */
+static void *config_section_base(struct config_file *f, const struct config_section *sec)
+{
+	switch (sec->kind) {
+	case CONFIG_SEC_SCHEDULER: return &f->ctx->cfg->scheduler;
+	case CONFIG_SEC_DAEMON: return &f->ctx->cfg->daemon;
+	case CONFIG_SEC_CLEANUP: return f->ctx->cfg->regs[sec->reg];
+	case CONFIG_SEC_SKIP: break;
+	}
+	return NULL;
+}
+
+/* Is def set together with one of its aliases in sec? Reports it. */
+static bool config_alias_conflict(struct config_file *f, const struct config_section *sec,
+				  const struct config_setting *def)
+{
+	for (size_t i = 0; i < HK_ARRAY_SIZE(config_aliases); i++) {
+		for (int k = 0; k < 2; k++) {
+			if (strcmp(config_aliases[i][k], def->name) != 0)
+				continue;
+			const struct config_seen *prev = config_seen_find(sec, config_aliases[i][!k]);
+			if (prev) {
+				config_err(f, "'%s' conflicts with '%s' (line %u): set only one",
+					   def->name, prev->key, prev->line);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 int config_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct config_file *f = user;
-	const struct config_keydef *table = NULL;
-	const struct config_keydef *def = NULL;
+	const struct config_setting *def = NULL;
 	const struct config_seen *prev = NULL;
 	struct config_section *sec = NULL;
-	size_t n = 0;
 	int si;
 
 	(void)section;   /* sections are tracked by line, see config_stage */
@@ -670,25 +808,9 @@ int config_ini_handler(void *user, const char *section, const char *name, const 
 		goto out;
 	}
 	sec = &f->sections[si];
-	switch (sec->kind) {
-	case CONFIG_SEC_SKIP:
+	if (sec->kind == CONFIG_SEC_SKIP)
 		goto out;
-	case CONFIG_SEC_SCHEDULER:
-		table = config_scheduler_keys;
-		n = HK_ARRAY_SIZE(config_scheduler_keys);
-		break;
-	case CONFIG_SEC_DAEMON:
-		table = config_daemon_keys;
-		n = HK_ARRAY_SIZE(config_daemon_keys);
-		break;
-	case CONFIG_SEC_CLEANUP:
-		table = config_cleanup_keys;
-		n = HK_ARRAY_SIZE(config_cleanup_keys);
-		break;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(table[i].name, name) == 0)
-			def = &table[i];
+	def = config_setting_find(sec->kind, name);
 	if (!def) {
 		if (sec->kind == CONFIG_SEC_CLEANUP)
 			config_err(f, "unknown key '%s' in [cleanup \"%s\"]", name, sec->name);
@@ -698,29 +820,19 @@ int config_ini_handler(void *user, const char *section, const char *name, const 
 		goto out;
 	}
 	prev = config_seen_find(sec, def->name);
-	if (prev && !def->repeat) {
+	if (prev && !(def->flags & CONFIG_REPEAT)) {
 		config_err(f, "duplicate key '%s' (first set on line %u)", def->name, prev->line);
 		goto out;
 	}
-	for (size_t i = 0; i < HK_ARRAY_SIZE(config_aliases); i++) {
-		for (int k = 0; k < 2; k++) {
-			if (strcmp(config_aliases[i][k], def->name) != 0)
-				continue;
-			prev = config_seen_find(sec, config_aliases[i][!k]);
-			if (prev) {
-				config_err(f, "'%s' conflicts with '%s' (line %u): set only one",
-					   def->name, prev->key, prev->line);
-				goto out;
-			}
-		}
-	}
-	if (!config_seen_find(sec, def->name)) {
+	if (config_alias_conflict(f, sec, def))
+		goto out;
+	if (!prev) {
 		sec->seen = hk_xreallocarray(sec->seen, sec->n_seen + 1, sizeof(*sec->seen));
 		sec->seen[sec->n_seen].key = def->name;
 		sec->seen[sec->n_seen].line = f->cur_line;
 		sec->n_seen++;
 	}
-	def->set(f, def->name, value);
+	config_set(f, def, config_section_base(f, sec), value);
 out:
 	return 1;   /* errors are collected here, never through inih */
 }

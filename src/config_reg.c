@@ -215,7 +215,7 @@ struct hk_registration *hk_registration_dup(const struct hk_registration *reg)
 	c->name = reg->name ? hk_xstrdup(reg->name) : NULL;
 	c->directory = reg->directory ? hk_xstrdup(reg->directory) : NULL;
 	c->pattern = reg->pattern ? hk_xstrdup(reg->pattern) : NULL;
-	c->excludes = config_strv_dup(reg->excludes, reg->n_excludes);
+	c->excludes = hk_strv_dup(reg->excludes, reg->n_excludes);
 	c->description = reg->description ? hk_xstrdup(reg->description) : NULL;
 	c->schedule = reg->schedule ? hk_xstrdup(reg->schedule) : NULL;
 	c->source_file = reg->source_file ? hk_xstrdup(reg->source_file) : NULL;
@@ -229,7 +229,7 @@ void hk_registration_free(struct hk_registration *reg)
 	free(reg->name);
 	free(reg->directory);
 	free(reg->pattern);
-	config_strv_free(reg->excludes, reg->n_excludes);
+	hk_strv_free(reg->excludes, reg->n_excludes);
 	free(reg->description);
 	free(reg->schedule);
 	free(reg->source_file);

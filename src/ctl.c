@@ -369,10 +369,7 @@ static void ctl_op_register(const struct hk_ctl_ops *ops, void *ctx, const struc
 	json_t *res;
 	int r;
 
-	reg->pattern = hk_xstrdup("*");
-	reg->excludes = hk_xcalloc(1, sizeof(*reg->excludes));
-	reg->priority = 100;
-	reg->age_by = HK_AGE_MTIME;
+	hk_registration_set_defaults(reg);
 	reg->source = HK_SOURCE_API;
 	reg->owner_uid = req->peer.uid;
 	r = hk_proto_registration_parse(req->args, NULL, reg, &set, &cause);

@@ -548,8 +548,11 @@ static int daemon_reload(void *arg, struct hk_config_errors *errs)
 		return HK_ECONFIG;
 	}
 	/* what only a restart can change stays as it started */
-	free(cfg->daemon.state_directory);
-	cfg->daemon.state_directory = hk_xstrdup(st->cfg->daemon.state_directory);
+	const char *kept[8];
+	size_t n_kept = hk_config_keep_restart_only(cfg, st->cfg, kept, HK_ARRAY_SIZE(kept));
+	for (size_t i = 0; i < n_kept && i < HK_ARRAY_SIZE(kept); i++)
+		log_notice("config", "%s: [daemon] %s changed; it takes effect at the next restart",
+			   st->opts->config_file, kept[i]);
 	hk_service_apply(st->service, cfg);
 	hk_notify_set_command(st->notify, cfg->daemon.on_failure_argv);
 	hk_config_free(st->cfg);

@@ -358,3 +358,35 @@ out:
 	close(fd);
 	return r;
 }
+
+/* NULL-terminated string vectors -------------------------------------------- */
+
+void hk_strv_add(char ***v, size_t *n, const char *s)
+{
+	*v = hk_xreallocarray(*v, *n + 2, sizeof(**v));
+	(*v)[(*n)++] = hk_xstrdup(s);
+	(*v)[*n] = NULL;
+}
+
+void hk_strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+char **hk_strv_dup(char *const *v, size_t n)
+{
+	char **out = NULL;
+	size_t m = 0;
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		hk_strv_add(&out, &m, v[i]);
+	if (!out)
+		out = hk_xcalloc(1, sizeof(*out));
+	return out;
+}

@@ -85,4 +85,10 @@ struct stat;
  * success, strlen(path)). */
 int hk_path_stat_nofollow(const char *path, struct stat *st, size_t *stop);
 
+/* NULL-terminated string vectors of n strings: add a copy of s, free,
+ * copy (a copy of an empty one is an empty vector, NULL stays NULL). */
+void hk_strv_add(char ***v, size_t *n, const char *s);
+void hk_strv_free(char **v, size_t n);
+char **hk_strv_dup(char *const *v, size_t n);
+
 #endif /* HK_UTIL_H */

@@ -1,11 +1,15 @@
 #!/bin/sh
-# SIGHUP with a valid config applies the new limits at once; with a broken
-# one it logs every error and keeps running the old config unchanged.
+# SIGHUP with a valid config applies the new limits at once; a key only a
+# restart can change ([daemon] control_socket) is kept and said so; with a
+# broken config it logs every error and keeps running the old one unchanged.
 . "$(dirname "$0")/lib.sh"
 D="$T/logs"
 mkdir -p "$D"
 mkfiles "$D" f 10
+S="$T/hk.sock"
 write_config <<EOC
+[daemon]
+control_socket = $S
 [cleanup "r"]
 directory = $D
 max_files = 8
@@ -13,12 +17,18 @@ EOC
 start_daemon
 wait_until count_is "$D" 8 || fail "initial limit"
 cat >"$T/hk.conf" <<EOC
+[daemon]
+control_socket = $T/other.sock
 [cleanup "r"]
 directory = $D
 max_files = 4
 EOC
 kill -HUP "$HK_PID"
 wait_until count_is "$D" 4 || fail "new limit not applied on reload: $(names "$D")"
+wait_for_log "control_socket changed; it takes effect at the next restart" ||
+	fail "a changed control_socket was not said to need a restart"
+HOUSEKEEPER_SOCKET="$S" "$HKCTL" status >/dev/null || fail "the running socket stopped answering"
+[ ! -e "$T/other.sock" ] || fail "a reload bound the new socket"
 # broken: unknown key and a bad value; the old limit (4) must stay in force
 cat >"$T/hk.conf" <<EOC
 [cleanup "r"]

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_int.h"
 #include "housekeeper.h"
 #include "util.h"
 #include "testutil.h"
@@ -1398,6 +1399,139 @@ static void test_print_round_trip(void **state)
 	free(p1);
 }
 
+/* A value other than the default for every key of the table: a key added
+ * to the table without one here fails test_table_every_key. */
+static const struct {
+	enum config_kind section;
+	const char *key;
+	const char *value;
+} table_examples[] = {
+	{ CONFIG_SEC_SCHEDULER, "job_history_retention_days", "7" },
+	{ CONFIG_SEC_SCHEDULER, "max_concurrent_jobs", "2" },
+	{ CONFIG_SEC_SCHEDULER, "default_timeout", "10m" },
+	{ CONFIG_SEC_SCHEDULER, "housekeeper_schedule", "*/5 * * * *" },
+	{ CONFIG_SEC_SCHEDULER, "housekeeper_default_retention", "9" },
+	{ CONFIG_SEC_SCHEDULER, "housekeeper_dry_run", "yes" },
+	{ CONFIG_SEC_SCHEDULER, "housekeeper_read_only", "on" },
+	{ CONFIG_SEC_SCHEDULER, "housekeeper_concurrent_cleanups", "2" },
+	{ CONFIG_SEC_SCHEDULER, "housekeeper_report_enabled", "no" },
+	{ CONFIG_SEC_SCHEDULER, "housekeeper_report_directory", "/srv/reports" },
+	{ CONFIG_SEC_DAEMON, "state_directory", "/srv/state" },
+	{ CONFIG_SEC_DAEMON, "control_socket", "/srv/hk.sock" },
+	{ CONFIG_SEC_DAEMON, "control_group", "root" },
+	{ CONFIG_SEC_DAEMON, "include", "/nonexistent-hk/*.conf" },
+	{ CONFIG_SEC_DAEMON, "log_level", "debug" },
+	{ CONFIG_SEC_DAEMON, "metrics_textfile", "/srv/m.prom" },
+	{ CONFIG_SEC_DAEMON, "on_failure", "/bin/echo failed" },
+	{ CONFIG_SEC_CLEANUP, "directory", "/srv/t" },
+	{ CONFIG_SEC_CLEANUP, "pattern", "*.log" },
+	{ CONFIG_SEC_CLEANUP, "exclude", "keep*" },
+	{ CONFIG_SEC_CLEANUP, "retention", "2h" },
+	{ CONFIG_SEC_CLEANUP, "retention_days", "3" },
+	{ CONFIG_SEC_CLEANUP, "max_files", "10" },
+	{ CONFIG_SEC_CLEANUP, "max_size", "5M" },
+	{ CONFIG_SEC_CLEANUP, "max_size_mb", "6" },
+	{ CONFIG_SEC_CLEANUP, "priority", "7" },
+	{ CONFIG_SEC_CLEANUP, "description", "the t files" },
+	{ CONFIG_SEC_CLEANUP, "recursive", "true" },
+	{ CONFIG_SEC_CLEANUP, "age_by", "atime, mtime" },
+	{ CONFIG_SEC_CLEANUP, "schedule", "0 * * * *" },
+	{ CONFIG_SEC_CLEANUP, "allow_system_directory", "1" },
+};
+
+static const char *table_example(const struct config_setting *s)
+{
+	for (size_t i = 0; i < HK_ARRAY_SIZE(table_examples); i++)
+		if (table_examples[i].section == s->section &&
+		    strcmp(table_examples[i].key, s->name) == 0)
+			return table_examples[i].value;
+	return NULL;
+}
+
+/* The first "key = ..." or "key=..." line of key in a printed config
+ * after the header of its section (a new string), or NULL. */
+static char *printed_line(const char *printed, const char *header, const char *key)
+{
+	const char *p = strstr(printed, header);
+	size_t klen = strlen(key);
+
+	for (p = p ? strchr(p, '\n') : NULL; p && p[1] && p[1] != '['; p = strchr(p + 1, '\n')) {
+		const char *line = p + 1;
+		if (strncmp(line, key, klen) == 0 && (line[klen] == ' ' || line[klen] == '=')) {
+			const char *end = strchr(line, '\n');
+			return strndup(line, end ? (size_t)(end - line) : strlen(line));
+		}
+	}
+	return NULL;
+}
+
+/* Every key of the table: its example loads, prints unlike the default,
+ * and the printed file loads back to the same print. Aliases print as the
+ * key they spell differently. */
+static void test_table_every_key(void **state)
+{
+	static const char *const headers[] = {
+		[CONFIG_SEC_SCHEDULER] = "[scheduler]\n", [CONFIG_SEC_DAEMON] = "[daemon]\n",
+		[CONFIG_SEC_CLEANUP] = "[cleanup \"t\"]\n",
+	};
+	struct fixture *fx = *state;
+	struct hk_config_errors errs = { NULL, 0 };
+	size_t n = 0;
+	const struct config_setting *table = config_settings(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct config_setting *s = &table[i];
+		const char *example = table_example(s);
+		if (!example)
+			fail_msg("key %s of the table has no example in this test", s->name);
+		if (s->flags & CONFIG_RESTART)   /* hk_config_keep_restart_only copies strings */
+			assert_true(s->section == CONFIG_SEC_DAEMON &&
+				    (s->type == CONFIG_T_PATH || s->type == CONFIG_T_CUSTOM));
+		/* the key alone (with the directory a cleanup section needs) */
+		char *text = hk_xasprintf("%s%s = %s\n%s", headers[s->section], s->name, example,
+					  s->section == CONFIG_SEC_CLEANUP &&
+					  strcmp(s->name, "directory") != 0 ? "directory = /srv/t\n" : "");
+		char *base = hk_xasprintf("[cleanup \"t\"]\ndirectory = /srv/%s\n",
+					  strcmp(s->name, "directory") == 0 ? "other" : "t");
+		if (s->section != CONFIG_SEC_CLEANUP) {
+			char *with = hk_xasprintf("%s%s", text, base);
+			free(text);
+			text = with;
+		}
+		struct hk_config *cfg = expect_ok(fx, text);
+		struct hk_config *dflt = expect_ok(fx, base);
+		char *p1 = print_to_string(cfg);
+		char *pd = print_to_string(dflt);
+		const char *shown = s->flags & CONFIG_ALIAS
+			? (strcmp(s->name, "retention_days") == 0 ? "retention" : "max_size")
+			: s->name;
+		char *line = printed_line(p1, headers[s->section], shown);
+		char *dline = printed_line(pd, headers[s->section], shown);
+		if (!line || (dline && strcmp(line, dline) == 0))
+			fail_msg("%s = %s: printed as '%s', the default as '%s'", s->name, example,
+				 line ? line : "(nothing)", dline ? dline : "(nothing)");
+		struct hk_config *again = NULL;
+		if (hk_config_load_string(p1, "printed.conf", &again, &errs) != 0) {
+			dump_errors(&errs);
+			fail_msg("the print of %s = %s does not load:\n%s", s->name, example, p1);
+		}
+		char *p2 = print_to_string(again);
+		strip_comments(p1);
+		strip_comments(p2);
+		assert_string_equal(p1, p2);
+		free(p1);
+		free(p2);
+		free(pd);
+		free(line);
+		free(dline);
+		free(text);
+		free(base);
+		hk_config_free(cfg);
+		hk_config_free(dflt);
+		hk_config_free(again);
+	}
+}
+
 /* Shipped samples ------------------------------------------------------------------- */
 
 static void copy_file(const char *from, const char *to)
@@ -1501,6 +1635,7 @@ int main(void)
 		T(test_dropin_override_keys),
 		T(test_private_config),
 		T(test_include),
+		T(test_table_every_key),
 		T(test_print_round_trip),
 		T(test_shipped_samples),
 	};
