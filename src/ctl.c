@@ -45,7 +45,7 @@
 #include "util.h"
 
 #define CTL_READ_CHUNK 65536
-/* Queries (CTL_HEAVY) answered in one loop iteration: for about this long;
+/* Queries (ctl_heavy) answered in one loop iteration: for about this long;
  * the others wait for the next iteration, so that status, events and
  * timers are served between pages (20 audit readers each asking for a
  * 1,000-record page built 20 pages, 100 ms, in one iteration). */
