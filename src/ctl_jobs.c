@@ -1,12 +1,7 @@
 /*
- * ctl_jobs.c - deferred control replies and the job handlers (run_cleanup,
- * wait_job, jobs) of the control server (ctl.h).
- *
- * Invariants: a pending reply has one owner at a time: the handler's sink
- * (reply->pending) until the server takes it, then the op until it calls
- * hk_ctl_pending_done; it is freed exactly once, after delivery or at
- * cancel; after a cancel the op never touches it again (its cancel
- * function has made it forget it).
+ * ctl_jobs.c - the job handlers (run_cleanup, wait_job, jobs) of the
+ * control server (ctl.h); their answers come later (ctl_reply.c's
+ * deferred replies).
  */
 #include "autoconfig.h"
 
@@ -21,78 +16,6 @@
 #include "fair.h"
 #include "log.h"
 #include "util.h"
-
-struct hk_ctl_pending {
-	struct hk_ctl_reply reply;
-	bool done;
-	hk_ctl_deliver_fn deliver;
-	void *deliver_arg;
-	void (*cancel)(void *arg);
-	void *cancel_arg;
-};
-
-/* Deferred replies ------------------------------------------------------------- */
-
-struct hk_ctl_pending *hk_ctl_reply_defer(struct hk_ctl_reply *reply)
-{
-	struct hk_ctl_pending *p = hk_xcalloc(1, sizeof(*p));
-	hk_ctl_reply_init(&p->reply);
-	reply->pending = p;
-	return p;
-}
-
-static void ctl_pending_free(struct hk_ctl_pending *p)
-{
-	hk_ctl_reply_fini(&p->reply);
-	free(p);
-}
-
-void hk_ctl_reply_undefer(struct hk_ctl_reply *reply)
-{
-	if (reply->pending)
-		ctl_pending_free(reply->pending);
-	reply->pending = NULL;
-}
-
-struct hk_ctl_reply *hk_ctl_pending_reply(struct hk_ctl_pending *p)
-{
-	return &p->reply;
-}
-
-void hk_ctl_pending_set_cancel(struct hk_ctl_pending *p, void (*fn)(void *arg), void *arg)
-{
-	p->cancel = fn;
-	p->cancel_arg = arg;
-}
-
-void hk_ctl_pending_done(struct hk_ctl_pending *p)
-{
-	p->done = true;
-	p->cancel = NULL;
-	if (!p->deliver)
-		return;   /* still in the handler: the server delivers it on attach */
-	p->deliver(&p->reply, p->deliver_arg);
-	ctl_pending_free(p);
-}
-
-void hk_ctl_pending_attach(struct hk_ctl_pending *p, hk_ctl_deliver_fn deliver, void *arg)
-{
-	p->deliver = deliver;
-	p->deliver_arg = arg;
-	if (p->done) {
-		deliver(&p->reply, arg);
-		ctl_pending_free(p);
-	}
-}
-
-void hk_ctl_pending_cancel(struct hk_ctl_pending *p)
-{
-	if (!p)
-		return;
-	if (p->cancel)
-		p->cancel(p->cancel_arg);
-	ctl_pending_free(p);
-}
 
 /* Handlers ------------------------------------------------------------------------ */
 

@@ -578,51 +578,6 @@ static const char *eng_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* Open path component by component, never following a symlink. Returns
- * the directory fd or -errno. *parent receives the deepest existing
- * directory above the target (its parent on success), or -1. */
-static int eng_open_path(const char *path, int *parent)
-{
-	*parent = -1;
-	/* Components on the way need only search permission (O_PATH), as for
-	 * the owner's own cd; only the directory itself is opened for reading. */
-	int fd = open("/", (path[1] ? O_PATH : O_RDONLY) | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	const char *p = path + 1;
-	while (*p) {
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		char comp[256];
-		if (len == 0 || len >= sizeof(comp)) {
-			close(fd);
-			return -ENAMETOOLONG;
-		}
-		memcpy(comp, p, len);
-		comp[len] = '\0';
-		bool last = !slash || slash[1] == '\0';
-		int next = openat(fd, comp, (last ? O_RDONLY : O_PATH) | O_DIRECTORY | O_NOFOLLOW |
-						    O_CLOEXEC);
-		if (next < 0) {
-			int err = -errno;
-			/* missing, or a symlink/non-directory in the way: watch the
-			 * deepest real directory so a repair is noticed */
-			if (err == -ENOENT || err == -ELOOP || err == -ENOTDIR)
-				*parent = fd;
-			else
-				close(fd);
-			return err;
-		}
-		p = slash ? slash + 1 : p + len;
-		if (*p == '\0')
-			*parent = fd;
-		else
-			close(fd);
-		fd = next;
-	}
-	return fd;
-}
-
 static void eng_reg_set_ancestor(struct eng_reg *reg, int anc_fd)
 {
 	if (reg->anc_wd >= 0)
@@ -661,7 +616,7 @@ void eng_reg_attach(struct eng_reg *reg)
 static void eng_reg_open_root(struct eng_reg *reg)
 {
 	int parent = -1;
-	int fd = eng_open_path(reg->conf->directory, &parent);
+	int fd = hk_open_path_nofollow(reg->conf->directory, O_RDONLY | O_DIRECTORY, &parent, NULL);
 	eng_reg_set_ancestor(reg, parent);
 	if (fd < 0) {
 		reg->attach_err = fd;
@@ -735,7 +690,7 @@ bool eng_reg_identity_ok(struct eng_reg *reg)
 	const struct hk_cred *prev;
 	if (!eng_as_owner(reg, &prev))
 		return false;
-	int fd = eng_open_path(reg->conf->directory, &parent);
+	int fd = hk_open_path_nofollow(reg->conf->directory, O_RDONLY | O_DIRECTORY, &parent, NULL);
 	eng_as(prev);
 	if (parent >= 0)
 		close(parent);

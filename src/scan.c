@@ -17,6 +17,91 @@
 #include "scan.h"
 #include "util.h"
 
+/* Paths ------------------------------------------------------------------------ */
+
+/* The next directory of the walk, or -errno: a symlink (opened itself by
+ * O_PATH|O_NOFOLLOW) or a non-directory on the way is refused here. */
+static int scan_walk_dir(int fd, const char *comp)
+{
+	struct stat st;
+	int next = openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int err = 0;
+
+	if (next < 0)
+		return -errno;
+	if (fstat(next, &st) < 0)
+		err = -errno;
+	else if (S_ISLNK(st.st_mode))
+		err = -ELOOP;
+	else if (!S_ISDIR(st.st_mode))
+		err = -ENOTDIR;
+	if (err) {
+		close(next);
+		return err;
+	}
+	return next;
+}
+
+int hk_open_path_nofollow(const char *path, int last_flags, int *parent, size_t *stop)
+{
+	size_t off;
+	int fd;
+
+	if (parent)
+		*parent = -1;
+	if (stop)
+		*stop = 0;
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	off = strspn(path, "/");
+	fd = open("/", (path[off] ? O_PATH : last_flags) | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (path[off]) {
+		size_t len = strcspn(path + off, "/");
+		char *comp = hk_xstrndup(path + off, len);
+		off += len;
+		bool last = path[off + strspn(path + off, "/")] == '\0';
+		int next = last ? openat(fd, comp, last_flags | O_NOFOLLOW | O_CLOEXEC)
+				: scan_walk_dir(fd, comp);
+		if (next < 0 && last)
+			next = -errno;
+		free(comp);
+		if (stop)
+			*stop = off;
+		if (next < 0 || last) {
+			/* found, or missing, or a symlink/non-directory in the
+			 * way: the deepest real directory reached (so that a
+			 * repair is noticed) */
+			if (parent && (next >= 0 || next == -ENOENT || next == -ELOOP ||
+				       next == -ENOTDIR))
+				*parent = fd;
+			else
+				close(fd);
+			return next;
+		}
+		close(fd);
+		fd = next;
+		off += strspn(path + off, "/");
+	}
+	return fd;
+}
+
+int hk_path_stat_nofollow(const char *path, struct stat *st, size_t *stop)
+{
+	int fd = hk_open_path_nofollow(path, O_PATH, NULL, stop);
+	int r = 0;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, st) < 0)
+		r = -errno;
+	else if (S_ISLNK(st->st_mode))
+		r = -ELOOP;
+	close(fd);
+	return r;
+}
+
 #ifndef STATX_MNT_ID
 #define STATX_MNT_ID 0x00001000U
 #endif

@@ -13,6 +13,26 @@
 
 #include "index.h"
 
+/* The one way a path string is opened (the registered root, a directory
+ * an API caller names): from "/" one component at a time, never following
+ * a symlink. The components on the way are opened O_PATH (search
+ * permission only, as for the owner's own cd) and each must be a real
+ * directory; the last one is opened with last_flags | O_NOFOLLOW
+ * (O_PATH: whatever it is, a symlink included). Returns its fd or -errno:
+ * -ELOOP when a component on the way is a symlink, -ENOTDIR when it is
+ * not a directory, else the failing openat's (-ENOENT, -EACCES, and
+ * -ELOOP/-ENOTDIR for the last under O_DIRECTORY). *stop (may be NULL):
+ * the length of path up to and including the component where it stopped
+ * (strlen(path) on success). *parent (may be NULL): the deepest directory
+ * reached above the target, its parent on success, or -1 (the caller
+ * closes it). */
+int hk_open_path_nofollow(const char *path, int last_flags, int *parent, size_t *stop);
+
+/* hk_open_path_nofollow(path, O_PATH) and fstat what it names at this
+ * moment: 0 with *st (any file type but a symlink: -ELOOP at any depth). */
+struct stat;
+int hk_path_stat_nofollow(const char *path, struct stat *st, size_t *stop);
+
 /* Metadata of one directory entry, from statx. */
 struct hk_stat {
 	uint64_t dev;

@@ -20,6 +20,7 @@
 #include "report.h"
 #include "service.h"
 #include "units.h"
+#include "scan.h"
 #include "util.h"
 
 struct hk_service {

@@ -305,60 +305,6 @@ bool hk_path_is_clean_absolute(const char *s)
 	}
 }
 
-int hk_path_stat_nofollow(const char *path, struct stat *st, size_t *stop)
-{
-	size_t off = 0;
-	int fd, r = 0;
-
-	if (stop)
-		*stop = 0;
-	if (!path || path[0] != '/')
-		return -EINVAL;
-	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	while (path[off]) {
-		while (path[off] == '/')
-			off++;
-		if (!path[off])
-			break;
-		size_t len = strcspn(path + off, "/");
-		char *comp = hk_xstrndup(path + off, len);
-		int nfd = openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		free(comp);
-		off += len;
-		if (stop)
-			*stop = off;
-		if (nfd < 0) {
-			r = -errno;
-			goto out;
-		}
-		close(fd);
-		fd = nfd;
-		if (fstat(fd, st) < 0) {
-			r = -errno;
-			goto out;
-		}
-		/* O_PATH|O_NOFOLLOW opens a symlink itself: refuse it here, at
-		 * any depth, rather than let a later open follow it */
-		if (S_ISLNK(st->st_mode)) {
-			r = -ELOOP;
-			goto out;
-		}
-		if (path[off] && !S_ISDIR(st->st_mode)) {
-			r = -ENOTDIR;
-			goto out;
-		}
-	}
-out:
-	close(fd);
-	return r;
-}
-
 /* NULL-terminated string vectors -------------------------------------------- */
 
 void hk_strv_add(char ***v, size_t *n, const char *s)

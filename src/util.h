@@ -75,15 +75,6 @@ int hk_parse_int(const char *s, long min, long max, long *out);
 bool hk_path_is_clean_absolute(const char *s);
 
 struct stat;
-/* Walk the absolute path from "/" one component at a time without
- * following any symlink (openat O_PATH|O_NOFOLLOW) and fstat what it
- * names at this moment. Returns 0 with *st (which may be any file type);
- * -ELOOP when a component is a symlink, -ENOTDIR when a non-final one is
- * not a directory, or the -errno of the openat/fstat that failed
- * (-ENOENT, -EACCES, ...). *stop (may be NULL) gets the length of the
- * prefix of path up to and including the component where it stopped (on
- * success, strlen(path)). */
-int hk_path_stat_nofollow(const char *path, struct stat *st, size_t *stop);
 
 /* NULL-terminated string vectors of n strings: add a copy of s, free,
  * copy (a copy of an empty one is an empty vector, NULL stays NULL). */
