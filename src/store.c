@@ -1,11 +1,13 @@
 /*
  * store.c - the LMDB state store (SPEC 8): the environment and its
- * transactions. With store_queue.c (the write queue) and store_records.c
- * (the record formats), the only files that include <lmdb.h>;
- * store_int.h holds what they share.
+ * transactions. With store_queue.c (the write queue), store_records.c
+ * (the record kinds' operations), store_codec.c (their encoding) and
+ * store_check.c (the data file's check before it is opened), the only
+ * files that include <lmdb.h>; store_int.h holds what they share. The
+ * state directory itself (checks, lock, pid file, move-aside) is
+ * store_dir.c.
  *
- * Owns: the state directory's lock (flock on housekeeper.lock, pid inside),
- * one LMDB environment on <state>/store.mdb (MDB_NOSUBDIR, default
+ * Owns: one LMDB environment on <state>/store.mdb (MDB_NOSUBDIR, default
  * durability: every commit is synced); it commits the queue of writes
  * (store_queue.c) in one transaction. The named databases and their
  * record formats are described in store_records.c.
@@ -37,7 +39,6 @@
 #include "store_int.h"
 #include "util.h"
 
-#define STORE_LMDB_LOCK HK_STORE_DATA_FILE "-lock"
 #define STORE_MAX_RETRIES 64      /* map growths / resizes per commit */
 #define STORE_TRIM_WRITES 256     /* a commit this large makes hk_store_trim due */
 
@@ -84,18 +85,6 @@ static void store_set_health(struct hk_store *s, int rc)
 }
 
 
-void store_set_cause(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!cause)
-		return;
-	va_start(ap, fmt);
-	free(*cause);
-	*cause = hk_xvasprintf(fmt, ap);
-	va_end(ap);
-}
-
 /* The environment ----------------------------------------------------------- */
 
 /* Create and open the LMDB environment on the data file; s->env stays
@@ -116,9 +105,6 @@ static int store_env_open(struct hk_store *s)
 	}
 	return rc;
 }
-
-static int store_open_file(int dir_fd, const char *dir, const char *name, int flags,
-			   char **cause);
 
 /* LMDB's dirty page list, calloc'd by every mdb_env_open of a writable
  * environment: MDB_IDL_UM_SIZE (2^17) entries of 16 bytes. */
@@ -230,6 +216,51 @@ static int store_cursor_del_prefix(MDB_txn *txn, MDB_dbi dbi, const unsigned cha
 out:
 	if (cur)
 		mdb_cursor_close(cur);
+	return rc;
+}
+
+int store_apply_complete(struct hk_store *s, MDB_txn *txn, const struct store_op *op)
+{
+	MDB_val k = { .mv_size = op->klen, .mv_data = op->key };
+	MDB_val v;
+	struct hk_store_audit a;
+	struct hk_buf b = { 0 };
+	int rc;
+
+	rc = mdb_get(txn, s->dbi[STORE_DB_AUDIT], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		log_warnx(STORE_TAG, "%s: audit record %" PRIu64 " to complete is gone",
+			  s->data_path, store_from_be64(op->key));
+		rc = 0;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (!store_decode_audit(&k, &v, &a)) {
+		rc = MDB_CORRUPTED;
+		goto out;
+	}
+	if (a.state != HK_STORE_AUDIT_INTENT) {
+		log_warnx(STORE_TAG, "%s: audit record %" PRIu64 " completed twice", s->data_path,
+			  a.id);
+		rc = 0;
+		goto out;
+	}
+	a.state = HK_STORE_AUDIT_DONE;
+	a.outcome = (const char *)op->val;
+	a.err = op->err;
+	a.aside = NULL;   /* only a crash before the completion needs it */
+	store_encode_audit(&b, &a);   /* copies out of the map before the put */
+	v.mv_data = b.data;
+	v.mv_size = b.len;
+	rc = mdb_put(txn, s->dbi[STORE_DB_AUDIT], &k, &v, 0);
+	if (rc)
+		goto out;
+	rc = mdb_del(txn, s->dbi[STORE_DB_PENDING], &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+out:
+	hk_buf_fini(&b);
 	return rc;
 }
 
@@ -416,161 +447,6 @@ out:
 }
 
 /* Opening ------------------------------------------------------------------- */
-
-/* Open (creating 0600) one of our files in the state directory, never
- * through a symlink, and make sure it is a private regular file. */
-static int store_open_file(int dir_fd, const char *dir, const char *name, int flags,
-			   char **cause)
-{
-	struct stat st;
-	int fd = -1;
-	int rc;
-
-	fd = openat(dir_fd, name, flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		store_set_cause(cause, "%s/%s: %s%s", dir, name, strerror(errno),
-				errno == ELOOP ? " (a symbolic link)" : "");
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		store_set_cause(cause, "%s/%s: %s", dir, name, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = HK_ESTORE;
-		store_set_cause(cause, "%s/%s: not a regular file", dir, name);
-		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		rc = -EPERM;
-		store_set_cause(cause, "%s/%s: owned by uid %ju, not %ju", dir, name,
-				(uintmax_t)st.st_uid, (uintmax_t)geteuid());
-		goto out;
-	}
-	if ((st.st_mode & 077) && fchmod(fd, 0600) < 0) {
-		rc = -errno;
-		store_set_cause(cause, "%s/%s: chmod 0600: %s", dir, name, strerror(errno));
-		goto out;
-	}
-	return fd;
-out:
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-/* Create (0700) if missing and open the state directory; refuse symlinks,
- * foreign owners and group/other write permission. */
-static int store_open_dir(const char *dir, char **cause)
-{
-	struct stat st;
-	bool created = false;
-	int fd = -1;
-	int rc;
-
-	if (!dir || dir[0] != '/') {
-		rc = -EINVAL;
-		store_set_cause(cause, "%s: the state directory must be an absolute path",
-				dir ? dir : "(null)");
-		goto out;
-	}
-	if (mkdir(dir, 0700) == 0)
-		created = true;
-	else if (errno != EEXIST) {
-		rc = -errno;
-		store_set_cause(cause, "%s: cannot create the state directory: %s", dir,
-				strerror(errno));
-		goto out;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		if (errno == ELOOP || (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))) {
-			rc = -ELOOP;
-			store_set_cause(cause, "%s: the state directory is a symbolic link; "
-					"refusing it", dir);
-		} else {
-			store_set_cause(cause, "%s: cannot open the state directory: %s", dir,
-					strerror(-rc));
-		}
-		goto out;
-	}
-	if (created && fchmod(fd, 0700) < 0) {
-		rc = -errno;
-		store_set_cause(cause, "%s: chmod 0700: %s", dir, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		store_set_cause(cause, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		rc = -EPERM;
-		store_set_cause(cause, "%s: the state directory is owned by uid %ju, not %ju; "
-				"refusing it", dir, (uintmax_t)st.st_uid, (uintmax_t)geteuid());
-		goto out;
-	}
-	if (st.st_mode & 022) {
-		rc = -EPERM;
-		store_set_cause(cause, "%s: the state directory is writable by group or other "
-				"(mode %04o); refusing it (chmod 0700)", dir,
-				(unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	return fd;
-out:
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-/* Take the directory lock: a fresh open file description every time, so a
- * second open in the same process conflicts too. Returns the fd or an error
- * (HK_EBUSY naming the holder's pid). */
-static int store_lock(int dir_fd, const char *dir, char **cause)
-{
-	char buf[32];
-	ssize_t r;
-	int fd = -1;
-	int rc;
-
-	fd = store_open_file(dir_fd, dir, HK_STORE_LOCK_FILE, O_RDWR, cause);
-	if (fd < 0) {
-		rc = fd;
-		fd = -1;
-		goto out;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK) {
-			rc = -errno;
-			store_set_cause(cause, "%s/%s: flock: %s", dir, HK_STORE_LOCK_FILE,
-					strerror(errno));
-			goto out;
-		}
-		r = pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[r > 0 ? r : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		rc = HK_EBUSY;
-		store_set_cause(cause, "%s: the state directory is in use by another "
-				"housekeeperd (pid %s)", dir, buf[0] ? buf : "unknown");
-		goto out;
-	}
-	r = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)r, 0) != r) {
-		rc = -errno;
-		store_set_cause(cause, "%s/%s: cannot write the pid: %s", dir, HK_STORE_LOCK_FILE,
-				strerror(errno));
-		goto out;
-	}
-	return fd;
-out:
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
 
 struct store_open_ctx {
 	int64_t now_ns;
@@ -842,57 +718,6 @@ void hk_store_close(struct hk_store *store)
 		log_warnx(STORE_TAG, "%s: closing with %zu writes not committed", store->data_path,
 			  store->n_ops);
 	store_free(store);
-}
-
-int hk_store_move_aside(const char *state_dir, int64_t now_s, char **new_name, char **cause)
-{
-	char *name = NULL;
-	int dir_fd = -1;
-	int lock_fd = -1;
-	int rc;
-
-	if (new_name)
-		*new_name = NULL;
-	rc = store_open_dir(state_dir, cause);
-	if (rc < 0)
-		goto out;
-	dir_fd = rc;
-	rc = store_lock(dir_fd, state_dir, cause);
-	if (rc < 0)
-		goto out;
-	lock_fd = rc;
-	for (unsigned n = 0;; n++) {
-		free(name);
-		name = n ? hk_xasprintf("%s.corrupt-%" PRId64 ".%u", HK_STORE_DATA_FILE, now_s, n)
-			 : hk_xasprintf("%s.corrupt-%" PRId64, HK_STORE_DATA_FILE, now_s);
-		if (faccessat(dir_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-			break;
-		if (n > 1000) {
-			rc = -EEXIST;
-			store_set_cause(cause, "%s/%s: exists", state_dir, name);
-			goto out;
-		}
-	}
-	/* the directory is ours (0700, locked): nobody races the name */
-	if (renameat(dir_fd, HK_STORE_DATA_FILE, dir_fd, name) < 0) {
-		rc = -errno;
-		store_set_cause(cause, "%s/%s: cannot move aside: %s", state_dir,
-				HK_STORE_DATA_FILE, strerror(errno));
-		goto out;
-	}
-	if (unlinkat(dir_fd, STORE_LMDB_LOCK, 0) < 0 && errno != ENOENT)
-		log_warn(STORE_TAG, "%s/%s: unlink", state_dir, STORE_LMDB_LOCK);
-	log_notice(STORE_TAG, "%s/%s: moved aside to %s", state_dir, HK_STORE_DATA_FILE, name);
-	if (new_name)
-		*new_name = hk_xasprintf("%s/%s", state_dir, name);
-	rc = 0;
-out:
-	free(name);
-	if (lock_fd >= 0)
-		close(lock_fd);
-	if (dir_fd >= 0)
-		close(dir_fd);
-	return rc;
 }
 
 const char *hk_store_uuid(const struct hk_store *store)

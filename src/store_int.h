@@ -16,6 +16,12 @@
 #include "store.h"
 
 #define STORE_TAG "store"
+#define STORE_LMDB_LOCK HK_STORE_DATA_FILE "-lock"
+#define STORE_REC_V1 1u
+#define STORE_REC_V2 2u   /* audit records with ino and aside */
+#define STORE_NULL_LEN UINT32_MAX
+#define STORE_MAX_RELPATH 4096u
+#define STORE_HASH_LEN 16u
 
 enum store_db {
 	STORE_DB_META,
@@ -131,8 +137,47 @@ int store_txn_run(struct hk_store *s, const struct store_op *extra, size_t n_ext
 int store_rd_begin(struct hk_store *s, MDB_txn **txn);
 
 /* store_records.c */
-uint64_t store_from_be64(const unsigned char *p);
-int64_t store_get_i64(struct store_rd *r);
+/* Completing an audit intent inside a commit (store.c, from the queue). */
 int store_apply_complete(struct hk_store *s, MDB_txn *txn, const struct store_op *op);
+
+/* The state directory (store_dir.c): the directory opened and checked
+ * (absolute, ours, 0700, no symlink; created if missing), locked with the
+ * pid file, one of our private files opened (created 0600) never through
+ * a symlink. Each returns an fd or -errno with *cause set. */
+int store_open_dir(const char *dir, char **cause);
+int store_lock(int dir_fd, const char *dir, char **cause);
+int store_open_file(int dir_fd, const char *dir, const char *name, int flags, char **cause);
+
+struct hk_buf;
+/* The codec (store_codec.c). Writing: integers little-endian, strings
+ * length-prefixed (NULL as STORE_NULL_LEN); keys big-endian so that they
+ * sort by number. Reading through r: a short or bad record sets r->bad and
+ * reads as zeros. */
+void store_put_u8(struct hk_buf *b, unsigned v);
+void store_put_u32(struct hk_buf *b, uint32_t v);
+void store_put_u64(struct hk_buf *b, uint64_t v);
+void store_put_i64(struct hk_buf *b, int64_t v);
+void store_put_bytes(struct hk_buf *b, const char *s, size_t n);
+void store_put_str(struct hk_buf *b, const char *s);
+void store_be64(unsigned char out[8], uint64_t v);
+uint64_t store_from_be64(const unsigned char *p);
+const unsigned char *store_take(struct store_rd *r, size_t n);
+unsigned store_get_u8(struct store_rd *r);
+uint32_t store_get_u32(struct store_rd *r);
+uint64_t store_get_u64(struct store_rd *r);
+int64_t store_get_i64(struct store_rd *r);
+bool store_get_bool(struct store_rd *r);
+const char *store_get_str(struct store_rd *r, size_t *len);
+char *store_dup_or_null(const char *s);
+/* The index key's hash of a long relative path. */
+void store_hash(const char *s, size_t n, unsigned char out[STORE_HASH_LEN]);
+bool store_id_ok(const char *id);
+/* Record kinds: a registration, a job (key: its id), an audit record
+ * (key: its id); a decode refuses a record it cannot read whole. */
+void store_encode_reg(struct hk_buf *b, const struct hk_registration *reg);
+struct hk_registration *store_decode_reg(const MDB_val *v);
+bool store_decode_job(const MDB_val *k, const MDB_val *v, struct hk_store_job *j);
+void store_encode_audit(struct hk_buf *b, const struct hk_store_audit *a);
+bool store_decode_audit(const MDB_val *k, const MDB_val *v, struct hk_store_audit *a);
 
 #endif
