@@ -54,21 +54,6 @@ static void eng_refresh_later(struct eng_reg *reg, uint32_t dir, const char *nam
 
 /* Directories ------------------------------------------------------------- */
 
-/* Everything done in a registration's directories is done with its owner's
- * filesystem identity, so the kernel refuses what the owner could not do
- * (cred.h). Brackets nest: eng_as(prev) goes back to what was in force,
- * and an inner bracket for the same owner costs nothing. False: the
- * identity cannot be had, and the work must be skipped. */
-bool eng_as_owner(const struct eng_reg *reg, const struct hk_cred **prev)
-{
-	return hk_cred_use(reg->cred, prev) == 0;
-}
-
-void eng_as(const struct hk_cred *prev)
-{
-	hk_cred_use(prev, NULL);
-}
-
 static void eng_dirs_opened(struct eng_reg *reg, int delta)
 {
 	reg->open_dirs += (size_t)(ssize_t)delta;
@@ -106,24 +91,6 @@ static uint32_t eng_dir_alloc(struct eng_reg *reg)
 	return (uint32_t)reg->n_dirs++;
 }
 
-bool eng_dir_live(const struct eng_reg *reg, uint32_t id)
-{
-	return id < reg->n_dirs && reg->dirs[id].fd >= 0;
-}
-
-/* Find the live directory of reg with identity (dev, ino). */
-bool eng_dir_find(const struct eng_reg *reg, uint64_t dev, uint64_t ino, uint32_t *id)
-{
-	for (size_t i = 0; i < reg->n_dirs; i++) {
-		const struct eng_dir *d = &reg->dirs[i];
-		if (d->fd >= 0 && d->dev == dev && d->ino == ino) {
-			*id = (uint32_t)i;
-			return true;
-		}
-	}
-	return false;
-}
-
 static void eng_dir_unwatch(struct eng_reg *reg, uint32_t id)
 {
 	struct eng_dir *d = &reg->dirs[id];
@@ -158,55 +125,6 @@ void eng_dir_drop(struct eng_reg *reg, uint32_t id)
 	for (size_t i = 0; i < reg->n_queue; i++)
 		if (reg->queue[i] == id)
 			reg->queue[i] = ENG_ANCESTOR;   /* tombstone, skipped */
-}
-
-/* Is directory id still where it was found: each name on the way up still
- * the same directory in its parent, up to the root? A subdirectory renamed
- * out of the tree keeps its pinned fd, which would follow it anywhere.
- * Looked up as the owner. */
-bool eng_dir_in_tree(struct eng_reg *reg, uint32_t id)
-{
-	const struct hk_cred *prev;
-	if (!eng_as_owner(reg, &prev))
-		return false;
-	bool ok = true;
-	for (uint32_t d = id; ok && d != ENG_ROOT; d = reg->dirs[d].parent) {
-		const struct eng_dir *dir = &reg->dirs[d];
-		struct hk_stat st;
-		ok = eng_dir_live(reg, dir->parent) &&
-		     hk_stat_at(reg->dirs[dir->parent].fd, dir->name, &st) == 0 &&
-		     S_ISDIR(st.mode) && st.dev == dir->dev && st.ino == dir->ino;
-	}
-	eng_as(prev);
-	return ok;
-}
-
-/* The path of dir id relative to the root ("" for the root, "a/b/"). */
-void eng_dir_relpath(const struct eng_reg *reg, uint32_t id, struct hk_buf *b)
-{
-	if (id == ENG_ROOT)
-		return;
-	eng_dir_relpath(reg, reg->dirs[id].parent, b);
-	hk_buf_append(b, reg->dirs[id].name, strlen(reg->dirs[id].name));
-	hk_buf_append(b, "/", 1);
-}
-
-char *eng_file_path(const struct eng_reg *reg, uint32_t dir, const char *name)
-{
-	struct hk_buf b = { 0 };
-	hk_buf_append(&b, reg->conf->directory, strlen(reg->conf->directory));
-	if (strcmp(reg->conf->directory, "/") != 0)
-		hk_buf_append(&b, "/", 1);
-	eng_dir_relpath(reg, dir, &b);
-	hk_buf_append(&b, name, strlen(name));
-	return b.data;
-}
-
-/* The full path for a log line. Raw: log.c escapes the whole message
- * (control bytes, invalid UTF-8), so escaping here too would double it. */
-char *eng_log_path(const struct eng_reg *reg, uint32_t dir, const char *name)
-{
-	return eng_file_path(reg, dir, name);
 }
 
 static void eng_queue_scan(struct eng_reg *reg, uint32_t dir)
