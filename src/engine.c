@@ -43,6 +43,7 @@
 #include "engine.h"
 #include "engine_int.h"
 #include "index.h"
+#include "locks.h"
 #include "log.h"
 #include "reap.h"
 #include "scan.h"
@@ -326,6 +327,7 @@ static void eng_finish_interrupted(struct eng_reg *reg, uint32_t dir, const char
 	struct hk_reap_expect exp = {
 		.dev = reg->dirs[ENG_ROOT].dev,
 		.mnt_id = reg->root_mnt_id,
+		.lock_dev = reg->root_lock_dev,
 		.ino = lo->ino,
 		.size = lo->size,
 		.mtime_ns = lo->mtime_ns,
@@ -566,6 +568,7 @@ static void eng_reg_open_root(struct eng_reg *reg)
 	eng_dirs_opened(reg, 1);
 	reg->root_mount = st.mount_root;
 	reg->root_mnt_id = st.mnt_id;
+	reg->root_lock_dev = hk_locks_mount_dev(st.mnt_id);
 	reg->attached = true;
 	reg->attach_err = 0;
 	reg->waiting_logged = false;

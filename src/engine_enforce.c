@@ -251,6 +251,7 @@ static void eng_reap_job(const struct eng_reg *reg, const struct eng_pick *p,
 		.exp = {
 			.dev = reg->dirs[ENG_ROOT].dev,
 			.mnt_id = reg->root_mnt_id,
+			.lock_dev = reg->root_lock_dev,
 			.ino = hk_entry_ino(e),
 			.size = hk_entry_size(e),
 			.mtime_ns = hk_entry_mtime(e),

@@ -70,6 +70,7 @@ struct eng_reg {
 	size_t open_dirs;                 /* of them open (fds and watches) */
 	bool attached;                    /* root is open */
 	bool root_mount;                  /* root is a mount point: protect aquota.* */
+	uint64_t root_lock_dev;           /* its superblock device as /proc/locks names it (0: unknown) */
 	uint64_t root_mnt_id;             /* the root's mount id (0: unknown): nothing on
 					   * another mount is indexed or entered */
 	int anc_fd;                       /* while detached: deepest existing ancestor */

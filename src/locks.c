@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -231,7 +232,6 @@ out:
 
 bool hk_locks_has(const struct hk_locks *l, uint64_t dev, uint64_t ino)
 {
-	(void)dev;   /* see locks.h: matched on the inode alone */
 	size_t lo = 0, hi = l->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -240,7 +240,58 @@ bool hk_locks_has(const struct hk_locks *l, uint64_t dev, uint64_t ino)
 		else
 			hi = mid;
 	}
-	return lo < l->n && l->ents[lo].ino == ino;
+	for (; lo < l->n && l->ents[lo].ino == ino; lo++)
+		if (dev == 0 || l->ents[lo].dev == dev)
+			return true;
+	return false;
+}
+
+int hk_locks_mountinfo_dev(const char *text, size_t len, uint64_t mnt_id, uint64_t *dev)
+{
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char line[128];
+		unsigned long long id = 0, parent = 0;
+		unsigned major = 0, minor = 0;
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1),
+			 p);
+		if (sscanf(line, "%llu %llu %u:%u ", &id, &parent, &major, &minor) == 4 &&
+		    id == mnt_id) {
+			*dev = (uint64_t)major << 32 | minor;
+			return 0;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return -ENOENT;
+}
+
+uint64_t hk_locks_mount_dev(uint64_t mnt_id)
+{
+	uint64_t dev = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (mnt_id == 0)
+		return 0;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return 0;
+	struct hk_buf b = { 0 };
+	char chunk[8192];
+	size_t r;
+	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		hk_buf_append(&b, chunk, r);
+	fclose(f);
+	buf = b.data;
+	len = b.len;
+	if (!buf || hk_locks_mountinfo_dev(buf, len, mnt_id, &dev) < 0)
+		dev = 0;
+	hk_buf_fini(&b);
+	return dev;
 }
 
 size_t hk_locks_count(const struct hk_locks *l)

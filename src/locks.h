@@ -30,12 +30,19 @@ int hk_locks_parse(const char *text, size_t len, struct hk_locks **out);
  * there): the set would be incomplete. */
 struct hk_locks *hk_locks_read(void);
 
-/* Does the set hold a lock on inode ino? Matched on the inode number
- * alone: /proc/locks names the filesystem's superblock device, which is
- * not the device statx reports for a btrfs subvolume or a stacked
- * filesystem, so dev is not compared (a collision between filesystems
- * only keeps a file). dev is the hk_stat encoding (major << 32 | minor). */
+/* Does the set hold a lock on (dev, ino)? dev is the device /proc/locks
+ * names the file's file system by, its superblock's (hk_locks_mount_dev;
+ * not always what statx reports: a btrfs subvolume's is another), in the
+ * hk_stat encoding (major << 32 | minor); 0 when unknown: then the inode
+ * number alone is matched, and a lock on the same number on another file
+ * system keeps the file (never the other way round). */
 bool hk_locks_has(const struct hk_locks *l, uint64_t dev, uint64_t ino);
+
+/* The superblock device of the mount mnt_id (statx's STATX_MNT_ID), as
+ * /proc/locks names it: the major:minor of its /proc/self/mountinfo line.
+ * 0 when unknown. The parser of that text is pure. */
+uint64_t hk_locks_mount_dev(uint64_t mnt_id);
+int hk_locks_mountinfo_dev(const char *text, size_t len, uint64_t mnt_id, uint64_t *dev);
 
 /* The number of entries, and entry i (sorted by inode) as parsed. */
 size_t hk_locks_count(const struct hk_locks *l);

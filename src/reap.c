@@ -280,7 +280,7 @@ void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp
 		return;
 	}
 	/* a locked file is not even renamed aside */
-	if (hk_locks_has(locks, exp->dev, exp->ino)) {
+	if (hk_locks_has(locks, exp->lock_dev, exp->ino)) {
 		res->outcome = HK_REAP_LOCKED;
 		return;
 	}

@@ -19,6 +19,7 @@ struct hk_locks;
 struct hk_reap_expect {
 	uint64_t dev;        /* device of the registered root */
 	uint64_t mnt_id;     /* ... and its mount id (0: unknown), hk_stat_on_mount */
+	uint64_t lock_dev;   /* its superblock device as /proc/locks names it (0: unknown) */
 	uint64_t ino;
 	uint64_t size;
 	int64_t mtime_ns;

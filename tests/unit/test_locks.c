@@ -67,6 +67,11 @@ static void test_every_kind(void **state)
 	assert_false(hk_locks_has(l, 0x27, 921970));
 	assert_false(hk_locks_has(l, 0x27, 921972));
 	assert_false(hk_locks_has(l, 0x27, 1));
+	/* another file system's lock on the same number keeps nothing here,
+	 * unless the device is unknown (0) */
+	assert_false(hk_locks_has(l, 0x2e, 921971));
+	assert_false(hk_locks_has(l, 0x27, 78));
+	assert_true(hk_locks_has(l, 0, 78));
 	hk_locks_free(l);
 }
 
@@ -135,6 +140,29 @@ static void test_length(void **state)
 
 /* The live set has the locks this process holds, under the device and
  * inode statx reports for the file (tmpfs or ext4 here: no subvolumes). */
+/* The superblock device of a mount, from /proc/self/mountinfo's third
+ * field (decimal major:minor), found by mount id. */
+static void test_mountinfo(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"22 1 0:21 / /sys rw,nosuid shared:7 - sysfs sysfs rw\n"
+		"28 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+		"101 28 0:52 /@home /home rw shared:40 - btrfs /dev/sdb1 rw,subvol=/@home\n"
+		"2200 28 259:3 / /srv rw - xfs /dev/nvme0n1p3 rw";
+	uint64_t dev = 0;
+
+	assert_int_equal(hk_locks_mountinfo_dev(text, strlen(text), 28, &dev), 0);
+	assert_true(dev == (8ULL << 32 | 1));
+	assert_int_equal(hk_locks_mountinfo_dev(text, strlen(text), 101, &dev), 0);
+	assert_true(dev == 52);
+	assert_int_equal(hk_locks_mountinfo_dev(text, strlen(text), 2200, &dev), 0);
+	assert_true(dev == (259ULL << 32 | 3));
+	assert_int_equal(hk_locks_mountinfo_dev(text, strlen(text), 1, &dev), -ENOENT);
+	assert_int_equal(hk_locks_mountinfo_dev(text, strlen(text), 2, &dev), -ENOENT);
+	assert_true(hk_locks_mount_dev(0) == 0);
+}
+
 static void test_read_live(void **state)
 {
 	(void)state;
@@ -161,6 +189,8 @@ static void test_read_live(void **state)
 	l = hk_locks_read();
 	assert_non_null(l);
 	assert_true(hk_locks_has(l, st.dev, st.ino));
+	/* as the engine asks: by the mount's superblock device */
+	assert_true(hk_locks_has(l, hk_locks_mount_dev(st.mnt_id), st.ino));
 	bool same_dev = false;
 	for (size_t i = 0; i < hk_locks_count(l); i++) {
 		uint64_t d, n;
@@ -187,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_no_inode),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_length),
+		cmocka_unit_test(test_mountinfo),
 		cmocka_unit_test(test_read_live),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
