@@ -1,8 +1,10 @@
 #!/bin/sh
 # A manual dry run over 100,000 files runs in slices from the loop: while
-# it is in progress, `housekeeperctl status` answers within a second, every
-# time (it used to run in one step on the loop: the daemon answered nobody
-# until the run was over).
+# it is in progress, `housekeeperctl status` answers every time, within a
+# few seconds even on a loaded machine or a sanitizer build (it used to run
+# in one step on the loop: the daemon answered nobody until the run was
+# over, 9 s for these files). The latency itself is measured by
+# bench/run.sh control-latency, not here.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null 2>&1 || skip "needs jq"
 command -v python3 >/dev/null 2>&1 || skip "needs python3"
@@ -33,7 +35,8 @@ wait "$RUN" || rc=$?
 read -r _ samples _ running _ max <"$T/lat"
 echo "status latency during the run: $(cat "$T/lat")"
 [ "$running" -ge 3 ] || fail "saw the run in progress during only $running status calls: $(cat "$T/lat")"
-awk -v m="$max" 'BEGIN { exit !(m < 1.0) }' || fail "status took ${max}s during the run"
+awk -v m="$max" -v w="$HK_WAIT" 'BEGIN { exit !(m < 3.0 * w / 20) }' ||
+	fail "status took ${max}s during the run"
 n=$(jq '[.files[] | select(.outcome == "would-delete")] | length' "$T/run.json")
 [ "$n" = 100000 ] || fail "dry run reported $n files, expected 100000"
 [ "$(count_entries "$D")" = 100000 ] || fail "a dry run deleted files"
