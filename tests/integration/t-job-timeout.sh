@@ -1,13 +1,15 @@
 #!/bin/sh
 # default_timeout stops a manual run in the middle: the job ends "timeout"
 # and its record and report list the registrations it did not sweep to the
-# end as not run, while the daemon goes on serving.
+# end as not run, while the daemon goes on serving. The first registration
+# is big enough that its dry run takes several times the 1 s timeout even
+# on a fast machine (60,000 files took about 1 s: the test raced it).
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null 2>&1 || skip "needs jq"
 command -v python3 >/dev/null 2>&1 || skip "needs python3"
 J="$top_srcdir/tests/integration/jobs.py"
 mkdir -p "$T/a" "$T/b" "$T/c"
-python3 "$J" mkfiles "$T/a" 60000 $((86400 * 5))
+python3 "$J" mkfiles "$T/a" 200000 $((86400 * 5))
 python3 "$J" mkfiles "$T/b" 10 $((86400 * 5))
 python3 "$J" mkfiles "$T/c" 10 $((86400 * 5))
 cat >"$T/hk.conf" <<EOC
@@ -34,7 +36,7 @@ EOC
 start_daemon
 S="$T/state/housekeeper.sock"
 wait_until test -S "$S" || fail "no control socket"
-HK_WAIT=60 wait_until sh -c "'$HKCTL' -s '$S' --json status | jq -e 'map(.files) | add == 60020' >/dev/null" ||
+HK_WAIT=60 wait_until sh -c "'$HKCTL' -s '$S' --json status | jq -e 'map(.files) | add == 200020' >/dev/null" ||
 	fail "first scan not done"
 rc=0
 "$HKCTL" -s "$S" --json run --dry-run >"$T/run.json" || rc=$?
