@@ -48,6 +48,14 @@
  *                                    raw_p50_ms= raw_p99_ms= raw_max_ms= (err:
  *                                    refused, not ok, broken or no answer in
  *                                    600 s).
+ *   hkb floorserv SOCK BYTES         the floor of a control request: a
+ *                                    single-threaded poll(2) server on SOCK
+ *                                    that answers every framed request at once
+ *                                    with a canned ok reply of BYTES bytes
+ *                                    (about a real status reply), until
+ *                                    SIGTERM. Probed beside the daemon, it
+ *                                    shows what the machine's scheduling alone
+ *                                    costs a request under the same load.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -774,10 +782,112 @@ static int cmd_ctlprobe(int argc, char **argv)
 	return 0;
 }
 
+/* ---- floorserv ----------------------------------------------------------- */
+
+#define FLOOR_MAX_CLIENTS 64
+
+struct floor_client {
+	int fd;
+	unsigned char hdr[4];
+	size_t got;          /* bytes of the header, then of the body */
+	uint32_t len;        /* the body's length, once the header is in */
+};
+
+static volatile sig_atomic_t floor_done;
+
+static void floor_stop(int sig)
+{
+	(void)sig;
+	floor_done = 1;
+}
+
+/* Reads what fd has; answers a whole request. -1: close the client. */
+static int floor_serve(struct floor_client *c, const char *reply, size_t reply_len)
+{
+	char buf[65536];
+	ssize_t k = recv(c->fd, buf, sizeof(buf), 0);
+	if (k <= 0)
+		return k < 0 && (errno == EINTR || errno == EAGAIN) ? 0 : -1;
+	for (ssize_t i = 0; i < k; i++) {
+		if (c->got < 4) {
+			c->hdr[c->got++] = (unsigned char)buf[i];
+			if (c->got == 4)
+				c->len = (uint32_t)c->hdr[0] << 24 | (uint32_t)c->hdr[1] << 16 |
+					 (uint32_t)c->hdr[2] << 8 | c->hdr[3];
+			else
+				continue;
+		} else {
+			c->got++;
+		}
+		if (c->got == 4 + (size_t)c->len) {
+			if (send(c->fd, reply, reply_len, MSG_NOSIGNAL) != (ssize_t)reply_len)
+				return -1;
+			c->got = 0;
+		}
+	}
+	return 0;
+}
+
+static int cmd_floorserv(int argc, char **argv)
+{
+	if (argc < 3)
+		return 2;
+	size_t body = (size_t)atol(argv[2]);
+	const char *head = "{\"v\":1,\"id\":1,\"ok\":true,\"result\":{\"pad\":\"";
+	if (body < strlen(head) + 4)
+		body = strlen(head) + 4;
+	char *reply = malloc(body + 4);
+	if (!reply)
+		die("malloc");
+	memset(reply + 4, 'x', body);
+	memcpy(reply + 4, head, strlen(head));
+	memcpy(reply + 4 + body - 3, "\"}}", 3);
+	reply[0] = (char)(body >> 24);
+	reply[1] = (char)(body >> 16);
+	reply[2] = (char)(body >> 8);
+	reply[3] = (char)body;
+
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", argv[1]);
+	unlink(argv[1]);
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 128) < 0)
+		die("floorserv: listen");
+	struct sigaction sa = { .sa_handler = floor_stop };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	struct floor_client cl[FLOOR_MAX_CLIENTS];
+	size_t n = 0;
+	while (!floor_done) {
+		struct pollfd pfd[FLOOR_MAX_CLIENTS + 1];
+		pfd[0] = (struct pollfd){ lfd, POLLIN, 0 };
+		for (size_t i = 0; i < n; i++)
+			pfd[i + 1] = (struct pollfd){ cl[i].fd, POLLIN, 0 };
+		if (poll(pfd, n + 1, -1) < 0)
+			continue;   /* EINTR: the loop's check */
+		for (size_t i = n; i-- > 0;) {
+			if (!pfd[i + 1].revents)
+				continue;
+			if (floor_serve(&cl[i], reply, body + 4) < 0) {
+				close(cl[i].fd);
+				cl[i] = cl[--n];
+			}
+		}
+		if (pfd[0].revents && n < FLOOR_MAX_CLIENTS) {
+			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0)
+				cl[n++] = (struct floor_client){ .fd = fd };
+		}
+	}
+	unlink(argv[1]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: hkb now|spawnlog|waitlog|time|mktree|unlink|walk|count|churn|ctlprobe ...\n");
+		fprintf(stderr, "usage: hkb now|spawnlog|waitlog|time|mktree|unlink|walk|count|churn|ctlprobe|floorserv ...\n");
 		return 2;
 	}
 	const char *c = argv[1];
@@ -805,6 +915,8 @@ int main(int argc, char **argv)
 		return cmd_churn(argc, argv);
 	if (!strcmp(c, "ctlprobe"))
 		return cmd_ctlprobe(argc, argv);
+	if (!strcmp(c, "floorserv"))
+		return cmd_floorserv(argc, argv);
 	fprintf(stderr, "hkb: unknown command %s\n", c);
 	return 2;
 }

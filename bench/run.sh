@@ -677,16 +677,65 @@ cl_wait_files() {   # cl_wait_files SOCK N MAXSECS: status shows N files, watchi
 	note "control-latency: $1 never showed $2 files"
 	return 1
 }
-cl_probe_start() {   # cl_probe_start SOCK OUT: the probe in the background
+# The floor: hkb floorserv answers every request at once with a reply of
+# a status reply's size; probed beside the daemon under the same load, its
+# latency is what the machine's scheduling alone costs (on 2 shared cores,
+# 20 readers or a flat-out writer keep every process waiting for a core).
+CL_FLOOR_PID=
+cl_floor_start() {
+	CL_FLOOR_SOCK=$CL_ROOT/floor.sock
+	"$HKB" floorserv "$CL_FLOOR_SOCK" 2000 &
+	CL_FLOOR_PID=$!
+	PIDS+=("$CL_FLOOR_PID")
+	local i
+	for ((i = 0; i < 500; i++)); do [ -S "$CL_FLOOR_SOCK" ] && break; sleep 0.01; done
+}
+cl_floor_stop() {
+	[ -n "$CL_FLOOR_PID" ] && kill -TERM "$CL_FLOOR_PID" 2>/dev/null && wait "$CL_FLOOR_PID" 2>/dev/null
+	CL_FLOOR_PID=
+}
+# The daemon's own stalls: housekeeper_loop_iteration_seconds, read at the
+# probe's start and stop; the window's iterations per bucket are the
+# difference (cl_loop_snap SOCK: "le count" lines of the histogram).
+cl_loop_snap() {
+	"$HKCTL" -s "$1" metrics 2>/dev/null |
+		sed -n 's/^housekeeper_loop_iteration_seconds_bucket{le="\([^"]*\)"} \([0-9]*\)$/\1 \2/p'
+}
+cl_probe_start() {   # cl_probe_start SOCK OUT: the probes (daemon, floor) in the background
+	CL_LOOP0=$(cl_loop_snap "$1")
 	"$HKB" ctlprobe "$1" 3600 "$CL_INTERVAL" >"$2" &
 	CL_PROBE_PID=$!
-	PIDS+=("$CL_PROBE_PID")
+	"$HKB" ctlprobe "$CL_FLOOR_SOCK" 3600 "$CL_INTERVAL" >"$2.floor" &
+	CL_FLOOR_PROBE_PID=$!
+	PIDS+=("$CL_PROBE_PID" "$CL_FLOOR_PROBE_PID")
+	CL_PROBE_SOCK=$1
 	sleep 0.5   # some samples before the load starts
 }
-cl_probe_stop() {   # the probe ends its schedule, waits for its last answers
-	kill -TERM "$CL_PROBE_PID" 2>/dev/null
-	wait "$CL_PROBE_PID" 2>/dev/null
+cl_probe_stop() {   # the probes end their schedule, wait for their last answers
+	kill -TERM "$CL_PROBE_PID" "$CL_FLOOR_PROBE_PID" 2>/dev/null
+	wait "$CL_PROBE_PID" "$CL_FLOOR_PROBE_PID" 2>/dev/null
 	CL_PROBE_PID=
+	CL_LOOP1=$(cl_loop_snap "$CL_PROBE_SOCK")
+}
+# cl_loop_record CASE: iterations of the probe's window longer than 10 and
+# 50 ms, and the bound of the longest one's bucket
+cl_loop_record() {
+	[ -n "$CL_LOOP0" ] && [ -n "$CL_LOOP1" ] || { note "control-latency/$1: no loop metrics"; return; }
+	local r
+	r=$(paste -d' ' <(echo "$CL_LOOP0") <(echo "$CL_LOOP1") | awk '
+		{ le[NR] = $1; d[NR] = $4 - $2 }
+		END { tot = d[NR]; over10 = tot; over50 = tot; top = ""
+		      for (i = 1; i <= NR; i++) {
+			if (le[i] == "0.01") over10 = tot - d[i]
+			if (le[i] == "0.05") over50 = tot - d[i]
+			if (top == "" && d[i] == tot) top = le[i] }
+		      printf "%d %d %s\n", over10, over50, top }')
+	put control-latency "tmpfs/$1" "loop_iters_over_10ms" "$(echo "$r" | cut -d' ' -f1)"
+	put control-latency "tmpfs/$1" "loop_iters_over_50ms" "$(echo "$r" | cut -d' ' -f2)"
+	local top
+	top=$(echo "$r" | cut -d' ' -f3)
+	[ "$top" = "+Inf" ] && top=1000
+	put control-latency "tmpfs/$1" "loop_longest_le_ms" "$(awk -v t="$top" 'BEGIN { printf "%g", t * 1000 }')"
 }
 # cl_record CASE OUT [LOAD_NS]: the probe's lines as rows; idle's p99 kept
 cl_record() {
@@ -708,6 +757,15 @@ cl_record() {
 			[ -n "$i" ] && put control-latency "tmpfs/$c" "${m}_p99/idle_p99" "$(ns_div "$(kv "$l" p99_ms)" "$i")"
 		fi
 	done
+	l=$(grep "^mode=conn " "$out.floor" 2>/dev/null)
+	if [ -n "$l" ]; then
+		put control-latency "tmpfs/$c" "floor_conn_p50_ms" "$(kv "$l" p50_ms)"
+		put control-latency "tmpfs/$c" "floor_conn_p99_ms" "$(kv "$l" p99_ms)"
+		local dp
+		dp=$(kv "$(grep "^mode=conn " "$out")" p99_ms)
+		[ -n "$dp" ] && put control-latency "tmpfs/$c" "conn_p99/floor_p99" "$(ns_div "$dp" "$(kv "$l" p99_ms)")"
+	fi
+	cl_loop_record "$c"
 	[ -n "${3:-}" ] && put control-latency "tmpfs/$c" "load_s" "$(awk -v a="$3" 'BEGIN { printf "%.2f", a / 1e9 }')"
 }
 cl_daemon() {   # cl_daemon TAG CONF-BODY: a fresh state dir, the daemon started
@@ -871,6 +929,7 @@ scen_control_latency() {
 	esac
 	case " $CL_CASES " in *" audit "*) cl_audit_store ;; esac
 	sleep 1.2
+	cl_floor_start
 	for r in $(seq 1 "$RUNS"); do
 		# idle first (the ratios' baseline), the loads in a rotating order
 		local order="" i
@@ -881,6 +940,7 @@ scen_control_latency() {
 		done
 		put control-latency tmpfs/load "loadavg_1min" "$(cut -d' ' -f1 /proc/loadavg)"
 	done
+	cl_floor_stop
 	rm -rf "$CL_ROOT/cl-dry" "$CL_ROOT/cl-audit" "$CL_ROOT/state-audit-kept"
 }
 

@@ -30,6 +30,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "log.h"
+#include "loopstat.h"
 #include "ctl.h"
 #include "notify.h"
 #include "fair.h"
@@ -246,6 +247,7 @@ struct daemon_state {
 	uint64_t event_summaries;
 	struct daemon_summary summary;
 	ev_timer watchdog;             /* WATCHDOG=1 when systemd asks for it */
+	struct hk_loopstat *loopstat;  /* busy time per loop iteration, for the metrics */
 };
 
 #define DAEMON_EVENT_REPORT_INTERVAL 600.0   /* seconds between event summaries */
@@ -728,6 +730,8 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	hk_sched_set_next_id(st.sched, hk_store_job_last_id(st.store) + 1);
 	st.service = hk_service_create(st.engine, st.sched, st.store, daemon_reload, &st);
 	hk_service_set_notify(st.service, st.notify);
+	st.loopstat = hk_loopstat_start(st.loop);
+	hk_service_set_loopstat(st.service, st.loopstat);
 	hk_service_load(st.service);
 	if (daemon_start_ctl(&st) < 0)
 		goto out;
@@ -748,6 +752,7 @@ out:
 	hk_ctl_free(st.ctl);
 	hk_sched_free(st.sched);
 	hk_service_free(st.service);
+	hk_loopstat_free(st.loopstat);
 	st.service = NULL;
 	hk_notify_free(st.notify);
 	hk_engine_free(st.engine);

@@ -24,6 +24,7 @@
 #include "cred.h"
 #include "engine.h"
 #include "index.h"
+#include "plan.h"
 #include "reap.h"
 #include "util.h"
 
@@ -231,22 +232,19 @@ struct eng_pick {
 	char tmp[HK_REAP_TMP_SIZE];       /* its private name, recorded in the intent */
 };
 
-/* A file chosen by a sweep's plan, copied out of the index: the index may
- * change between slices. */
-struct eng_victim {
-	uint32_t dir;
-	uint64_t dir_dev;
-	uint64_t dir_ino;
-	uint64_t ino;
-	enum hk_reason why;
-	char *name;
-};
-
 enum eng_sweep_phase {
 	SWEEP_SCAN,
-	SWEEP_PLAN,
-	SWEEP_REAP,
+	SWEEP_COPY,     /* the index into the plan's snapshot, in slices */
+	SWEEP_HEAP,     /* the snapshot made a heap, in slices */
+	SWEEP_REAP,     /* popped oldest first as far as the policy selects */
 	SWEEP_DONE,
+};
+
+/* A directory's identity when the sweep's snapshot saw it: a planned file
+ * is reaped only if its directory is still that one. */
+struct eng_dir_id {
+	uint64_t dev;
+	uint64_t ino;
 };
 
 struct hk_sweep {
@@ -254,9 +252,11 @@ struct hk_sweep {
 	struct eng_run *run;
 	struct hk_report_reg *rr;
 	enum eng_sweep_phase phase;
-	struct eng_victim *victims;
-	size_t n_victims;
-	size_t next;
+	struct hk_plan plan;          /* the snapshot (plan.h) */
+	uint32_t copy_next;           /* hk_index_walk's cursor */
+	struct eng_dir_id *dir_ids;   /* by directory id, as the snapshot saw them */
+	size_t n_dir_ids;
+	size_t popped;                /* files judged so far */
 };
 
 /* engine.c */

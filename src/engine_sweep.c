@@ -2,14 +2,15 @@
  * engine_sweep.c - runs and sweeps for the job manager, and their reports.
  *
  * A sweep revalidates one registration's root, rescans and reconciles it,
- * plans with the batch policy on a sorted snapshot, then reaps the plan in
- * slices (SWEEP_SCAN -> SWEEP_PLAN -> SWEEP_REAP -> SWEEP_DONE).
+ * copies the index into a snapshot, makes it a heap and pops it oldest first
+ * as far as the policy selects, reaping as it goes, every phase in slices
+ * (SWEEP_SCAN -> SWEEP_COPY -> SWEEP_HEAP -> SWEEP_REAP -> SWEEP_DONE).
  *
  * Invariants:
  *  - a registration has at most one sweep (reg->sweep), and the event path
  *    leaves it alone meanwhile;
  *  - a planned file is reaped only if the index still knows it with the same
- *    identity; deletions go through the enforcement path (eng_reap_batch),
+ *    identity, in the directory the snapshot saw; deletions go through the enforcement path (eng_reap_batch),
  *    audit intents first;
  *  - a dry run reports exactly the files a real run deletes.
  */
@@ -67,66 +68,89 @@ static int64_t eng_fs_free(int fd)
 	return (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
 }
 
-/* Choose the victims of one registration with the batch policy, on a
- * snapshot that leaves out what earlier registrations of the run took. */
-static void eng_sweep_plan(struct hk_sweep *sw)
+/* The directory identity the snapshot saw for id (grown on first sight). */
+static void eng_sweep_note_dir(struct hk_sweep *sw, uint32_t id)
 {
-	struct eng_reg *reg = sw->reg;
-	struct eng_run *run = sw->run;
-	if (!run->dry_run)
-		eng_reg_purge_gone(reg, run, 0);
-	struct hk_entry **sorted = NULL;
-	size_t n = hk_index_sorted(reg->index, &sorted);
-	struct hk_policy_file *files = hk_xcalloc(n ? n : 1, sizeof(*files));
-	enum hk_reason *why = hk_xcalloc(n ? n : 1, sizeof(*why));
-	size_t m = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (run->dry_run && run->n_gone && eng_entry_gone_in_run(reg, run, sorted[i]))
-			continue;
-		sorted[m] = sorted[i];
-		files[m].key_ns = hk_entry_key(sorted[i]);
-		files[m].size = hk_entry_size(sorted[i]);
-		m++;
+	if (id < sw->n_dir_ids)
+		return;
+	size_t n = (size_t)id + 1;
+	sw->dir_ids = hk_xreallocarray(sw->dir_ids, n, sizeof(*sw->dir_ids));
+	for (size_t i = sw->n_dir_ids; i < n; i++) {
+		const struct eng_dir *d = &sw->reg->dirs[i];
+		sw->dir_ids[i] = (struct eng_dir_id){ d->dev, d->ino };
 	}
-	sw->rr->scanned = m;
-	size_t k = hk_policy_select(&reg->policy, files, m, run->now_ns, run->age_allowed, why);
-	sw->victims = hk_xcalloc(k ? k : 1, sizeof(*sw->victims));
-	for (size_t i = 0; i < k; i++) {
-		const struct hk_entry *e = sorted[i];
-		const struct eng_dir *d = &reg->dirs[hk_entry_dir(e)];
-		sw->victims[i] = (struct eng_victim){ hk_entry_dir(e), d->dev, d->ino,
-						      hk_entry_ino(e), why[i],
-						      hk_xstrdup(hk_entry_name(e)) };
-	}
-	sw->n_victims = k;
-	free(files);
-	free(why);
-	free(sorted);
+	sw->n_dir_ids = n;
 }
 
-/* Reap up to budget planned victims (one audit commit) that the index
- * still knows as planned; returns how many victims were consumed. */
+static void eng_sweep_copy_one(struct hk_entry *e, void *arg)
+{
+	struct hk_sweep *sw = arg;
+	const struct eng_run *run = sw->run;
+	if (run->dry_run && run->n_gone && eng_entry_gone_in_run(sw->reg, run, e))
+		return;   /* an earlier registration of this dry run took it */
+	eng_sweep_note_dir(sw, hk_entry_dir(e));
+	hk_plan_add(&sw->plan, hk_entry_key(e), hk_entry_size(e), hk_entry_ino(e), hk_entry_dir(e),
+		    hk_entry_name(e), hk_entry_name_len(e));
+}
+
+/* Copies up to budget files of the index into the snapshot; the files that
+ * arrive meanwhile are the event path's to judge once the sweep is over.
+ * Returns the budget used (at least 1); the phase moves on when done. */
+static size_t eng_sweep_copy_some(struct hk_sweep *sw, size_t budget)
+{
+	struct eng_reg *reg = sw->reg;
+	if (sw->copy_next == 0 && !sw->run->dry_run)
+		eng_reg_purge_gone(reg, sw->run, 0);
+	size_t n = hk_index_walk(reg->index, &sw->copy_next, budget, eng_sweep_copy_one, sw);
+	if (n < budget) {
+		sw->rr->scanned = sw->plan.n;
+		reg->last_run = sw->run->now_ns / HK_NSEC_PER_SEC;
+		sw->phase = SWEEP_HEAP;
+	}
+	return n ? n : 1;
+}
+
+/* Pops up to budget files oldest first while the policy selects them (SPEC
+ * 5: hk_policy_check_oldest on what the snapshot still holds) and reaps
+ * those the index still knows as planned (one audit commit); the phase
+ * ends when the policy selects no more. Returns the budget used. */
 static size_t eng_sweep_reap_some(struct hk_sweep *sw, size_t budget)
 {
 	struct eng_reg *reg = sw->reg;
+	struct eng_run *run = sw->run;
+	struct hk_plan *plan = &sw->plan;
 	struct eng_pick picks[ENG_REAP_BATCH];
 	size_t n = 0, used = 0;
 	if (budget > ENG_REAP_BATCH)
 		budget = ENG_REAP_BATCH;
-	while (used < budget && sw->next < sw->n_victims) {
-		const struct eng_victim *v = &sw->victims[sw->next++];
+	while (used < budget) {
+		if (plan->heap_n == 0) {
+			sw->phase = SWEEP_DONE;
+			break;
+		}
+		enum hk_reason why = hk_policy_check_oldest(&reg->policy, plan->heap_n,
+							    plan->heap_bytes, plan->files[0].key_ns,
+							    run->now_ns, run->age_allowed);
+		if (why == HK_REASON_NONE) {
+			sw->phase = SWEEP_DONE;
+			break;
+		}
+		struct hk_plan_file f;
+		hk_plan_pop(plan, &f);
+		sw->popped++;
 		used++;
-		if (!eng_dir_live(reg, v->dir) || reg->dirs[v->dir].dev != v->dir_dev ||
-		    reg->dirs[v->dir].ino != v->dir_ino)
-			continue;   /* its directory went away since the plan */
-		struct hk_entry *e = hk_index_get(reg->index, v->dir, v->name, strlen(v->name));
-		if (!e || hk_entry_ino(e) != v->ino)
-			continue;   /* deleted or replaced since the plan: not ours to judge now */
-		picks[n++] = (struct eng_pick){ .e = hk_index_detach(reg->index, e), .why = v->why };
+		const struct eng_dir_id *was = &sw->dir_ids[f.dir];
+		if (!eng_dir_live(reg, f.dir) || reg->dirs[f.dir].dev != was->dev ||
+		    reg->dirs[f.dir].ino != was->ino)
+			continue;   /* its directory went away since the snapshot */
+		struct hk_entry *e = hk_index_get(reg->index, f.dir, hk_plan_name(plan, &f), f.name_len);
+		if (!e || hk_entry_ino(e) != f.ino)
+			continue;   /* deleted or replaced since the snapshot: not ours to judge now */
+		picks[n++] = (struct eng_pick){ .e = hk_index_detach(reg->index, e), .why = why };
 	}
-	if (eng_reap_batch(reg, sw->run, sw->rr, picks, n) < 0) {
+	if (eng_reap_batch(reg, run, sw->rr, picks, n) < 0) {
 		/* fail closed: the audit trail cannot be written */
-		sw->next = sw->n_victims;
+		sw->phase = SWEEP_DONE;
 		if (!sw->rr->error)
 			sw->rr->error = hk_xstrdup("audit trail cannot be written: nothing deleted");
 	}
@@ -147,6 +171,7 @@ int hk_engine_sweep_start(struct hk_engine *eng, const char *reg_id, struct hk_r
 	rr->directory = hk_xstrdup(reg->conf->directory);
 
 	struct hk_sweep *sw = hk_xcalloc(1, sizeof(*sw));
+	hk_plan_init(&sw->plan);
 	sw->reg = reg;
 	sw->run = &run->r;
 	sw->rr = rr;
@@ -179,39 +204,35 @@ bool hk_engine_sweep_step(struct hk_sweep *sw, size_t budget)
 {
 	struct eng_reg *reg = sw->reg;
 	while (budget && sw->phase != SWEEP_DONE) {   /* reg is set while not DONE */
+		if (!reg->attached) {
+			/* what was reaped stays reaped; an unfinished plan is an error */
+			if (sw->phase != SWEEP_REAP)
+				sw->rr->error = hk_xstrdup("directory went away during the sweep");
+			sw->phase = SWEEP_DONE;
+			break;
+		}
+		size_t used = budget;
 		switch (sw->phase) {
 		case SWEEP_SCAN:
-			if (!reg->attached) {
-				sw->rr->error = hk_xstrdup("directory went away during the sweep");
-				sw->phase = SWEEP_DONE;
-				break;
-			}
-			if (reg->scanning) {
-				size_t used = eng_scan_step(reg, budget);
-				sw->rr->scanned += used;   /* progress; the plan sets the count */
-				budget -= used;
-			}
+			used = reg->scanning ? eng_scan_step(reg, budget) : 0;
+			sw->rr->scanned += used;   /* progress; the copy sets the count */
 			if (!reg->scanning)
-				sw->phase = SWEEP_PLAN;
+				sw->phase = SWEEP_COPY;
 			break;
-		case SWEEP_PLAN:
-			eng_sweep_plan(sw);
-			reg->last_run = sw->run->now_ns / HK_NSEC_PER_SEC;
-			sw->phase = SWEEP_REAP;
+		case SWEEP_COPY:
+			used = eng_sweep_copy_some(sw, budget);
+			break;
+		case SWEEP_HEAP:   /* a sift-down per unit: the step's share is spent */
+			if (hk_plan_heapify_step(&sw->plan, budget))
+				sw->phase = SWEEP_REAP;
 			break;
 		case SWEEP_REAP:
-			if (sw->next == sw->n_victims || !reg->attached) {
-				sw->phase = SWEEP_DONE;
-				break;
-			}
-			{
-				size_t used = eng_sweep_reap_some(sw, budget);
-				budget = used >= budget ? 0 : budget - used;
-			}
+			used = eng_sweep_reap_some(sw, budget);
 			break;
 		case SWEEP_DONE:
 			break;
 		}
+		budget = used >= budget ? 0 : budget - used;
 	}
 	return sw->phase == SWEEP_DONE;
 }
@@ -230,9 +251,8 @@ void hk_engine_sweep_free(struct hk_sweep *sw)
 	}
 	if (reg && reg->attached && sw->rr->free_before >= 0)
 		sw->rr->free_after = eng_fs_free(reg->dirs[ENG_ROOT].fd);
-	for (size_t i = 0; i < sw->n_victims; i++)
-		free(sw->victims[i].name);
-	free(sw->victims);
+	hk_plan_fini(&sw->plan);
+	free(sw->dir_ids);
 	free(sw);
 	if (!reg)
 		return;

@@ -15,6 +15,7 @@
 #include <uuid/uuid.h>
 
 #include "log.h"
+#include "loopstat.h"
 #include "notify.h"
 #include "proto.h"
 #include "report.h"
@@ -33,11 +34,17 @@ struct hk_service {
 	size_t n_api;
 	int64_t started_ns;
 	const struct hk_notify *notify;
+	const struct hk_loopstat *loopstat;   /* NULL: no loop metrics */
 };
 
 void hk_service_set_notify(struct hk_service *svc, const struct hk_notify *notify)
 {
 	svc->notify = notify;
+}
+
+void hk_service_set_loopstat(struct hk_service *svc, const struct hk_loopstat *ls)
+{
+	svc->loopstat = ls;
 }
 
 struct hk_service *hk_service_create(struct hk_engine *eng, struct hk_sched *sched,
@@ -945,6 +952,8 @@ char *hk_service_metrics(struct hk_service *svc)
 		      "# TYPE housekeeper_start_time_seconds gauge\n"
 		      "housekeeper_start_time_seconds %" PRId64 "\n",
 		      svc->started_ns / HK_NSEC_PER_SEC);
+	if (svc->loopstat)
+		hk_loopstat_metrics(svc->loopstat, &b);
 	return b.data;
 }
 

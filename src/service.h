@@ -35,6 +35,8 @@ const struct hk_ctl_ops *hk_service_ops(void);
 struct hk_notify;
 /* Failure counters for the metrics (borrowed). */
 void hk_service_set_notify(struct hk_service *svc, const struct hk_notify *notify);
+struct hk_loopstat;
+void hk_service_set_loopstat(struct hk_service *svc, const struct hk_loopstat *ls);
 
 /* The Prometheus text exposition (new string, caller frees). */
 char *hk_service_metrics(struct hk_service *svc);
