@@ -460,6 +460,23 @@ static size_t eng_keep_own(struct eng_reg *reg, struct eng_run *run, struct hk_r
 	return k;
 }
 
+/* Files per batch on the event path: as many as one enforcement slice has
+ * time for at the measured cost per file, within [ENG_REAP_BATCH_MIN,
+ * ENG_REAP_BATCH]. A batch is what the loop cannot interrupt: 256 files of
+ * a flat-out writer's churn took up to 100 ms on two busy cores, and every
+ * client waited. The intents' commit is left out of the cost: a slow fsync
+ * makes each batch dearer, and fewer files per commit would only add
+ * commits. */
+static size_t eng_batch_size(const struct hk_engine *eng)
+{
+	if (eng->reap_file_ns <= 0)
+		return ENG_REAP_BATCH;
+	int64_t n = ENG_ENFORCE_SLICE_NS / eng->reap_file_ns;
+	if (n < ENG_REAP_BATCH_MIN)
+		return ENG_REAP_BATCH_MIN;
+	return n > ENG_REAP_BATCH ? ENG_REAP_BATCH : (size_t)n;
+}
+
 /* Delete a batch of picks: intents first (fail closed), then each file.
  * Each gets its private name before its intent is recorded, so a crash
  * between rename and unlink leaves a name the next start can prove.
@@ -483,6 +500,7 @@ long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_r
 	long changed = 0;
 	uint64_t refused0 = reg->perm_refused;
 	struct eng_moved moved = { .n = 0 };
+	int64_t t0 = hk_time_mono_ns();
 	for (size_t at = 0; at < n;) {
 		size_t len = eng_chunk_len(picks + at, n - at);
 		changed += eng_reap_chunk(reg, run, rr, picks + at, len, &moved);
@@ -491,6 +509,11 @@ long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_r
 		 * out of the kernel queue now, so that a run of any length
 		 * never overflows it with its own events (watch.c: held) */
 		hk_watch_drain(reg->eng->watch);
+	}
+	if (n >= ENG_REAP_BATCH_MIN && !run->dry_run) {
+		int64_t per = (hk_time_mono_ns() - t0) / (int64_t)n;
+		int64_t *avg = &reg->eng->reap_file_ns;
+		*avg = *avg ? (3 * *avg + per) / 4 : per;
 	}
 	for (size_t k = 0; k < moved.n; k++) {
 		log_info("reap", "%s: a subdirectory left the tree; its files are no longer "
@@ -561,8 +584,10 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 	long changed = 0;
 	struct eng_pick picks[ENG_REAP_BATCH];
 	int64_t end = hk_time_mono_ns() + ENG_ENFORCE_SLICE_NS;
+	size_t picked = 0;   /* files of this slice's batches */
 	for (int batches = 0;; batches++) {
-		if (batches == ENG_ENFORCE_SLICE || (batches && hk_time_mono_ns() > end)) {
+		if (picked >= ENG_ENFORCE_SLICE * ENG_REAP_BATCH ||
+		    (batches && hk_time_mono_ns() > end)) {
 			/* a mass deletion goes on in the next loop iteration, so
 			 * signals, events and the socket are served meanwhile */
 			reg->dirty = true;
@@ -570,9 +595,9 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 				ev_idle_start(reg->eng->loop, &reg->eng->enforce_idle);
 			break;
 		}
-		size_t n = 0;
+		size_t n = 0, max = eng_batch_size(reg->eng);
 		struct hk_entry *e;
-		while (n < ENG_REAP_BATCH && (e = hk_index_oldest(reg->index))) {
+		while (n < max && (e = hk_index_oldest(reg->index))) {
 			enum hk_reason why = hk_policy_check_oldest(
 				&reg->policy, hk_index_count(reg->index), hk_index_bytes(reg->index),
 				hk_entry_key(e), run->now_ns, run->age_allowed);
@@ -582,6 +607,7 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 		}
 		if (n == 0)
 			break;
+		picked += n;
 		long c = eng_reap_batch(reg, run, NULL, picks, n);
 		if (c < 0)
 			break;

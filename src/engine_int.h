@@ -36,7 +36,7 @@
 #define ENG_CHANGED_RETRIES 64     /* re-evaluations of changed files per enforcement */
 #define ENG_OVERFLOW_LOG_NS (60 * HK_NSEC_PER_SEC)   /* overflow notices at most this often */
 #define ENG_FALLBACK_RESCAN 30.0   /* seconds between rescans of an unwatched registration */
-#define ENG_ENFORCE_SLICE 2        /* batches of ENG_REAP_BATCH per enforcement slice:
+#define ENG_ENFORCE_SLICE 2        /* ENG_REAP_BATCHes of files per enforcement slice:
 				    * a few ms, then the loop reads events again */
 #define ENG_ENFORCE_SLICE_NS (4 * 1000 * 1000)   /* ... or fewer once this long: one batch
 						  * of a flat-out writer's files took ~50 ms */
@@ -177,6 +177,8 @@ struct hk_engine {
 	bool audit_failing;               /* intents cannot be written: no deletion */
 	bool no_index_store;              /* the index is not persisted (benchmarks) */
 	struct hk_reap_pool *reapers;     /* deletion threads (reap_pool.c) */
+	int64_t reap_file_ns;             /* one file's deletion, intents apart: a moving
+					   * average that sizes the event path's batches */
 	unsigned reap_threads;            /* ... counting the engine's own */
 	size_t open_dirs;                 /* directory fds held by registrations */
 	size_t fd_budget;                 /* ... at most; the rest stays for deletions,
@@ -217,7 +219,8 @@ struct eng_run {
 	size_t cap_gone;
 };
 
-#define ENG_REAP_BATCH 256     /* files per audit-intent commit */
+#define ENG_REAP_BATCH 256     /* files per audit-intent commit, at most */
+#define ENG_REAP_BATCH_MIN 32  /* ... and at least, on the event path (eng_batch_size) */
 #define ENG_SUBDIR_CHUNK 64    /* files in subdirectories reaped after one check that
 				* their directories are still in the tree: at most
 				* this many can follow a directory moved out */
