@@ -1,14 +1,14 @@
 /*
- * daemon.c - housekeeperd: command line (SPEC 2), configuration loading,
- * the one-shot modes (-t, -T, --once) and the long-running daemon: event
- * loop, signals as loop events, reload with all-or-nothing apply.
+ * daemon.c - the long-running housekeeperd: event loop, signals as loop
+ * events, reload with all-or-nothing apply, sd_notify, grouped store
+ * commits, the metrics textfile; hk_daemon_main picks the mode (-t, -T,
+ * --once in daemon_once.c, the daemon). The command line and the
+ * configuration load are daemon_args.c's.
  */
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stddef.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,172 +28,18 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "daemon_int.h"
 #include "engine.h"
 #include "log.h"
 #include "loopstat.h"
 #include "ctl.h"
 #include "notify.h"
-#include "fair.h"
 #include "report.h"
 #include "sched.h"
 #include "service.h"
 #include "state.h"
 #include "units.h"
 #include "util.h"
-
-#define HK_DEFAULT_CONFIG HK_SYSCONFDIR "/housekeeper.conf"
-
-struct daemon_opts {
-	const char *config_file;
-	const char *state_dir;
-	const char *pidfile;
-	bool foreground;
-	bool check_config;
-	bool print_config;
-	bool verbose;
-	bool once;
-	bool dry_run;
-	bool daemonize;
-	bool reset_state;
-	bool no_index_store;
-};
-
-enum {
-	OPT_ONCE = 0x100,
-	OPT_DRY_RUN,
-	OPT_DAEMONIZE,
-	OPT_PIDFILE,
-	OPT_RESET_STATE,
-	OPT_NO_INDEX_STORE,
-};
-
-static const struct option daemon_long_opts[] = {
-	{ "config", required_argument, NULL, 'c' },
-	{ "state-dir", required_argument, NULL, 'S' },
-	{ "foreground", no_argument, NULL, 'f' },
-	{ "check-config", no_argument, NULL, 't' },
-	{ "print-config", no_argument, NULL, 'T' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "once", no_argument, NULL, OPT_ONCE },
-	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-	{ "daemonize", no_argument, NULL, OPT_DAEMONIZE },
-	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
-	{ "reset-state", no_argument, NULL, OPT_RESET_STATE },
-	{ "no-index-store", no_argument, NULL, OPT_NO_INDEX_STORE },
-	{ NULL, 0, NULL, 0 },
-};
-
-static void daemon_usage(FILE *out)
-{
-	fprintf(out,
-		"Usage: housekeeperd [-c FILE] [-S STATEDIR] [-f] [-t] [-T] [-v] [-h] [-V]\n"
-		"                    [--once [--dry-run]] [--daemonize] [--pidfile FILE]\n"
-		"\n"
-		"Keeps registered directories within their age, count and size limits.\n"
-		"\n"
-		"  -c, --config FILE      main configuration file\n"
-		"                         (default: %s)\n"
-		"  -S, --state-dir DIR    state directory: LMDB store, reports (overrides config)\n"
-		"  -f, --foreground       do not daemonize, log to stderr\n"
-		"  -t, --check-config     validate the configuration, print errors, exit 0 or 1\n"
-		"  -T, --print-config     print the effective merged configuration and exit\n"
-		"  -v, --verbose          debug logging\n"
-		"      --once             run one full sweep of every registration, print the\n"
-		"                         report and exit\n"
-		"      --dry-run          with --once: report what would be deleted, delete nothing\n"
-		"      --daemonize        detach from the terminal (init systems other than systemd)\n"
-		"      --pidfile FILE     write the daemon's pid to FILE\n"
-		"      --reset-state      move an unusable state store aside and start fresh\n"
-		"      --no-index-store   keep the file index in memory only (benchmarks)\n"
-		"  -h, --help             show this help and exit\n"
-		"  -V, --version          show the version and exit\n",
-		HK_DEFAULT_CONFIG);
-}
-
-/* Parse argv into opts. Returns 0, or 2 (usage error, printed), or -1 when
- * the program is done (help or version printed). */
-static int daemon_parse_args(int argc, char **argv, struct daemon_opts *opts)
-{
-	int c;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:S:ftTvhV", daemon_long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': opts->config_file = optarg; break;
-		case 'S': opts->state_dir = optarg; break;
-		case 'f': opts->foreground = true; break;
-		case 't': opts->check_config = true; break;
-		case 'T': opts->print_config = true; break;
-		case 'v': opts->verbose = true; break;
-		case 'h': daemon_usage(stdout); return -1;
-		case 'V': printf("housekeeperd %s\n", PACKAGE_VERSION); return -1;
-		case OPT_ONCE: opts->once = true; break;
-		case OPT_DRY_RUN: opts->dry_run = true; break;
-		case OPT_DAEMONIZE: opts->daemonize = true; break;
-		case OPT_PIDFILE: opts->pidfile = optarg; break;
-		case OPT_RESET_STATE: opts->reset_state = true; break;
-		case OPT_NO_INDEX_STORE: opts->no_index_store = true; break;
-		case ':':
-			fprintf(stderr, "housekeeperd: option '%s' needs an argument\n", argv[optind - 1]);
-			goto usage;
-		default:
-			fprintf(stderr, "housekeeperd: unknown option '%s'\n", argv[optind - 1]);
-			goto usage;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "housekeeperd: unexpected argument '%s'\n", argv[optind]);
-		goto usage;
-	}
-	if (opts->dry_run && !opts->once) {
-		fprintf(stderr, "housekeeperd: --dry-run goes with --once\n");
-		goto usage;
-	}
-	if (opts->check_config + opts->print_config + opts->once > 1) {
-		fprintf(stderr, "housekeeperd: -t, -T and --once exclude each other\n");
-		goto usage;
-	}
-	if (opts->daemonize && (opts->foreground || opts->once)) {
-		fprintf(stderr, "housekeeperd: --daemonize excludes -f and --once\n");
-		goto usage;
-	}
-	if (opts->state_dir && !hk_path_is_clean_absolute(opts->state_dir)) {
-		fprintf(stderr, "housekeeperd: -S %s: the state directory must be an absolute path\n",
-			opts->state_dir);
-		goto usage;
-	}
-	return 0;
-usage:
-	daemon_usage(stderr);
-	return 2;
-}
-
-/* The drop-in paths, with the state directory that is in use (-S, or
- * the running one on a reload) so registrations are checked against it. */
-static struct hk_config_paths daemon_config_paths(const char *state_dir)
-{
-	struct hk_config_paths paths = *hk_config_default_paths();
-	paths.state_directory = state_dir;
-	return paths;
-}
-
-/* Load the configuration, printing every error to stderr. */
-static struct hk_config *daemon_load_config(const char *file, const char *state_dir)
-{
-	struct hk_config *cfg = NULL;
-	struct hk_config_errors errs = { 0 };
-	struct hk_config_paths paths = daemon_config_paths(state_dir);
-	if (hk_config_load(file, &paths, &cfg, &errs) < 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
-		fprintf(stderr, "housekeeperd: %s: configuration has %zu error%s\n", file, errs.n,
-			errs.n == 1 ? "" : "s");
-	}
-	hk_config_errors_fini(&errs);
-	return cfg;
-}
 
 /* sd_notify: a datagram to $NOTIFY_SOCKET, when set (abstract or path). */
 static void daemon_notify(const char *msg)
@@ -214,15 +60,6 @@ static void daemon_notify(const char *msg)
 	(void)r;
 	close(fd);
 }
-
-/* An event summary being written in the background. */
-struct daemon_summary {
-	pthread_t thread;
-	bool running;
-	char *dir;
-	struct hk_job_info job;
-	struct hk_report rep;          /* owns the file list */
-};
 
 struct daemon_state {
 	struct ev_loop *loop;
@@ -259,41 +96,6 @@ struct daemon_state {
 #define DAEMON_TRIM_DELAY 0.2                /* seconds without a large commit: burst over */
 #define DAEMON_MMAP_THRESHOLD (128 * 1024)   /* malloc blocks this large are mapped */
 
-/* Returns the report's path (owned by the caller), NULL when not written. */
-static char *daemon_write_report_to(const char *dir, const struct hk_job_info *job,
-				    const struct hk_report *rep)
-{
-	char *path = NULL;
-	int r = hk_report_write(dir, job, rep, &path);
-	if (r < 0)
-		log_errx("report", "%s: cannot write the report of job %llu: %s", dir,
-			 (unsigned long long)job->id, hk_strerror(r));
-	else
-		log_debug("report", "%s: written", path);
-	return path;
-}
-
-/* Returns the report's path (owned by the caller), NULL when none was
- * written. */
-static char *daemon_write_report(const struct hk_config *cfg, const struct hk_job_info *job,
-				 const struct hk_report *rep)
-{
-	if (!cfg->scheduler.housekeeper_report_enabled)
-		return NULL;
-	char *dir = hk_report_dir(cfg);
-	/* written already off the loop (hk_sched_set_render) */
-	char *path = rep->file ? hk_xstrdup(rep->file) : daemon_write_report_to(dir, job, rep);
-	if (job->uid != 0) {
-		size_t gone = hk_report_cap(dir, job->uid, HK_FAIR_UID_REPORTS);
-		if (gone)
-			log_debug("report", "%s: %zu older report%s of uid %u removed (at most %d kept)",
-				  dir, gone, gone == 1 ? "" : "s", (unsigned)job->uid,
-				  HK_FAIR_UID_REPORTS);
-	}
-	free(dir);
-	return path;
-}
-
 static void daemon_write_metrics(struct daemon_state *st)
 {
 	const char *path = st->cfg->daemon.metrics_textfile;
@@ -321,24 +123,6 @@ static void daemon_metrics_dirty(struct daemon_state *st)
 	}
 }
 
-static void *daemon_summary_thread(void *arg)
-{
-	struct daemon_summary *sum = arg;
-	free(daemon_write_report_to(sum->dir, &sum->job, &sum->rep));
-	hk_report_clear(&sum->rep);
-	free(sum->dir);
-	sum->dir = NULL;
-	return NULL;
-}
-
-static void daemon_summary_wait(struct daemon_state *st)
-{
-	if (st->summary.running) {
-		pthread_join(st->summary.thread, NULL);
-		st->summary.running = false;
-	}
-}
-
 /* Event-path deletions are summarised into one report per interval
  * rather than one file per event. Under a flood a summary lists
  * DAEMON_EVENT_REPORT_MAX files; encoding and syncing it on the loop's
@@ -355,26 +139,7 @@ static void daemon_write_event_report(struct daemon_state *st)
 		hk_report_clear(rep);
 		return;
 	}
-	daemon_summary_wait(st);
-	struct daemon_summary *sum = &st->summary;
-	rep->finished_ns = hk_time_now_ns();
-	rep->job_id = 0;
-	sum->job = (struct hk_job_info){
-		.id = 0,
-		.trigger = "events",
-		.queued_ns = rep->started_ns,
-		.started_ns = rep->started_ns,
-		.finished_ns = rep->finished_ns,
-		.outcome = "ok",
-	};
-	sum->rep = *rep;   /* the file list moves over */
-	rep->files = NULL;
-	rep->n_files = 0;
-	sum->dir = hk_report_dir(st->cfg);
-	if (hk_thread_start(&sum->thread, daemon_summary_thread, sum) == 0)
-		sum->running = true;
-	else
-		daemon_summary_thread(sum);   /* no thread: write it here */
+	daemon_summary_start(&st->summary, st->cfg, rep);
 }
 
 static void daemon_event_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -384,10 +149,8 @@ static void daemon_event_timer_cb(struct ev_loop *loop, ev_timer *w, int revents
 
 #define DAEMON_PRUNE_SLICE 512
 
-/* Before the loop sleeps: one write transaction for what the iteration
- * queued (index changes, audit completions, jobs). */
-/* Commit what the store has queued; say so once when it starts or stops
- * failing. */
+/* One write transaction for what the loop queued (index changes, audit
+ * completions, jobs); say so once when it starts or stops failing. */
 static void daemon_store_commit(struct daemon_state *st)
 {
 	bool was_healthy = hk_store_healthy(st->store);
@@ -520,16 +283,6 @@ static void daemon_job_hook(const struct hk_job_info *job, const struct hk_repor
 	daemon_notify(status);
 	if (st->loop && !ev_is_active(&st->prune))
 		ev_idle_start(st->loop, &st->prune);
-}
-
-static void daemon_apply_log_level(const struct daemon_opts *opts, const struct hk_config *cfg)
-{
-	int level = LOG_INFO;
-	if (cfg->daemon.log_level && hk_log_level_parse(cfg->daemon.log_level) >= 0)
-		level = hk_log_level_parse(cfg->daemon.log_level);
-	if (opts->verbose)
-		level = LOG_DEBUG;
-	hk_log_set_level(level);
 }
 
 /* Load the configuration again and apply it only if it has no error at all
@@ -748,7 +501,7 @@ out:
 		hk_store_flush(st.store);
 	if (st.engine)
 		daemon_write_event_report(&st);
-	daemon_summary_wait(&st);
+	daemon_summary_wait(&st.summary);
 	hk_ctl_free(st.ctl);
 	hk_sched_free(st.sched);
 	hk_service_free(st.service);
@@ -767,119 +520,6 @@ out:
 	hk_config_free(st.cfg);
 	log_info("daemon", "stopped");
 	return rc;
-}
-
-/* What the hook and the end of a --once job share. */
-struct daemon_once {
-	struct hk_store *store;
-	const struct hk_config *cfg;
-	char *report_file;           /* written by the hook, which runs first */
-	int rc;
-	bool dry_run;
-	int64_t start_ns;            /* monotonic, for the rate */
-	int64_t shown_ns;            /* when the progress line was last drawn; 0: never */
-};
-
-#define DAEMON_PROGRESS_INTERVAL_NS (HK_NSEC_PER_SEC / 4)   /* at most 4 updates a second */
-
-/* --once on a terminal: the job's progress on stderr, under the log lines
- * (hk_log_status), from its own counters. */
-static void daemon_once_progress(void *arg, uint64_t job_id, const struct hk_job_progress *p)
-{
-	struct daemon_once *once = arg;
-	int64_t now = hk_time_mono_ns();
-	char bytes[HK_UNITS_FORMAT_MAX], line[256];
-
-	if (once->shown_ns && now - once->shown_ns < DAEMON_PROGRESS_INTERVAL_NS)
-		return;
-	double elapsed = (double)(now - once->start_ns) / 1e9;
-	snprintf(line, sizeof(line), "job %" PRIu64 ": %zu/%zu registrations, %" PRIu64
-		 " files examined, %" PRIu64 " %s (%s), %.0f files/s", job_id,
-		 p->registrations_done, p->registrations_total, p->scanned, p->deleted,
-		 once->dry_run ? "would be deleted" : "deleted",
-		 hk_size_human(p->bytes, bytes, sizeof(bytes)),
-		 elapsed > 0.05 ? (double)p->scanned / elapsed : 0.0);
-	hk_log_status(line);
-	once->shown_ns = now;
-}
-
-static void daemon_once_done(const struct hk_job_info *job, const struct hk_report *rep,
-			     void *arg)
-{
-	struct daemon_once *once = arg;
-	struct hk_report shown = *rep;   /* the text names the JSON report */
-	shown.file = once->report_file;
-	if (once->shown_ns)
-		hk_log_status(NULL);   /* erased before the report */
-	hk_report_print(&shown, stdout);
-	once->rc = strcmp(job->outcome, "ok") == 0 ? 0 : 1;
-}
-
-static void daemon_once_hook(const struct hk_job_info *job, const struct hk_report *rep,
-			     void *arg)
-{
-	struct daemon_once *once = arg;
-	hk_state_record_job(once->store, job);
-	free(once->report_file);
-	once->report_file = daemon_write_report(once->cfg, job, rep);
-}
-
-/* --once: one full sweep as a job, the report on stdout. Exit 1 when the
- * job failed (a deletion error, a registration that could not be swept)
- * or timed out; refused (exit 1) when a real run meets
- * housekeeper_read_only: the user asked for deletions that may not happen,
- * and a dry run in their place would look like success. */
-static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
-{
-	struct hk_store *store = NULL;
-	if (!opts->dry_run && cfg->scheduler.housekeeper_read_only) {
-		log_errx("daemon", "--once: housekeeper_read_only is set: nothing may be deleted; "
-			 "use --once --dry-run to see what would be");
-		hk_config_free(cfg);
-		return 1;
-	}
-	if (hk_state_open(cfg->daemon.state_directory, opts->reset_state, &store) < 0) {
-		hk_config_free(cfg);
-		return 1;
-	}
-	struct hk_reap_leftover *leftovers = NULL;
-	size_t n_leftovers = 0;
-	hk_state_settle_intents(store, &leftovers, &n_leftovers);
-	/* a dry run stores nothing but its job record (and so finishes no
-	 * interrupted deletion either) */
-	struct hk_engine *eng = hk_engine_create(NULL, cfg, opts->dry_run ? NULL : store,
-						 opts->no_index_store ? HK_ENGINE_NO_INDEX_STORE : 0);
-	hk_engine_set_leftovers(eng, leftovers, n_leftovers);
-	/* every registration: the API ones persisted in the store too */
-	struct hk_registration **api = NULL;
-	size_t n_api = 0;
-	if (hk_store_reg_load_all(store, &api, &n_api) == 0 && n_api)
-		hk_engine_apply(eng, cfg, api, n_api);
-	struct hk_sched *sched = hk_sched_create(NULL, eng);
-	struct daemon_once once = { store, cfg, NULL, 1, opts->dry_run, hk_time_mono_ns(), 0 };
-	/* progress only for a person: stderr a terminal, not the journal */
-	bool progress = isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM") && !getenv("NOTIFY_SOCKET");
-	hk_sched_set_hook(sched, daemon_once_hook, &once);
-	hk_sched_set_next_id(sched, hk_store_job_last_id(store) + 1);
-	uint64_t id;
-	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", 0, daemon_once_done, &once, &id) == 0) {
-		if (progress)
-			hk_sched_run_all_progress(sched, daemon_once_progress, &once);
-		else
-			hk_sched_run_all(sched);
-	}
-	if (once.shown_ns)
-		hk_log_status(NULL);
-	free(once.report_file);
-	hk_sched_free(sched);
-	hk_engine_free(eng);
-	for (size_t i = 0; i < n_api; i++)
-		hk_registration_free(api[i]);
-	free(api);
-	hk_store_flush(store);
-	hk_store_close(store);
-	hk_config_free(cfg);
-	return once.rc;
 }
 
 int hk_daemon_main(int argc, char **argv)

@@ -153,18 +153,6 @@ static void eng_hold(struct eng_reg *reg, struct hk_entry *e)
 	}
 }
 
-void eng_held_free(struct eng_reg *reg, uint32_t dir_only)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < reg->n_held; i++) {
-		if (dir_only == ENG_ANCESTOR || hk_entry_dir(reg->held[i]) == dir_only)
-			hk_entry_free(reg->held[i]);
-		else
-			reg->held[k++] = reg->held[i];
-	}
-	reg->n_held = k;
-}
-
 /* Record intents for the picks (real runs). Fail closed: without the
  * records nothing is deleted. */
 static bool eng_record_intents(struct eng_reg *reg, struct eng_run *run, struct eng_pick *picks,

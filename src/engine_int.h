@@ -3,15 +3,26 @@
  * functions one of them calls in another. Nothing outside the engine
  * includes it; the public engine API is engine.h.
  *
- *   engine.c          registration runtime: lifecycle, directory table, root
- *                     attach/detach, scans, inotify events, mount table,
- *                     config apply, create/free
+ *   engine.c          registrations: create/free, priority order, config
+ *                     apply, the engine's create/free
+ *   engine_dirs.c     a registration's directory table: subdirectories
+ *                     opened, watched, dropped; one file's index entry
+ *   engine_scan.c     the root attached and detached, scans in slices
+ *   engine_events.c   inotify events, overflows, the end of a batch, the
+ *                     mount table
  *   engine_persist.c  index persistence: the store follows the index
  *   engine_enforce.c  runs and the event/timer deletion path
  *   engine_sweep.c    sweeps in slices, run reports
  *   engine_view.c     status, explain and registration lookups
  *   engine_guard.c    what no registration may touch (the daemon's own
  *                     files) and crash leftovers only a record lets it finish
+ *   engine_paths.c    directory lookups and paths, the owner's identity
+ *   engine_fail.c     failures to the daemon's hook
+ *
+ * Calls between them point down the list engine.c, engine_events.c,
+ * engine_scan.c, engine_enforce.c, engine_dirs.c, engine_persist.c,
+ * engine_guard.c, engine_fail.c, engine_paths.c (engine_sweep.c and
+ * engine_view.c call into it from above, and nothing below calls them).
  */
 #ifndef HK_ENGINE_INT_H
 #define HK_ENGINE_INT_H
@@ -262,25 +273,50 @@ struct hk_sweep {
 	size_t popped;                /* files judged so far */
 };
 
-/* engine.c */
+/* engine_paths.c */
 bool eng_as_owner(const struct eng_reg *reg, const struct hk_cred **prev);
 void eng_as(const struct hk_cred *prev);
 bool eng_dir_live(const struct eng_reg *reg, uint32_t id);
-void eng_dir_drop(struct eng_reg *reg, uint32_t id);
 bool eng_dir_in_tree(struct eng_reg *reg, uint32_t id);
 bool eng_dir_find(const struct eng_reg *reg, uint64_t dev, uint64_t ino, uint32_t *id);
 void eng_dir_relpath(const struct eng_reg *reg, uint32_t id, struct hk_buf *b);
 char *eng_file_path(const struct eng_reg *reg, uint32_t dir, const char *name);
 char *eng_log_path(const struct eng_reg *reg, uint32_t dir, const char *name);
+
+/* engine_fail.c */
+void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
+	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* engine_dirs.c */
+void eng_dirs_opened(struct eng_reg *reg, int delta);
+void eng_dir_unwatch(struct eng_reg *reg, uint32_t id);
+void eng_dir_drop(struct eng_reg *reg, uint32_t id);
+void eng_held_free(struct eng_reg *reg, uint32_t dir_only);
+void eng_queue_scan(struct eng_reg *reg, uint32_t dir);
+void eng_dir_watch(struct eng_reg *reg, uint32_t id);
+void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *name);
+bool eng_name_matches(const struct hk_registration *conf, const char *name);
 void eng_file_refresh(struct eng_reg *reg, uint32_t dir, const char *name);
+
+/* engine_scan.c */
 size_t eng_scan_step(struct eng_reg *reg, size_t budget);
 void eng_reg_rescan(struct eng_reg *reg);
+void eng_scan_idle_cb(struct ev_loop *loop, ev_idle *w, int revents);
+void eng_scan_kick(struct hk_engine *eng);
+void eng_reg_set_ancestor(struct eng_reg *reg, int anc_fd);
 void eng_reg_attach(struct eng_reg *reg);
 void eng_reg_detach(struct eng_reg *reg);
 bool eng_reg_identity_ok(struct eng_reg *reg);
+
+/* engine_events.c */
+struct hk_watch_ops;
+extern const struct hk_watch_ops eng_watch_ops;
+void eng_batch_end_cb(void *ctx);
+void eng_enforce_idle_cb(struct ev_loop *loop, ev_idle *w, int revents);
+void eng_mounts_open(struct hk_engine *eng);
+
+/* engine.c */
 struct eng_reg *eng_reg_find(const struct hk_engine *eng, const char *key);
-void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
-	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* engine_guard.c */
 void eng_own_update(struct hk_engine *eng);
@@ -311,7 +347,6 @@ void eng_idx_attach(struct eng_reg *reg, struct hk_entry *e);
 void eng_run_init(struct eng_run *run, struct hk_engine *eng, bool dry_run,
 		  struct hk_report *rep);
 void eng_run_fini(struct eng_run *run);
-void eng_held_free(struct eng_reg *reg, uint32_t dir_only);
 /* n is at most ENG_REAP_BATCH. */
 long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
 		    struct eng_pick *picks, size_t n);

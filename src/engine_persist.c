@@ -204,3 +204,15 @@ void eng_reg_warm_load(struct eng_reg *reg)
 		reg->persist_cold = true;
 	}
 }
+
+bool hk_engine_persist_step(struct hk_engine *eng, size_t budget)
+{
+	bool more = false;
+	for (size_t i = 0; i < eng->n_regs; i++) {
+		struct eng_reg *reg = eng->regs[i];
+		if (reg->persist_walk && budget)
+			budget -= eng_persist_walk_step(reg, budget);
+		more = more || reg->persist_walk;
+	}
+	return more;
+}

@@ -21,7 +21,7 @@
  * The private name is the one the caller recorded in the file's audit
  * intent (exp->tmp_name), so a crash between the rename and the unlink
  * leaves a name that the next start can prove to be ours (state.c,
- * engine.c) and no other.
+ * engine_scan.c) and no other.
  *
  * Without a lock set (NULL: /proc/locks unreadable or incomplete) the
  * per-file check runs instead: statx, open (O_NOFOLLOW), compare the opened
