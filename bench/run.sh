@@ -694,12 +694,15 @@ cl_floor_stop() {
 	[ -n "$CL_FLOOR_PID" ] && kill -TERM "$CL_FLOOR_PID" 2>/dev/null && wait "$CL_FLOOR_PID" 2>/dev/null
 	CL_FLOOR_PID=
 }
-# The daemon's own stalls: housekeeper_loop_iteration_seconds, read at the
-# probe's start and stop; the window's iterations per bucket are the
-# difference (cl_loop_snap SOCK: "le count" lines of the histogram).
+# The daemon's stalls: housekeeper_loop_iteration_seconds (wall time: what a
+# client waits) and _cpu_seconds (the loop thread's CPU time: its own work;
+# the difference is time it waited for a core), read at the probe's start
+# and stop; the window's iterations per bucket are the difference
+# (cl_loop_snap SOCK: "KIND le count" lines, KIND wall or cpu).
 cl_loop_snap() {
 	"$HKCTL" -s "$1" metrics 2>/dev/null |
-		sed -n 's/^housekeeper_loop_iteration_seconds_bucket{le="\([^"]*\)"} \([0-9]*\)$/\1 \2/p'
+		sed -n -e 's/^housekeeper_loop_iteration_seconds_bucket{le="\([^"]*\)"} \([0-9]*\)$/wall \1 \2/p' \
+			-e 's/^housekeeper_loop_iteration_cpu_seconds_bucket{le="\([^"]*\)"} \([0-9]*\)$/cpu \1 \2/p'
 }
 cl_probe_start() {   # cl_probe_start SOCK OUT: the probes (daemon, floor) in the background
 	CL_LOOP0=$(cl_loop_snap "$1")
@@ -718,24 +721,25 @@ cl_probe_stop() {   # the probes end their schedule, wait for their last answers
 	CL_LOOP1=$(cl_loop_snap "$CL_PROBE_SOCK")
 }
 # cl_loop_record CASE: iterations of the probe's window longer than 10 and
-# 50 ms, and the bound of the longest one's bucket
+# 50 ms (wall and CPU), and the bound of the longest one's bucket
 cl_loop_record() {
 	[ -n "$CL_LOOP0" ] && [ -n "$CL_LOOP1" ] || { note "control-latency/$1: no loop metrics"; return; }
-	local r
-	r=$(paste -d' ' <(echo "$CL_LOOP0") <(echo "$CL_LOOP1") | awk '
-		{ le[NR] = $1; d[NR] = $4 - $2 }
-		END { tot = d[NR]; over10 = tot; over50 = tot; top = ""
-		      for (i = 1; i <= NR; i++) {
-			if (le[i] == "0.01") over10 = tot - d[i]
-			if (le[i] == "0.05") over50 = tot - d[i]
-			if (top == "" && d[i] == tot) top = le[i] }
-		      printf "%d %d %s\n", over10, over50, top }')
-	put control-latency "tmpfs/$1" "loop_iters_over_10ms" "$(echo "$r" | cut -d' ' -f1)"
-	put control-latency "tmpfs/$1" "loop_iters_over_50ms" "$(echo "$r" | cut -d' ' -f2)"
-	local top
-	top=$(echo "$r" | cut -d' ' -f3)
-	[ "$top" = "+Inf" ] && top=1000
-	put control-latency "tmpfs/$1" "loop_longest_le_ms" "$(awk -v t="$top" 'BEGIN { printf "%g", t * 1000 }')"
+	local kind r top
+	for kind in wall cpu; do
+		r=$(paste -d' ' <(echo "$CL_LOOP0" | grep "^$kind ") <(echo "$CL_LOOP1" | grep "^$kind ") | awk '
+			{ le[NR] = $2; d[NR] = $6 - $3 }
+			END { tot = d[NR]; over10 = tot; over50 = tot; top = ""
+			      for (i = 1; i <= NR; i++) {
+				if (le[i] == "0.01") over10 = tot - d[i]
+				if (le[i] == "0.05") over50 = tot - d[i]
+				if (top == "" && d[i] == tot) top = le[i] }
+			      printf "%d %d %s\n", over10, over50, top }')
+		put control-latency "tmpfs/$1" "loop_${kind}_over_10ms" "$(echo "$r" | cut -d' ' -f1)"
+		put control-latency "tmpfs/$1" "loop_${kind}_over_50ms" "$(echo "$r" | cut -d' ' -f2)"
+		top=$(echo "$r" | cut -d' ' -f3)
+		[ "$top" = "+Inf" ] && top=1000
+		put control-latency "tmpfs/$1" "loop_${kind}_longest_le_ms" "$(awk -v t="$top" 'BEGIN { printf "%g", t * 1000 }')"
+	done
 }
 # cl_record CASE OUT [LOAD_NS]: the probe's lines as rows; idle's p99 kept
 cl_record() {

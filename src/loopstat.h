@@ -19,8 +19,9 @@ struct hk_loopstat;
 struct hk_loopstat *hk_loopstat_start(struct ev_loop *loop);
 void hk_loopstat_free(struct hk_loopstat *ls);
 
-/* Appends the Prometheus text of housekeeper_loop_iteration_seconds
- * (histogram) and housekeeper_loop_iteration_max_seconds (gauge). */
+/* Appends the Prometheus text of housekeeper_loop_iteration_seconds and
+ * housekeeper_loop_iteration_cpu_seconds (histograms) and
+ * housekeeper_loop_iteration_max_seconds (gauge). */
 void hk_loopstat_metrics(const struct hk_loopstat *ls, struct hk_buf *b);
 
 #endif

@@ -36,6 +36,7 @@ grep -q '^housekeeper_inotify_overflows_total 0$' "$T/m" || fail "overflow count
 grep -q '^housekeeper_runs_total{registration="logs"} 0$' "$T/m" || fail "runs before any sweep"
 # the loop's busy time per iteration: a histogram that has counted iterations
 grep -Eq '^housekeeper_loop_iteration_seconds_count [1-9][0-9]*$' "$T/m" || fail "loop histogram: $(grep loop_iteration "$T/m")"
+grep -Eq '^housekeeper_loop_iteration_cpu_seconds_count [1-9][0-9]*$' "$T/m" || fail "loop cpu histogram"
 grep -Eq '^housekeeper_loop_iteration_max_seconds [0-9.]+$' "$T/m" || fail "loop max"
 # a sweep counts as a run, and a clean one as the last success
 "$HKCTL" -s "$S" run logs >/dev/null || fail "run"
