@@ -22,7 +22,7 @@ rc=0
 # PYTHONDONTWRITEBYTECODE: no __pycache__ in the source tree (read-only in distcheck)
 env PYTHONPATH="$top_srcdir/contrib/python" PYTHONDONTWRITEBYTECODE=1 \
 	HK_TEST_SOCKET="$S" HK_TEST_ROOT="$T/data" HK_TEST_CONFIG="$T/hk.conf" \
-	python3 -m unittest -v "$top_srcdir/tests/python/test_client.py" >"$T/unittest.log" 2>&1 || rc=$?
+	python3 "$top_srcdir/tests/python/test_client.py" -v >"$T/unittest.log" 2>&1 || rc=$?
 cat "$T/unittest.log" >&2
 [ "$rc" = 0 ] || fail "tests/python/test_client.py failed (exit $rc)"
 # every test ran: none skipped for want of the daemon
