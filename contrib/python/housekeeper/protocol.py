@@ -56,15 +56,9 @@ SOCKET_ENV = "HOUSEKEEPER_SOCKET"
 DAY = 86400
 MIB = 1024 * 1024
 
-# Byte-string fields of requests and answers (proto.h).
-_BYTE_FIELDS = ("name", "directory", "pattern", "description", "schedule",
-                "path", "source_file", "error")
-
-# Settable fields of a registration (proto_records.c), for the message of a
-# local error; the daemon has the last word on each value.
-_FIELDS = ("name", "directory", "pattern", "exclude", "retention", "max_files",
-           "max_size", "priority", "description", "recursive", "age_by",
-           "schedule", "allow_system_directory")
+# The byte-string fields of a registration's args (proto_records.c; exclude
+# is a list of them).
+_BYTE_FIELDS = ("name", "directory", "pattern", "description", "schedule")
 
 
 def default_socket_path() -> str:
@@ -236,16 +230,14 @@ def _field_args(fields: Mapping[str, Any], for_update: bool) -> Dict[str, Any]:
             v = _seconds(v, k)
         elif k == "max_size_mb":
             v = _bytes_of_mib(v, k)
-        if key in ("directory", "pattern", "description", "name", "schedule"):
+        if key in _BYTE_FIELDS:
             set_bytes(args, key, v)
         elif key == "exclude":
             _set_byte_list(args, key, v)
         elif key == "age_by" and not isinstance(v, str):
             args[key] = list(v)
-        elif key in _FIELDS:
-            args[key] = v
         else:
-            # let the daemon name what it does not know
+            # the daemon checks each value, and names a field it does not know
             args[key] = v
     return args
 
