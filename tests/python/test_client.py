@@ -281,7 +281,8 @@ class TestSync(unittest.TestCase, Checks):
             with self.assertRaises(DaemonUnavailable):
                 Client().status()
             # the argument overrides the environment
-            self.assertIsInstance(Client(SOCK).status(), list)
+            with Client(SOCK) as hk:
+                self.assertIsInstance(hk.status(), list)
             del os.environ["HOUSEKEEPER_SOCKET"]
             self.assertEqual(Client().socket_path, housekeeper.DEFAULT_SOCKET)
         finally:
@@ -343,6 +344,101 @@ class TestSync(unittest.TestCase, Checks):
                            env=dict(os.environ), timeout=60)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertTrue(issubclass(PermissionDenied, PermissionError))
+
+
+class FakeDaemon:
+    """A socket server that answers each request with an empty list and
+    then closes the connection (as the daemon closes an idle one), or with
+    close_first closes it before answering; requests counts what it read."""
+
+    def __init__(self, path, close_first=False):
+        self.requests = 0
+        self.close_first = close_first
+        self.srv = socket.socket(socket.AF_UNIX)
+        self.srv.bind(path)
+        self.srv.listen(8)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        import json
+        import struct
+        while True:
+            try:
+                conn, _ = self.srv.accept()
+            except OSError:
+                return
+            with conn:
+                head = conn.recv(4, socket.MSG_WAITALL)
+                if len(head) < 4:
+                    continue
+                req = json.loads(conn.recv(struct.unpack(">I", head)[0], socket.MSG_WAITALL))
+                self.requests += 1
+                if self.close_first:
+                    continue
+                body = json.dumps({"v": 1, "id": req["id"], "ok": True, "result": []}).encode()
+                conn.sendall(struct.pack(">I", len(body)) + body)
+
+    def close(self):
+        self.srv.close()
+
+
+@unittest.skipUnless(ROOT, "run by tests/integration/t-python-client.sh")
+class TestTransport(unittest.TestCase):
+    """The connection handling, against a fake daemon."""
+
+    def test_reconnect(self):
+        # a connection the daemon closed is re-opened, transparently
+        path = os.path.join(ROOT, "closing.sock")
+        fake = FakeDaemon(path)
+        try:
+            hk = Client(path)
+            for _ in range(3):
+                self.assertEqual(hk.get_cleanup_configs(), [])
+                time.sleep(0.1)     # the close arrives: the next call sees it
+            self.assertEqual(fake.requests, 3)
+            hk.close()
+
+            async def flow():
+                ahk = AsyncClient(path)
+                for _ in range(3):
+                    self.assertEqual(await ahk.get_cleanup_configs(), [])
+                    await asyncio.sleep(0.1)
+                await ahk.close()
+            asyncio.run(flow())
+            self.assertEqual(fake.requests, 6)
+        finally:
+            fake.close()
+
+    def test_run_not_sent_twice(self):
+        # a run whose connection is lost is the daemon gone: never re-sent
+        path = os.path.join(ROOT, "lost.sock")
+        fake = FakeDaemon(path, close_first=True)
+        try:
+            with self.assertRaises(DaemonUnavailable):
+                Client(path).run_cleanup("x", dry_run=True)
+            self.assertEqual(fake.requests, 1)
+            with self.assertRaises(DaemonUnavailable):
+                Client(path).submit_cleanup("x", dry_run=True)
+            self.assertEqual(fake.requests, 2)
+            # a listing is sent once more, then it is the daemon gone
+            with self.assertRaises(DaemonUnavailable):
+                Client(path).get_cleanup_configs()
+            self.assertEqual(fake.requests, 4)
+
+            async def flow():
+                with self.assertRaises(DaemonUnavailable):
+                    await AsyncClient(path).run_cleanup("x", dry_run=True)
+                self.assertEqual(fake.requests, 5)
+                with self.assertRaises(DaemonUnavailable):
+                    await AsyncClient(path).submit_cleanup("x", dry_run=True)
+                self.assertEqual(fake.requests, 6)
+                with self.assertRaises(DaemonUnavailable):
+                    await AsyncClient(path).get_cleanup_configs()
+                self.assertEqual(fake.requests, 8)
+            asyncio.run(flow())
+        finally:
+            fake.close()
 
 
 @unittest.skipUnless(SOCK and ROOT, "run by tests/integration/t-python-client.sh")
