@@ -4,9 +4,10 @@
 # installed (no errors), install them with dpkg -i, check what they put
 # where, validate the packaged configuration with "housekeeperd -t", run the
 # installed daemon in the foreground on a private config and state dir (not
-# the system ones) and talk to it with the installed housekeeperctl, build
-# the library's example against the -dev package, then remove and purge the
-# packages and check that nothing is left.
+# the system ones) and talk to it with the installed housekeeperctl and the
+# installed Python client (python3-housekeeper), build the library's example
+# against the -dev package, then remove and purge the packages and check
+# that nothing is left.
 #
 # Building takes a minute or more and installs system packages: it runs
 # only as root with HK_TEST_DEB=1, e.g.
@@ -20,7 +21,7 @@ need_root
 command -v dpkg-buildpackage >/dev/null 2>&1 || fail "dpkg-buildpackage missing: apt-get install dpkg-dev debhelper"
 command -v dh >/dev/null 2>&1 || fail "dh missing: apt-get install debhelper dh-autoreconf"
 
-PKGS="housekeeper libhousekeeper0 libhousekeeper-dev"
+PKGS="housekeeper libhousekeeper0 libhousekeeper-dev python3-housekeeper"
 MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 
 # Never touch an installation that is already there: a packaged one, or a
@@ -32,7 +33,7 @@ for p in $PKGS; do
 done
 for f in /etc/housekeeper /var/lib/housekeeper /usr/sbin/housekeeperd /usr/bin/housekeeperctl \
 	/usr/lib/"$MA"/libhousekeeper.so.0 /usr/include/housekeeper.h /etc/init.d/housekeeper \
-	/lib/systemd/system/housekeeper.service; do
+	/lib/systemd/system/housekeeper.service /usr/lib/python3/dist-packages/housekeeper; do
 	[ -e "$f" ] && skip "$f exists (an install from source?): not touching it"
 done
 
@@ -82,8 +83,11 @@ if ! (unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES top_srcdir top_builddir src
 fi
 version=$(dpkg-parsechangelog -l "$top_srcdir/contrib/debian/changelog" -S Version)
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
+debfile() { # the .deb of package $1 (python3-housekeeper is Architecture: all)
+	case $1 in python3-*) echo "$T/debs/${1}_${version}_all.deb" ;; *) echo "$T/debs/${1}_${version}_${arch}.deb" ;; esac
+}
 for p in $PKGS; do
-	[ -s "$T/debs/${p}_${version}_${arch}.deb" ] || fail "${p}_${version}_${arch}.deb not built: $(ls "$T/debs")"
+	[ -s "$(debfile "$p")" ] || fail "$(basename "$(debfile "$p")") not built: $(ls "$T/debs")"
 done
 
 if command -v lintian >/dev/null 2>&1; then
@@ -99,7 +103,7 @@ dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' | awk '$1 == "ii" { p
 	sort >"$T/pkgs.before"
 INSTALLED=1
 debs=
-for p in $PKGS; do debs="$debs $T/debs/${p}_${version}_${arch}.deb"; done
+for p in $PKGS; do debs="$debs $(debfile "$p")"; done
 if ! dpkg -i $debs >"$T/dpkg.log" 2>&1; then
 	# missing run-time dependencies: let apt bring them
 	DEBIAN_FRONTEND=noninteractive apt-get install -f -y -qq >>"$T/dpkg.log" 2>&1 ||
@@ -123,13 +127,22 @@ for f in /etc/housekeeper/housekeeper.conf \
 	/usr/share/man/man5/housekeeper.conf.5.gz /usr/share/man/man3/libhousekeeper.3.gz \
 	/usr/lib/"$MA"/libhousekeeper.so.0 /usr/lib/"$MA"/libhousekeeper.so \
 	/usr/lib/"$MA"/pkgconfig/housekeeper.pc /usr/include/housekeeper.h \
-	/usr/share/doc/housekeeper/copyright; do
+	/usr/share/doc/housekeeper/copyright \
+	/usr/lib/python3/dist-packages/housekeeper/__init__.py \
+	/usr/lib/python3/dist-packages/housekeeper/client.py \
+	/usr/lib/python3/dist-packages/housekeeper/aio.py; do
 	[ -e "$f" ] || fail "$f missing after install"
 done
 [ "$(dpkg -S /usr/lib/"$MA"/libhousekeeper.so.0 | cut -d: -f1)" = libhousekeeper0 ] ||
 	fail "libhousekeeper.so.0 not in libhousekeeper0"
 [ "$(dpkg -S /usr/include/housekeeper.h | cut -d: -f1)" = libhousekeeper-dev ] ||
 	fail "housekeeper.h not in libhousekeeper-dev"
+[ "$(dpkg -S /usr/lib/python3/dist-packages/housekeeper/client.py | cut -d: -f1)" = python3-housekeeper ] ||
+	fail "the Python client is not in python3-housekeeper"
+# Debian's python3 (the one of python3:any, not a pyenv's first in PATH)
+# imports the packaged module from dist-packages
+(cd / && /usr/bin/python3 -c 'import housekeeper, sys; sys.exit(not housekeeper.__file__.startswith("/usr/lib/python3/dist-packages/"))') ||
+	fail "/usr/bin/python3 does not import the packaged housekeeper module"
 dpkg-query -W -f='${Conffiles}\n' housekeeper | grep -q '^ /etc/housekeeper/housekeeper.conf ' ||
 	fail "/etc/housekeeper/housekeeper.conf is not a conffile"
 [ -e /etc/systemd/system/multi-user.target.wants/housekeeper.service ] ||
@@ -187,6 +200,17 @@ if [ -x "$T/register-logs" ]; then
 	HOUSEKEEPER_SOCKET="$S" "$T/register-logs" "$T/traces" >"$T/ex.out" 2>&1 ||
 		fail "example built against the package failed: $(cat "$T/ex.out")"
 fi
+# the packaged Python client registers, lists and removes through the socket
+mkdir -p "$T/pylogs"
+(cd / && HOUSEKEEPER_SOCKET="$S" /usr/bin/python3 - "$T/pylogs" <<'EOP'
+import sys, housekeeper
+with housekeeper.Client() as hk:
+    rid = hk.register_cleanup(sys.argv[1], pattern="*.log", retention_days=7)
+    assert rid in [c["id"] for c in hk.get_cleanup_configs()], "not listed"
+    assert hk.register_cleanup(sys.argv[1], pattern="*.log", retention_days=7) == rid
+    hk.remove_cleanup_config(rid)
+EOP
+) >"$T/py.out" 2>&1 || fail "the packaged Python client failed: $(cat "$T/py.out")"
 stop_daemon || fail "daemon exited non-zero on SIGTERM"
 [ ! -e /var/lib/housekeeper ] || fail "the test daemon touched /var/lib/housekeeper"
 
@@ -203,6 +227,7 @@ done
 for f in /etc/housekeeper /var/lib/housekeeper /etc/init.d/housekeeper \
 	/lib/systemd/system/housekeeper.service /usr/sbin/housekeeperd /usr/bin/housekeeperctl \
 	/usr/lib/"$MA"/libhousekeeper.so.0 /usr/include/housekeeper.h \
+	/usr/lib/python3/dist-packages/housekeeper \
 	/etc/systemd/system/multi-user.target.wants/housekeeper.service; do
 	[ -e "$f" ] || [ -L "$f" ] && fail "$f left after purge"
 done
