@@ -170,6 +170,22 @@ static bool eng_dir_lookup(const struct eng_reg *reg, const char *rel, uint32_t 
 	return true;
 }
 
+/* How many files come before e in the index's order, and their bytes. */
+struct eng_rank {
+	const struct hk_entry *e;
+	size_t before;
+	uint64_t bytes_before;
+};
+
+static void eng_rank_count(struct hk_entry *f, void *arg)
+{
+	struct eng_rank *r = arg;
+	if (hk_entry_cmp(f, r->e) < 0) {
+		r->before++;
+		r->bytes_before += hk_entry_size(f);
+	}
+}
+
 /* Explain one registration's view of path. */
 static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t now,
 			    struct hk_explain *x)
@@ -214,20 +230,14 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 	x->indexed = true;
 	x->size = hk_entry_size(e);
 	x->key_ns = hk_entry_key(e);
-	struct hk_entry **sorted = NULL;
-	size_t n = hk_index_sorted(reg->index, &sorted);
-	struct hk_policy_file *files = hk_xcalloc(n ? n : 1, sizeof(*files));
-	enum hk_reason *why = hk_xcalloc(n ? n : 1, sizeof(*why));
-	size_t pos = 0;
-	for (size_t i = 0; i < n; i++) {
-		files[i] = (struct hk_policy_file){ hk_entry_key(sorted[i]),
-						    hk_entry_size(sorted[i]) };
-		if (sorted[i] == e)
-			pos = i;
-	}
-	x->rank_newest = n - pos;
-	hk_policy_select(&reg->policy, files, n, now, !hk_clock_implausible(now), why);
-	x->reason = why[pos];
+	/* its place in the order, in one pass: no sort of the whole index */
+	struct eng_rank rank = { .e = e };
+	hk_index_foreach(reg->index, eng_rank_count, &rank);
+	size_t n = hk_index_count(reg->index);
+	x->rank_newest = n - rank.before;
+	x->reason = hk_policy_judge(&reg->policy, rank.before, n,
+				    hk_index_bytes(reg->index) - rank.bytes_before, x->key_ns, now,
+				    !hk_clock_implausible(now));
 	if (x->reason != HK_REASON_NONE) {
 		x->delete_at_ns = now;
 		snprintf(x->note, sizeof(x->note), "selected now (%s); deleted at the next event or sweep",
@@ -237,9 +247,6 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 		snprintf(x->note, sizeof(x->note), "kept: newest %zu of %zu%s", x->rank_newest, n,
 			 x->delete_at_ns == INT64_MAX ? "; no age limit" : "; expires at delete_at");
 	}
-	free(files);
-	free(why);
-	free(sorted);
 }
 
 size_t hk_engine_explain(const struct hk_engine *eng, const char *path, int64_t now_ns,

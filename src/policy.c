@@ -138,6 +138,22 @@ size_t hk_policy_select(const struct hk_policy *p, const struct hk_policy_file *
 	return k;
 }
 
+enum hk_reason hk_policy_judge(const struct hk_policy *p, size_t pos, size_t n,
+			       uint64_t bytes_from_pos, int64_t key_ns, int64_t now_ns,
+			       bool age_allowed)
+{
+	/* age selects a prefix of the order (expiry is monotone in the key),
+	 * count the first n - max_files, size every file whose suffix (it and
+	 * all newer) is over max_size: hk_policy_select's three prefixes */
+	if (policy_expired(p, key_ns, now_ns, age_allowed))
+		return HK_REASON_AGE;
+	if (p->has_max_files && (uint64_t)n > p->max_files && pos < n - (size_t)p->max_files)
+		return HK_REASON_COUNT;
+	if (p->has_max_size && bytes_from_pos > p->max_size)
+		return HK_REASON_SIZE;
+	return HK_REASON_NONE;
+}
+
 int64_t hk_policy_next_expiry(const struct hk_policy *p, int64_t oldest_key_ns)
 {
 	if (p->retention_ns <= 0)

@@ -62,6 +62,14 @@ struct hk_policy_file {
 size_t hk_policy_select(const struct hk_policy *p, const struct hk_policy_file *files, size_t n,
 			int64_t now_ns, bool age_allowed, enum hk_reason *reasons);
 
+/* One file's judgement without sorting its set, for explain: pos files come
+ * before it in the set's order (older, or as old with a smaller name),
+ * n files in all, bytes_from_pos the total size of it and every file
+ * after it. The same reason hk_policy_select gives files[pos]. */
+enum hk_reason hk_policy_judge(const struct hk_policy *p, size_t pos, size_t n,
+			       uint64_t bytes_from_pos, int64_t key_ns, int64_t now_ns,
+			       bool age_allowed);
+
 /* When does the age policy next select something, given the oldest key?
  * The first instant at which hk_policy_check_oldest returns AGE for it:
  * key + retention + 1 ns (the age test is strict), saturating at

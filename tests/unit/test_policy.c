@@ -2,7 +2,8 @@
  * test_policy.c - unit tests of the SPEC 5 policies (src/policy.c):
  * a table of policy x fixture x now with the exact selection and reasons,
  * a randomized check that the incremental form (check_oldest) deletes the
- * same files for the same reasons as the batch form (select), ties in age
+ * same files for the same reasons as the batch form (select), and so does
+ * the one-file form (judge) for every file, ties in age
  * through the index order, the registration mapping and next expiry.
  */
 #include "autoconfig.h"
@@ -243,6 +244,14 @@ static void test_incremental_matches_select(void **state)
 		selected += k;
 		assert_int_equal(run_incremental("random", &p, files, n, now, age_allowed, reasons),
 				 k);
+		/* explain's form: each file judged from its place and the bytes
+		 * from it on, without the rest of the set */
+		uint64_t from = 0;
+		for (size_t i = n; i-- > 0;) {
+			from += files[i].size;
+			assert_int_equal(hk_policy_judge(&p, i, n, from, files[i].key_ns, now,
+							 age_allowed), reasons[i]);
+		}
 	}
 	print_message("selected %zu files: age %zu, count %zu, size %zu\n", selected,
 		      by[HK_REASON_AGE], by[HK_REASON_COUNT], by[HK_REASON_SIZE]);
