@@ -445,7 +445,9 @@ static void test_register_args(void **state)
 	expect_error(fx, 0, "register_cleanup", "{\"directory\":\"/srv/x\",\"bogus\":1}", HK_ECONFIG,
 		     "bogus: unknown or read-only field");
 	expect_error(fx, 0, "register_cleanup", "{\"directory\":\"/etc\"}", HK_ESYSDIR,
-		     "directory: '/etc' is a system directory (set allow_system_directory = yes to register it anyway)");
+		     "directory: '/etc' is a system directory (to register it anyway, give it a "
+		     "[cleanup] section with allow_system_directory = yes in the configuration, see "
+		     "housekeeper.conf(5); or, as root, send the field allow_system_directory: true)");
 	assert_int_equal(fx->fake.calls, 0);
 }
 
