@@ -144,9 +144,10 @@ bad:
 #define CLI_REG_HELP \
 	"  --pattern P        fnmatch(3) pattern on file names (default *)\n" \
 	"  --exclude G        glob never deleted (repeatable)\n" \
-	"  --retention D      age limit: 30d, 12h, 1w 2d (0 = none)\n" \
+	"  --retention D      age limit: 30d, 12h, 90m, 1w 2d (0 = none);\n" \
+	"                     units s, m or min, h, d, w (no months: 30d)\n" \
 	"  --max-files N      keep the newest N files\n" \
-	"  --max-size S       keep the total under S: 500M, 2G\n" \
+	"  --max-size S       keep the total under S: 500M, 2G (K M G T, 1024-based)\n" \
 	"  --priority N       lower runs first (default 100)\n" \
 	"  --description T    free text\n" \
 	"  --recursive        also files in subdirectories (--no-recursive: not)\n" \
@@ -641,7 +642,8 @@ static const struct option cli_audit_longopts[] = {
 static const struct cli_cmd cli_cmds[] = {
 	{ "register", cli_cmd_register, "DIR [OPTIONS]",
 	  "Register DIR for cleanup and print the registration id. Registering the same\n"
-	  "directory and pattern again returns the same id and applies changed options.",
+	  "directory and pattern again returns the same id and replaces the options: one\n"
+	  "left out gets its default again (use 'update' to change single options).",
 	  CLI_REG_HELP, cli_reg_longopts },
 	{ "update", cli_cmd_update, "ID [OPTIONS]", "Change options of registration ID.",
 	  CLI_REG_HELP, cli_reg_longopts },

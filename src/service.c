@@ -178,8 +178,9 @@ static bool svc_same_registration(const struct hk_registration *r, uid_t owner,
 	return !rid.exists && !req_id->exists && strcmp(r->directory, req->directory) == 0;
 }
 
-/* Register again: apply the fields given this time to the caller's own
- * registration r (an api one). */
+/* Register again: the fields given this time replace those of the
+ * caller's own registration r (an api one); one left out gets its default
+ * (SPEC 4: callers pass their whole spec at every start). */
 static int svc_reregister(struct hk_service *svc, const struct hk_registration *r,
 			  const struct hk_registration *req, int64_t now)
 {
