@@ -614,8 +614,9 @@ static json_t *svc_status_reg(struct hk_service *svc, size_t i)
 				    ? json_integer((json_int_t)st.policy.max_size) : json_null());
 	json_object_set_new(o, "oldest", svc_time_or_null(st.oldest_ns));
 	json_object_set_new(o, "next_expiry", svc_time_or_null(st.next_expiry_ns));
-	json_object_set_new(o, "last_run", json_integer(st.last_run));
-	json_object_set_new(o, "last_success", json_integer(st.last_success));
+	json_object_set_new(o, "last_run", st.last_run ? json_integer(st.last_run) : json_null());
+	json_object_set_new(o, "last_success", st.last_success ? json_integer(st.last_success)
+							       : json_null());
 	json_object_set_new(o, "runs", json_integer((json_int_t)st.runs));
 	json_object_set_new(o, "reclaimed_bytes", json_integer((json_int_t)st.bytes_deleted));
 	json_object_set_new(o, "reclaimed_files", json_integer((json_int_t)st.files_deleted));
