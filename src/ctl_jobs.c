@@ -172,5 +172,7 @@ void ctl_op_jobs(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_re
 	}
 	int r = ops->jobs(ctx, limit, &out);
 
+	if (r >= 0 && json_is_array(out))
+		ctl_add_names(ops, ctx, out, "registration_id", "registration_name");
 	ctl_reply_json(reply, r, out, NULL, true);
 }
