@@ -627,8 +627,12 @@ static json_t *svc_status_reg(struct hk_service *svc, size_t i)
 				    ? json_integer(st.seconds_to_size) : json_null());
 	json_object_set_new(o, "seconds_to_files_limit", st.seconds_to_files >= 0
 				    ? json_integer(st.seconds_to_files) : json_null());
-	json_object_set_new(o, "state", json_string(!st.attached ? "missing"
+	/* waiting (for its directory, as run reports say), scanning (the
+	 * counts are partial), paused (deletions stopped: no audit trail),
+	 * sweeps-only (no watch), watching */
+	json_object_set_new(o, "state", json_string(!st.attached ? "waiting"
 						    : !st.scanned ? "scanning"
+						    : hk_engine_audit_failing(svc->eng) ? "paused"
 						    : st.watch_failed ? "sweeps-only" : "watching"));
 	json_object_set_new(o, "source", json_string(r->source == HK_SOURCE_API ? "api" : "config"));
 	return o;
@@ -943,6 +947,11 @@ char *hk_service_metrics(struct hk_service *svc)
 		      "written (deletions stop when it cannot).\n"
 		      "# TYPE housekeeper_audit_writable gauge\n"
 		      "housekeeper_audit_writable %d\n", hk_engine_audit_failing(svc->eng) ? 0 : 1);
+	hk_buf_printf(&b, "# HELP housekeeper_build_info The daemon's version and protocol "
+		      "(labels; the value is always 1).\n"
+		      "# TYPE housekeeper_build_info gauge\n"
+		      "housekeeper_build_info{version=\"%s\",protocol=\"%d\"} 1\n",
+		      PACKAGE_VERSION, HK_PROTO_VERSION);
 	hk_buf_printf(&b, "# HELP housekeeper_start_time_seconds When the daemon started.\n"
 		      "# TYPE housekeeper_start_time_seconds gauge\n"
 		      "housekeeper_start_time_seconds %" PRId64 "\n",
