@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -246,16 +247,16 @@ static char *cli_name_or_id(const struct cli *cli, const json_t *reg, const char
 }
 
 static const struct cli_column cli_list_columns[] = {
-	{ "ID", "id", cli_num },
-	{ "NAME", "name", cli_bytes },
-	{ "SOURCE", "source", cli_num },
-	{ "DIRECTORY", "directory", cli_bytes },
-	{ "PATTERN", "pattern", cli_bytes },
-	{ "RETENTION", "retention", cli_duration },
-	{ "MAX FILES", "max_files", cli_num },
-	{ "MAX SIZE", "max_size", cli_size },
-	{ "PRIO", "priority", cli_num },
-	{ "LAST RUN", "last_run", cli_reltime },
+	{ "ID", "id", cli_num, 0 },
+	{ "NAME", "name", cli_bytes, 8 },
+	{ "SOURCE", "source", cli_num, 0 },
+	{ "DIRECTORY", "directory", cli_bytes, -12 },
+	{ "PATTERN", "pattern", cli_bytes, 6 },
+	{ "RETENTION", "retention", cli_duration, 0 },
+	{ "MAX FILES", "max_files", cli_num, 0 },
+	{ "MAX SIZE", "max_size", cli_size, 0 },
+	{ "PRIO", "priority", cli_num, 0 },
+	{ "LAST RUN", "last_run", cli_reltime, 0 },
 };
 
 static void cli_show_list(const struct cli *cli, const json_t *res)
@@ -268,30 +269,78 @@ static int cli_cmd_list(struct cli *cli, const struct cli_cmd *cmd, int argc, ch
 	return cli_simple(cli, cmd, argc, argv, "get_cleanup_configs", cli_show_list);
 }
 
-/* The three limits of a registration in one cell. */
-static char *cli_status_limits(const struct cli *cli, const json_t *reg, const char *key)
+/* A value and its limit in one cell: "3/10", "1.2 MiB/2.0 MiB"; the value
+ * alone when there is no limit. */
+static char *cli_with_limit(char *value, char *limit)
 {
-	char *age = cli_duration(cli, reg, "retention");
-	char *files = cli_num(cli, reg, "max_files");
-	char *size = cli_size(cli, reg, "max_size");
-	char *cell = hk_xasprintf("age %s, files %s, size %s", age, files, size);
-
-	free(age);
-	free(files);
-	free(size);
+	char *cell = strcmp(limit, "-") == 0 ? hk_xstrdup(value)
+					     : hk_xasprintf("%s/%s", value, limit);
+	free(value);
+	free(limit);
 	return cell;
 }
 
+static char *cli_status_files(const struct cli *cli, const json_t *reg, const char *key)
+{
+	return cli_with_limit(cli_num(cli, reg, "files"), cli_num(cli, reg, "max_files"));
+}
+
+static char *cli_status_size(const struct cli *cli, const json_t *reg, const char *key)
+{
+	return cli_with_limit(cli_size(cli, reg, "bytes"), cli_size(cli, reg, "max_size"));
+}
+
+/* The oldest file's age and the age limit: "5d/30d". */
+static char *cli_status_age(const struct cli *cli, const json_t *reg, const char *key)
+{
+	const json_t *oldest = json_object_get(reg, "oldest");
+	char *age = json_is_integer(oldest)
+			    ? cli_span((int64_t)time(NULL) - json_integer_value(oldest))
+			    : hk_xstrdup("-");
+	return cli_with_limit(age, cli_duration(cli, reg, "retention"));
+}
+
+/* When the first limit is reached at the rate files come in (the
+ * forecast of seconds_to_size_limit and seconds_to_files_limit). */
+static char *cli_status_full(const struct cli *cli, const json_t *reg, const char *key)
+{
+	const json_t *sz = json_object_get(reg, "seconds_to_size_limit");
+	const json_t *nf = json_object_get(reg, "seconds_to_files_limit");
+	json_int_t t = -1;
+
+	if (json_is_integer(sz))
+		t = json_integer_value(sz);
+	if (json_is_integer(nf) && (t < 0 || json_integer_value(nf) < t))
+		t = json_integer_value(nf);
+	if (t < 0)
+		return hk_xstrdup("-");
+	char *span = cli_span(t), *cell = strcmp(span, "now") == 0 ? span : hk_xasprintf("in %s", span);
+	if (cell != span)
+		free(span);
+	return cell;
+}
+
+/* The registration's state; "?" from a daemon that does not say. A count
+ * while the state is "scanning" is partial. */
+static char *cli_status_state(const struct cli *cli, const json_t *reg, const char *key)
+{
+	const char *st = json_string_value(json_object_get(reg, "state"));
+	return hk_xstrdup(st ? st : "?");
+}
+
+/* status fits 100 columns (cli->width): a limit beside its value, times
+ * coarse, the name and the directory cut first. */
 static const struct cli_column cli_status_columns[] = {
-	{ "REGISTRATION", "id", cli_name_or_id },
-	{ "DIRECTORY", "directory", cli_bytes },
-	{ "FILES", "files", cli_num },
-	{ "SIZE", "bytes", cli_size },
-	{ "LIMITS", NULL, cli_status_limits },
-	{ "OLDEST", "oldest", cli_reltime },
-	{ "NEXT EXPIRY", "next_expiry", cli_reltime },
-	{ "LAST RUN", "last_run", cli_reltime },
-	{ "RECLAIMED", "reclaimed_bytes", cli_size },
+	{ "NAME", "id", cli_name_or_id, 8 },
+	{ "STATE", "state", cli_status_state, 0 },
+	{ "FILES", NULL, cli_status_files, 0 },
+	{ "SIZE", NULL, cli_status_size, 0 },
+	{ "OLDEST", NULL, cli_status_age, 0 },
+	{ "EXPIRES", "next_expiry", cli_reltime, 0 },
+	{ "AT LIMIT", NULL, cli_status_full, 0 },
+	{ "LAST RUN", "last_run", cli_reltime, 0 },
+	{ "FREED", "reclaimed_bytes", cli_size, 0 },
+	{ "DIRECTORY", "directory", cli_bytes, -10 },
 };
 
 static void cli_show_status(const struct cli *cli, const json_t *res)
@@ -343,6 +392,8 @@ static int cli_cmd_status(struct cli *cli, const struct cli_cmd *cmd, int argc, 
 	return cli_simple(cli, cmd, argc, argv, "status", cli_show_status);
 }
 
+/* explain in plain words: per registration that covers the path, what it
+ * says of the file, said once, and when it will be deleted. */
 static void cli_show_explain(const struct cli *cli, const json_t *res)
 {
 	const json_t *regs = json_object_get(res, "registrations");
@@ -355,40 +406,72 @@ static void cli_show_explain(const struct cli *cli, const json_t *res)
 	printf("%s\n", path);
 	free(path);
 	if (others > 0)
-		printf("  covered by %" JSON_INTEGER_FORMAT " other registration%s "
+		printf("  covered by %" JSON_INTEGER_FORMAT " registration%s of other users "
 		       "(shown only to their owners and root)\n", others, others == 1 ? "" : "s");
 	if (!json_is_array(regs) || json_array_size(regs) == 0) {
 		if (others <= 0)
-			printf("  covered by no registration: never deleted\n");
+			printf("  no registration covers it: never deleted\n");
 		return;
 	}
 	json_array_foreach(regs, i, o) {
-		char *id = cli_name_or_id(cli, o, "id");
+		char *name = cli_name_or_id(cli, o, "id");
 		char *dir = cli_bytes(cli, o, "directory");
 		char *pat = cli_bytes(cli, o, "pattern");
 		char *when = cli_reltime(cli, o, "delete_at");
-		const char *reason = json_string_value(json_object_get(o, "reason"));
 		const char *note = json_string_value(json_object_get(o, "note"));
-		printf("  %s (%s, pattern %s): %s", id, dir, pat,
-		       json_is_false(json_object_get(o, "matches")) ? "does not match" :
-		       json_is_true(json_object_get(o, "excluded")) ? "excluded" : "matches");
-		if (reason)
-			printf(", deleted by %s %s", reason, when);
-		else if (strcmp(when, "-") != 0)
-			printf(", deleted %s", when);
-		if (note)
-			printf(" (%s)", note);
-		fputc('\n', stdout);
-		free(id);
+		bool kept = json_is_true(json_object_get(o, "indexed")) &&
+			    json_is_null(json_object_get(o, "reason"));
+		printf("  %s (%s, pattern %s): %s", name, dir, pat, note ? note : "?");
+		if (kept && strcmp(when, "-") != 0)
+			printf("; it reaches the age limit %s", when);
+		fputs("\n", stdout);
+		free(name);
 		free(dir);
 		free(pat);
 		free(when);
 	}
 }
 
+/* The absolute path explain asks about: the file's own name (a symlink is
+ * not followed: it is what would be deleted) in its directory's real path,
+ * so "./x", "../x" and relative names work. NULL with errno. */
+static char *cli_explain_path(const char *arg)
+{
+	char *copy = hk_xstrdup(arg), *slash, *dir, *out = NULL;
+	const char *base;
+
+	for (size_t n = strlen(copy); n > 1 && copy[n - 1] == '/'; n--)
+		copy[n - 1] = '\0';
+	slash = strrchr(copy, '/');
+	if (!slash) {
+		dir = realpath(".", NULL);
+		base = copy;
+	} else if (slash == copy) {
+		dir = hk_xstrdup("/");
+		base = copy + 1;
+	} else {
+		*slash = '\0';
+		dir = realpath(copy, NULL);
+		base = slash + 1;
+	}
+	if (dir && (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)) {
+		/* a directory named by . or ..: its real path */
+		char *whole = realpath(arg, NULL);
+		free(dir);
+		free(copy);
+		return whole;
+	}
+	if (dir)
+		out = hk_xasprintf("%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", base);
+	free(dir);
+	free(copy);
+	return out;
+}
+
 static int cli_cmd_explain(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct cli_parsed p;
+	struct stat st;
 	json_t *args;
 	char *path = NULL;
 	int rc = CLI_OK, first;
@@ -396,15 +479,16 @@ static int cli_cmd_explain(struct cli *cli, const struct cli_cmd *cmd, int argc,
 	first = cli_parse(cli, cmd, argc, argv, 1, 1, &p, &rc);
 	if (first < 0)
 		return rc;
-	if (argv[first][0] != '/') {
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd))) {
-			cli_err(cli, "getcwd: %s", strerror(errno));
-			return CLI_EUSAGE;
-		}
-		path = hk_xasprintf("%s/%s", cwd, argv[first]);
-	} else {
-		path = hk_xstrdup(argv[first]);
+	/* a path that is not there is an error (as for ls), said here: the
+	 * daemon, which may see what the caller may not, never tells */
+	if (lstat(argv[first], &st) < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		cli_err(cli, "%s: %s", argv[first], strerror(errno));
+		return CLI_EDAEMON;
+	}
+	path = cli_explain_path(argv[first]);
+	if (!path) {
+		cli_err(cli, "%s: %s", argv[first], strerror(errno));
+		return CLI_EDAEMON;
 	}
 	args = json_object();
 	hk_proto_set_bytes(args, "path", path, strlen(path));
@@ -465,13 +549,19 @@ static char *cli_audit_result(const struct cli *cli, const json_t *rec, const ch
 	return cell;
 }
 
+static char *cli_audit_reg(const struct cli *cli, const json_t *rec, const char *key)
+{
+	const char *name = json_string_value(json_object_get(rec, "registration_name"));
+	return name ? hk_xstrdup(name) : cli_num(cli, rec, key);
+}
+
 static const struct cli_column cli_audit_columns[] = {
-	{ "TIME", "time", cli_reltime },
-	{ "REGISTRATION", "registration_id", cli_num },
-	{ "RESULT", "result", cli_audit_result },
-	{ "REASON", "reason", cli_num },
-	{ "SIZE", "size", cli_size },
-	{ "PATH", "path", cli_bytes },
+	{ "TIME", "time", cli_reltime, 0 },
+	{ "REGISTRATION", "registration_id", cli_audit_reg, 8 },
+	{ "RESULT", "result", cli_audit_result, 0 },
+	{ "REASON", "reason", cli_num, 0 },
+	{ "SIZE", "size", cli_size, 0 },
+	{ "PATH", "path", cli_bytes, -16 },
 };
 
 /* The audit arguments of the command line into args; false (usage error
@@ -604,18 +694,28 @@ static int cli_cmd_reload(struct cli *cli, const struct cli_cmd *cmd, int argc, 
 	return cli_simple(cli, cmd, argc, argv, "reload", cli_show_reload);
 }
 
-static void cli_show_text(const struct cli *cli, const json_t *res)
-{
-	if (json_is_string(res))
-		fputs(json_string_value(res), stdout);
-	else
-		cli_print_json(res);
-}
-
 static int cli_cmd_metrics(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
-	/* the exposition format is text already: --json wraps it in a string */
-	return cli_simple(cli, cmd, argc, argv, "metrics", cli_show_text);
+	struct cli_parsed p;
+	json_t *res = NULL;
+	int rc = CLI_OK;
+
+	if (cli_parse(cli, cmd, argc, argv, 0, 0, &p, &rc) < 0)
+		return rc;
+	rc = cli_call(cli, "metrics", NULL, &res);
+	if (rc == CLI_OK && !json_is_string(res)) {
+		cli_err(cli, "the daemon's answer is not the metrics text");
+		rc = CLI_EDAEMON;
+	} else if (rc == CLI_OK && cli->json) {
+		/* the families as a structure, not the text in a string */
+		json_t *fams = cli_metrics_json(json_string_value(res));
+		cli_print_json(fams);
+		json_decref(fams);
+	} else if (rc == CLI_OK) {
+		fputs(json_string_value(res), stdout);
+	}
+	json_decref(res);
+	return rc;
 }
 
 static void cli_show_version(const struct cli *cli, const json_t *res)
@@ -674,7 +774,9 @@ static const struct cli_cmd cli_cmds[] = {
 	  "Show queued and running jobs with their progress, then the job history.",
 	  "  --limit N          at most N jobs\n", cli_jobs_longopts },
 	{ "reload", cli_cmd_reload, NULL, "Reload the configuration (like SIGHUP).", NULL, NULL },
-	{ "metrics", cli_cmd_metrics, NULL, "Print the metrics in Prometheus text format.", NULL, NULL },
+	{ "metrics", cli_cmd_metrics, NULL,
+	  "Print the metrics in Prometheus text format; with --json, an array of metric\n"
+	  "families: {name, type, help, samples: [{labels, value}]}.", NULL, NULL },
 	{ "version", cli_cmd_version, NULL, "Print the daemon's version.", NULL, NULL },
 };
 
@@ -692,7 +794,7 @@ static void cli_usage(FILE *out)
 		"                     (default %s)\n"
 		"      --json         machine-readable output\n"
 		"      --bytes        sizes in bytes\n"
-		"  -h, --help         this help; COMMAND --help for a command's\n"
+		"  -h, --help         this help; 'help COMMAND' or COMMAND --help for a command's\n"
 		"  -V, --version      print the version\n"
 		"\n"
 		"Commands:\n",
@@ -700,6 +802,7 @@ static void cli_usage(FILE *out)
 	for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
 		fprintf(out, "  %-9s%s%s\n", cli_cmds[i].name, cli_cmds[i].args ? " " : "",
 			cli_cmds[i].args ? cli_cmds[i].args : "");
+	fprintf(out, "  %-9s [COMMAND]\n", "help");
 	fprintf(out, "\nExit status: 0 ok, 1 error reported by the daemon or a job that failed\n"
 		     "(any deletion error), 2 usage error, 3 daemon not reachable.\n");
 }
@@ -731,23 +834,38 @@ int main(int argc, char **argv)
 		default:
 			cli_err(NULL, "invalid option or missing value: %s", argv[optind - 1]);
 			cli_usage(stderr);
-			return CLI_EUSAGE;
+			return cli_finish(&cli, CLI_EUSAGE);
 		}
 	}
 	if (optind >= argc) {
+		cli_err(NULL, "no command given");
 		cli_usage(stderr);
-		return CLI_EUSAGE;
+		return cli_finish(&cli, CLI_EUSAGE);
 	}
 	if (strcmp(argv[optind], "help") == 0) {
-		if (optind + 1 < argc) {
-			for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
-				if (strcmp(argv[optind + 1], cli_cmds[i].name) == 0) {
-					cli_usage_cmd(&cli_cmds[i], stdout);
-					return CLI_OK;
-				}
+		/* help [COMMAND]: one command's usage; an unknown one is a usage
+		 * error, as for any command */
+		if (optind + 2 < argc) {
+			cli_err(NULL, "help: expected at most one command");
+			return cli_finish(&cli, CLI_EUSAGE);
 		}
-		cli_usage(stdout);
-		return CLI_OK;
+		if (optind + 1 == argc) {
+			cli_usage(stdout);
+			return CLI_OK;
+		}
+		if (strcmp(argv[optind + 1], "help") == 0) {
+			printf("Usage: %s help [COMMAND]\n\nPrint the usage of COMMAND, or of %s.\n",
+			       cli_prog, cli_prog);
+			return CLI_OK;
+		}
+		for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
+			if (strcmp(argv[optind + 1], cli_cmds[i].name) == 0) {
+				cli_usage_cmd(&cli_cmds[i], stdout);
+				return CLI_OK;
+			}
+		cli_err(NULL, "help: unknown command '%s' (see '%s help')", argv[optind + 1],
+			cli_prog);
+		return cli_finish(&cli, CLI_EUSAGE);
 	}
 	for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
 		if (strcmp(argv[optind], cli_cmds[i].name) == 0)
@@ -755,11 +873,13 @@ int main(int argc, char **argv)
 	if (!cmd) {
 		cli_err(NULL, "unknown command '%s'", argv[optind]);
 		cli_usage(stderr);
-		return CLI_EUSAGE;
+		return cli_finish(&cli, CLI_EUSAGE);
 	}
 	cli.cmd = cmd->name;
-	cli.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	cli.color = cli_color_ok(STDOUT_FILENO);
+	cli.width = cli_term_width();
 	rc = cmd->fn(&cli, cmd, argc - optind, argv + optind);
+	rc = cli_finish(&cli, rc);
 	hk_disconnect(cli.client);
 	free(cli.socket_resolved);
 	return rc;
