@@ -251,7 +251,7 @@ static const struct cli_column cli_list_columns[] = {
 	{ "NAME", "name", cli_bytes, 8 },
 	{ "SOURCE", "source", cli_num, 0 },
 	{ "DIRECTORY", "directory", cli_bytes, -12 },
-	{ "PATTERN", "pattern", cli_bytes, 6 },
+	{ "PATTERN", "pattern", cli_bytes, 0 },
 	{ "RETENTION", "retention", cli_duration, 0 },
 	{ "MAX FILES", "max_files", cli_num, 0 },
 	{ "MAX SIZE", "max_size", cli_size, 0 },

@@ -303,9 +303,17 @@ static int svc_list(void *ctx, json_t **out)
 	struct hk_service *svc = ctx;
 	json_t *arr = json_array();
 	size_t n = hk_engine_count(svc->eng);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, hk_proto_registration_to_json(
-						   hk_engine_registration(svc->eng, i)));
+	for (size_t i = 0; i < n; i++) {
+		const struct hk_registration *r = hk_engine_registration(svc->eng, i);
+		struct hk_reg_status st;
+		json_t *o = hk_proto_registration_to_json(r);
+		/* the seed's last_run: the engine's last sweep (status's), which
+		 * the registration's copy does not follow */
+		hk_engine_reg_status(svc->eng, i, &st);
+		if (st.last_run > r->last_run)
+			json_object_set_new(o, "last_run", json_integer(st.last_run));
+		json_array_append_new(arr, o);
+	}
 	*out = arr;
 	return 0;
 }
