@@ -246,11 +246,13 @@ static char *cli_name_or_id(const struct cli *cli, const json_t *reg, const char
 	return hk_xstrdup(name ? name : id ? id : "-");
 }
 
+/* list keeps every cell whole (full ids and paths, for grep and copying):
+ * status is the table that fits 100 columns. */
 static const struct cli_column cli_list_columns[] = {
 	{ "ID", "id", cli_num, 0 },
-	{ "NAME", "name", cli_bytes, 8 },
+	{ "NAME", "name", cli_bytes, 0 },
 	{ "SOURCE", "source", cli_num, 0 },
-	{ "DIRECTORY", "directory", cli_bytes, -12 },
+	{ "DIRECTORY", "directory", cli_bytes, 0 },
 	{ "PATTERN", "pattern", cli_bytes, 0 },
 	{ "RETENTION", "retention", cli_duration, 0 },
 	{ "MAX FILES", "max_files", cli_num, 0 },
@@ -853,7 +855,8 @@ int main(int argc, char **argv)
 			cli_usage(stdout);
 			return CLI_OK;
 		}
-		if (strcmp(argv[optind + 1], "help") == 0) {
+		if (strcmp(argv[optind + 1], "help") == 0 || strcmp(argv[optind + 1], "--help") == 0 ||
+		    strcmp(argv[optind + 1], "-h") == 0) {
 			printf("Usage: %s help [COMMAND]\n\nPrint the usage of COMMAND, or of %s.\n",
 			       cli_prog, cli_prog);
 			return CLI_OK;

@@ -6,24 +6,17 @@
 # words without internal field names, and a path that is not there exits 1.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null 2>&1 || skip "needs jq"
-S="$T/ctl.sock"
 D="$T/logs"
 mkdir -p "$D"
 mkfiles "$D" f 5
 touch -d '@1000000000' "$D/ancient.log"
-write_config <<EOC
-[daemon]
-control_socket = $S
-
+ctl_daemon <<EOC
 [cleanup "applogs"]
 directory = $D
 pattern = *.log
 exclude = keep.log
 retention = 30d
 EOC
-start_daemon
-wait_until test -S "$S" || fail "no control socket"
-ctl() { "$HKCTL" -s "$S" "$@"; }
 wait_until test ! -e "$D/ancient.log" || fail "the expired file stayed"
 
 # an unknown name: the message names what was typed, exit 1

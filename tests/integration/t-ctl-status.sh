@@ -6,14 +6,10 @@
 # and never with NO_COLOR.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null 2>&1 || skip "needs jq"
-S="$T/ctl.sock"
 LONG="$T/a-rather-long-directory-name-for-the-application-logs-of-this-service/and-below-it"
 mkdir -p "$LONG"
 mkfiles "$LONG" f 3
-write_config <<EOC
-[daemon]
-control_socket = $S
-
+ctl_daemon <<EOC
 [cleanup "frontend-logs-in-production-eu-west-1"]
 directory = $LONG
 max_files = 1000
@@ -22,9 +18,6 @@ max_files = 1000
 directory = $T/not-yet
 max_files = 5
 EOC
-start_daemon
-wait_until test -S "$S" || fail "no control socket"
-ctl() { "$HKCTL" -s "$S" "$@"; }
 wait_until sh -c "'$HKCTL' -s '$S' --json status | jq -e 'all(.[]; .state != \"scanning\")' >/dev/null" ||
 	fail "still scanning"
 
