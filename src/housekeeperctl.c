@@ -557,13 +557,14 @@ static char *cli_audit_reg(const struct cli *cli, const json_t *rec, const char 
 	return name ? hk_xstrdup(name) : cli_num(cli, rec, key);
 }
 
+/* whole cells, as list's: paths are for grep */
 static const struct cli_column cli_audit_columns[] = {
 	{ "TIME", "time", cli_reltime, 0 },
-	{ "REGISTRATION", "registration_id", cli_audit_reg, 8 },
+	{ "REGISTRATION", "registration_id", cli_audit_reg, 0 },
 	{ "RESULT", "result", cli_audit_result, 0 },
 	{ "REASON", "reason", cli_num, 0 },
 	{ "SIZE", "size", cli_size, 0 },
-	{ "PATH", "path", cli_bytes, -16 },
+	{ "PATH", "path", cli_bytes, 0 },
 };
 
 /* The audit arguments of the command line into args; false (usage error
