@@ -145,6 +145,11 @@ bool hk_engine_audit_failing(const struct hk_engine *eng)
 	return eng->audit_failing;
 }
 
+bool hk_engine_age_paused(const struct hk_engine *eng)
+{
+	return eng->clock_paused;
+}
+
 /* Find the directory id of relative directory path rel (no leading or
  * trailing '/'; "" = root) in reg's table. */
 static bool eng_dir_lookup(const struct eng_reg *reg, const char *rel, uint32_t *out)

@@ -637,10 +637,12 @@ static json_t *svc_status_reg(struct hk_service *svc, size_t i)
 				    ? json_integer(st.seconds_to_files) : json_null());
 	/* waiting (for its directory, as run reports say), scanning (the
 	 * counts are partial), paused (deletions stopped: no audit trail),
-	 * sweeps-only (no watch), watching */
+	 * age-paused (the clock jumped: no age deletions), sweeps-only (no
+	 * watch), watching */
 	json_object_set_new(o, "state", json_string(!st.attached ? "waiting"
 						    : !st.scanned ? "scanning"
 						    : hk_engine_audit_failing(svc->eng) ? "paused"
+						    : hk_engine_age_paused(svc->eng) ? "age-paused"
 						    : st.watch_failed ? "sweeps-only" : "watching"));
 	json_object_set_new(o, "source", json_string(r->source == HK_SOURCE_API ? "api" : "config"));
 	return o;
