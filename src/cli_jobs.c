@@ -53,9 +53,13 @@ static double cli_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* o[key] as a count: a number, or the length of a list (a job's waiting
+ * and not_run are lists of ids). */
 static json_int_t cli_int(const json_t *o, const char *key)
 {
 	const json_t *v = json_object_get(o, key);
+	if (json_is_array(v))
+		return (json_int_t)json_array_size(v);
 	return json_is_integer(v) ? json_integer_value(v) : json_is_real(v) ? (json_int_t)json_real_value(v) : 0;
 }
 

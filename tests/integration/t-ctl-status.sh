@@ -28,6 +28,9 @@ ctl status >"$T/st" || fail "status"
 grep -Eq '^later +waiting ' "$T/st" || fail "the table has no state: $(cat "$T/st")"
 grep -Eq '^frontend.* watching ' "$T/st" || fail "no 'watching': $(cat "$T/st")"
 head -3 "$T/st" | grep -q 'STATE' || fail "no STATE column"
+# a job's waiting registrations show in the jobs table (a list in JSON)
+ctl run --dry-run >/dev/null || fail "run"
+ctl jobs | grep -q '1 waiting' || fail "jobs does not show the waiting registration: $(ctl jobs)"
 # 100 columns when not on a terminal (and COLUMNS is not wider)
 awk 'length > 100 { bad = 1; print "too wide (" length "): " $0 } END { exit bad }' "$T/st" ||
 	fail "status is wider than 100 columns"
