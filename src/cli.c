@@ -27,10 +27,10 @@
 
 const char *const cli_prog = "housekeeperctl";
 
-/* The last message of cli_err, and whether an error object went to stdout
- * already (cli_finish). */
+/* The last message of cli_err, and whether JSON (an answer or an error
+ * object) went to stdout already (cli_finish: one document at most). */
 static char *cli_last_error;
-static bool cli_json_error_done;
+static bool cli_json_done;
 
 bool cli_term_ok(int fd)
 {
@@ -76,7 +76,7 @@ void cli_err(const struct cli *cli, const char *fmt, ...)
 
 int cli_finish(const struct cli *cli, int rc)
 {
-	if (rc != CLI_OK && cli->json && !cli_json_error_done && cli_last_error) {
+	if (rc != CLI_OK && cli->json && !cli_json_done && cli_last_error) {
 		json_t *o = json_pack("{s:{s:i, s:s, s:s}}", "error", "code",
 				      rc == CLI_EUSAGE ? -EINVAL : HK_EPROTO, "name",
 				      rc == CLI_EUSAGE ? "usage" : "error", "message", cli_last_error);
@@ -86,8 +86,7 @@ int cli_finish(const struct cli *cli, int rc)
 				      "invalid (see the message on stderr)");
 		cli_print_json(o);
 		json_decref(o);
-		cli_json_error_done = true;
-	}
+			}
 	free(cli_last_error);
 	cli_last_error = NULL;
 	return rc;
@@ -150,8 +149,7 @@ int cli_print_daemon_error(const struct cli *cli, const char *op, int code, cons
 		json_t *o = json_pack("{s:O}", "error", (json_t *)error);
 		cli_print_json(o);
 		json_decref(o);
-		cli_json_error_done = true;
-	}
+			}
 	if (hk_proto_get_bytes(error, "message", &msg, NULL) < 0)
 		msg = hk_xstrdup(hk_strerror(code));
 	cli_err(cli, "%s", cli_strip_op(msg, op));
@@ -181,8 +179,7 @@ static int cli_transport_error(struct cli *cli, int r, const char *what)
 				      unreachable ? "unreachable" : "error", "message", hk_strerror(r));
 		cli_print_json(o);
 		json_decref(o);
-		cli_json_error_done = true;
-	}
+			}
 	free(msg);
 	return unreachable ? CLI_EUNREACH : CLI_EDAEMON;
 }
@@ -241,6 +238,7 @@ int cli_call(struct cli *cli, const char *op, json_t *args, json_t **result)
 void cli_print_json(const json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+	cli_json_done = true;
 	if (s) {
 		puts(s);
 		free(s);

@@ -41,10 +41,11 @@ extern const char *const cli_prog;
  * last message is kept for cli_finish. */
 void cli_err(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The exit code rc of a command, after, with --json, the error object on
- * stdout that no call printed yet ({"error": {code, name, message}}, SPEC
- * 9): a usage error ("usage") or another error said only by cli_err, so
- * that every failure with --json has its object and the same exit code. */
+/* The exit code rc of a command, after, with --json, the error object
+ * ({"error": {code, name, message}}, SPEC 9) of a failure said only by
+ * cli_err (a usage error: "usage") when nothing went to stdout as JSON
+ * yet, so that every failure with --json has one JSON document and the
+ * same exit code. */
 int cli_finish(const struct cli *cli, int rc);
 
 /* Is fd a terminal that knows escape sequences (TERM set and not "dumb"),
