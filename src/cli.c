@@ -356,6 +356,13 @@ char *cli_bytes(const struct cli *cli, const json_t *o, const char *key)
 	return b.data;
 }
 
+char *cli_name_or_id(const struct cli *cli, const json_t *reg, const char *key)
+{
+	const char *name = json_string_value(json_object_get(reg, "name"));
+	const char *id = json_string_value(json_object_get(reg, key));
+	return hk_xstrdup(name ? name : id ? id : "-");
+}
+
 /* Tables ---------------------------------------------------------------------- */
 
 

@@ -90,6 +90,8 @@ char *cli_reltime(const struct cli *cli, const json_t *o, const char *key);
 char *cli_span(int64_t seconds);
 /* A byte-string field for display: escaped, never raw control bytes. */
 char *cli_bytes(const struct cli *cli, const json_t *o, const char *key);
+/* A registration's name, else its id (reg[key]). */
+char *cli_name_or_id(const struct cli *cli, const json_t *reg, const char *key);
 
 /* A column: its title and how its cell is made from the row, a JSON object:
  * one of the formatters above applied to row[key], or a function of its
@@ -162,6 +164,12 @@ int cli_job_exit(const json_t *job, const json_t *report);
 /* One progress line of job (a JOB object) after elapsed seconds, without
  * a newline, into buf. */
 void cli_progress_format(const json_t *job, double elapsed, char *buf, size_t size);
+
+/* Commands about files (src/cli_files.c) ---------------------------------- */
+
+extern const struct option cli_audit_longopts[];
+int cli_cmd_explain(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
+int cli_cmd_audit(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
 
 /* Metrics (src/cli_metrics.c) --------------------------------------------- */
 
