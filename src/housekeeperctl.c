@@ -348,27 +348,40 @@ static void cli_show_status(const struct cli *cli, const json_t *res)
 }
 
 /* The daemon line above the status table: version, uptime, config files,
- * state. */
-static void cli_show_daemon(const json_t *v)
+ * state; within cli->width, the config path cut at its start when needed. */
+static void cli_show_daemon(const struct cli *cli, const json_t *v)
 {
 	json_int_t up = json_integer_value(json_object_get(v, "uptime"));
 	const json_t *files = json_object_get(v, "config_files");
 	const char *main_file = json_string_value(json_array_get(files, 0));
-	size_t n_files = json_array_size(files);
-	printf("housekeeperd %s, up %lldd %02lld:%02lld:%02lld", 
-	       json_string_value(json_object_get(v, "version")) ?: "?", (long long)(up / 86400),
-	       (long long)(up / 3600 % 24), (long long)(up / 60 % 60), (long long)(up % 60));
-	if (main_file)
-		printf(", config %s", main_file);
+	size_t n_files = json_array_size(files), width = cli->width ? cli->width : 100;
+	struct hk_buf head = { 0 }, tail = { 0 };
+
+	hk_buf_printf(&head, "housekeeperd %s, up %lldd %02lld:%02lld:%02lld",
+		      json_string_value(json_object_get(v, "version")) ?: "?", (long long)(up / 86400),
+		      (long long)(up / 3600 % 24), (long long)(up / 60 % 60), (long long)(up % 60));
 	if (n_files > 1)
-		printf(" (+%zu drop-in%s)", n_files - 1, n_files == 2 ? "" : "s");
+		hk_buf_printf(&tail, " (+%zu drop-in%s)", n_files - 1, n_files == 2 ? "" : "s");
 	if (json_is_false(json_object_get(v, "audit_writable")))
-		printf(", AUDIT TRAIL NOT WRITABLE: deletions stopped");
+		hk_buf_printf(&tail, ", AUDIT TRAIL NOT WRITABLE: deletions stopped");
 	if (json_is_true(json_object_get(v, "read_only")))
-		printf(", read-only");
+		hk_buf_printf(&tail, ", read-only");
 	else if (json_is_true(json_object_get(v, "dry_run")))
-		printf(", dry run");
-	printf("\n\n");
+		hk_buf_printf(&tail, ", dry run");
+	fputs(head.data, stdout);
+	if (main_file) {
+		size_t room = width > head.len + tail.len + 9 ? width - head.len - tail.len - 9 : 0;
+		size_t n = strlen(main_file);
+		if (room < 12)
+			room = 12;
+		if (n > room)
+			printf(", config ..%s", main_file + n - (room - 2));
+		else
+			printf(", config %s", main_file);
+	}
+	printf("%s\n\n", tail.data ? tail.data : "");
+	hk_buf_fini(&head);
+	hk_buf_fini(&tail);
 }
 
 static int cli_cmd_status(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
@@ -377,7 +390,7 @@ static int cli_cmd_status(struct cli *cli, const struct cli_cmd *cmd, int argc, 
 		json_t *v = NULL;
 		int rc = cli_call(cli, "version", NULL, &v);
 		if (rc == CLI_OK && json_object_get(v, "uptime"))
-			cli_show_daemon(v);
+			cli_show_daemon(cli, v);
 		json_decref(v);
 		if (rc == CLI_EUNREACH)
 			return rc;   /* said once already */
