@@ -179,7 +179,7 @@ void hk_cleanup_configs_free(struct hk_cleanup_config *configs, size_t n);
  * waits its turn under max_concurrent_jobs and stops at default_timeout.
  * Returns 0 and, when report_json_out is not NULL, the run report as JSON
  * text (a new string; fields: job_id, trigger, dry_run, started,
- * finished, outcome ("ok", "failed", "timeout", "cancelled"),
+ * finished (integer epoch seconds), outcome ("ok", "failed", "timeout", "cancelled"),
  * registrations, not_run (ids of registrations the timeout stopped),
  * files, totals). A job that failed is still 0: read its outcome.
  * HK_ENOTFOUND, HK_EREADONLY (read-only mode refuses a real run),

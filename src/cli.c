@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,18 +27,69 @@
 
 const char *const cli_prog = "housekeeperctl";
 
+/* The last message of cli_err, and whether JSON (an answer or an error
+ * object) went to stdout already (cli_finish: one document at most). */
+static char *cli_last_error;
+static bool cli_json_done;
+
+bool cli_term_ok(int fd)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(fd) && term && *term && strcmp(term, "dumb") != 0;
+}
+
+bool cli_color_ok(int fd)
+{
+	return cli_term_ok(fd) && !getenv("NO_COLOR");
+}
+
+size_t cli_term_width(void)
+{
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+	uint64_t n = 0;
+
+	if (!cols || hk_parse_u64(cols, &n) < 0 || n == 0 || n > 10000) {
+		n = 0;
+		if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+			n = ws.ws_col;
+	}
+	return n > 100 ? (size_t)n : 100;
+}
+
 void cli_err(const struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;
-	bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
+	bool color = cli_color_ok(STDERR_FILENO);
 	const char *cmd = cli ? cli->cmd : NULL;
+	char *msg;
 
-	fprintf(stderr, "%s%s%s%s:%s ", color ? "\033[1;31m" : "", cli_prog, cmd ? " " : "",
-		cmd ? cmd : "", color ? "\033[0m" : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	msg = hk_xvasprintf(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s%s%s%s:%s %s\n", color ? "\033[1;31m" : "", cli_prog, cmd ? " " : "",
+		cmd ? cmd : "", color ? "\033[0m" : "", msg);
+	free(cli_last_error);
+	cli_last_error = msg;
+}
+
+int cli_finish(const struct cli *cli, int rc)
+{
+	if (rc != CLI_OK && cli->json && !cli_json_done && cli_last_error) {
+		json_t *o = json_pack("{s:{s:i, s:s, s:s}}", "error", "code",
+				      rc == CLI_EUSAGE ? -EINVAL : HK_EPROTO, "name",
+				      rc == CLI_EUSAGE ? "usage" : "error", "message", cli_last_error);
+		if (!o)   /* not UTF-8 (a path the user typed) */
+			o = json_pack("{s:{s:i, s:s, s:s}}", "error", "code", -EINVAL, "name",
+				      rc == CLI_EUSAGE ? "usage" : "error", "message",
+				      "invalid (see the message on stderr)");
+		cli_print_json(o);
+		json_decref(o);
+			}
+	free(cli_last_error);
+	cli_last_error = NULL;
+	return rc;
 }
 
 /* Socket and calls ------------------------------------------------------------ */
@@ -97,7 +149,7 @@ int cli_print_daemon_error(const struct cli *cli, const char *op, int code, cons
 		json_t *o = json_pack("{s:O}", "error", (json_t *)error);
 		cli_print_json(o);
 		json_decref(o);
-	}
+			}
 	if (hk_proto_get_bytes(error, "message", &msg, NULL) < 0)
 		msg = hk_xstrdup(hk_strerror(code));
 	cli_err(cli, "%s", cli_strip_op(msg, op));
@@ -127,7 +179,7 @@ static int cli_transport_error(struct cli *cli, int r, const char *what)
 				      unreachable ? "unreachable" : "error", "message", hk_strerror(r));
 		cli_print_json(o);
 		json_decref(o);
-	}
+			}
 	free(msg);
 	return unreachable ? CLI_EUNREACH : CLI_EDAEMON;
 }
@@ -186,6 +238,7 @@ int cli_call(struct cli *cli, const char *op, json_t *args, json_t **result)
 void cli_print_json(const json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+	cli_json_done = true;
 	if (s) {
 		puts(s);
 		free(s);
@@ -249,19 +302,12 @@ char *cli_num(const struct cli *cli, const json_t *o, const char *key)
 	return hk_xstrdup("-");
 }
 
-/* "3m ago", "in 2h", "-" for 0/null. */
-char *cli_reltime(const struct cli *cli, const json_t *o, const char *key)
+char *cli_span(int64_t a)
 {
-	const json_t *v = json_object_get(o, key);
-	double t = json_is_number(v) ? json_number_value(v) : 0;
-	double d;
-	int64_t a;
 	const char *unit;
 
-	if (t <= 0)
-		return hk_xstrdup("-");
-	d = t - (double)time(NULL);
-	a = (int64_t)(d < 0 ? -d : d);
+	if (a < 0)
+		a = 0;
 	if (a < 5)
 		return hk_xstrdup("now");
 	if (a < 120)
@@ -272,7 +318,26 @@ char *cli_reltime(const struct cli *cli, const json_t *o, const char *key)
 		unit = "h";
 	else
 		a /= 24, unit = "d";
-	return d < 0 ? hk_xasprintf("%" PRId64 "%s ago", a, unit) : hk_xasprintf("in %" PRId64 "%s", a, unit);
+	return hk_xasprintf("%" PRId64 "%s", a, unit);
+}
+
+/* "3m ago", "in 2h", "-" for 0/null. */
+char *cli_reltime(const struct cli *cli, const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	double t = json_is_number(v) ? json_number_value(v) : 0;
+	double d;
+	char *span, *cell;
+
+	if (t <= 0)
+		return hk_xstrdup("-");
+	d = t - (double)time(NULL);
+	span = cli_span((int64_t)(d < 0 ? -d : d));
+	if (strcmp(span, "now") == 0)
+		return span;
+	cell = d < 0 ? hk_xasprintf("%s ago", span) : hk_xasprintf("in %s", span);
+	free(span);
+	return cell;
 }
 
 /* A byte-string field for display: escaped, never raw control bytes. */
@@ -291,8 +356,56 @@ char *cli_bytes(const struct cli *cli, const json_t *o, const char *key)
 	return b.data;
 }
 
+char *cli_name_or_id(const struct cli *cli, const json_t *reg, const char *key)
+{
+	const char *name = json_string_value(json_object_get(reg, "name"));
+	const char *id = json_string_value(json_object_get(reg, key));
+	return hk_xstrdup(name ? name : id ? id : "-");
+}
+
 /* Tables ---------------------------------------------------------------------- */
 
+
+/* Cut the widths w of the shrinkable columns until the table fits width:
+ * always the one with the most to spare above its minimum, so that a long
+ * path and a long name share the cut. */
+static void cli_table_fit(const struct cli_column *cols, size_t ncols, size_t *w, size_t width)
+{
+	size_t total = 0;
+
+	for (size_t c = 0; c < ncols; c++)
+		total += w[c] + (c + 1 < ncols ? 2 : 0);
+	while (total > width) {
+		size_t best = ncols, spare = 0;
+		for (size_t c = 0; c < ncols; c++) {
+			size_t min = (size_t)(cols[c].shrink < 0 ? -cols[c].shrink : cols[c].shrink);
+			if (cols[c].shrink && w[c] > min && w[c] - min >= spare) {
+				best = c;
+				spare = w[c] - min;
+			}
+		}
+		if (best == ncols)
+			return;   /* nothing more to cut: wider than width */
+		w[best]--;
+		total--;
+	}
+}
+
+/* Cell s in at most w columns: cut at the end or (paths) the start, ".."
+ * marking the cut. Returns s or a new string put in *tmp. */
+static const char *cli_table_cut(const char *s, size_t w, bool at_start, char **tmp)
+{
+	size_t n = strlen(s);
+
+	*tmp = NULL;
+	if (n <= w)
+		return s;
+	if (w <= 2)
+		return *tmp = hk_xasprintf("%.*s", (int)w, "..");
+	if (at_start)
+		return *tmp = hk_xasprintf("..%s", s + n - (w - 2));
+	return *tmp = hk_xasprintf("%.*s..", (int)(w - 2), s);
+}
 
 void cli_table_show(const struct cli *cli, const json_t *rows, const struct cli_column *cols,
 			   size_t ncols, const char *none_text)
@@ -317,15 +430,19 @@ void cli_table_show(const struct cli *cli, const json_t *rows, const struct cli_
 	for (i = 0; i < nrows * ncols; i++)
 		if (strlen(cells[i]) > w[i % ncols])
 			w[i % ncols] = strlen(cells[i]);
+	cli_table_fit(cols, ncols, w, cli->width ? cli->width : 100);
 	for (size_t r = 0; r < nrows; r++) {
 		if (r == 0 && cli->color)
 			fputs("\033[1m", stdout);
 		for (size_t c = 0; c < ncols; c++) {
-			const char *s = cells[r * ncols + c];
+			char *tmp;
+			const char *s = cli_table_cut(cells[r * ncols + c], w[c], cols[c].shrink < 0,
+						      &tmp);
 			if (c + 1 == ncols)
 				fputs(s, stdout);
 			else
 				printf("%-*s  ", (int)w[c], s);
+			free(tmp);
 		}
 		if (r == 0 && cli->color)
 			fputs("\033[0m", stdout);

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -28,6 +29,7 @@ struct cli {
 	bool json;
 	bool bytes;
 	bool color;
+	size_t width;                    /* columns a table may take (0: 100) */
 	const char *cmd;                 /* the user's command ("run"), for messages */
 	struct hk_client *client;
 	char *socket_resolved;
@@ -35,8 +37,27 @@ struct cli {
 
 extern const char *const cli_prog;
 
-/* "housekeeperctl CMD: message" on stderr (CMD when cli->cmd is set). */
+/* "housekeeperctl CMD: message" on stderr (CMD when cli->cmd is set). The
+ * last message is kept for cli_finish. */
 void cli_err(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The exit code rc of a command, after, with --json, the error object
+ * ({"error": {code, name, message}}, SPEC 9) of a failure said only by
+ * cli_err (a usage error: "usage") when nothing went to stdout as JSON
+ * yet, so that every failure with --json has one JSON document and the
+ * same exit code. */
+int cli_finish(const struct cli *cli, int rc);
+
+/* Is fd a terminal that knows escape sequences (TERM set and not "dumb"),
+ * as a progress line that redraws itself needs? */
+bool cli_term_ok(int fd);
+/* May output on fd be coloured: cli_term_ok, and NO_COLOR not set
+ * (whatever its value)? */
+bool cli_color_ok(int fd);
+/* Columns for tables: $COLUMNS when it is a number, else the terminal's
+ * width (TIOCGWINSZ) of stdout; never below 100 (narrower terminals wrap;
+ * a table fits 100 columns, wider only when the terminal is). */
+size_t cli_term_width(void);
 
 /* Call op with args (stolen, NULL = {}). On success returns CLI_OK with
  * *result (owned); otherwise prints the error (naming the user's command,
@@ -65,20 +86,30 @@ char *cli_duration(const struct cli *cli, const json_t *o, const char *key);
 char *cli_num(const struct cli *cli, const json_t *o, const char *key);
 /* "3m ago", "in 2h", "-" for 0/null. */
 char *cli_reltime(const struct cli *cli, const json_t *o, const char *key);
+/* A span of seconds, coarse: "now" (below 5 s), "42s", "17m", "5h", "3d". */
+char *cli_span(int64_t seconds);
 /* A byte-string field for display: escaped, never raw control bytes. */
 char *cli_bytes(const struct cli *cli, const json_t *o, const char *key);
+/* A registration's name, else its id (reg[key]). */
+char *cli_name_or_id(const struct cli *cli, const json_t *reg, const char *key);
 
 /* A column: its title and how its cell is made from the row, a JSON object:
  * one of the formatters above applied to row[key], or a function of its
- * own that may read other fields. */
+ * own that may read other fields. shrink: 0, the column keeps its width;
+ * N > 0, it may be cut to N columns, its cells shortened at the end
+ * ("name.."); N < 0, to -N columns, shortened at the start ("..r/log", for
+ * paths, whose end says most). */
 struct cli_column {
 	const char *title;
 	const char *key;
 	char *(*format)(const struct cli *cli, const json_t *row, const char *key);
+	int shrink;
 };
 
 /* Print rows (a JSON array of objects) under a bold header line, columns
- * aligned and the last one not padded; just none_text when there is no row. */
+ * aligned and the last one not padded; just none_text when there is no row.
+ * A table wider than cli->width has its shrinkable columns cut to fit, the
+ * one with the most to spare first. */
 void cli_table_show(const struct cli *cli, const json_t *rows, const struct cli_column *cols,
 		    size_t ncols, const char *none_text);
 
@@ -133,5 +164,20 @@ int cli_job_exit(const json_t *job, const json_t *report);
 /* One progress line of job (a JOB object) after elapsed seconds, without
  * a newline, into buf. */
 void cli_progress_format(const json_t *job, double elapsed, char *buf, size_t size);
+
+/* Commands about files (src/cli_files.c) ---------------------------------- */
+
+extern const struct option cli_audit_longopts[];
+int cli_cmd_explain(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
+int cli_cmd_audit(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
+
+/* Metrics (src/cli_metrics.c) --------------------------------------------- */
+
+/* The Prometheus text exposition as JSON: an array of metric families,
+ * {"name", "type", "help", "samples": [{"labels": {...}, "value": N}]},
+ * in the order of the text; values are integers when they are whole and
+ * fit, else reals (NaN and infinities as the strings "NaN", "+Inf",
+ * "-Inf"). Lines it does not understand are skipped. A new reference. */
+json_t *cli_metrics_json(const char *text);
 
 #endif /* HK_CLI_H */

@@ -7,7 +7,8 @@
  * (client.c), so a slow job never looks like an absent daemon (3); a job
  * whose outcome is not ok, or that failed a deletion, exits 1.
  *
- * Progress: only on a terminal (stderr) and never with --json. run then
+ * Progress: only on a terminal (stderr) that is not "dumb", never with
+ * --json. run then
  * submits with no_wait and polls wait_job with a 0.25 s timeout, so that
  * the line (registrations, files examined, deleted, bytes, rate) changes at
  * most four times a second; it is erased before the report is printed. A
@@ -52,9 +53,13 @@ static double cli_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* o[key] as a count: a number, or the length of a list (a job's waiting
+ * and not_run are lists of ids). */
 static json_int_t cli_int(const json_t *o, const char *key)
 {
 	const json_t *v = json_object_get(o, key);
+	if (json_is_array(v))
+		return (json_int_t)json_array_size(v);
 	return json_is_integer(v) ? json_integer_value(v) : json_is_real(v) ? (json_int_t)json_real_value(v) : 0;
 }
 
@@ -314,7 +319,7 @@ int cli_cmd_run(struct cli *cli, const struct cli_cmd *cmd, int argc, char **arg
 		dry |= p.key[i] == OPT_DRY_RUN;
 		no_wait |= p.key[i] == OPT_NO_WAIT;
 	}
-	bool progress = !no_wait && !cli->json && isatty(STDERR_FILENO);
+	bool progress = !no_wait && !cli->json && cli_term_ok(STDERR_FILENO);
 	args = json_pack("{s:b}", "dry_run", dry);
 	if (first < argc)
 		json_object_set_new(args, "id", json_string(argv[first]));
@@ -371,7 +376,7 @@ int cli_cmd_wait(struct cli *cli, const struct cli_cmd *cmd, int argc, char **ar
 			argv[first]);
 		return CLI_EUSAGE;
 	}
-	rc = cli_job_wait(cli, (json_int_t)id, !cli->json && isatty(STDERR_FILENO), &res);
+	rc = cli_job_wait(cli, (json_int_t)id, !cli->json && cli_term_ok(STDERR_FILENO), &res);
 	if (rc != CLI_OK)
 		return rc;
 	rc = cli_show_final(cli, res);
@@ -429,16 +434,25 @@ static char *cli_job_progress(const struct cli *cli, const json_t *job, const ch
 	return b.data;
 }
 
+/* The registration a job is about: its name, else its id; "all" for a
+ * job of every registration. */
+static char *cli_job_reg(const struct cli *cli, const json_t *job, const char *key)
+{
+	const char *name = json_string_value(json_object_get(job, "registration_name"));
+	const char *id = json_string_value(json_object_get(job, key));
+	return hk_xstrdup(name ? name : id ? id : "all");
+}
+
 static const struct cli_column cli_jobs_columns[] = {
-	{ "JOB", "job_id", cli_num },
-	{ "TRIGGER", "trigger", cli_job_trigger },
-	{ "REGISTRATION", "registration_id", cli_num },
-	{ "OUTCOME", "outcome", cli_num },
-	{ "STARTED", "started", cli_reltime },
-	{ "DURATION", NULL, cli_job_duration },
-	{ "DELETED", "deleted", cli_num },
-	{ "SIZE", "bytes", cli_size },
-	{ "PROGRESS / PROBLEMS", NULL, cli_job_progress },
+	{ "JOB", "job_id", cli_num, 0 },
+	{ "TRIGGER", "trigger", cli_job_trigger, 0 },
+	{ "REGISTRATION", "registration_id", cli_job_reg, 8 },
+	{ "OUTCOME", "outcome", cli_num, 0 },
+	{ "STARTED", "started", cli_reltime, 0 },
+	{ "DURATION", NULL, cli_job_duration, 0 },
+	{ "DELETED", "deleted", cli_num, 0 },
+	{ "SIZE", "bytes", cli_size, 0 },
+	{ "PROGRESS / PROBLEMS", NULL, cli_job_progress, 10 },
 };
 
 static void cli_show_jobs(const struct cli *cli, const json_t *res)

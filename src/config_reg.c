@@ -20,6 +20,19 @@
  * changes every config registration's id). */
 static const char config_uuid_namespace[] = "68781fd0-71e5-47fe-8822-7a200630f830";
 
+/* How a system directory is registered anyway, said where the user is: a
+ * config section takes the key; the control API (housekeeperctl has no
+ * option for it, deliberately) takes a config section or, from root, the
+ * request field. */
+static const char *config_reg_sysdir_way(const struct hk_registration *reg)
+{
+	if (reg->source == HK_SOURCE_API)
+		return "(to register it anyway, give it a [cleanup] section with "
+		       "allow_system_directory = yes in the configuration, see housekeeper.conf(5); "
+		       "or, as root, send the field allow_system_directory: true)";
+	return "(set allow_system_directory = yes to register it anyway)";
+}
+
 /* Registrations ------------------------------------------------------------------- */
 
 bool hk_path_is_system_directory(const char *path)
@@ -107,16 +120,14 @@ int hk_registration_validate(const struct hk_registration *reg, char **cause)
 	if (!reg->allow_system_directory) {
 		r = HK_ESYSDIR;
 		if (hk_path_is_system_directory(reg->directory)) {
-			msg = hk_xasprintf("directory: '%s' is a system directory "
-					   "(set allow_system_directory = yes to register it anyway)",
-					   reg->directory);
+			msg = hk_xasprintf("directory: '%s' is a system directory %s",
+					   reg->directory, config_reg_sysdir_way(reg));
 			goto out;
 		}
 		real = realpath(reg->directory, NULL);
 		if (real && hk_path_is_system_directory(real)) {
-			msg = hk_xasprintf("directory: '%s' resolves to the system directory '%s' "
-					   "(set allow_system_directory = yes to register it anyway)",
-					   reg->directory, real);
+			msg = hk_xasprintf("directory: '%s' resolves to the system directory '%s' %s",
+					   reg->directory, real, config_reg_sysdir_way(reg));
 			goto out;
 		}
 	}

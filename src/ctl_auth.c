@@ -77,7 +77,8 @@ struct hk_registration *ctl_get_changeable(const struct hk_ctl_ops *ops, void *c
 	r = ops->get_registration(ctx, id, &reg);
 	if (r < 0 || !reg) {
 		if (r == HK_ENOTFOUND || !reg)
-			hk_ctl_reply_set_error(reply, HK_ENOTFOUND, "no registration with id '%s'", id);
+			hk_ctl_reply_set_error(reply, HK_ENOTFOUND,
+					       "'%s' is neither the id nor the name of a registration", id);
 		else
 			hk_ctl_reply_set_error(reply, r, "%s: %s", id, hk_strerror(r));
 		return NULL;

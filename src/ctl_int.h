@@ -29,6 +29,11 @@ bool ctl_arg_bool(const struct hk_ctl_request *req, struct hk_ctl_reply *reply, 
 void ctl_reply_op_error(struct hk_ctl_reply *reply, int code, char *cause);
 /* A read op's JSON value (of the expected type) or its error. */
 void ctl_reply_json(struct hk_ctl_reply *reply, int r, json_t *out, char *cause, bool want_array);
+/* Names shown where ids are: each object of arr gets name_key, the name of
+ * the registration whose id is its id_key (null when that is null, not
+ * registered any more or has no name); one lookup per distinct id. */
+void ctl_add_names(const struct hk_ctl_ops *ops, void *ctx, json_t *arr, const char *id_key,
+		   const char *name_key);
 /* Authorization (ctl_auth.c). A registration's checks shared by register
  * and update (the directory as the caller may name it, root-only keys):
  * false with the reply set. */

@@ -69,6 +69,7 @@ void ctl_op_run(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_req
 		reg = ctl_get_changeable(ops, ctx, req, reply, id, true, true, "run it");
 		if (!reg)
 			return;
+		id = reg->id;   /* a name resolved: the job records the id */
 	}
 	if (!ctl_run_allowed(req, reply))
 		goto out;
@@ -172,5 +173,7 @@ void ctl_op_jobs(const struct hk_ctl_ops *ops, void *ctx, const struct hk_ctl_re
 	}
 	int r = ops->jobs(ctx, limit, &out);
 
+	if (r >= 0 && json_is_array(out))
+		ctl_add_names(ops, ctx, out, "registration_id", "registration_name");
 	ctl_reply_json(reply, r, out, NULL, true);
 }

@@ -178,8 +178,10 @@ static void ctl_op_explain(const struct hk_ctl_ops *ops, void *ctx, const struct
 		goto out;
 	}
 	r = ops->explain(ctx, path, &out, &cause);
-	if (r >= 0 && json_is_object(out))
+	if (r >= 0 && json_is_object(out)) {
 		ctl_redact_explain(ops, ctx, &req->peer, out);
+		ctl_add_names(ops, ctx, json_object_get(out, "registrations"), "id", "name");
+	}
 	ctl_reply_json(reply, r, out, cause, false);
 out:
 	free(path);
@@ -286,13 +288,27 @@ static bool ctl_audit_args(const struct hk_ctl_request *req, struct hk_ctl_reply
 	return true;
 }
 
+/* Is s shaped like a registration id (a UUID: 36 characters, hex digits
+ * and dashes at 8, 13, 18, 23)? */
+static bool ctl_uuid_shaped(const char *s)
+{
+	if (strlen(s) != HK_UUID_LEN)
+		return false;
+	for (size_t i = 0; i < HK_UUID_LEN; i++)
+		if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-' : ctl_hex(s[i]) < 0)
+			return false;
+	return true;
+}
+
 /* The registration an audit query is about, as an id: a name is resolved;
- * one that is not registered (any more) stays as given. For another uid,
- * the same refusal as a run of someone else's registration. NULL with the
+ * an id that is not registered (any more) stays as given, so that the
+ * records of a removed registration can be read (*known false); anything
+ * else is an error that names what the user typed. For another uid, the
+ * same refusal as a run of someone else's registration. NULL with the
  * reply set when refused. */
 static char *ctl_audit_reg(const struct hk_ctl_ops *ops, void *ctx,
 			   const struct hk_ctl_request *req, struct hk_ctl_reply *reply,
-			   const char *id)
+			   const char *id, bool *known)
 {
 	struct hk_registration *reg = NULL;
 	char *out;
@@ -304,6 +320,12 @@ static char *ctl_audit_reg(const struct hk_ctl_ops *ops, void *ctx,
 	} else if (ops->get_registration && ops->get_registration(ctx, id, &reg) < 0) {
 		reg = NULL;
 	}
+	if (!reg && !ctl_uuid_shaped(id)) {
+		hk_ctl_reply_set_error(reply, HK_ENOTFOUND,
+				       "'%s' is neither the id nor the name of a registration", id);
+		return NULL;
+	}
+	*known = reg != NULL;
 	out = hk_xstrdup(reg ? reg->id : id);
 	hk_registration_free(reg);
 	return out;
@@ -320,12 +342,13 @@ static void ctl_op_audit(const struct hk_ctl_ops *ops, void *ctx, const struct h
 	const char *id;
 	json_t *out = NULL;
 	uint64_t next = 0;
+	bool known = true;
 	int r;
 
 	if (!ctl_arg_id(req, reply, false, &id) || !ctl_audit_args(req, reply, &q, &cursor_id))
 		goto out;
 	if (id || cursor_id) {
-		reg_id = ctl_audit_reg(ops, ctx, req, reply, id ? id : cursor_id);
+		reg_id = ctl_audit_reg(ops, ctx, req, reply, id ? id : cursor_id, &known);
 		if (!reg_id)
 			goto out;
 		if (cursor_id && strcmp(reg_id, cursor_id) != 0) {
@@ -341,7 +364,15 @@ static void ctl_op_audit(const struct hk_ctl_ops *ops, void *ctx, const struct h
 		q.visible_arg = &vis;
 	}
 	r = ops->audit(ctx, &q, &out, &next);
+	if (r >= 0 && !known && !cursor_id && !next && json_array_size(out) == 0) {
+		/* an id nobody has, nor had: an error, not an empty trail */
+		json_decref(out);
+		hk_ctl_reply_set_error(reply, HK_ENOTFOUND, "no registration has the id '%s', and "
+				       "the audit trail has no record of one", reg_id);
+		goto out;
+	}
 	if (r >= 0 && json_is_array(out)) {
+		ctl_add_names(ops, ctx, out, "registration_id", "registration_name");
 		out = json_pack("{s:o, s:o}", "records", out, "next_cursor",
 				ctl_audit_cursor(next, reg_id));
 		r = out ? r : -ENOMEM;

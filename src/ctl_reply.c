@@ -242,3 +242,29 @@ void ctl_reply_json(struct hk_ctl_reply *reply, int r, json_t *out, char *cause,
 	hk_ctl_reply_set_result(reply, out);
 }
 
+
+void ctl_add_names(const struct hk_ctl_ops *ops, void *ctx, json_t *arr, const char *id_key,
+		   const char *name_key)
+{
+	json_t *cache = json_object();   /* id -> name or null */
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(arr, i, o) {
+		const char *id = json_string_value(json_object_get(o, id_key));
+		json_t *name = id ? json_object_get(cache, id) : json_null();
+		if (!name) {
+			struct hk_registration *reg = NULL;
+			/* by id only: get_registration also takes a name */
+			if (ops->get_registration && ops->get_registration(ctx, id, &reg) == 0 &&
+			    reg && reg->name && strcmp(reg->id, id) == 0)
+				name = json_string(reg->name);   /* NULL when not UTF-8 */
+			if (!name)
+				name = json_null();
+			hk_registration_free(reg);
+			json_object_set_new(cache, id, name);
+		}
+		json_object_set(o, name_key, name);
+	}
+	json_decref(cache);
+}

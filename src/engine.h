@@ -188,6 +188,9 @@ struct hk_reg_status {
 void hk_engine_reg_status(struct hk_engine *eng, size_t i, struct hk_reg_status *st);
 uint64_t hk_engine_overflows(const struct hk_engine *eng);
 bool hk_engine_audit_failing(const struct hk_engine *eng);
+/* Is the realtime clock's forward jump pausing every age decision (until a
+ * reload accepts the new time)? */
+bool hk_engine_age_paused(const struct hk_engine *eng);
 
 /* One registration's view of a path. */
 struct hk_explain {

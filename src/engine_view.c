@@ -145,6 +145,11 @@ bool hk_engine_audit_failing(const struct hk_engine *eng)
 	return eng->audit_failing;
 }
 
+bool hk_engine_age_paused(const struct hk_engine *eng)
+{
+	return eng->clock_paused;
+}
+
 /* Find the directory id of relative directory path rel (no leading or
  * trailing '/'; "" = root) in reg's table. */
 static bool eng_dir_lookup(const struct eng_reg *reg, const char *rel, uint32_t *out)
@@ -212,8 +217,9 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 		if (fnmatch(reg->conf->excludes[i], base, 0) == 0)
 			x->excluded = true;
 	if (!x->matches || x->excluded) {
-		snprintf(x->note, sizeof(x->note), "%s", !x->matches ? "does not match the pattern"
-								     : "excluded: never deleted");
+		snprintf(x->note, sizeof(x->note), "%s", !x->matches
+			 ? "its name does not match the pattern: not deleted by this registration"
+			 : "an exclude glob matches it: never deleted");
 		return;
 	}
 	char *reldir = hk_xstrndup(rel, (size_t)(base - rel) ? (size_t)(base - rel) - 1 : 0);
@@ -223,8 +229,8 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 		e = hk_index_get(reg->index, d, base, strlen(base));
 	free(reldir);
 	if (!e) {
-		snprintf(x->note, sizeof(x->note), "not in the index (not a regular file, or not "
-			 "there)");
+		snprintf(x->note, sizeof(x->note), "not a file this registration tracks (not a "
+			 "regular file, or not there): never deleted by it");
 		return;
 	}
 	x->indexed = true;
@@ -240,12 +246,16 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 				    !hk_clock_implausible(now));
 	if (x->reason != HK_REASON_NONE) {
 		x->delete_at_ns = now;
-		snprintf(x->note, sizeof(x->note), "selected now (%s); deleted at the next event or sweep",
-			 hk_reason_name(x->reason));
+		snprintf(x->note, sizeof(x->note), "%s: deleted at the next event or sweep",
+			 x->reason == HK_REASON_AGE ? "older than the age limit"
+			 : x->reason == HK_REASON_COUNT ? "more files than the file limit"
+			 : "more bytes than the size limit");
 	} else {
+		/* plain words; when it expires is delete_at, which clients show
+		 * as they show times */
 		x->delete_at_ns = hk_policy_next_expiry(&reg->policy, hk_entry_key(e));
-		snprintf(x->note, sizeof(x->note), "kept: newest %zu of %zu%s", x->rank_newest, n,
-			 x->delete_at_ns == INT64_MAX ? "; no age limit" : "; expires at delete_at");
+		snprintf(x->note, sizeof(x->note), "kept for now: the newest %zu of %zu files%s",
+			 x->rank_newest, n, x->delete_at_ns == INT64_MAX ? ", and no age limit" : "");
 	}
 }
 

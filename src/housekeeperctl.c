@@ -144,9 +144,10 @@ bad:
 #define CLI_REG_HELP \
 	"  --pattern P        fnmatch(3) pattern on file names (default *)\n" \
 	"  --exclude G        glob never deleted (repeatable)\n" \
-	"  --retention D      age limit: 30d, 12h, 1w 2d (0 = none)\n" \
+	"  --retention D      age limit: 30d, 12h, 90m, 1w 2d (0 = none);\n" \
+	"                     units s, m or min, h, d, w (no months: 30d)\n" \
 	"  --max-files N      keep the newest N files\n" \
-	"  --max-size S       keep the total under S: 500M, 2G\n" \
+	"  --max-size S       keep the total under S: 500M, 2G (K M G T, 1024-based)\n" \
 	"  --priority N       lower runs first (default 100)\n" \
 	"  --description T    free text\n" \
 	"  --recursive        also files in subdirectories (--no-recursive: not)\n" \
@@ -236,25 +237,19 @@ static int cli_simple(struct cli *cli, const struct cli_cmd *cmd, int argc, char
 	return cli_call_show(cli, op, NULL, show);
 }
 
-/* A registration's name, else its id (reg[key]). */
-static char *cli_name_or_id(const struct cli *cli, const json_t *reg, const char *key)
-{
-	const char *name = json_string_value(json_object_get(reg, "name"));
-	const char *id = json_string_value(json_object_get(reg, key));
-	return hk_xstrdup(name ? name : id ? id : "-");
-}
-
+/* list keeps every cell whole (full ids and paths, for grep and copying):
+ * status is the table that fits 100 columns. */
 static const struct cli_column cli_list_columns[] = {
-	{ "ID", "id", cli_num },
-	{ "NAME", "name", cli_bytes },
-	{ "SOURCE", "source", cli_num },
-	{ "DIRECTORY", "directory", cli_bytes },
-	{ "PATTERN", "pattern", cli_bytes },
-	{ "RETENTION", "retention", cli_duration },
-	{ "MAX FILES", "max_files", cli_num },
-	{ "MAX SIZE", "max_size", cli_size },
-	{ "PRIO", "priority", cli_num },
-	{ "LAST RUN", "last_run", cli_reltime },
+	{ "ID", "id", cli_num, 0 },
+	{ "NAME", "name", cli_bytes, 0 },
+	{ "SOURCE", "source", cli_num, 0 },
+	{ "DIRECTORY", "directory", cli_bytes, 0 },
+	{ "PATTERN", "pattern", cli_bytes, 0 },
+	{ "RETENTION", "retention", cli_duration, 0 },
+	{ "MAX FILES", "max_files", cli_num, 0 },
+	{ "MAX SIZE", "max_size", cli_size, 0 },
+	{ "PRIO", "priority", cli_num, 0 },
+	{ "LAST RUN", "last_run", cli_reltime, 0 },
 };
 
 static void cli_show_list(const struct cli *cli, const json_t *res)
@@ -267,30 +262,78 @@ static int cli_cmd_list(struct cli *cli, const struct cli_cmd *cmd, int argc, ch
 	return cli_simple(cli, cmd, argc, argv, "get_cleanup_configs", cli_show_list);
 }
 
-/* The three limits of a registration in one cell. */
-static char *cli_status_limits(const struct cli *cli, const json_t *reg, const char *key)
+/* A value and its limit in one cell: "3/10", "1.2 MiB/2.0 MiB"; the value
+ * alone when there is no limit. */
+static char *cli_with_limit(char *value, char *limit)
 {
-	char *age = cli_duration(cli, reg, "retention");
-	char *files = cli_num(cli, reg, "max_files");
-	char *size = cli_size(cli, reg, "max_size");
-	char *cell = hk_xasprintf("age %s, files %s, size %s", age, files, size);
-
-	free(age);
-	free(files);
-	free(size);
+	char *cell = strcmp(limit, "-") == 0 ? hk_xstrdup(value)
+					     : hk_xasprintf("%s/%s", value, limit);
+	free(value);
+	free(limit);
 	return cell;
 }
 
+static char *cli_status_files(const struct cli *cli, const json_t *reg, const char *key)
+{
+	return cli_with_limit(cli_num(cli, reg, "files"), cli_num(cli, reg, "max_files"));
+}
+
+static char *cli_status_size(const struct cli *cli, const json_t *reg, const char *key)
+{
+	return cli_with_limit(cli_size(cli, reg, "bytes"), cli_size(cli, reg, "max_size"));
+}
+
+/* The oldest file's age and the age limit: "5d/30d". */
+static char *cli_status_age(const struct cli *cli, const json_t *reg, const char *key)
+{
+	const json_t *oldest = json_object_get(reg, "oldest");
+	char *age = json_is_integer(oldest)
+			    ? cli_span((int64_t)time(NULL) - json_integer_value(oldest))
+			    : hk_xstrdup("-");
+	return cli_with_limit(age, cli_duration(cli, reg, "retention"));
+}
+
+/* When the first limit is reached at the rate files come in (the
+ * forecast of seconds_to_size_limit and seconds_to_files_limit). */
+static char *cli_status_full(const struct cli *cli, const json_t *reg, const char *key)
+{
+	const json_t *sz = json_object_get(reg, "seconds_to_size_limit");
+	const json_t *nf = json_object_get(reg, "seconds_to_files_limit");
+	json_int_t t = -1;
+
+	if (json_is_integer(sz))
+		t = json_integer_value(sz);
+	if (json_is_integer(nf) && (t < 0 || json_integer_value(nf) < t))
+		t = json_integer_value(nf);
+	if (t < 0)
+		return hk_xstrdup("-");
+	char *span = cli_span(t), *cell = strcmp(span, "now") == 0 ? span : hk_xasprintf("in %s", span);
+	if (cell != span)
+		free(span);
+	return cell;
+}
+
+/* The registration's state; "?" from a daemon that does not say. A count
+ * while the state is "scanning" is partial. */
+static char *cli_status_state(const struct cli *cli, const json_t *reg, const char *key)
+{
+	const char *st = json_string_value(json_object_get(reg, "state"));
+	return hk_xstrdup(st ? st : "?");
+}
+
+/* status fits 100 columns (cli->width): a limit beside its value, times
+ * coarse, the name and the directory cut first. */
 static const struct cli_column cli_status_columns[] = {
-	{ "REGISTRATION", "id", cli_name_or_id },
-	{ "DIRECTORY", "directory", cli_bytes },
-	{ "FILES", "files", cli_num },
-	{ "SIZE", "bytes", cli_size },
-	{ "LIMITS", NULL, cli_status_limits },
-	{ "OLDEST", "oldest", cli_reltime },
-	{ "NEXT EXPIRY", "next_expiry", cli_reltime },
-	{ "LAST RUN", "last_run", cli_reltime },
-	{ "RECLAIMED", "reclaimed_bytes", cli_size },
+	{ "NAME", "id", cli_name_or_id, 8 },
+	{ "STATE", "state", cli_status_state, 0 },
+	{ "FILES", NULL, cli_status_files, 0 },
+	{ "SIZE", NULL, cli_status_size, 0 },
+	{ "OLDEST", NULL, cli_status_age, 0 },
+	{ "EXPIRES", "next_expiry", cli_reltime, 0 },
+	{ "AT LIMIT", NULL, cli_status_full, 0 },
+	{ "LAST RUN", "last_run", cli_reltime, 0 },
+	{ "FREED", "reclaimed_bytes", cli_size, 0 },
+	{ "DIRECTORY", "directory", cli_bytes, -10 },
 };
 
 static void cli_show_status(const struct cli *cli, const json_t *res)
@@ -305,27 +348,40 @@ static void cli_show_status(const struct cli *cli, const json_t *res)
 }
 
 /* The daemon line above the status table: version, uptime, config files,
- * state. */
-static void cli_show_daemon(const json_t *v)
+ * state; within cli->width, the config path cut at its start when needed. */
+static void cli_show_daemon(const struct cli *cli, const json_t *v)
 {
 	json_int_t up = json_integer_value(json_object_get(v, "uptime"));
 	const json_t *files = json_object_get(v, "config_files");
 	const char *main_file = json_string_value(json_array_get(files, 0));
-	size_t n_files = json_array_size(files);
-	printf("housekeeperd %s, up %lldd %02lld:%02lld:%02lld", 
-	       json_string_value(json_object_get(v, "version")) ?: "?", (long long)(up / 86400),
-	       (long long)(up / 3600 % 24), (long long)(up / 60 % 60), (long long)(up % 60));
-	if (main_file)
-		printf(", config %s", main_file);
+	size_t n_files = json_array_size(files), width = cli->width ? cli->width : 100;
+	struct hk_buf head = { 0 }, tail = { 0 };
+
+	hk_buf_printf(&head, "housekeeperd %s, up %lldd %02lld:%02lld:%02lld",
+		      json_string_value(json_object_get(v, "version")) ?: "?", (long long)(up / 86400),
+		      (long long)(up / 3600 % 24), (long long)(up / 60 % 60), (long long)(up % 60));
 	if (n_files > 1)
-		printf(" (+%zu drop-in%s)", n_files - 1, n_files == 2 ? "" : "s");
+		hk_buf_printf(&tail, " (+%zu drop-in%s)", n_files - 1, n_files == 2 ? "" : "s");
 	if (json_is_false(json_object_get(v, "audit_writable")))
-		printf(", AUDIT TRAIL NOT WRITABLE: deletions stopped");
+		hk_buf_printf(&tail, ", AUDIT TRAIL NOT WRITABLE: deletions stopped");
 	if (json_is_true(json_object_get(v, "read_only")))
-		printf(", read-only");
+		hk_buf_printf(&tail, ", read-only");
 	else if (json_is_true(json_object_get(v, "dry_run")))
-		printf(", dry run");
-	printf("\n\n");
+		hk_buf_printf(&tail, ", dry run");
+	fputs(head.data, stdout);
+	if (main_file) {
+		size_t room = width > head.len + tail.len + 9 ? width - head.len - tail.len - 9 : 0;
+		size_t n = strlen(main_file);
+		if (room < 12)
+			room = 12;
+		if (n > room)
+			printf(", config ..%s", main_file + n - (room - 2));
+		else
+			printf(", config %s", main_file);
+	}
+	printf("%s\n\n", tail.data ? tail.data : "");
+	hk_buf_fini(&head);
+	hk_buf_fini(&tail);
 }
 
 static int cli_cmd_status(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
@@ -334,263 +390,12 @@ static int cli_cmd_status(struct cli *cli, const struct cli_cmd *cmd, int argc, 
 		json_t *v = NULL;
 		int rc = cli_call(cli, "version", NULL, &v);
 		if (rc == CLI_OK && json_object_get(v, "uptime"))
-			cli_show_daemon(v);
+			cli_show_daemon(cli, v);
 		json_decref(v);
 		if (rc == CLI_EUNREACH)
 			return rc;   /* said once already */
 	}
 	return cli_simple(cli, cmd, argc, argv, "status", cli_show_status);
-}
-
-static void cli_show_explain(const struct cli *cli, const json_t *res)
-{
-	const json_t *regs = json_object_get(res, "registrations");
-	char *path = cli_bytes(cli, res, "path");
-	size_t i;
-	const json_t *o;
-
-	json_int_t others = json_integer_value(json_object_get(res, "other_registrations"));
-
-	printf("%s\n", path);
-	free(path);
-	if (others > 0)
-		printf("  covered by %" JSON_INTEGER_FORMAT " other registration%s "
-		       "(shown only to their owners and root)\n", others, others == 1 ? "" : "s");
-	if (!json_is_array(regs) || json_array_size(regs) == 0) {
-		if (others <= 0)
-			printf("  covered by no registration: never deleted\n");
-		return;
-	}
-	json_array_foreach(regs, i, o) {
-		char *id = cli_name_or_id(cli, o, "id");
-		char *dir = cli_bytes(cli, o, "directory");
-		char *pat = cli_bytes(cli, o, "pattern");
-		char *when = cli_reltime(cli, o, "delete_at");
-		const char *reason = json_string_value(json_object_get(o, "reason"));
-		const char *note = json_string_value(json_object_get(o, "note"));
-		printf("  %s (%s, pattern %s): %s", id, dir, pat,
-		       json_is_false(json_object_get(o, "matches")) ? "does not match" :
-		       json_is_true(json_object_get(o, "excluded")) ? "excluded" : "matches");
-		if (reason)
-			printf(", deleted by %s %s", reason, when);
-		else if (strcmp(when, "-") != 0)
-			printf(", deleted %s", when);
-		if (note)
-			printf(" (%s)", note);
-		fputc('\n', stdout);
-		free(id);
-		free(dir);
-		free(pat);
-		free(when);
-	}
-}
-
-static int cli_cmd_explain(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
-{
-	struct cli_parsed p;
-	json_t *args;
-	char *path = NULL;
-	int rc = CLI_OK, first;
-
-	first = cli_parse(cli, cmd, argc, argv, 1, 1, &p, &rc);
-	if (first < 0)
-		return rc;
-	if (argv[first][0] != '/') {
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd))) {
-			cli_err(cli, "getcwd: %s", strerror(errno));
-			return CLI_EUSAGE;
-		}
-		path = hk_xasprintf("%s/%s", cwd, argv[first]);
-	} else {
-		path = hk_xstrdup(argv[first]);
-	}
-	args = json_object();
-	hk_proto_set_bytes(args, "path", path, strlen(path));
-	free(path);
-	return cli_call_show(cli, "explain", args, cli_show_explain);
-}
-
-/* --since T: a duration ago ("2h", "7d"), "@EPOCH", or "YYYY-MM-DD[ HH:MM[:SS]]"
- * local time. */
-static int cli_parse_since(const char *s, int64_t *out, char **cause)
-{
-	int64_t sec;
-	struct tm tm = { 0 };
-	const char *end;
-
-	if (s[0] == '@') {
-		uint64_t v;
-		if (hk_parse_u64(s + 1, &v) < 0 || v > INT64_MAX) {
-			*cause = hk_xasprintf("'%s': expected @EPOCH_SECONDS", s);
-			return -EINVAL;
-		}
-		*out = (int64_t)v;
-		return 0;
-	}
-	end = strptime(s, "%Y-%m-%d", &tm);
-	if (end) {
-		if (*end && !(end = strptime(end, " %H:%M:%S", &tm)) &&
-		    !(end = strptime(s + 10, " %H:%M", &tm))) {
-			*cause = hk_xasprintf("'%s': expected YYYY-MM-DD [HH:MM[:SS]]", s);
-			return -EINVAL;
-		}
-		if (end && *end) {
-			*cause = hk_xasprintf("'%s': trailing text", s);
-			return -EINVAL;
-		}
-		tm.tm_isdst = -1;
-		*out = (int64_t)mktime(&tm);
-		return 0;
-	}
-	if (hk_duration_parse(s, false, &sec, cause) < 0)
-		return -EINVAL;
-	*out = (int64_t)time(NULL) - sec;
-	if (*out < 0)
-		*out = 0;
-	return 0;
-}
-
-/* An audit record's rec[key] (its result), marked when it was a dry run. */
-static char *cli_audit_result(const struct cli *cli, const json_t *rec, const char *key)
-{
-	char *result = cli_num(cli, rec, key);
-	char *cell;
-
-	if (!json_is_true(json_object_get(rec, "dry_run")))
-		return result;
-	cell = hk_xasprintf("%s (dry run)", result);
-	free(result);
-	return cell;
-}
-
-static const struct cli_column cli_audit_columns[] = {
-	{ "TIME", "time", cli_reltime },
-	{ "REGISTRATION", "registration_id", cli_num },
-	{ "RESULT", "result", cli_audit_result },
-	{ "REASON", "reason", cli_num },
-	{ "SIZE", "size", cli_size },
-	{ "PATH", "path", cli_bytes },
-};
-
-/* The audit arguments of the command line into args; false (usage error
- * printed) on a bad value. */
-static bool cli_audit_args(struct cli *cli, const struct cli_parsed *p, json_t *args, bool *all)
-{
-	for (size_t i = 0; i < p->n; i++) {
-		char *cause = NULL, *end = NULL;
-		int64_t since;
-		long long n;
-
-		switch (p->key[i]) {
-		case OPT_SINCE:
-			if (cli_parse_since(p->val[i], &since, &cause) < 0) {
-				cli_err(cli, "--since %s", cause ? cause : "invalid");
-				free(cause);
-				return false;
-			}
-			json_object_set_new(args, "since", json_integer(since));
-			break;
-		case OPT_ID:
-			json_object_set_new(args, "id", json_string(p->val[i]));
-			break;
-		case OPT_LIMIT:
-			errno = 0;
-			n = strtoll(p->val[i], &end, 10);
-			if (errno || end == p->val[i] || *end || n < 1 || n > HK_PROTO_AUDIT_LIMIT_MAX) {
-				cli_err(cli, "--limit '%s': expected a number from 1 to %d", p->val[i],
-					HK_PROTO_AUDIT_LIMIT_MAX);
-				return false;
-			}
-			json_object_set_new(args, "limit", json_integer(n));
-			break;
-		case OPT_CURSOR:
-			json_object_set_new(args, "cursor", json_string(p->val[i]));
-			break;
-		case OPT_ALL:
-			*all = true;
-			break;
-		default:
-			break;
-		}
-	}
-	return true;
-}
-
-/* Fetch audit pages into *records (appended) until one has records (a
- * page of a bounded scan may have none while more follow), or, with all,
- * until the last. *cursor: where to go on (NULL: nothing more). */
-static int cli_audit_fetch(struct cli *cli, json_t *args, bool all, json_t *records,
-			   char **cursor)
-{
-	int rc = CLI_OK;
-
-	*cursor = NULL;
-	for (;;) {
-		json_t *res = NULL;
-		const json_t *next;
-
-		rc = cli_call(cli, "audit", json_deep_copy(args), &res);
-		if (rc != CLI_OK)
-			return rc;
-		next = json_object_get(res, "next_cursor");
-		if (!json_is_array(json_object_get(res, "records"))) {
-			cli_err(cli, "the daemon's answer has no records");
-			json_decref(res);
-			return CLI_EDAEMON;
-		}
-		json_array_extend(records, json_object_get(res, "records"));
-		free(*cursor);
-		*cursor = json_is_string(next) ? hk_xstrdup(json_string_value(next)) : NULL;
-		json_decref(res);
-		if (!*cursor || (!all && json_array_size(records)))
-			return CLI_OK;
-		json_object_set_new(args, "cursor", json_string(*cursor));
-	}
-}
-
-static int cli_cmd_audit(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
-{
-	struct cli_parsed p;
-	json_t *args = json_object(), *records = json_array();
-	const json_t *limit;
-	char *cursor = NULL;
-	bool all = false;
-	int rc = CLI_OK;
-
-	if (cli_parse(cli, cmd, argc, argv, 0, 0, &p, &rc) < 0)
-		goto out;
-	if (!cli_audit_args(cli, &p, args, &all)) {
-		rc = CLI_EUSAGE;
-		goto out;
-	}
-	rc = cli_audit_fetch(cli, args, all, records, &cursor);
-	if (rc != CLI_OK)
-		goto out;
-	if (cli->json && all) {
-		cli_print_json(records);   /* every page: a list, as the other list commands */
-		goto out;
-	}
-	if (cli->json) {
-		json_t *page = json_pack("{s:O, s:o}", "records", records, "next_cursor",
-					 cursor ? json_string(cursor) : json_null());
-		cli_print_json(page);
-		json_decref(page);
-		goto out;
-	}
-	cli_table_show(cli, records, cli_audit_columns, HK_ARRAY_SIZE(cli_audit_columns),
-		       "no audit records");
-	limit = json_object_get(args, "limit");
-	if (cursor && json_is_integer(limit))
-		printf("more records follow: %s audit --limit %" JSON_INTEGER_FORMAT " --cursor %s\n",
-		       cli_prog, json_integer_value(limit), cursor);
-	else if (cursor)
-		printf("more records follow: %s audit --cursor %s\n", cli_prog, cursor);
-out:
-	free(cursor);
-	json_decref(records);
-	json_decref(args);
-	return rc;
 }
 
 static void cli_show_reload(const struct cli *cli, const json_t *res)
@@ -603,18 +408,28 @@ static int cli_cmd_reload(struct cli *cli, const struct cli_cmd *cmd, int argc, 
 	return cli_simple(cli, cmd, argc, argv, "reload", cli_show_reload);
 }
 
-static void cli_show_text(const struct cli *cli, const json_t *res)
-{
-	if (json_is_string(res))
-		fputs(json_string_value(res), stdout);
-	else
-		cli_print_json(res);
-}
-
 static int cli_cmd_metrics(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
-	/* the exposition format is text already: --json wraps it in a string */
-	return cli_simple(cli, cmd, argc, argv, "metrics", cli_show_text);
+	struct cli_parsed p;
+	json_t *res = NULL;
+	int rc = CLI_OK;
+
+	if (cli_parse(cli, cmd, argc, argv, 0, 0, &p, &rc) < 0)
+		return rc;
+	rc = cli_call(cli, "metrics", NULL, &res);
+	if (rc == CLI_OK && !json_is_string(res)) {
+		cli_err(cli, "the daemon's answer is not the metrics text");
+		rc = CLI_EDAEMON;
+	} else if (rc == CLI_OK && cli->json) {
+		/* the families as a structure, not the text in a string */
+		json_t *fams = cli_metrics_json(json_string_value(res));
+		cli_print_json(fams);
+		json_decref(fams);
+	} else if (rc == CLI_OK) {
+		fputs(json_string_value(res), stdout);
+	}
+	json_decref(res);
+	return rc;
 }
 
 static void cli_show_version(const struct cli *cli, const json_t *res)
@@ -629,19 +444,12 @@ static int cli_cmd_version(struct cli *cli, const struct cli_cmd *cmd, int argc,
 	return cli_simple(cli, cmd, argc, argv, "version", cli_show_version);
 }
 
-static const struct option cli_audit_longopts[] = {
-	{ "since", required_argument, NULL, OPT_SINCE },
-	{ "id", required_argument, NULL, OPT_ID },
-	{ "limit", required_argument, NULL, OPT_LIMIT },
-	{ "cursor", required_argument, NULL, OPT_CURSOR },
-	{ "all", no_argument, NULL, OPT_ALL },
-	{ NULL, 0, NULL, 0 },
-};
 
 static const struct cli_cmd cli_cmds[] = {
 	{ "register", cli_cmd_register, "DIR [OPTIONS]",
 	  "Register DIR for cleanup and print the registration id. Registering the same\n"
-	  "directory and pattern again returns the same id and applies changed options.",
+	  "directory and pattern again returns the same id and replaces the options: one\n"
+	  "left out gets its default again (use 'update' to change single options).",
 	  CLI_REG_HELP, cli_reg_longopts },
 	{ "update", cli_cmd_update, "ID [OPTIONS]", "Change options of registration ID.",
 	  CLI_REG_HELP, cli_reg_longopts },
@@ -672,7 +480,9 @@ static const struct cli_cmd cli_cmds[] = {
 	  "Show queued and running jobs with their progress, then the job history.",
 	  "  --limit N          at most N jobs\n", cli_jobs_longopts },
 	{ "reload", cli_cmd_reload, NULL, "Reload the configuration (like SIGHUP).", NULL, NULL },
-	{ "metrics", cli_cmd_metrics, NULL, "Print the metrics in Prometheus text format.", NULL, NULL },
+	{ "metrics", cli_cmd_metrics, NULL,
+	  "Print the metrics in Prometheus text format; with --json, an array of metric\n"
+	  "families: {name, type, help, samples: [{labels, value}]}.", NULL, NULL },
 	{ "version", cli_cmd_version, NULL, "Print the daemon's version.", NULL, NULL },
 };
 
@@ -690,7 +500,7 @@ static void cli_usage(FILE *out)
 		"                     (default %s)\n"
 		"      --json         machine-readable output\n"
 		"      --bytes        sizes in bytes\n"
-		"  -h, --help         this help; COMMAND --help for a command's\n"
+		"  -h, --help         this help; 'help COMMAND' or COMMAND --help for a command's\n"
 		"  -V, --version      print the version\n"
 		"\n"
 		"Commands:\n",
@@ -698,6 +508,7 @@ static void cli_usage(FILE *out)
 	for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
 		fprintf(out, "  %-9s%s%s\n", cli_cmds[i].name, cli_cmds[i].args ? " " : "",
 			cli_cmds[i].args ? cli_cmds[i].args : "");
+	fprintf(out, "  %-9s [COMMAND]\n", "help");
 	fprintf(out, "\nExit status: 0 ok, 1 error reported by the daemon or a job that failed\n"
 		     "(any deletion error), 2 usage error, 3 daemon not reachable.\n");
 }
@@ -729,23 +540,39 @@ int main(int argc, char **argv)
 		default:
 			cli_err(NULL, "invalid option or missing value: %s", argv[optind - 1]);
 			cli_usage(stderr);
-			return CLI_EUSAGE;
+			return cli_finish(&cli, CLI_EUSAGE);
 		}
 	}
 	if (optind >= argc) {
+		cli_err(NULL, "no command given");
 		cli_usage(stderr);
-		return CLI_EUSAGE;
+		return cli_finish(&cli, CLI_EUSAGE);
 	}
 	if (strcmp(argv[optind], "help") == 0) {
-		if (optind + 1 < argc) {
-			for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
-				if (strcmp(argv[optind + 1], cli_cmds[i].name) == 0) {
-					cli_usage_cmd(&cli_cmds[i], stdout);
-					return CLI_OK;
-				}
+		/* help [COMMAND]: one command's usage; an unknown one is a usage
+		 * error, as for any command */
+		if (optind + 2 < argc) {
+			cli_err(NULL, "help: expected at most one command");
+			return cli_finish(&cli, CLI_EUSAGE);
 		}
-		cli_usage(stdout);
-		return CLI_OK;
+		if (optind + 1 == argc) {
+			cli_usage(stdout);
+			return CLI_OK;
+		}
+		if (strcmp(argv[optind + 1], "help") == 0 || strcmp(argv[optind + 1], "--help") == 0 ||
+		    strcmp(argv[optind + 1], "-h") == 0) {
+			printf("Usage: %s help [COMMAND]\n\nPrint the usage of COMMAND, or of %s.\n",
+			       cli_prog, cli_prog);
+			return CLI_OK;
+		}
+		for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
+			if (strcmp(argv[optind + 1], cli_cmds[i].name) == 0) {
+				cli_usage_cmd(&cli_cmds[i], stdout);
+				return CLI_OK;
+			}
+		cli_err(NULL, "help: unknown command '%s' (see '%s help')", argv[optind + 1],
+			cli_prog);
+		return cli_finish(&cli, CLI_EUSAGE);
 	}
 	for (size_t i = 0; i < HK_ARRAY_SIZE(cli_cmds); i++)
 		if (strcmp(argv[optind], cli_cmds[i].name) == 0)
@@ -753,11 +580,13 @@ int main(int argc, char **argv)
 	if (!cmd) {
 		cli_err(NULL, "unknown command '%s'", argv[optind]);
 		cli_usage(stderr);
-		return CLI_EUSAGE;
+		return cli_finish(&cli, CLI_EUSAGE);
 	}
 	cli.cmd = cmd->name;
-	cli.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	cli.color = cli_color_ok(STDOUT_FILENO);
+	cli.width = cli_term_width();
 	rc = cmd->fn(&cli, cmd, argc - optind, argv + optind);
+	rc = cli_finish(&cli, rc);
 	hk_disconnect(cli.client);
 	free(cli.socket_resolved);
 	return rc;

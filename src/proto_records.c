@@ -90,9 +90,10 @@ json_t *hk_proto_registration_to_json(const struct hk_registration *reg)
 	proto_xset_bytes(o, "schedule", reg->schedule);
 	json_object_set_new(o, "allow_system_directory", json_boolean(reg->allow_system_directory));
 	json_object_set_new(o, "default_retention", json_boolean(reg->default_retention));
-	json_object_set_new(o, "created_at", json_integer(reg->created_at));
-	json_object_set_new(o, "updated_at", json_integer(reg->updated_at));
-	json_object_set_new(o, "last_run", json_integer(reg->last_run));
+	/* epoch seconds, null when unset (never 0: a time of 1970) */
+	json_object_set_new(o, "created_at", reg->created_at ? json_integer(reg->created_at) : json_null());
+	json_object_set_new(o, "updated_at", reg->updated_at ? json_integer(reg->updated_at) : json_null());
+	json_object_set_new(o, "last_run", reg->last_run ? json_integer(reg->last_run) : json_null());
 	json_object_set_new(o, "source", json_string(reg->source == HK_SOURCE_CONFIG ? "config" : "api"));
 	proto_xset_bytes(o, "source_file", reg->source_file);
 	json_object_set_new(o, "owner_uid", json_integer(reg->owner_uid));
@@ -466,9 +467,17 @@ int hk_proto_registration_parse(const json_t *args, const char *const *ignore,
 
 /* Reports ------------------------------------------------------------------------- */
 
+/* Times are whole epoch seconds everywhere in the protocol (SPEC 9), as
+ * in job records and the audit trail: nanoseconds rounded down (toward
+ * the past, also before 1970). */
+static int64_t proto_seconds(int64_t ns)
+{
+	return ns / HK_NSEC_PER_SEC - (ns % HK_NSEC_PER_SEC < 0);
+}
+
 static json_t *proto_time(int64_t ns)
 {
-	return json_real((double)ns / 1e9);
+	return json_integer(proto_seconds(ns));
 }
 
 static json_t *proto_report_file_to_json(const struct hk_report_file *f)
@@ -593,15 +602,10 @@ static int proto_buf_dump_cb(const char *data, size_t n, void *arg)
 	return 0;
 }
 
-/* A real as jansson writes it (17 significant digits, ".0" when integral),
- * so both encodings read back to the same double. */
+/* A time as proto_time writes it: whole epoch seconds. */
 static void proto_buf_time(struct hk_buf *b, int64_t ns)
 {
-	char num[40];
-	snprintf(num, sizeof(num), "%.17g", (double)ns / 1e9);
-	if (!strpbrk(num, ".eE"))
-		strcat(num, ".0");
-	hk_buf_append(b, num, strlen(num));
+	hk_buf_printf(b, "%" PRId64, proto_seconds(ns));
 }
 
 void hk_proto_report_files_dump(struct hk_buf *b, const struct hk_report *rep)

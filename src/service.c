@@ -185,8 +185,9 @@ static bool svc_same_registration(const struct hk_registration *r, uid_t owner,
 	return !rid.exists && !req_id->exists && strcmp(r->directory, req->directory) == 0;
 }
 
-/* Register again: apply the fields given this time to the caller's own
- * registration r (an api one). */
+/* Register again: the fields given this time replace those of the
+ * caller's own registration r (an api one); one left out gets its default
+ * (SPEC 4: callers pass their whole spec at every start). */
 static int svc_reregister(struct hk_service *svc, const struct hk_registration *r,
 			  const struct hk_registration *req, int64_t now)
 {
@@ -309,9 +310,17 @@ static int svc_list(void *ctx, json_t **out)
 	struct hk_service *svc = ctx;
 	json_t *arr = json_array();
 	size_t n = hk_engine_count(svc->eng);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, hk_proto_registration_to_json(
-						   hk_engine_registration(svc->eng, i)));
+	for (size_t i = 0; i < n; i++) {
+		const struct hk_registration *r = hk_engine_registration(svc->eng, i);
+		struct hk_reg_status st;
+		json_t *o = hk_proto_registration_to_json(r);
+		/* the seed's last_run: the engine's last sweep (status's), which
+		 * the registration's copy does not follow */
+		hk_engine_reg_status(svc->eng, i, &st);
+		if (st.last_run > r->last_run)
+			json_object_set_new(o, "last_run", json_integer(st.last_run));
+		json_array_append_new(arr, o);
+	}
 	*out = arr;
 	return 0;
 }
@@ -620,8 +629,9 @@ static json_t *svc_status_reg(struct hk_service *svc, size_t i)
 				    ? json_integer((json_int_t)st.policy.max_size) : json_null());
 	json_object_set_new(o, "oldest", svc_time_or_null(st.oldest_ns));
 	json_object_set_new(o, "next_expiry", svc_time_or_null(st.next_expiry_ns));
-	json_object_set_new(o, "last_run", json_integer(st.last_run));
-	json_object_set_new(o, "last_success", json_integer(st.last_success));
+	json_object_set_new(o, "last_run", st.last_run ? json_integer(st.last_run) : json_null());
+	json_object_set_new(o, "last_success", st.last_success ? json_integer(st.last_success)
+							       : json_null());
 	json_object_set_new(o, "runs", json_integer((json_int_t)st.runs));
 	json_object_set_new(o, "reclaimed_bytes", json_integer((json_int_t)st.bytes_deleted));
 	json_object_set_new(o, "reclaimed_files", json_integer((json_int_t)st.files_deleted));
@@ -632,8 +642,14 @@ static json_t *svc_status_reg(struct hk_service *svc, size_t i)
 				    ? json_integer(st.seconds_to_size) : json_null());
 	json_object_set_new(o, "seconds_to_files_limit", st.seconds_to_files >= 0
 				    ? json_integer(st.seconds_to_files) : json_null());
-	json_object_set_new(o, "state", json_string(!st.attached ? "missing"
+	/* waiting (for its directory, as run reports say), scanning (the
+	 * counts are partial), paused (deletions stopped: no audit trail),
+	 * age-paused (the clock jumped: no age deletions), sweeps-only (no
+	 * watch), watching */
+	json_object_set_new(o, "state", json_string(!st.attached ? "waiting"
 						    : !st.scanned ? "scanning"
+						    : hk_engine_audit_failing(svc->eng) ? "paused"
+						    : hk_engine_age_paused(svc->eng) ? "age-paused"
 						    : st.watch_failed ? "sweeps-only" : "watching"));
 	json_object_set_new(o, "source", json_string(r->source == HK_SOURCE_API ? "api" : "config"));
 	return o;
@@ -948,6 +964,11 @@ char *hk_service_metrics(struct hk_service *svc)
 		      "written (deletions stop when it cannot).\n"
 		      "# TYPE housekeeper_audit_writable gauge\n"
 		      "housekeeper_audit_writable %d\n", hk_engine_audit_failing(svc->eng) ? 0 : 1);
+	hk_buf_printf(&b, "# HELP housekeeper_build_info The daemon's version and protocol "
+		      "(labels; the value is always 1).\n"
+		      "# TYPE housekeeper_build_info gauge\n"
+		      "housekeeper_build_info{version=\"%s\",protocol=\"%d\"} 1\n",
+		      PACKAGE_VERSION, HK_PROTO_VERSION);
 	hk_buf_printf(&b, "# HELP housekeeper_start_time_seconds When the daemon started.\n"
 		      "# TYPE housekeeper_start_time_seconds gauge\n"
 		      "housekeeper_start_time_seconds %" PRId64 "\n",

@@ -25,14 +25,14 @@
 
 typedef unsigned __int128 units_u128;
 
+/* The units of SPEC 3 (s, min/m, h, d, w) and their long spellings; no
+ * unit letter means two things across the grammars: "M" is MiB in sizes
+ * only (there are no months or years here, nor sub-second units), "m" is
+ * minutes in durations only (sizes take upper-case letters). */
 static const struct {
 	const char *name;
 	uint64_t usec;
 } units_durations[] = {
-	{ "us", 1 },
-	{ "usec", 1 },
-	{ "ms", 1000 },
-	{ "msec", 1000 },
 	{ "s", UNITS_USEC_PER_SEC },
 	{ "sec", UNITS_USEC_PER_SEC },
 	{ "second", UNITS_USEC_PER_SEC },
@@ -51,13 +51,6 @@ static const struct {
 	{ "w", 604800 * UNITS_USEC_PER_SEC },
 	{ "week", 604800 * UNITS_USEC_PER_SEC },
 	{ "weeks", 604800 * UNITS_USEC_PER_SEC },
-	/* systemd: a month is 30.44 days, a year 365.25 days. */
-	{ "M", 2630016 * UNITS_USEC_PER_SEC },
-	{ "month", 2630016 * UNITS_USEC_PER_SEC },
-	{ "months", 2630016 * UNITS_USEC_PER_SEC },
-	{ "y", 31557600 * UNITS_USEC_PER_SEC },
-	{ "year", 31557600 * UNITS_USEC_PER_SEC },
-	{ "years", 31557600 * UNITS_USEC_PER_SEC },
 };
 
 /* Units of the canonical duration form, largest first. */
@@ -104,6 +97,23 @@ static bool units_digits(const char **pp, uint64_t *v, int *ndigits)
 	*ndigits = (int)(p - *pp);
 	*pp = p;
 	return ok;
+}
+
+/* The error of an unknown duration unit: the units there are, and what
+ * the letter means where it is no duration unit. */
+static char *units_duration_unknown(const char *s, const char *unit, size_t ulen)
+{
+	const char *hint = "";
+
+	if (ulen == 1 && strchr("KMGTB", unit[0]))
+		hint = "; K, M, G, T and B are sizes";
+	else if ((ulen == 1 && unit[0] == 'y') || (ulen >= 4 && strncmp(unit, "year", 4) == 0) ||
+		 (ulen >= 5 && strncmp(unit, "month", 5) == 0))
+		hint = "; write months or years in days, e.g. \"30d\" or \"365d\"";
+	else if (ulen == 2 && (strncmp(unit, "ms", 2) == 0 || strncmp(unit, "us", 2) == 0))
+		hint = "; durations are whole seconds";
+	return hk_xasprintf("\"%s\": unknown unit \"%.*s\" (" HK_UNITS_DURATION_UNITS "%s)", s,
+			    (int)ulen, unit, hint);
 }
 
 static const char *units_skip_space(const char *p)
@@ -184,10 +194,7 @@ int hk_duration_parse(const char *s, bool allow_bare, int64_t *out_sec, char **c
 				}
 			}
 			if (!mult) {
-				units_set_cause(cause, hk_xasprintf("\"%s\": unknown unit \"%.*s\" "
-								    "(use us, ms, s, min, h, d, w, "
-								    "M or y)",
-								    s, (int)ulen, unit));
+				units_set_cause(cause, units_duration_unknown(s, unit, ulen));
 				return -EINVAL;
 			}
 		}
@@ -240,10 +247,10 @@ int hk_size_parse(const char *s, bool allow_bare, uint64_t *out_bytes, char **ca
 	}
 	p = units_skip_space(p);
 	switch (*p) {
-	case 'K': case 'k': shift = 10; break;
-	case 'M': case 'm': shift = 20; break;
-	case 'G': case 'g': shift = 30; break;
-	case 'T': case 't': shift = 40; break;
+	case 'K': shift = 10; break;
+	case 'M': shift = 20; break;
+	case 'G': shift = 30; break;
+	case 'T': shift = 40; break;
 	default: break;
 	}
 	if (shift) {
@@ -259,9 +266,9 @@ int hk_size_parse(const char *s, bool allow_bare, uint64_t *out_bytes, char **ca
 	}
 	p = units_skip_space(p);
 	if (*p) {
-		units_set_cause(cause, hk_xasprintf("\"%s\": unknown unit \"%s\" (use K, M, G or "
-						    "T, optionally followed by B or iB)",
-						    s, p));
+		bool lower = p[0] && strchr("kmgt", p[0]);
+		units_set_cause(cause, hk_xasprintf("\"%s\": unknown unit \"%s\" (" HK_UNITS_SIZE_UNITS
+						    "%s)", s, p, lower ? "; sizes take upper-case letters" : ""));
 		return -EINVAL;
 	}
 	if (!fits || (shift && v > (UINT64_MAX >> shift)))

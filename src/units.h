@@ -1,19 +1,23 @@
 /*
  * units.h - the value grammars of the configuration.
  *
- * Durations follow the systemd/tmpfiles.d grammar: terms of a number
- * (decimal fractions allowed, "1.5h") and a unit, optionally separated by
- * whitespace, that add up ("1w 2d", "1h30min", "2 h 5 min"). Units are
- * case-sensitive as in systemd: us/usec, ms/msec, s/sec/second(s),
- * m/min/minute(s), h/hr/hour(s), d/day(s), w/week(s), M/month(s) = 30.44
- * days, y/year(s) = 365.25 days. The sum is rounded UP to whole seconds (a
- * limit is never shorter than written: "1500ms" is 2 s), but a nonzero
- * total below one second is an error ("500ms"), as it is surely a mistake.
+ * One grammar for the configuration, the control protocol's strings and
+ * the CLI, in which no unit letter has two meanings (SPEC 3):
+ *
+ * Durations follow the tmpfiles.d grammar as SPEC 3 lists it: terms of a
+ * number (decimal fractions allowed, "1.5h") and a unit, optionally
+ * separated by whitespace, that add up ("1w 2d", "1h30min", "2 h 5 min").
+ * Units, case-sensitive: s/sec/second(s), m/min/minute(s), h/hr/hour(s),
+ * d/day(s), w/week(s). No months or years ("M" is MiB, write "30d"), no
+ * sub-second units. The sum is rounded UP to whole seconds (a limit is
+ * never shorter than written: "1.25s" is 2 s), but a nonzero total below
+ * one second is an error ("0.5s"), as it is surely a mistake.
  *
  * Sizes are a whole number with an optional 1024-based suffix K M G T
- * (either case), optionally followed by "B" or "iB" with the same meaning
- * ("500M" = "500MB" = "500MiB" = 500 * 2^20), or "B" alone for bytes
- * ("1000B"). Fractions ("1.5G") are rejected: use a smaller unit.
+ * (upper case only: "m" is minutes), optionally followed by "B" or "iB"
+ * with the same meaning ("500M" = "500MB" = "500MiB" = 500 * 2^20), or
+ * "B" alone for bytes ("1000B"). Fractions ("1.5G") are rejected: use a
+ * smaller unit.
  *
  * "0" is always valid and means 0. Any other number without a unit is an
  * error unless allow_bare is set; then it means seconds or bytes.
@@ -25,6 +29,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The units as error texts and help list them. */
+#define HK_UNITS_DURATION_UNITS "use s, m or min, h, d or w"
+#define HK_UNITS_SIZE_UNITS "use K, M, G or T, optionally followed by B or iB"
 
 /* Parse a duration into whole seconds. A bare number other than "0" is an
  * error (units are required) unless allow_bare is set. Returns 0, -EINVAL

@@ -57,6 +57,17 @@ start_daemon() {
 	wait_for_log "started" || fail "daemon did not start"
 }
 
+# ctl_daemon: start the daemon on the config read from stdin, with a
+# private control socket ($S, default $T/ctl.sock) added; wait for it.
+# ctl ARGS...: housekeeperctl on that socket.
+ctl_daemon() {
+	S=${S:-$T/ctl.sock}
+	{ cat; printf '\n[daemon]\ncontrol_socket = %s\n' "$S"; } >"$T/hk.conf"
+	start_daemon
+	wait_until test -S "$S" || fail "control socket $S not created"
+}
+ctl() { "$HKCTL" -s "$S" "$@"; }
+
 stop_daemon() {
 	[ -n "$HK_PID" ] || return 0
 	kill -TERM "$HK_PID"

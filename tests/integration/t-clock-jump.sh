@@ -43,6 +43,9 @@ wait_until count_is "$C" 2 || fail "count limit stopped working"
 wait_for_log "clock jumped" || fail "jump not reported"
 sleep 0.5
 [ "$(count_entries "$D")" -eq 4 ] || fail "age deletions after a clock jump: $(names "$D")"
+# status says so (issue 18)
+"$HKCTL" -s "$T/state/housekeeper.sock" status >"$T/status" || fail "status"
+grep -Eq '^age +age-paused ' "$T/status" || fail "status does not say age is paused: $(cat "$T/status")"
 # the operator accepts the new time
 kill -HUP "$HK_PID"
 # in the accepted time every file here is older than 7 days, new.log too

@@ -28,10 +28,18 @@ for args in "" "bogus" "register" "remove" "remove a b" "run a b" "explain" \
 	"$HKCTL" -s "$S" $args >/dev/null 2>&1 || rc=$?
 	[ "$rc" -eq 2 ] || fail "'housekeeperctl $args': exit $rc, expected 2"
 done
-# --help everywhere: exit 0
-for c in register update remove list run status explain audit jobs reload metrics; do
+# --help and help CMD everywhere: exit 0, the command's own usage
+for c in register update remove list run wait status explain audit jobs reload metrics version \
+	help; do
 	"$HKCTL" "$c" --help >/dev/null || fail "$c --help"
+	"$HKCTL" help "$c" >"$T/help" || fail "help $c"
+	grep -q "^Usage: housekeeperctl .*$c" "$T/help" || fail "help $c: $(head -1 "$T/help")"
 done
+# help of an unknown command: a usage error, said on stderr
+rc=0; "$HKCTL" help nosuch >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" -eq 2 ] || fail "help nosuch: exit $rc, expected 2"
+grep -q "unknown command 'nosuch'" "$T/err" || fail "help nosuch: $(cat "$T/err")"
+[ ! -s "$T/out" ] || fail "help nosuch printed on stdout"
 "$HKCTL" --help >/dev/null || fail "--help"
 # the example program logs and exits 0 when the daemon is absent
 if [ -x "$top_builddir/contrib/examples/register-logs" ]; then

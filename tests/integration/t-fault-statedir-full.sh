@@ -73,6 +73,10 @@ names "$D" >"$T/after"
 if [ "$(writable)" = 0 ]; then
 	gone=$(LC_ALL=C comm -23 "$T/before" "$T/after" | head -3)
 	[ -z "$gone" ] || fail "deleted while the audit trail cannot be written: $gone"
+	# status says the registration is paused (issue 18)
+	st=$(ctl --json status | jq -r '.[0].state')
+	[ "$(writable)" != 0 ] || [ "$st" = paused ] ||
+		fail "status does not say paused while the audit trail fails: $st"
 fi
 [ "$(count_entries "$D")" -gt $MAX ] || fail "the test did not exceed the limit"
 # fail closed, from the daemon's own log (one thread, so the order is

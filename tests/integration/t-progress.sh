@@ -23,6 +23,9 @@ directory = $D
 max_files = 100000
 EOC
 # on a terminal (script's pty: stdout and stderr both land in its typescript)
+# that knows escape sequences: the redrawn line needs one
+TERM=xterm
+export TERM
 script -qec "'$HKD' --once --dry-run -c '$T/hk.conf' -S '$T/state'" "$T/once.tty" >/dev/null ||
 	fail "--once --dry-run on a terminal failed: $(cat "$T/once.tty")"
 grep -q 'job [0-9]*: [01]/1 registrations, [0-9]* files examined, [0-9]* would be deleted' "$T/once.tty" ||
@@ -50,6 +53,11 @@ grep -q 'job [0-9]*: [01]/1 registrations, [0-9]* files examined' "$T/run.tty" |
 grep -q 'total: 0 files' "$T/run.tty" || fail "run on a terminal: no report"
 script -qec "'$HKCTL' -s '$S' --json run --dry-run" "$T/json.tty" >/dev/null || fail "run --json on a terminal"
 grep -q 'files examined' "$T/json.tty" && fail "progress with --json"
+# a dumb terminal cannot redraw a line: the report alone
+TERM=dumb script -qec "'$HKCTL' -s '$S' run --dry-run" "$T/dumb.tty" >/dev/null ||
+	fail "run on a dumb terminal"
+grep -q 'files examined' "$T/dumb.tty" && fail "progress on a dumb terminal"
+grep -q 'total: 0 files' "$T/dumb.tty" || fail "run on a dumb terminal: no report"
 "$HKCTL" -s "$S" run --dry-run >"$T/run.out" 2>"$T/run.err" || fail "run"
 grep -q 'files examined' "$T/run.err" && fail "progress without a terminal"
 exit 0

@@ -28,6 +28,7 @@
 #include "housekeeper.h"
 #include "proto.h"
 #include "testutil.h"
+#include "util.h"
 
 static json_t *test_json(const char *text)
 {
@@ -337,6 +338,198 @@ static void test_no_wait_and_wait(void **state)
 	test_rmtree(root);
 }
 
+
+/* Issue 18: --json metrics is a structure, not one string. */
+static void test_metrics_json(void **state)
+{
+	const char *text =
+		"# HELP hk_files_total Files \\\\ deleted\\nsince start.\n"
+		"# TYPE hk_files_total counter\n"
+		"hk_files_total{registration=\"logs\"} 12\n"
+		"hk_files_total{registration=\"q\\\"x,}\"} 3\n"
+		"# HELP hk_build_info Build.\n"
+		"# TYPE hk_build_info gauge\n"
+		"hk_build_info{version=\"0.1.0\",protocol=\"1\"} 1\n"
+		"# TYPE hk_lat_seconds histogram\n"
+		"hk_lat_seconds_bucket{le=\"0.5\"} 4\n"
+		"hk_lat_seconds_bucket{le=\"+Inf\"} 5\n"
+		"hk_lat_seconds_sum 1.25\n"
+		"hk_lat_seconds_count 5\n"
+		"hk_untyped NaN\n"
+		"garbage line here\n"
+		"hk_big 1e300 1700000000000\n";
+	json_t *j = cli_metrics_json(text);
+	(void)state;
+
+	assert_true(json_is_array(j));
+	assert_int_equal(json_array_size(j), 5);
+	json_t *f = json_array_get(j, 0);
+	assert_string_equal(json_string_value(json_object_get(f, "name")), "hk_files_total");
+	assert_string_equal(json_string_value(json_object_get(f, "type")), "counter");
+	assert_string_equal(json_string_value(json_object_get(f, "help")),
+			    "Files \\ deleted\nsince start.");
+	json_t *samples = json_object_get(f, "samples");
+	assert_int_equal(json_array_size(samples), 2);
+	json_t *s0 = json_array_get(samples, 0);
+	assert_null(json_object_get(s0, "name"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(s0, "labels"),
+							      "registration")), "logs");
+	assert_true(json_is_integer(json_object_get(s0, "value")));
+	assert_int_equal(json_integer_value(json_object_get(s0, "value")), 12);
+	json_t *s1 = json_array_get(samples, 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(s1, "labels"),
+							      "registration")), "q\"x,}");
+	f = json_array_get(j, 1);
+	assert_string_equal(json_string_value(json_object_get(f, "name")), "hk_build_info");
+	s0 = json_array_get(json_object_get(f, "samples"), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(s0, "labels"),
+							      "version")), "0.1.0");
+	assert_int_equal(json_integer_value(json_object_get(s0, "value")), 1);
+	/* a histogram's series stay in their family, named */
+	f = json_array_get(j, 2);
+	assert_string_equal(json_string_value(json_object_get(f, "type")), "histogram");
+	samples = json_object_get(f, "samples");
+	assert_int_equal(json_array_size(samples), 4);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(samples, 2), "name")),
+			    "hk_lat_seconds_sum");
+	assert_true(json_is_real(json_object_get(json_array_get(samples, 2), "value")));
+	/* NaN is a string (JSON has no NaN); untyped without a TYPE line */
+	f = json_array_get(j, 3);
+	assert_string_equal(json_string_value(json_object_get(f, "type")), "untyped");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(f, "samples"), 0), "value")), "NaN");
+	f = json_array_get(j, 4);
+	assert_true(json_is_real(json_object_get(json_array_get(json_object_get(f, "samples"), 0),
+						 "value")));
+	json_decref(j);
+	j = cli_metrics_json("");
+	assert_int_equal(json_array_size(j), 0);
+	json_decref(j);
+}
+
+/* What cli_table_show prints on stdout. */
+static char *test_table(const struct cli *cli, const json_t *rows, const struct cli_column *cols,
+			size_t ncols)
+{
+	char path[] = "/tmp/hk-test-table-XXXXXX";
+	int fd = mkstemp(path), saved = dup(STDOUT_FILENO);
+	char *out = hk_xcalloc(1, 65536);
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stdout);
+	dup2(fd, STDOUT_FILENO);
+	cli_table_show(cli, rows, cols, ncols, "none");
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	assert_true(pread(fd, out, 65535, 0) >= 0);
+	close(fd);
+	unlink(path);
+	return out;
+}
+
+static const struct cli_column test_cols[] = {
+	{ "NAME", "name", cli_num, 8 },
+	{ "STATE", "state", cli_num, 0 },
+	{ "FILES", "files", cli_num, 0 },
+	{ "DIRECTORY", "directory", cli_num, -10 },
+};
+
+/* Issue 18: a table fits its width (100 columns unless the terminal is
+ * wider): the shrinkable columns are cut, the last ones first, a path at
+ * its start, a name at its end. */
+static void test_table_width(void **state)
+{
+	struct cli cli = { .width = 100 };
+	char dir[200], name[80];
+	(void)state;
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	snprintf(dir, sizeof(dir), "/srv/%0150d/app-logs", 7);
+	json_t *rows = json_pack("[{s:s, s:s, s:i, s:s}, {s:s, s:s, s:i, s:s}]", "name", "logs",
+				 "state", "scanning", "files", 12, "directory", dir, "name", name,
+				 "state", "watching", "files", 3, "directory", "/var/log/x");
+	char *out = test_table(&cli, rows, test_cols, 4);
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strlen(line) > 100)
+			fail_msg("%zu columns: %s", strlen(line), line);
+		if (strstr(line, "scanning"))
+			/* the end of a path stays, its cut start marked */
+			assert_true(strstr(line, " ..") && strstr(line, "7/app-logs"));
+	}
+	free(out);
+	/* a wider terminal: nothing cut */
+	cli.width = 400;
+	out = test_table(&cli, rows, test_cols, 4);
+	assert_non_null(strstr(out, dir));
+	assert_non_null(strstr(out, name));
+	free(out);
+	json_decref(rows);
+}
+
+/* Issue 18: colour only on a terminal whose TERM is set and not "dumb",
+ * never with NO_COLOR (whatever its value). */
+static void test_color(void **state)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY), s;
+	(void)state;
+
+	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || !ptsname(m))
+		skip();
+	s = open(ptsname(m), O_RDWR | O_NOCTTY);
+	assert_true(s >= 0);
+	unsetenv("NO_COLOR");
+	setenv("TERM", "xterm-256color", 1);
+	assert_true(cli_color_ok(s));
+	assert_true(cli_term_ok(s));
+	assert_false(cli_color_ok(m < 0 ? -1 : open("/dev/null", O_RDONLY)));   /* not a tty */
+	setenv("TERM", "dumb", 1);
+	assert_false(cli_color_ok(s));
+	assert_false(cli_term_ok(s));
+	unsetenv("TERM");
+	assert_false(cli_color_ok(s));
+	setenv("TERM", "xterm", 1);
+	setenv("NO_COLOR", "1", 1);
+	assert_false(cli_color_ok(s));
+	assert_true(cli_term_ok(s));
+	setenv("NO_COLOR", "", 1);
+	assert_false(cli_color_ok(s));
+	unsetenv("NO_COLOR");
+	close(s);
+	close(m);
+}
+
+/* Terminal width: COLUMNS when it is a number, never below 100. */
+static void test_term_width(void **state)
+{
+	(void)state;
+	setenv("COLUMNS", "160", 1);
+	assert_int_equal(cli_term_width(), 160);
+	setenv("COLUMNS", "60", 1);
+	assert_int_equal(cli_term_width(), 100);
+	setenv("COLUMNS", "wide", 1);
+	assert_true(cli_term_width() >= 100);
+	unsetenv("COLUMNS");
+}
+
+static void test_span(void **state)
+{
+	static const struct {
+		int64_t sec;
+		const char *text;
+	} cases[] = {
+		{ -3, "now" }, { 4, "now" }, { 42, "42s" }, { 119, "119s" }, { 120, "2m" },
+		{ 7199, "119m" }, { 7200, "2h" }, { 172799, "47h" }, { 172800, "2d" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *t = cli_span(cases[i].sec);
+		assert_string_equal(t, cases[i].text);
+		free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +539,11 @@ int main(void)
 		cmocka_unit_test(test_report_print_unlisted),
 		cmocka_unit_test(test_progress_line),
 		cmocka_unit_test(test_no_wait_and_wait),
+		cmocka_unit_test(test_metrics_json),
+		cmocka_unit_test(test_table_width),
+		cmocka_unit_test(test_color),
+		cmocka_unit_test(test_term_width),
+		cmocka_unit_test(test_span),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -445,7 +445,9 @@ static void test_register_args(void **state)
 	expect_error(fx, 0, "register_cleanup", "{\"directory\":\"/srv/x\",\"bogus\":1}", HK_ECONFIG,
 		     "bogus: unknown or read-only field");
 	expect_error(fx, 0, "register_cleanup", "{\"directory\":\"/etc\"}", HK_ESYSDIR,
-		     "directory: '/etc' is a system directory (set allow_system_directory = yes to register it anyway)");
+		     "directory: '/etc' is a system directory (to register it anyway, give it a "
+		     "[cleanup] section with allow_system_directory = yes in the configuration, see "
+		     "housekeeper.conf(5); or, as root, send the field allow_system_directory: true)");
 	assert_int_equal(fx->fake.calls, 0);
 }
 
@@ -487,7 +489,7 @@ static void test_update_remove_args(void **state)
 	expect_error(fx, 0, "update_cleanup_config", "{\"id\":5}", -EINVAL,
 		     "update_cleanup_config: 'id' must be a registration id (a string)");
 	expect_error(fx, 0, "update_cleanup_config", "{\"id\":\"nope\",\"max_files\":3}", HK_ENOTFOUND,
-		     "no registration with id 'nope'");
+		     "'nope' is neither the id nor the name of a registration");
 	expect_error(fx, 0, "update_cleanup_config", "{\"id\":\"aaaaaaaa-0000-0000-0000-000000000001\"}",
 		     -EINVAL, "update_cleanup_config: no field to change");
 	expect_error(fx, 0, "update_cleanup_config",
@@ -528,7 +530,7 @@ static void test_other_args(void **state)
 	expect_error(fx, 0, "run_cleanup", "{\"dry_run\":\"yes\"}", -EINVAL,
 		     "run_cleanup: 'dry_run' must be true or false");
 	expect_error(fx, 0, "run_cleanup", "{\"id\":\"nope\"}", HK_ENOTFOUND,
-		     "no registration with id 'nope'");
+		     "'nope' is neither the id nor the name of a registration");
 	expect_error(fx, 0, "explain", "{}", -EINVAL, "explain: missing argument 'path'");
 	expect_error(fx, 0, "explain", "{\"path\":3}", -EINVAL, "explain: invalid argument 'path'");
 	expect_error(fx, 0, "explain", "{\"path\":\"rel/x\"}", -EINVAL, "explain: path must be absolute");
@@ -741,7 +743,7 @@ static void test_read_redaction(void **state)
 		     HK_EDENIED, "registration 'cccccccc-0000-0000-0000-000000000002' comes from the "
 		     "configuration; only root may read its records");
 	expect_error(fx, 1000, "audit", "{\"id\":\"dddddddd-0000-0000-0000-000000000009\"}",
-		     HK_ENOTFOUND, "no registration with id 'dddddddd-0000-0000-0000-000000000009'");
+		     HK_ENOTFOUND, "'dddddddd-0000-0000-0000-000000000009' is neither the id nor the name of a registration");
 
 	/* explain: others' results left out, only counted */
 	expect_ids(fx, 0, "explain", path, "registrations", "id", all);
@@ -1392,7 +1394,7 @@ static void test_client_library(void **state)
 	assert_int_equal(hk_update_cleanup_config(c, id, &upd), 0);
 	assert_int_equal(hk_update_cleanup_config(c, "nope", &upd), HK_ENOTFOUND);
 	msg = hk_client_last_error(c);
-	assert_string_equal(msg, "no registration with id 'nope'");
+	assert_string_equal(msg, "'nope' is neither the id nor the name of a registration");
 	free(msg);
 
 	assert_int_equal(hk_run_cleanup(c, id, true, &text), 0);

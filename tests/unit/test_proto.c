@@ -438,7 +438,7 @@ static void test_registration_to_json(void **state)
 	assert_true(json_is_null(json_object_get(j, "schedule")));
 	assert_string_equal(json_string_value(json_object_get(j, "source")), "config");
 	assert_int_equal(json_integer_value(json_object_get(j, "created_at")), 1700000000);
-	assert_int_equal(json_integer_value(json_object_get(j, "last_run")), 0);
+	assert_true(json_is_null(json_object_get(j, "last_run")));   /* unset: null, not 0 */
 	assert_true(json_is_true(json_object_get(j, "recursive")));
 	char *age = json_dumps(json_object_get(j, "age_by"), JSON_COMPACT);
 	assert_string_equal(age, "[\"mtime\",\"ctime\"]");
@@ -610,13 +610,18 @@ static void test_report_to_json(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "job_id")), 12);
 	assert_string_equal(json_string_value(json_object_get(j, "trigger")), "manual");
 	assert_true(json_is_true(json_object_get(j, "dry_run")));
-	assert_true(json_number_value(json_object_get(j, "started")) > 1700000000.4);
+	/* times are whole epoch seconds, as everywhere (issue 18) */
+	assert_true(json_is_integer(json_object_get(j, "started")));
+	assert_int_equal(json_integer_value(json_object_get(j, "started")), 1700000000);
+	assert_int_equal(json_integer_value(json_object_get(j, "finished")), 1700000001);
 	assert_int_equal(json_array_size(json_object_get(j, "files")), 2);
 	f = json_array_get(json_object_get(j, "files"), 0);
 	assert_string_equal(json_string_value(json_object_get(f, "path")), "/l/a.log");
 	assert_string_equal(json_string_value(json_object_get(f, "reason")), "age");
 	assert_string_equal(json_string_value(json_object_get(f, "outcome")), "would-delete");
 	assert_int_equal(json_integer_value(json_object_get(f, "size")), 100);
+	assert_true(json_is_integer(json_object_get(f, "mtime")));
+	assert_int_equal(json_integer_value(json_object_get(f, "mtime")), 1);
 	assert_true(json_is_null(json_object_get(f, "error")));
 	f = json_array_get(json_object_get(j, "files"), 1);
 	assert_int_equal(hk_proto_get_bytes(f, "path", &p, NULL), 0);
