@@ -50,6 +50,7 @@ struct daemon_opts {
 	bool check_config;
 	bool print_config;
 	bool verbose;
+	bool quiet;
 	bool once;
 	bool dry_run;
 	bool daemonize;
@@ -73,6 +74,7 @@ static const struct option daemon_long_opts[] = {
 	{ "check-config", no_argument, NULL, 't' },
 	{ "print-config", no_argument, NULL, 'T' },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "once", no_argument, NULL, OPT_ONCE },
@@ -87,7 +89,7 @@ static const struct option daemon_long_opts[] = {
 static void daemon_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: housekeeperd [-c FILE] [-S STATEDIR] [-f] [-t] [-T] [-v] [-h] [-V]\n"
+		"Usage: housekeeperd [-c FILE] [-S STATEDIR] [-f] [-t] [-T] [-v] [-q] [-h] [-V]\n"
 		"                    [--once [--dry-run]] [--daemonize] [--pidfile FILE]\n"
 		"\n"
 		"Keeps registered directories within their age, count and size limits.\n"
@@ -99,9 +101,12 @@ static void daemon_usage(FILE *out)
 		"  -t, --check-config     validate the configuration, print errors, exit 0 or 1\n"
 		"  -T, --print-config     print the effective merged configuration and exit\n"
 		"  -v, --verbose          debug logging\n"
+		"  -q, --quiet            with -t or --once: print no report, only errors; the\n"
+		"                         exit status tells the result\n"
 		"      --once             run one full sweep of every registration, print the\n"
 		"                         report and exit\n"
-		"      --dry-run          with --once: report what would be deleted, delete nothing\n"
+		"      --dry-run          with --once: report what would be deleted, delete and\n"
+		"                         write nothing (works beside a running daemon)\n"
 		"      --daemonize        detach from the terminal (init systems other than systemd)\n"
 		"      --pidfile FILE     write the daemon's pid to FILE\n"
 		"      --reset-state      move an unusable state store aside and start fresh\n"
@@ -118,7 +123,7 @@ static int daemon_parse_args(int argc, char **argv, struct daemon_opts *opts)
 	int c;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:S:ftTvhV", daemon_long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:S:ftTvqhV", daemon_long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opts->config_file = optarg; break;
 		case 'S': opts->state_dir = optarg; break;
@@ -126,6 +131,7 @@ static int daemon_parse_args(int argc, char **argv, struct daemon_opts *opts)
 		case 't': opts->check_config = true; break;
 		case 'T': opts->print_config = true; break;
 		case 'v': opts->verbose = true; break;
+		case 'q': opts->quiet = true; break;
 		case 'h': daemon_usage(stdout); return -1;
 		case 'V': printf("housekeeperd %s\n", PACKAGE_VERSION); return -1;
 		case OPT_ONCE: opts->once = true; break;
@@ -152,6 +158,19 @@ static int daemon_parse_args(int argc, char **argv, struct daemon_opts *opts)
 	}
 	if (opts->check_config + opts->print_config + opts->once > 1) {
 		fprintf(stderr, "housekeeperd: -t, -T and --once exclude each other\n");
+		goto usage;
+	}
+	if (opts->quiet && !opts->check_config && !opts->once) {
+		fprintf(stderr, "housekeeperd: -q goes with -t or --once\n");
+		goto usage;
+	}
+	if (opts->quiet && opts->verbose) {
+		fprintf(stderr, "housekeeperd: -q and -v exclude each other\n");
+		goto usage;
+	}
+	if (opts->reset_state && opts->dry_run) {
+		fprintf(stderr, "housekeeperd: --reset-state changes the state directory; "
+			"not with --dry-run\n");
 		goto usage;
 	}
 	if (opts->daemonize && (opts->foreground || opts->once)) {
@@ -527,6 +546,8 @@ static void daemon_apply_log_level(const struct daemon_opts *opts, const struct 
 		level = hk_log_level_parse(cfg->daemon.log_level);
 	if (opts->verbose)
 		level = LOG_DEBUG;
+	if (opts->quiet)
+		level = LOG_ERR;
 	hk_log_set_level(level);
 }
 
@@ -771,6 +792,7 @@ struct daemon_once {
 	char *report_file;           /* written by the hook, which runs first */
 	int rc;
 	bool dry_run;
+	bool quiet;                  /* -q: no report on stdout */
 	int64_t start_ns;            /* monotonic, for the rate */
 	int64_t shown_ns;            /* when the progress line was last drawn; 0: never */
 };
@@ -806,7 +828,8 @@ static void daemon_once_done(const struct hk_job_info *job, const struct hk_repo
 	shown.file = once->report_file;
 	if (once->shown_ns)
 		hk_log_status(NULL);   /* erased before the report */
-	hk_report_print(&shown, stdout);
+	if (!once->quiet)
+		hk_report_print(&shown, stdout);
 	once->rc = strcmp(job->outcome, "ok") == 0 ? 0 : 1;
 }
 
@@ -823,39 +846,57 @@ static void daemon_once_hook(const struct hk_job_info *job, const struct hk_repo
  * job failed (a deletion error, a registration that could not be swept)
  * or timed out; refused (exit 1) when a real run meets
  * housekeeper_read_only: the user asked for deletions that may not happen,
- * and a dry run in their place would look like success. */
+ * and a dry run in their place would look like success.
+ * A real run takes the state directory (refused while a daemon runs
+ * there), settles a crash's intents and records its job and report. A dry
+ * run is a preview that works beside a running daemon: the store is only
+ * read (API registrations, the leftovers of interrupted deletions), with no
+ * lock; nothing is written: no store record, no report file, no audit. */
 static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 {
 	struct hk_store *store = NULL;
+	struct hk_reap_leftover *leftovers = NULL;
+	size_t n_leftovers = 0;
 	if (!opts->dry_run && cfg->scheduler.housekeeper_read_only) {
 		log_errx("daemon", "--once: housekeeper_read_only is set: nothing may be deleted; "
 			 "use --once --dry-run to see what would be");
 		hk_config_free(cfg);
 		return 1;
 	}
-	if (hk_state_open(cfg->daemon.state_directory, opts->reset_state, &store) < 0) {
-		hk_config_free(cfg);
-		return 1;
+	if (opts->dry_run) {
+		int r = hk_state_open_read(cfg->daemon.state_directory, &store);
+		if (r < 0 && r != -ENOENT) {
+			hk_config_free(cfg);
+			return 1;
+		}
+		if (store)
+			hk_state_find_leftovers(store, &leftovers, &n_leftovers);
+	} else {
+		if (hk_state_open(cfg->daemon.state_directory, opts->reset_state, &store) < 0) {
+			hk_config_free(cfg);
+			return 1;
+		}
+		hk_state_settle_intents(store, &leftovers, &n_leftovers);
 	}
-	struct hk_reap_leftover *leftovers = NULL;
-	size_t n_leftovers = 0;
-	hk_state_settle_intents(store, &leftovers, &n_leftovers);
-	/* a dry run stores nothing but its job record (and so finishes no
-	 * interrupted deletion either) */
+	/* a dry run stores nothing (and so finishes no interrupted deletion
+	 * either) */
 	struct hk_engine *eng = hk_engine_create(NULL, cfg, opts->dry_run ? NULL : store,
 						 opts->no_index_store ? HK_ENGINE_NO_INDEX_STORE : 0);
 	hk_engine_set_leftovers(eng, leftovers, n_leftovers);
 	/* every registration: the API ones persisted in the store too */
 	struct hk_registration **api = NULL;
 	size_t n_api = 0;
-	if (hk_store_reg_load_all(store, &api, &n_api) == 0 && n_api)
+	if (store && hk_store_reg_load_all(store, &api, &n_api) == 0 && n_api)
 		hk_engine_apply(eng, cfg, api, n_api);
 	struct hk_sched *sched = hk_sched_create(NULL, eng);
-	struct daemon_once once = { store, cfg, NULL, 1, opts->dry_run, hk_time_mono_ns(), 0 };
+	struct daemon_once once = { store, cfg, NULL, 1, opts->dry_run, opts->quiet,
+				    hk_time_mono_ns(), 0 };
 	/* progress only for a person: stderr a terminal, not the journal */
-	bool progress = isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM") && !getenv("NOTIFY_SOCKET");
-	hk_sched_set_hook(sched, daemon_once_hook, &once);
-	hk_sched_set_next_id(sched, hk_store_job_last_id(store) + 1);
+	bool progress = !opts->quiet && isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM") &&
+			!getenv("NOTIFY_SOCKET");
+	if (!opts->dry_run)
+		hk_sched_set_hook(sched, daemon_once_hook, &once);
+	hk_sched_set_next_id(sched, store ? hk_store_job_last_id(store) + 1 : 1);
 	uint64_t id;
 	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", 0, daemon_once_done, &once, &id) == 0) {
 		if (progress)
@@ -871,7 +912,8 @@ static int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 	for (size_t i = 0; i < n_api; i++)
 		hk_registration_free(api[i]);
 	free(api);
-	hk_store_flush(store);
+	if (store && !opts->dry_run)
+		hk_store_flush(store);
 	hk_store_close(store);
 	hk_config_free(cfg);
 	return once.rc;
@@ -906,9 +948,10 @@ int hk_daemon_main(int argc, char **argv)
 	}
 	daemon_apply_log_level(&opts, cfg);
 	if (opts.check_config) {
-		printf("%s: configuration is valid (%zu file%s, %zu registration%s)\n",
-		       opts.config_file, cfg->n_files, cfg->n_files == 1 ? "" : "s", cfg->n_regs,
-		       cfg->n_regs == 1 ? "" : "s");
+		if (!opts.quiet)
+			printf("%s: configuration is valid (%zu file%s, %zu registration%s)\n",
+			       opts.config_file, cfg->n_files, cfg->n_files == 1 ? "" : "s",
+			       cfg->n_regs, cfg->n_regs == 1 ? "" : "s");
 		hk_config_free(cfg);
 		return 0;
 	}
