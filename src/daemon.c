@@ -508,6 +508,17 @@ static void daemon_prune_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	}
 }
 
+static const char *daemon_reg_name(void *arg, const char *reg_id)
+{
+	struct daemon_state *st = arg;
+	for (size_t i = 0; st->engine && i < hk_engine_count(st->engine); i++) {
+		const struct hk_registration *r = hk_engine_registration(st->engine, i);
+		if (strcmp(r->id, reg_id) == 0)
+			return r->name && *r->name ? r->name : r->directory;
+	}
+	return NULL;
+}
+
 static void daemon_failure_cb(void *arg, enum hk_failure cls, const char *reg_id,
 			      const char *message)
 {
@@ -729,6 +740,7 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	ev_idle_start(st.loop, &st.prune);
 	st.notify = hk_notify_create(st.loop);
 	hk_notify_set_command(st.notify, cfg->daemon.on_failure_argv);
+	hk_notify_set_namer(st.notify, daemon_reg_name, &st);
 	ev_timer_init(&st.event_timer, daemon_event_timer_cb, 0., 0.);
 	st.event_timer.data = &st;
 	ev_timer_init(&st.metrics_timer, daemon_metrics_timer_cb, 0., 0.);
