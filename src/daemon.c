@@ -33,6 +33,7 @@
 #include "ctl.h"
 #include "notify.h"
 #include "fair.h"
+#include "lint.h"
 #include "report.h"
 #include "sched.h"
 #include "service.h"
@@ -960,6 +961,8 @@ int hk_daemon_main(int argc, char **argv)
 	}
 	daemon_apply_log_level(&opts, cfg);
 	if (opts.check_config) {
+		if (!opts.quiet)
+			hk_lint_config(cfg, stderr);   /* warnings: still valid */
 		if (!opts.quiet)
 			printf("%s: configuration is valid (%zu file%s, %zu registration%s)\n",
 			       opts.config_file, cfg->n_files, cfg->n_files == 1 ? "" : "s",
