@@ -99,8 +99,9 @@ static void ctl_op_update(const struct hk_ctl_ops *ops, void *ctx, const struct 
 		goto out;
 	}
 	free(cause);
-	log_info("ctl", "%s: registration %s updated by uid %u pid %d", reg->directory, reg->id,
-		 (unsigned)req->peer.uid, (int)req->peer.pid);
+	log_info("ctl", "%s: registration %s updated by uid %u pid %d", reg->directory,
+		 reg->name && *reg->name ? reg->name : reg->id, (unsigned)req->peer.uid,
+		 (int)req->peer.pid);
 	hk_ctl_reply_set_result(reply, json_pack("{s:s}", "id", reg->id));
 out:
 	hk_registration_free(reg);
@@ -126,8 +127,9 @@ static void ctl_op_remove(const struct hk_ctl_ops *ops, void *ctx, const struct 
 		goto out;
 	}
 	free(cause);
-	log_info("ctl", "%s: registration %s removed by uid %u pid %d", reg->directory, reg->id,
-		 (unsigned)req->peer.uid, (int)req->peer.pid);
+	log_info("ctl", "%s: registration %s removed by uid %u pid %d", reg->directory,
+		 reg->name && *reg->name ? reg->name : reg->id, (unsigned)req->peer.uid,
+		 (int)req->peer.pid);
 	hk_ctl_reply_set_result(reply, json_pack("{s:s}", "id", reg->id));
 out:
 	hk_registration_free(reg);

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "loopstat.h"
 #include "ctl.h"
+#include "lint.h"
 #include "notify.h"
 #include "report.h"
 #include "sched.h"
@@ -254,6 +255,17 @@ static void daemon_prune_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	}
 }
 
+static const char *daemon_reg_name(void *arg, const char *reg_id)
+{
+	struct daemon_state *st = arg;
+	for (size_t i = 0; st->engine && i < hk_engine_count(st->engine); i++) {
+		const struct hk_registration *r = hk_engine_registration(st->engine, i);
+		if (strcmp(r->id, reg_id) == 0)
+			return r->name && *r->name ? r->name : r->directory;
+	}
+	return NULL;
+}
+
 static void daemon_failure_cb(void *arg, enum hk_failure cls, const char *reg_id,
 			      const char *message)
 {
@@ -463,6 +475,7 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	ev_idle_start(st.loop, &st.prune);
 	st.notify = hk_notify_create(st.loop);
 	hk_notify_set_command(st.notify, cfg->daemon.on_failure_argv);
+	hk_notify_set_namer(st.notify, daemon_reg_name, &st);
 	ev_timer_init(&st.event_timer, daemon_event_timer_cb, 0., 0.);
 	st.event_timer.data = &st;
 	ev_timer_init(&st.metrics_timer, daemon_metrics_timer_cb, 0., 0.);
@@ -551,9 +564,12 @@ int hk_daemon_main(int argc, char **argv)
 	}
 	daemon_apply_log_level(&opts, cfg);
 	if (opts.check_config) {
-		printf("%s: configuration is valid (%zu file%s, %zu registration%s)\n",
-		       opts.config_file, cfg->n_files, cfg->n_files == 1 ? "" : "s", cfg->n_regs,
-		       cfg->n_regs == 1 ? "" : "s");
+		if (!opts.quiet) {
+			hk_lint_config(cfg, stderr);   /* warnings: still valid */
+			printf("%s: configuration is valid (%zu file%s, %zu registration%s)\n",
+			       opts.config_file, cfg->n_files, cfg->n_files == 1 ? "" : "s",
+			       cfg->n_regs, cfg->n_regs == 1 ? "" : "s");
+		}
 		hk_config_free(cfg);
 		return 0;
 	}

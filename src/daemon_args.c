@@ -31,6 +31,7 @@ static const struct option daemon_long_opts[] = {
 	{ "check-config", no_argument, NULL, 't' },
 	{ "print-config", no_argument, NULL, 'T' },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "once", no_argument, NULL, OPT_ONCE },
@@ -45,7 +46,7 @@ static const struct option daemon_long_opts[] = {
 static void daemon_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: housekeeperd [-c FILE] [-S STATEDIR] [-f] [-t] [-T] [-v] [-h] [-V]\n"
+		"Usage: housekeeperd [-c FILE] [-S STATEDIR] [-f] [-t] [-T] [-v] [-q] [-h] [-V]\n"
 		"                    [--once [--dry-run]] [--daemonize] [--pidfile FILE]\n"
 		"\n"
 		"Keeps registered directories within their age, count and size limits.\n"
@@ -57,9 +58,12 @@ static void daemon_usage(FILE *out)
 		"  -t, --check-config     validate the configuration, print errors, exit 0 or 1\n"
 		"  -T, --print-config     print the effective merged configuration and exit\n"
 		"  -v, --verbose          debug logging\n"
+		"  -q, --quiet            with -t or --once: print no report, only errors; the\n"
+		"                         exit status tells the result\n"
 		"      --once             run one full sweep of every registration, print the\n"
 		"                         report and exit\n"
-		"      --dry-run          with --once: report what would be deleted, delete nothing\n"
+		"      --dry-run          with --once: report what would be deleted, delete and\n"
+		"                         write nothing (works beside a running daemon)\n"
 		"      --daemonize        detach from the terminal (init systems other than systemd)\n"
 		"      --pidfile FILE     write the daemon's pid to FILE\n"
 		"      --reset-state      move an unusable state store aside and start fresh\n"
@@ -74,7 +78,7 @@ int daemon_parse_args(int argc, char **argv, struct daemon_opts *opts)
 	int c;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:S:ftTvhV", daemon_long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:S:ftTvqhV", daemon_long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': opts->config_file = optarg; break;
 		case 'S': opts->state_dir = optarg; break;
@@ -82,6 +86,7 @@ int daemon_parse_args(int argc, char **argv, struct daemon_opts *opts)
 		case 't': opts->check_config = true; break;
 		case 'T': opts->print_config = true; break;
 		case 'v': opts->verbose = true; break;
+		case 'q': opts->quiet = true; break;
 		case 'h': daemon_usage(stdout); return -1;
 		case 'V': printf("housekeeperd %s\n", PACKAGE_VERSION); return -1;
 		case OPT_ONCE: opts->once = true; break;
@@ -108,6 +113,19 @@ int daemon_parse_args(int argc, char **argv, struct daemon_opts *opts)
 	}
 	if (opts->check_config + opts->print_config + opts->once > 1) {
 		fprintf(stderr, "housekeeperd: -t, -T and --once exclude each other\n");
+		goto usage;
+	}
+	if (opts->quiet && !opts->check_config && !opts->once) {
+		fprintf(stderr, "housekeeperd: -q goes with -t or --once\n");
+		goto usage;
+	}
+	if (opts->quiet && opts->verbose) {
+		fprintf(stderr, "housekeeperd: -q and -v exclude each other\n");
+		goto usage;
+	}
+	if (opts->reset_state && opts->dry_run) {
+		fprintf(stderr, "housekeeperd: --reset-state changes the state directory; "
+			"not with --dry-run\n");
 		goto usage;
 	}
 	if (opts->daemonize && (opts->foreground || opts->once)) {
@@ -154,5 +172,7 @@ void daemon_apply_log_level(const struct daemon_opts *opts, const struct hk_conf
 		level = hk_log_level_parse(cfg->daemon.log_level);
 	if (opts->verbose)
 		level = LOG_DEBUG;
+	if (opts->quiet)
+		level = LOG_ERR;
 	hk_log_set_level(level);
 }

@@ -25,6 +25,7 @@ struct daemon_opts {
 	bool check_config;
 	bool print_config;
 	bool verbose;
+	bool quiet;
 	bool once;
 	bool dry_run;
 	bool daemonize;

@@ -5,6 +5,7 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ struct daemon_once {
 	char *report_file;           /* written by the hook, which runs first */
 	int rc;
 	bool dry_run;
+	bool quiet;                  /* -q: no report on stdout */
 	int64_t start_ns;            /* monotonic, for the rate */
 	int64_t shown_ns;            /* when the progress line was last drawn; 0: never */
 };
@@ -64,7 +66,8 @@ static void daemon_once_done(const struct hk_job_info *job, const struct hk_repo
 	shown.file = once->report_file;
 	if (once->shown_ns)
 		hk_log_status(NULL);   /* erased before the report */
-	hk_report_print(&shown, stdout);
+	if (!once->quiet)
+		hk_report_print(&shown, stdout);
 	once->rc = strcmp(job->outcome, "ok") == 0 ? 0 : 1;
 }
 
@@ -81,39 +84,57 @@ static void daemon_once_hook(const struct hk_job_info *job, const struct hk_repo
  * job failed (a deletion error, a registration that could not be swept)
  * or timed out; refused (exit 1) when a real run meets
  * housekeeper_read_only: the user asked for deletions that may not happen,
- * and a dry run in their place would look like success. */
+ * and a dry run in their place would look like success.
+ * A real run takes the state directory (refused while a daemon runs
+ * there), settles a crash's intents and records its job and report. A dry
+ * run is a preview that works beside a running daemon: the store is only
+ * read (API registrations, the leftovers of interrupted deletions), with no
+ * lock; nothing is written: no store record, no report file, no audit. */
 int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 {
 	struct hk_store *store = NULL;
+	struct hk_reap_leftover *leftovers = NULL;
+	size_t n_leftovers = 0;
 	if (!opts->dry_run && cfg->scheduler.housekeeper_read_only) {
 		log_errx("daemon", "--once: housekeeper_read_only is set: nothing may be deleted; "
 			 "use --once --dry-run to see what would be");
 		hk_config_free(cfg);
 		return 1;
 	}
-	if (hk_state_open(cfg->daemon.state_directory, opts->reset_state, &store) < 0) {
-		hk_config_free(cfg);
-		return 1;
+	if (opts->dry_run) {
+		int r = hk_state_open_read(cfg->daemon.state_directory, &store);
+		if (r < 0 && r != -ENOENT) {
+			hk_config_free(cfg);
+			return 1;
+		}
+		if (store)
+			hk_state_find_leftovers(store, &leftovers, &n_leftovers);
+	} else {
+		if (hk_state_open(cfg->daemon.state_directory, opts->reset_state, &store) < 0) {
+			hk_config_free(cfg);
+			return 1;
+		}
+		hk_state_settle_intents(store, &leftovers, &n_leftovers);
 	}
-	struct hk_reap_leftover *leftovers = NULL;
-	size_t n_leftovers = 0;
-	hk_state_settle_intents(store, &leftovers, &n_leftovers);
-	/* a dry run stores nothing but its job record (and so finishes no
-	 * interrupted deletion either) */
+	/* a dry run stores nothing (and so finishes no interrupted deletion
+	 * either) */
 	struct hk_engine *eng = hk_engine_create(NULL, cfg, opts->dry_run ? NULL : store,
 						 opts->no_index_store ? HK_ENGINE_NO_INDEX_STORE : 0);
 	hk_engine_set_leftovers(eng, leftovers, n_leftovers);
 	/* every registration: the API ones persisted in the store too */
 	struct hk_registration **api = NULL;
 	size_t n_api = 0;
-	if (hk_store_reg_load_all(store, &api, &n_api) == 0 && n_api)
+	if (store && hk_store_reg_load_all(store, &api, &n_api) == 0 && n_api)
 		hk_engine_apply(eng, cfg, api, n_api);
 	struct hk_sched *sched = hk_sched_create(NULL, eng);
-	struct daemon_once once = { store, cfg, NULL, 1, opts->dry_run, hk_time_mono_ns(), 0 };
+	struct daemon_once once = { store, cfg, NULL, 1, opts->dry_run, opts->quiet,
+				    hk_time_mono_ns(), 0 };
 	/* progress only for a person: stderr a terminal, not the journal */
-	bool progress = isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM") && !getenv("NOTIFY_SOCKET");
-	hk_sched_set_hook(sched, daemon_once_hook, &once);
-	hk_sched_set_next_id(sched, hk_store_job_last_id(store) + 1);
+	bool progress = !opts->quiet && isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM") &&
+			!getenv("NOTIFY_SOCKET");
+	if (!opts->dry_run)
+		hk_sched_set_hook(sched, daemon_once_hook, &once);
+	hk_sched_set_next_id(sched, store ? hk_store_job_last_id(store) + 1 : 1);
 	uint64_t id;
 	if (hk_sched_submit(sched, NULL, opts->dry_run, "once", 0, daemon_once_done, &once, &id) == 0) {
 		if (progress)
@@ -129,7 +150,8 @@ int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 	for (size_t i = 0; i < n_api; i++)
 		hk_registration_free(api[i]);
 	free(api);
-	hk_store_flush(store);
+	if (store && !opts->dry_run)
+		hk_store_flush(store);
 	hk_store_close(store);
 	hk_config_free(cfg);
 	return once.rc;

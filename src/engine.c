@@ -75,6 +75,7 @@ static struct eng_reg *eng_reg_create(struct hk_engine *eng, const struct hk_reg
 static void eng_reg_free(struct eng_reg *reg)
 {
 	struct hk_engine *eng = reg->eng;
+	eng_tally_flush(reg, true);
 	for (size_t i = 0; i < eng->n_refresh; i++)
 		if (eng->refresh[i].reg == reg)
 			eng->refresh[i].reg = NULL;
@@ -279,6 +280,7 @@ void hk_engine_free(struct hk_engine *eng)
 	if (!eng)
 		return;
 	eng->store = NULL;   /* shutting down: keep the stored index for a warm start */
+	eng_tally_fini(eng);
 	for (size_t i = 0; i < eng->n_regs; i++)
 		eng_reg_free(eng->regs[i]);
 	free(eng->regs);

@@ -286,6 +286,7 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 			rr->bytes += hk_entry_size(e);
 			rr->blocks_bytes += res.st.blocks * 512;
 		}
+		eng_tally_add(reg, res.outcome == HK_REAP_WOULD_DELETE, p->why, hk_entry_size(e));
 		if (res.outcome == HK_REAP_WOULD_DELETE) {
 			eng_record_dry(reg, run, e, p->why);
 			eng_idx_attach(reg, e);
@@ -512,6 +513,7 @@ long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_r
 		log_info("reap", "%s: %" PRIu64 " files kept: uid %u may not delete them",
 			 reg->conf->directory, reg->perm_refused - refused0,
 			 (unsigned)reg->conf->owner_uid);
+	eng_tally_flush(reg, false);
 	return changed;
 }
 

@@ -36,6 +36,7 @@
 #include "engine.h"
 #include "index.h"
 #include "plan.h"
+#include "policy.h"
 #include "reap.h"
 #include "util.h"
 
@@ -68,6 +69,13 @@ struct eng_dir {
 	int wd;              /* -1: not watched */
 	uint64_t dev;
 	uint64_t ino;
+};
+
+/* Deletions of a registration since its last summary line (engine_log.c). */
+struct eng_tally {
+	uint64_t files[HK_REASON_SIZE + 1];   /* by reason (policy.h) */
+	uint64_t n;
+	uint64_t bytes;
 };
 
 struct eng_reg {
@@ -134,6 +142,8 @@ struct eng_reg {
 	bool own_refused;                 /* the root is one of the daemon's own trees */
 	int attach_err;                   /* why the root is not attached (-ENOENT: waiting for it) */
 	bool waiting_logged;              /* "does not exist (yet)" said since it last existed */
+	struct eng_tally tally[2];        /* [dry run]: deletions not yet in the log */
+	int64_t tally_logged_ns;          /* monotonic time of its last summary line */
 	uint32_t own_logged;              /* bit i: skipping eng->own[i] was logged */
 };
 
@@ -209,6 +219,8 @@ struct hk_engine {
 	char *own_socket;                 /* the control socket in use, when set */
 	struct hk_reap_leftover *leftovers;   /* interrupted deletions to finish */
 	size_t n_leftovers;
+	ev_timer tally_timer;             /* logs the deletion summaries due (engine_log.c) */
+	bool tally_timer_init;
 };
 
 /* One deletion (or would-be deletion) recorded in a run, so that later
@@ -357,5 +369,17 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run);
 void eng_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void eng_age_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void eng_reg_arm_age(struct eng_reg *reg);
+
+/* engine_log.c: deletion summaries in the log */
+/* The registration as log lines name it: its name, else its directory.
+ * Borrowed for the registration's life. */
+const char *eng_reg_label(const struct eng_reg *reg);
+void eng_tally_add(struct eng_reg *reg, bool dry, enum hk_reason why, uint64_t size);
+/* Log reg's tally now when its last line is a second old (or force),
+ * else when the second is over (with a loop; without one, only force
+ * logs: the end of its sweep). */
+void eng_tally_flush(struct eng_reg *reg, bool force);
+/* Log every tally and stop the timer (the engine stops). */
+void eng_tally_fini(struct hk_engine *eng);
 
 #endif /* HK_ENGINE_INT_H */

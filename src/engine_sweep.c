@@ -257,6 +257,7 @@ void hk_engine_sweep_free(struct hk_sweep *sw)
 	if (!reg)
 		return;
 	reg->sweep = NULL;
+	eng_tally_flush(reg, !reg->eng->loop);   /* --once: one line per registration */
 	eng_reg_arm_age(reg);
 	/* events that arrived meanwhile are enforced now */
 	struct eng_run run;

@@ -38,6 +38,8 @@ struct hk_notify {
 	struct notify_seen *seen;
 	size_t n_seen;
 	struct notify_child children[HK_NOTIFY_MAX_CHILDREN];
+	hk_notify_namer_fn namer;
+	void *namer_arg;
 };
 
 const char *hk_failure_name(enum hk_failure cls)
@@ -104,7 +106,7 @@ static char *notify_env(const char *name_eq, const char *value)
 }
 
 static void notify_spawn(struct hk_notify *n, enum hk_failure cls, const char *reg_id,
-			 uint64_t job_id, const char *message)
+			 const char *reg_name, uint64_t job_id, const char *message)
 {
 	struct notify_child *c = NULL;
 	for (size_t i = 0; i < HK_NOTIFY_MAX_CHILDREN && !c; i++)
@@ -118,23 +120,24 @@ static void notify_spawn(struct hk_notify *n, enum hk_failure cls, const char *r
 	size_t n_env = 0;
 	while (environ && environ[n_env])
 		n_env++;
-	char **envp = hk_xcalloc(n_env + 5, sizeof(*envp));
+	char **envp = hk_xcalloc(n_env + 6, sizeof(*envp));
 	size_t k = 0;
 	for (size_t i = 0; i < n_env; i++)
 		if (strncmp(environ[i], "HK_", 3) != 0 && strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0)
 			envp[k++] = environ[i];
-	char *own[4] = {
+	char *own[5] = {
 		hk_xasprintf("HK_FAILURE_CLASS=%s", hk_failure_name(cls)),
 		notify_env("HK_REGISTRATION_ID=", reg_id ? reg_id : ""),
+		notify_env("HK_REGISTRATION_NAME=", reg_name ? reg_name : ""),
 		hk_xasprintf("HK_JOB_ID=%llu", (unsigned long long)job_id),
 		notify_env("HK_ERROR_MESSAGE=", message),
 	};
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < HK_ARRAY_SIZE(own); i++)
 		envp[k++] = own[i];
 	envp[k] = NULL;
 	pid_t pid;
 	int r = posix_spawn(&pid, n->argv[0], NULL, NULL, n->argv, envp);
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < HK_ARRAY_SIZE(own); i++)
 		free(own[i]);
 	free(envp);
 	if (r != 0) {
@@ -181,10 +184,18 @@ void hk_notify_failure(struct hk_notify *n, enum hk_failure cls, const char *reg
 	n->counts[cls]++;
 	if (notify_recent(n, cls, reg_id))
 		return;
+	/* log lines name a registration by its name (the id when unknown) */
+	const char *name = reg_id && n->namer ? n->namer(n->namer_arg, reg_id) : NULL;
 	log_errx("notify", "%s failure%s%s: %s", hk_failure_name(cls), reg_id ? " in " : "",
-		 reg_id ? reg_id : "", message);
+		 name ? name : reg_id ? reg_id : "", message);
 	if (n->argv && n->loop)
-		notify_spawn(n, cls, reg_id, job_id, message);
+		notify_spawn(n, cls, reg_id, name, job_id, message);
+}
+
+void hk_notify_set_namer(struct hk_notify *n, hk_notify_namer_fn fn, void *arg)
+{
+	n->namer = fn;
+	n->namer_arg = arg;
 }
 
 uint64_t hk_notify_count(const struct hk_notify *n, enum hk_failure cls)

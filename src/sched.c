@@ -629,6 +629,18 @@ static ev_tstamp sched_cron_resched(ev_periodic *w, ev_tstamp now)
 	return (ev_tstamp)next;
 }
 
+/* A registration as log lines name it: its name, else its directory (the
+ * id when it is gone). Borrowed until the engine changes. */
+static const char *sched_reg_label(const struct hk_sched *s, const char *id)
+{
+	for (size_t i = 0; i < hk_engine_count(s->eng); i++) {
+		const struct hk_registration *r = hk_engine_registration(s->eng, i);
+		if (strcmp(r->id, id) == 0)
+			return r->name && *r->name ? r->name : r->directory;
+	}
+	return id;
+}
+
 static void sched_cron_cb(struct ev_loop *loop, ev_periodic *w, int revents)
 {
 	struct sched_cron *c = w->data;
@@ -638,7 +650,7 @@ static void sched_cron_cb(struct ev_loop *loop, ev_periodic *w, int revents)
 				&id);
 	if (r < 0)
 		log_warnx("sched", "%s: scheduled sweep not started: %s",
-			  c->filter ? c->filter : "all", hk_strerror(r));
+			  c->filter ? sched_reg_label(c->sched, c->filter) : "all", hk_strerror(r));
 }
 
 static void sched_crons_stop(struct hk_sched *s)

@@ -13,6 +13,16 @@
 #include "state.h"
 #include "util.h"
 
+static void state_log_error(const char *state_dir, int r, const char *cause)
+{
+	if (r == HK_ESTORE)
+		log_errx("store", "%s; start once with --reset-state to move it aside and rebuild "
+			 "from the configuration and a rescan (API registrations are lost)",
+			 cause ? cause : state_dir);
+	else if (r < 0)
+		log_errx("store", "%s", cause ? cause : hk_strerror(r));
+}
+
 int hk_state_open(const char *state_dir, bool reset, struct hk_store **out)
 {
 	char *cause = NULL;
@@ -30,18 +40,27 @@ int hk_state_open(const char *state_dir, bool reset, struct hk_store **out)
 			r = hk_store_open(state_dir, NULL, now, out, &cause);
 		}
 	}
-	if (r == HK_ESTORE)
-		log_errx("store", "%s; start once with --reset-state to move it aside and rebuild "
-			 "from the configuration and a rescan (API registrations are lost)",
-			 cause ? cause : state_dir);
-	else if (r < 0)
-		log_errx("store", "%s", cause ? cause : hk_strerror(r));
+	state_log_error(state_dir, r, cause);
+	free(cause);
+	return r;
+}
+
+int hk_state_open_read(const char *state_dir, struct hk_store **out)
+{
+	char *cause = NULL;
+	struct hk_store_options opts = { .read_only = true };
+	int r = hk_store_open(state_dir, &opts, hk_time_now_ns(), out, &cause);
+	if (r == -ENOENT)
+		log_debug("store", "%s", cause ? cause : state_dir);
+	else
+		state_log_error(state_dir, r, cause);
 	free(cause);
 	return r;
 }
 
 struct state_settle {
 	struct hk_store *store;
+	bool settle;        /* false: leftovers only, nothing written */
 	size_t deleted;
 	size_t dropped;
 	struct hk_reap_leftover *leftovers;
@@ -81,6 +100,8 @@ static int state_settle_cb(const struct hk_store_audit *rec, void *arg)
 		};
 		return 0;
 	}
+	if (!st->settle)
+		return 0;
 	char *path = hk_xstrndup(rec->path, rec->path_len);
 	struct stat sb;
 	if (lstat(path, &sb) < 0 && errno == ENOENT) {
@@ -97,7 +118,7 @@ static int state_settle_cb(const struct hk_store_audit *rec, void *arg)
 void hk_state_settle_intents(struct hk_store *store, struct hk_reap_leftover **leftovers,
 			     size_t *n_leftovers)
 {
-	struct state_settle st = { store, 0, 0, NULL, 0 };
+	struct state_settle st = { store, true, 0, 0, NULL, 0 };
 	hk_store_audit_open_intents(store, state_settle_cb, &st);
 	if (st.deleted + st.dropped) {
 		log_notice("store", "settled %zu audit intents left by a crash: %zu deleted, %zu "
@@ -108,6 +129,15 @@ void hk_state_settle_intents(struct hk_store *store, struct hk_reap_leftover **l
 		log_notice("store", "%zu deletion%s interrupted by a crash after the rename: "
 			   "finished by the next scan", st.n_leftovers,
 			   st.n_leftovers == 1 ? "" : "s");
+	*leftovers = st.leftovers;
+	*n_leftovers = st.n_leftovers;
+}
+
+void hk_state_find_leftovers(struct hk_store *store, struct hk_reap_leftover **leftovers,
+			     size_t *n_leftovers)
+{
+	struct state_settle st = { store, false, 0, 0, NULL, 0 };
+	hk_store_audit_open_intents(store, state_settle_cb, &st);
 	*leftovers = st.leftovers;
 	*n_leftovers = st.n_leftovers;
 }

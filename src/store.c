@@ -98,7 +98,9 @@ static int store_env_open(struct hk_store *s)
 	if (rc == 0)
 		rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size);
 	if (rc == 0)
-		rc = mdb_env_open(s->env, s->data_path, MDB_NOSUBDIR, 0600);
+		rc = mdb_env_open(s->env, s->data_path,
+				  MDB_NOSUBDIR | (s->read_only ? MDB_RDONLY : 0) |
+				  (s->no_lock ? MDB_NOLOCK : 0), 0600);
 	if (rc && s->env) {
 		mdb_env_close(s->env);
 		s->env = NULL;
@@ -144,10 +146,10 @@ static int store_env_reopen(struct hk_store *s)
 	}
 	/* LMDB opens its files by name: they are checked again as at the
 	 * first open (no symbolic link, ours, private) */
-	rc = store_open_file(s->dir_fd, s->dir, STORE_LMDB_LOCK, O_RDWR, NULL);
+	rc = store_open_file(s->dir_fd, s->dir, STORE_LMDB_LOCK, O_RDWR, false, NULL);
 	if (rc >= 0) {
 		close(rc);
-		rc = store_open_file(s->dir_fd, s->dir, HK_STORE_DATA_FILE, O_RDONLY, NULL);
+		rc = store_open_file(s->dir_fd, s->dir, HK_STORE_DATA_FILE, O_RDONLY, false, NULL);
 	}
 	if (rc >= 0) {
 		close(rc);
@@ -518,6 +520,10 @@ static int store_open_work(struct hk_store *s, MDB_txn *txn, void *arg)
 	if (rc)
 		goto out;
 	fresh = ms.ms_entries == 0;
+	if (fresh && s->read_only) {
+		rc = -ENOENT;   /* nothing was ever stored */
+		goto out;
+	}
 	for (int i = 0; i < STORE_DB_COUNT; i++) {
 		rc = mdb_dbi_open(txn, store_db_names[i], fresh ? MDB_CREATE : 0, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
@@ -608,6 +614,28 @@ static void store_free(struct hk_store *s)
 	free(s);
 }
 
+/* The read-only form of the open transaction: the same checks, nothing
+ * created (a store with nothing in it is -ENOENT). Committed, not aborted,
+ * so that the database handles stay open. */
+static int store_open_read(struct hk_store *s, struct store_open_ctx *ctx)
+{
+	MDB_txn *txn = NULL;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return rc;
+	rc = store_open_work(s, txn, ctx);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc > 0) {
+		if (ctx->cause && !*ctx->cause)
+			store_set_cause(ctx->cause, "%s: %s", s->data_path, mdb_strerror(rc));
+		rc = HK_ESTORE;
+	}
+	return rc;
+}
+
 int hk_store_open(const char *state_dir, const struct hk_store_options *opts, int64_t now_ns,
 		  struct hk_store **out, char **cause)
 {
@@ -633,33 +661,58 @@ int hk_store_open(const char *state_dir, const struct hk_store_options *opts, in
 	if (s->map_size > s->max_map_size)
 		s->max_map_size = s->map_size;
 
-	rc = store_open_dir(state_dir, cause);
+	s->read_only = opts->read_only;
+	rc = store_open_dir(state_dir, s->read_only, cause);
 	if (rc < 0)
 		goto out;
 	s->dir_fd = rc;
 	s->dir = hk_xstrdup(state_dir);
 	s->data_path = hk_xasprintf("%s/%s", state_dir, HK_STORE_DATA_FILE);
-	rc = store_lock(s->dir_fd, s->dir, cause);
-	if (rc < 0)
-		goto out;
-	s->lock_fd = rc;
+	if (!s->read_only) {
+		rc = store_lock(s->dir_fd, s->dir, cause);
+		if (rc < 0)
+			goto out;
+		s->lock_fd = rc;
+	}
 
 	/* Our files exist before LMDB opens them, created here without
-	 * following symlinks; then the data file is checked. */
-	rc = store_open_file(s->dir_fd, s->dir, STORE_LMDB_LOCK, O_RDWR, cause);
-	if (rc < 0)
+	 * following symlinks; then the data file is checked. Read-only, no
+	 * file is created: a reader slot is taken in the reader table when
+	 * there is one (a daemon may be writing), else LMDB locks nothing
+	 * (then no process has the store open). */
+	rc = store_open_file(s->dir_fd, s->dir, STORE_LMDB_LOCK, O_RDWR, s->read_only, cause);
+	if (rc == -ENOENT && s->read_only) {
+		free(cause ? *cause : NULL);
+		if (cause)
+			*cause = NULL;
+		s->no_lock = true;
+	} else if (rc < 0) {
 		goto out;
-	close(rc);
-	rc = store_open_file(s->dir_fd, s->dir, HK_STORE_DATA_FILE, O_RDONLY, cause);
+	} else {
+		close(rc);
+	}
+	rc = store_open_file(s->dir_fd, s->dir, HK_STORE_DATA_FILE, O_RDONLY, s->read_only, cause);
 	if (rc < 0)
 		goto out;
 	fd = rc;
+	if (s->read_only) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_size == 0) {
+			rc = -ENOENT;
+			store_set_cause(cause, "%s: nothing stored yet", s->data_path);
+			goto out;
+		}
+	}
 	rc = store_check_data(fd, s->data_path, &file_map, cause);
 	if (rc)
 		goto out;
 	{
 		struct stat st;
-		if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		/* read-only beside the daemon that holds the directory (and
+		 * checked the file when it opened it): no walk, whose lock-less
+		 * reads could meet pages the daemon is rewriting */
+		bool held = s->read_only && store_lock_held(s->dir_fd);
+		if (!held && fstat(fd, &st) == 0 && st.st_size > 0) {
 			rc = store_check_walk(s->data_path, file_map > s->map_size ? file_map
 										 : s->map_size,
 					      cause);
@@ -680,7 +733,7 @@ int hk_store_open(const char *state_dir, const struct hk_store_options *opts, in
 		goto out;
 	}
 	s->max_key = (size_t)mdb_env_get_maxkeysize(s->env);
-	rc = mdb_reader_check(s->env, &dead);
+	rc = s->no_lock ? 0 : mdb_reader_check(s->env, &dead);
 	if (rc) {
 		store_set_cause(cause, "%s: reader table check: %s", s->data_path,
 				mdb_strerror(rc));
@@ -689,7 +742,11 @@ int hk_store_open(const char *state_dir, const struct hk_store_options *opts, in
 	}
 	if (dead)
 		log_info(STORE_TAG, "%s: cleared %d stale reader slots", s->data_path, dead);
-	rc = store_txn_run(s, NULL, 0, store_open_work, &ctx);
+	rc = s->read_only ? store_open_read(s, &ctx) : store_txn_run(s, NULL, 0, store_open_work, &ctx);
+	if (rc == -ENOENT && s->read_only) {
+		store_set_cause(cause, "%s: nothing stored yet", s->data_path);
+		goto out;
+	}
 	if (rc) {
 		if (cause && !*cause)
 			store_set_cause(cause, "%s: %s", s->data_path, s->last_text);
@@ -736,6 +793,8 @@ int hk_store_flush(struct hk_store *store)
 {
 	if (store->n_ops == 0)
 		return 0;
+	if (store->read_only)
+		return -EROFS;
 	return store_txn_run(store, NULL, 0, NULL, NULL);
 }
 

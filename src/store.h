@@ -59,6 +59,12 @@ struct hk_store_options {
 	size_t queue_max;         /* 0 = HK_STORE_QUEUE_MAX; see hk_store_index_put */
 	uint32_t schema_version;  /* 0 = HK_STORE_SCHEMA. Tests only: pretend to be
 				     a build with this schema */
+	bool read_only;           /* read beside a running daemon (the preview of
+				     --once --dry-run): no directory lock, nothing
+				     created or written (LMDB read-only; a reader
+				     slot when the reader table exists); no store
+				     yet, or an empty one, is -ENOENT; hk_store_flush
+				     with queued writes is -EROFS */
 };
 
 /* Open (creating when missing) the store in state_dir, an absolute path.

@@ -20,16 +20,18 @@
 #include "store_int.h"
 #include "util.h"
 
-/* Open (creating 0600) one of our files in the state directory, never
- * through a symlink, and make sure it is a private regular file. */
+/* Open (creating 0600 unless existing is set) one of our files in the
+ * state directory, never through a symlink, and make sure it is a private
+ * regular file (existing: only checked, never changed). */
 int store_open_file(int dir_fd, const char *dir, const char *name, int flags,
-			   char **cause)
+		    bool existing, char **cause)
 {
 	struct stat st;
 	int fd = -1;
 	int rc;
 
-	fd = openat(dir_fd, name, flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	fd = openat(dir_fd, name, flags | (existing ? 0 : O_CREAT) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+		    0600);
 	if (fd < 0) {
 		rc = -errno;
 		store_set_cause(cause, "%s/%s: %s%s", dir, name, strerror(errno),
@@ -52,6 +54,12 @@ int store_open_file(int dir_fd, const char *dir, const char *name, int flags,
 				(uintmax_t)st.st_uid, (uintmax_t)geteuid());
 		goto out;
 	}
+	if ((st.st_mode & 077) && existing) {
+		rc = -EPERM;
+		store_set_cause(cause, "%s/%s: readable by group or other (mode %04o)", dir, name,
+				(unsigned)(st.st_mode & 07777));
+		goto out;
+	}
 	if ((st.st_mode & 077) && fchmod(fd, 0600) < 0) {
 		rc = -errno;
 		store_set_cause(cause, "%s/%s: chmod 0600: %s", dir, name, strerror(errno));
@@ -64,9 +72,10 @@ out:
 	return rc;
 }
 
-/* Create (0700) if missing and open the state directory; refuse symlinks,
- * foreign owners and group/other write permission. */
-int store_open_dir(const char *dir, char **cause)
+/* Create (0700) if missing, unless existing is set, and open the state
+ * directory; refuse symlinks, foreign owners and group/other write
+ * permission. */
+int store_open_dir(const char *dir, bool existing, char **cause)
 {
 	struct stat st;
 	bool created = false;
@@ -79,7 +88,9 @@ int store_open_dir(const char *dir, char **cause)
 				dir ? dir : "(null)");
 		goto out;
 	}
-	if (mkdir(dir, 0700) == 0)
+	if (existing)
+		created = false;
+	else if (mkdir(dir, 0700) == 0)
 		created = true;
 	else if (errno != EEXIST) {
 		rc = -errno;
@@ -140,7 +151,7 @@ int store_lock(int dir_fd, const char *dir, char **cause)
 	int fd = -1;
 	int rc;
 
-	fd = store_open_file(dir_fd, dir, HK_STORE_LOCK_FILE, O_RDWR, cause);
+	fd = store_open_file(dir_fd, dir, HK_STORE_LOCK_FILE, O_RDWR, false, cause);
 	if (fd < 0) {
 		rc = fd;
 		fd = -1;
@@ -175,6 +186,20 @@ out:
 	return rc;
 }
 
+bool store_lock_held(int dir_fd)
+{
+	bool held = false;
+	int fd = openat(dir_fd, HK_STORE_LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		flock(fd, LOCK_UN);   /* at once: a daemon starting now must get it */
+	else
+		held = errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
 int hk_store_move_aside(const char *state_dir, int64_t now_s, char **new_name, char **cause)
 {
 	char *name = NULL;
@@ -184,7 +209,7 @@ int hk_store_move_aside(const char *state_dir, int64_t now_s, char **new_name, c
 
 	if (new_name)
 		*new_name = NULL;
-	rc = store_open_dir(state_dir, cause);
+	rc = store_open_dir(state_dir, false, cause);
 	if (rc < 0)
 		goto out;
 	dir_fd = rc;

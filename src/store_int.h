@@ -94,6 +94,8 @@ struct hk_store {
 	size_t n_slotted;
 	bool trim_due;                 /* a large commit since the last trim */
 	bool reopen_failing;           /* the last reopen failed (logged once) */
+	bool read_only;                /* hk_store_options.read_only: no lock, no writes */
+	bool no_lock;                  /* read-only without a reader table (MDB_NOLOCK) */
 	/* health */
 	int last_err;
 	char *last_text;
@@ -144,9 +146,13 @@ int store_apply_complete(struct hk_store *s, MDB_txn *txn, const struct store_op
  * (absolute, ours, 0700, no symlink; created if missing), locked with the
  * pid file, one of our private files opened (created 0600) never through
  * a symlink. Each returns an fd or -errno with *cause set. */
-int store_open_dir(const char *dir, char **cause);
+int store_open_dir(const char *dir, bool existing, char **cause);
 int store_lock(int dir_fd, const char *dir, char **cause);
-int store_open_file(int dir_fd, const char *dir, const char *name, int flags, char **cause);
+/* Does another process hold the directory lock (a running daemon)? Probed
+ * with a shared lock that is dropped at once; false when unknown. */
+bool store_lock_held(int dir_fd);
+int store_open_file(int dir_fd, const char *dir, const char *name, int flags, bool existing,
+		    char **cause);
 
 struct hk_buf;
 /* The codec (store_codec.c). Writing: integers little-endian, strings

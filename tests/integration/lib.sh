@@ -134,3 +134,30 @@ crash_once() {
 	LD_PRELOAD="$T/crash.so" "$HKD" --once -c "$1" -S "$2" >"$T/crash.out" 2>&1 || rc=$?
 	[ "$rc" = 137 ] || fail "the crash shim did not kill --once (exit $rc): $(tail -3 "$T/crash.out")"
 }
+
+# notify_listen SOCK LOG: an sd_notify listener on the datagram socket
+# SOCK in the background (NOTIFY_PID), appending each line it receives to
+# LOG as "MONOTONIC-SECONDS LINE"; it ends after STOPPING=1 or 60 s
+# without a message. Killed by the trap.
+notify_listen() {
+	python3 - "$1" "$2" <<'EOP' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "a") as log:
+    try:
+        while True:
+            msg = s.recv(4096).decode()
+            for line in msg.split("\n"):
+                log.write("%.3f %s\n" % (time.monotonic(), line))
+            log.flush()
+            if "STOPPING=1" in msg:
+                break
+    except socket.timeout:
+        pass
+EOP
+	NOTIFY_PID=$!
+	HK_EXTRA_CLEANUP="${HK_EXTRA_CLEANUP:-:}; kill $NOTIFY_PID 2>/dev/null"
+	wait_until test -S "$1" || fail "notify listener on $1"
+}

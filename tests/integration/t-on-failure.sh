@@ -1,7 +1,8 @@
 #!/bin/sh
 # on_failure runs (no shell) when a deletion fails - an immutable file - with
-# the registration id, job id, class and message in its environment; it
-# never runs on success.
+# the registration id and name, job id, class and message in its
+# environment; the failure's log line names the registration by its name;
+# it never runs on success.
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v chattr >/dev/null 2>&1 || skip "needs chattr"
@@ -42,6 +43,9 @@ kill -HUP "$HK_PID"
 wait_until grep -q '^HK_FAILURE_CLASS=delete$' "$HOOK_OUT" || fail "on_failure did not run for the failed unlink"
 ID=$("$HKCTL" -s "$T/state/housekeeper.sock" --json list | jq -r '.[] | select(.name == "immutable") | .id')
 grep -q "^HK_REGISTRATION_ID=$ID\$" "$HOOK_OUT" || fail "registration id missing: $(cat "$HOOK_OUT")"
+grep -q '^HK_REGISTRATION_NAME=immutable$' "$HOOK_OUT" || fail "registration name missing: $(cat "$HOOK_OUT")"
+grep -q 'delete failure in immutable: ' "$HK_LOG" || fail "the failure line does not name the registration: $(grep failure "$HK_LOG")"
+grep -q "failure in $ID" "$HK_LOG" && fail "the failure line names the registration by its id"
 grep -q '^HK_ERROR_MESSAGE=.*f001.log.*' "$HOOK_OUT" || fail "message missing: $(cat "$HOOK_OUT")"
 grep -q '^HK_JOB_ID=' "$HOOK_OUT" || fail "job id missing"
 [ -e "$D/f001.log" ] || fail "immutable file gone?"

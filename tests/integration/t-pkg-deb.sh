@@ -33,7 +33,7 @@ for p in $PKGS; do
 done
 for f in /etc/housekeeper /var/lib/housekeeper /usr/sbin/housekeeperd /usr/bin/housekeeperctl \
 	/usr/lib/"$MA"/libhousekeeper.so.0 /usr/include/housekeeper.h /etc/init.d/housekeeper \
-	/lib/systemd/system/housekeeper.service /usr/lib/python3/dist-packages/housekeeper; do
+	/etc/default/housekeeper /lib/systemd/system/housekeeper.service /usr/lib/python3/dist-packages/housekeeper; do
 	[ -e "$f" ] && skip "$f exists (an install from source?): not touching it"
 done
 
@@ -122,6 +122,8 @@ for f in /etc/housekeeper/housekeeper.conf \
 	/etc/housekeeper/conf.d/myapp-logs.conf.example \
 	/etc/housekeeper/conf.d/tracelogger.conf.example \
 	/lib/systemd/system/housekeeper.service /etc/init.d/housekeeper \
+	/etc/default/housekeeper /usr/share/doc/housekeeper/examples/ccache.conf \
+	/usr/share/doc/housekeeper/examples/logrotate.conf \
 	/usr/share/bash-completion/completions/housekeeperctl \
 	/usr/share/man/man8/housekeeperd.8.gz /usr/share/man/man8/housekeeperctl.8.gz \
 	/usr/share/man/man5/housekeeper.conf.5.gz /usr/share/man/man3/libhousekeeper.3.gz \
@@ -145,6 +147,11 @@ done
 	fail "/usr/bin/python3 does not import the packaged housekeeper module"
 dpkg-query -W -f='${Conffiles}\n' housekeeper | grep -q '^ /etc/housekeeper/housekeeper.conf ' ||
 	fail "/etc/housekeeper/housekeeper.conf is not a conffile"
+dpkg-query -W -f='${Conffiles}\n' housekeeper | grep -q '^ /etc/default/housekeeper ' ||
+	fail "/etc/default/housekeeper is not a conffile"
+(. /etc/default/housekeeper && [ -z "$DAEMON_OPTS" ] && [ -z "$CTL_OPTS" ]) ||
+	fail "/etc/default/housekeeper does not set the script's options"
+grep -q 'WatchdogSec=' /lib/systemd/system/housekeeper.service || fail "the unit sets no WatchdogSec="
 [ -e /etc/systemd/system/multi-user.target.wants/housekeeper.service ] ||
 	fail "housekeeper.service not enabled (no multi-user.target.wants link)"
 ls /etc/rc2.d/S*housekeeper >/dev/null 2>&1 || fail "init script not enabled in runlevel 2"
@@ -224,7 +231,7 @@ for p in $PKGS; do
 	st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
 	case $st in "" | "un "*) ;; *) fail "$p still known to dpkg after purge ($st)" ;; esac
 done
-for f in /etc/housekeeper /var/lib/housekeeper /etc/init.d/housekeeper \
+for f in /etc/housekeeper /var/lib/housekeeper /etc/init.d/housekeeper /etc/default/housekeeper \
 	/lib/systemd/system/housekeeper.service /usr/sbin/housekeeperd /usr/bin/housekeeperctl \
 	/usr/lib/"$MA"/libhousekeeper.so.0 /usr/include/housekeeper.h \
 	/usr/lib/python3/dist-packages/housekeeper \

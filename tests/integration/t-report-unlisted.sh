@@ -1,7 +1,8 @@
 #!/bin/sh
 # A report lists at most HK_REPORT_MAX_FILES (100,000) files: the text of a
-# larger one (housekeeperd --once) says how many it left unlisted and where
-# the JSON report is. (housekeeperctl's text of the same note is tested in
+# larger one (housekeeperd --once --dry-run) says how many it left unlisted
+# (a dry --once is a preview that writes no JSON report to point to).
+# (housekeeperctl's text of the same note is tested in
 # tests/unit/test_cli.c, and the report's path in the run reply in
 # t-waiting-dir.sh: a daemon's run over 100k files doubles this test's time.)
 . "$(dirname "$0")/lib.sh"
@@ -22,9 +23,8 @@ rc=0
 "$HKD" --once --dry-run -c "$T/hk.conf" -S "$T/state" >"$T/once.out" 2>"$T/once.err" || rc=$?
 [ "$rc" = 0 ] || fail "--once --dry-run: exit $rc: $(tail -3 "$T/once.err")"
 note=$(grep 'more files not listed' "$T/once.out") || fail "--once: no note on unlisted files: $(tail -2 "$T/once.out")"
-echo "$note" | grep -q '^(4 more files not listed: the report lists the first 100000; the JSON report: ' ||
+[ "$note" = '(4 more files not listed: the report lists the first 100000)' ] ||
 	fail "--once note: $note"
-json=$(echo "$note" | sed 's/.*the JSON report: \([^;)]*\).*/\1/')
-[ -f "$json" ] || fail "--once: the named JSON report $json does not exist"
+[ ! -e "$T/state" ] || fail "the dry --once wrote into $T/state: $(find "$T/state")"
 grep -q '^total: 100004 files' "$T/once.out" || fail "--once totals: $(tail -1 "$T/once.out")"
 exit 0

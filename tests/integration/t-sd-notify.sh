@@ -7,35 +7,16 @@
 D="$T/logs"
 mkdir -p "$D"
 printf '[cleanup "n"]\ndirectory = %s\nmax_files = 5\n' "$D" | write_config
-python3 - "$T/notify.sock" "$T/notify.log" <<'EOP' &
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(30)
-with open(sys.argv[2], "a") as log:
-    try:
-        while True:
-            msg = s.recv(4096).decode()
-            for line in msg.split("\n"):
-                log.write(line + "\n")
-            log.flush()
-            if "STOPPING=1" in msg:
-                break
-    except socket.timeout:
-        pass
-EOP
-LISTENER=$!
-HK_EXTRA_CLEANUP="kill $LISTENER 2>/dev/null"
-wait_until test -S "$T/notify.sock" || fail "listener"
+notify_listen "$T/notify.sock" "$T/notify.log"
 NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=200000 start_daemon
-wait_until grep -q '^READY=1$' "$T/notify.log" || fail "no READY=1"
-wait_until grep -q '^WATCHDOG=1$' "$T/notify.log" || fail "no WATCHDOG=1"
+wait_until grep -q ' READY=1$' "$T/notify.log" || fail "no READY=1"
+wait_until grep -q ' WATCHDOG=1$' "$T/notify.log" || fail "no WATCHDOG=1"
 grep -q '^<[0-7]>' "$HK_LOG" || fail "no <N> priority prefixes under systemd: $(head -3 "$HK_LOG")"
 kill -HUP "$HK_PID"
-wait_until grep -q '^RELOADING=1$' "$T/notify.log" || fail "no RELOADING=1"
-two_ready() { [ "$(grep -c '^READY=1$' "$T/notify.log")" -ge 2 ]; }
+wait_until grep -q ' RELOADING=1$' "$T/notify.log" || fail "no RELOADING=1"
+two_ready() { [ "$(grep -c ' READY=1$' "$T/notify.log")" -ge 2 ]; }
 wait_until two_ready || fail "no READY=1 after the reload"
 stop_daemon || fail "stop"
-wait_until grep -q '^STOPPING=1$' "$T/notify.log" || fail "no STOPPING=1"
-grep -q '^STATUS=' "$T/notify.log" || fail "no STATUS="
+wait_until grep -q ' STOPPING=1$' "$T/notify.log" || fail "no STOPPING=1"
+grep -q ' STATUS=' "$T/notify.log" || fail "no STATUS="
 exit 0

@@ -3,7 +3,8 @@
 # --reset-state, another socket, the directory reached through a symlinked
 # parent) on the same state directory refuses to start, naming the
 # directory and the pid of the first, and leaves the first and its store
-# alone; the first keeps working.
+# alone; the first keeps working. (--once --dry-run is the preview that
+# works beside the daemon: t-once-preview.sh.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/store-lib.sh"
 command -v timeout >/dev/null 2>&1 || skip "needs timeout(1)"
@@ -50,7 +51,6 @@ second() {
 
 second "daemon" "$STATE" -f
 second "--once" "$STATE" --once
-second "--once --dry-run" "$STATE" --once --dry-run
 second "--reset-state" "$STATE" -f --reset-state
 HOUSEKEEPER_SOCKET="$T/other.sock" second "other socket" "$STATE" -f
 [ ! -e "$T/other.sock" ] || fail "second daemon left $T/other.sock"

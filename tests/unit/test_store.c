@@ -484,6 +484,71 @@ static void test_second_open_refused(void **state)
 	hk_store_close(s);
 }
 
+/* The read-only open of the preview (--once --dry-run beside a running
+ * daemon): no store yet is -ENOENT with nothing created; beside an open
+ * writer (another process, as LMDB wants) it needs no lock, reads what the
+ * writer committed and writes nothing (a flush with queued writes is
+ * -EROFS); the writer goes on committing. */
+static void test_read_only(void **state)
+{
+	struct fixture *fx = *state;
+	const struct hk_store_options ro = { .read_only = true };
+	struct stat before, after;
+	char *cause;
+	pid_t pid;
+	int status;
+
+	cause = open_fail(fx->state, &ro, -ENOENT);
+	free(cause);
+	assert_int_equal(access(fx->state, F_OK), -1);   /* nothing created */
+
+	struct hk_store *w = open_ok(fx, NULL);
+	struct hk_registration *r = reg_make(ID_A, true);
+	assert_int_equal(hk_store_reg_put(w, r), 0);
+	assert_int_equal(hk_store_flush(w), 0);
+	assert_int_equal(stat(fx->data, &before), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct hk_store *s2 = NULL;
+		struct hk_registration **regs = NULL;
+		size_t n = 0;
+		char *c2 = NULL;
+		int ok = hk_store_open(fx->state, &ro, NOW, &s2, &c2) == 0 &&
+			 hk_store_reg_load_all(s2, &regs, &n) == 0 && n == 1 &&
+			 strcmp(regs[0]->id, ID_A) == 0 && hk_store_flush(s2) == 0 &&
+			 hk_store_reg_put(s2, regs[0]) == 0 && hk_store_flush(s2) == -EROFS;
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(stat(fx->data, &after), 0);
+	assert_int_equal(before.st_size, after.st_size);
+	assert_int_equal(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
+	assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+	/* the writer still holds the directory and commits */
+	struct hk_registration *r2 = reg_make(ID_B, false);
+	assert_int_equal(hk_store_reg_put(w, r2), 0);
+	assert_int_equal(hk_store_flush(w), 0);
+	cause = open_fail(fx->state, NULL, HK_EBUSY);
+	free(cause);
+	hk_store_close(w);
+	hk_registration_free(r);
+	hk_registration_free(r2);
+
+	/* no daemon: read-only in this process, the data file checked */
+	struct hk_store *s = open_ok(fx, &ro);
+	struct hk_registration **regs = NULL;
+	size_t n = 0;
+	assert_int_equal(hk_store_reg_load_all(s, &regs, &n), 0);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		hk_registration_free(regs[i]);
+	free(regs);
+	hk_store_close(s);
+}
+
 /* A store with a little of everything, flushed and closed. */
 static void make_store(const struct fixture *fx)
 {
@@ -1501,6 +1566,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dir_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_open_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_half, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_100, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
