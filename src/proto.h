@@ -149,8 +149,8 @@ int hk_proto_base64_decode(const char *text, size_t text_len, char **out, size_t
 #ifndef HK_CLIENT_LIBRARY
 /* Registrations and reports (daemon and CLI side) ----------------------------- */
 
-#include "config.h"
-#include "engine.h"
+#include "registration.h"
+#include "report.h"
 
 /* Fields of a registration given in JSON args (hk_proto_registration_parse). */
 #define HK_PROTO_F_NAME          (1u << 0)
