@@ -22,6 +22,7 @@
 #include "config.h"
 #include "log.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "report.h"
 #include "sched.h"
 #include "units.h"

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "service.h"
 #include "service_int.h"
 #include "scan.h"

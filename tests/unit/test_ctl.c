@@ -32,6 +32,7 @@
 #include "fair.h"
 #include "log.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "util.h"
 #include "testutil.h"
 
