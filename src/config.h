@@ -63,13 +63,7 @@
 #include <stdio.h>
 
 #include "cron.h"
-
-/* age_by bits: the age of a file is the newest of the selected times. */
-#define HK_AGE_MTIME 0x1u
-#define HK_AGE_ATIME 0x2u
-#define HK_AGE_CTIME 0x4u
-
-#define HK_UUID_LEN 36
+#include "registration.h"
 
 /* Staging limits (see above). */
 #define HK_CONFIG_MAX_FILE (1024 * 1024)   /* bytes per file */
@@ -78,42 +72,6 @@
 #define HK_CONFIG_MAX_DESCRIPTION 256
 #define HK_CONFIG_MAX_RETENTION_DAYS 36500
 #define HK_CONFIG_MAX_PRIORITY 1000000000L
-
-enum hk_reg_source {
-	HK_SOURCE_CONFIG,   /* from an INI file: changed by editing files */
-	HK_SOURCE_API,      /* registered through the control socket */
-};
-
-/* One registration: a directory, a pattern, and its limits. */
-struct hk_registration {
-	char id[HK_UUID_LEN + 1];   /* config: UUIDv5 of the section name */
-	char *name;                 /* section name ("myapp-logs"); api: NULL or given */
-	char *directory;            /* absolute, lexically clean */
-	char *pattern;              /* fnmatch(3) on the file name, default "*" */
-	char **excludes;            /* NULL-terminated list of globs (may be empty) */
-	size_t n_excludes;
-	int64_t retention;          /* seconds; 0 = no age limit */
-	bool has_retention;         /* retention was set (even to 0 = explicitly none) */
-	uint64_t max_files;         /* keep the newest N; only with has_max_files */
-	bool has_max_files;
-	uint64_t max_size;          /* bytes; has_max_size false = no size limit */
-	bool has_max_size;
-	long priority;              /* lower runs first; default 100 */
-	char *description;          /* may be NULL */
-	bool recursive;
-	unsigned age_by;            /* HK_AGE_* bits, default HK_AGE_MTIME */
-	char *schedule;             /* own sweep cron expression, NULL if none */
-	struct hk_cron schedule_cron;
-	bool allow_system_directory;
-	bool default_retention;     /* retention came from housekeeper_default_retention */
-	enum hk_reg_source source;
-	char *source_file;          /* config: file of the section, else NULL */
-	unsigned source_line;       /* config: line of the section header */
-	int64_t created_at;         /* epoch seconds; 0 when unknown */
-	int64_t updated_at;
-	int64_t last_run;
-	uint32_t owner_uid;         /* api: uid that registered it; config: 0 */
-};
 
 /* [scheduler]: the seed's settings, with the seed's defaults. */
 struct hk_scheduler_settings {
@@ -175,10 +133,6 @@ struct hk_config_errors {
 };
 void hk_config_errors_fini(struct hk_config_errors *errs);
 
-/* The [cleanup] defaults of the key table (pattern "*", priority 100,
- * age_by mtime, no excludes...) set into a zeroed registration. */
-void hk_registration_set_defaults(struct hk_registration *reg);
-
 /* A reload: gives next the running values of the keys only a restart
  * can change ([daemon] state_directory, control_socket, control_group).
  * Returns how many differed; their names go to changed (up to max). */
@@ -203,27 +157,5 @@ void hk_config_free(struct hk_config *cfg);
  * setting with its value (defaults spelled out), each registration with a
  * comment naming the file and line it came from. */
 void hk_config_print(const struct hk_config *cfg, FILE *out);
-
-/* Registrations ------------------------------------------------------------ */
-
-/* Validate one registration (directory absolute and clean, not a system
- * directory unless allowed, also after resolving symlinks; pattern without
- * '/'; values in range). Shared by the config loader and the control API.
- * Returns 0, or an HK_E* / -errno code with *cause (owned by the caller). */
-int hk_registration_validate(const struct hk_registration *reg, char **cause);
-/* A registration must not clean the daemon's own state (SPEC 7): its
- * directory is neither state_dir nor inside it, as written and as the
- * kernel resolves both. Returns 0, or HK_ECONFIG with *cause (owned by
- * the caller). Shared by the config loader and the control API. */
-int hk_registration_check_state(const struct hk_registration *reg, const char *state_dir,
-				char **cause);
-/* Is path (canonical, absolute) one of the protected system directories? */
-bool hk_path_is_system_directory(const char *path);
-/* Deterministic UUIDv5 id for a config section name. */
-void hk_registration_id_from_name(const char *name, char out[HK_UUID_LEN + 1]);
-struct hk_registration *hk_registration_dup(const struct hk_registration *reg);
-void hk_registration_free(struct hk_registration *reg);
-/* Does the registration set any limit of its own? */
-bool hk_registration_has_policy(const struct hk_registration *reg);
 
 #endif /* HK_CONFIG_H */

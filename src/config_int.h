@@ -1,8 +1,8 @@
 /*
  * config_int.h - what the files of the configuration loader share
- * (config.c, config_keys.c, config_reg.c, config_print.c): the state of a
- * load and of the file being parsed, defaults, and the helpers used across
- * them. Private to those files; the rest of the daemon includes config.h.
+ * (config.c, config_keys.c, config_reg.c, config_print.c, config_err.c):
+ * the state of a load and of the file being parsed, defaults, and the
+ * helpers used across them. Private to those files; the rest of the daemon includes config.h.
  */
 #ifndef HK_CONFIG_INT_H
 #define HK_CONFIG_INT_H

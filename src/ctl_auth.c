@@ -21,6 +21,7 @@
 #include "ctl_int.h"
 #include "log.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "scan.h"
 #include "util.h"
 

@@ -22,6 +22,7 @@
 #include "ctl_int.h"
 #include "log.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "util.h"
 
 /* Handlers ---------------------------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* housekeeperd - the daemon's entry point; everything else is in daemon.c. */
+/* housekeeperd - the daemon's entry point: one call into daemon.c (hk_daemon_main). */
 #include "autoconfig.h"
 
 #include "daemon.h"

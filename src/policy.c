@@ -52,7 +52,8 @@ static int64_t policy_sec_to_ns(int64_t sec)
 void hk_policy_from_registration(const struct hk_registration *reg, long default_retention_days,
 				 struct hk_policy *out)
 {
-	/* Same test as hk_registration_has_policy(), without linking config.c. */
+	/* Same test as hk_registration_has_policy(), without calling into
+	 * config_reg.c. */
 	bool has_policy = reg->retention > 0 || reg->has_max_files || reg->has_max_size;
 
 	out->retention_ns = policy_sec_to_ns(reg->retention);

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "registration.h"
 
 enum hk_reason {
 	HK_REASON_NONE = 0,

@@ -15,6 +15,7 @@
 
 #include "housekeeper.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "policy.h"
 #include "reap.h"
 #include "units.h"

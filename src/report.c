@@ -1,9 +1,12 @@
 /*
- * report.c - run reports and atomic writes of daemon-owned files.
+ * report.c - run reports (freed, printed as text, rendered as JSON off the
+ * loop, written, read back, pruned and capped per uid) and atomic writes
+ * of daemon-owned files.
  */
 #include "autoconfig.h"
 
 #include <dirent.h>
+#include <ev.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -16,9 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "report.h"
+#include "sched.h"
+#include "units.h"
 #include "util.h"
 
 int hk_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
@@ -327,4 +334,81 @@ int hk_report_read(const char *dir, uint64_t job_id, size_t max, struct hk_buf *
 	}
 	closedir(d);
 	return r;
+}
+
+/* Report data -------------------------------------------------------------- */
+
+void hk_report_clear(struct hk_report *rep)
+{
+	for (size_t i = 0; i < rep->n_regs; i++) {
+		free(rep->regs[i].name);
+		free(rep->regs[i].directory);
+		free(rep->regs[i].error);
+	}
+	for (size_t i = 0; i < rep->n_files; i++)
+		free(rep->files[i].path);
+	free(rep->regs);
+	free(rep->files);
+	free(rep->not_run);
+	rep->not_run = NULL;
+	rep->n_not_run = 0;
+	rep->regs = NULL;
+	rep->n_regs = 0;
+	rep->files = NULL;
+	rep->n_files = 0;
+}
+
+void hk_report_free(struct hk_report *rep)
+{
+	if (!rep)
+		return;
+	hk_report_clear(rep);
+	free(rep);
+}
+
+void hk_report_print(const struct hk_report *rep, FILE *out)
+{
+	uint64_t files = 0, bytes = 0, errors = 0, skipped = 0, waiting = 0;
+	char sz[32];
+	for (size_t i = 0; i < rep->n_files; i++) {
+		const struct hk_report_file *f = &rep->files[i];
+		struct hk_buf path = { 0 };
+		hk_buf_append_escaped(&path, f->path, strlen(f->path));
+		fprintf(out, "%-12s %-5s %10s  %s", hk_reap_outcome_name(f->outcome),
+			hk_reason_name(f->reason), hk_size_human(f->size, sz, sizeof(sz)),
+			path.data);
+		if (f->outcome == HK_REAP_FAILED)
+			fprintf(out, " (%s)", hk_strerror(f->err));
+		fputc('\n', out);
+		hk_buf_fini(&path);
+	}
+	for (size_t i = 0; i < rep->n_regs; i++) {
+		const struct hk_report_reg *r = &rep->regs[i];
+		files += r->deleted;
+		bytes += r->bytes;
+		errors += r->errors;
+		skipped += r->skipped;
+		/* a registration that could not be cleaned is an error like a file */
+		errors += r->error != NULL;
+		waiting += r->waiting;
+		if (r->error)
+			fprintf(out, "error        %s: %s\n", r->directory, r->error);
+		else if (r->waiting)
+			fprintf(out, "waiting      %s: does not exist yet\n", r->directory);
+	}
+	if (rep->files_omitted) {
+		fprintf(out, "(%" PRIu64 " more file%s not listed: the report lists the first %zu",
+			rep->files_omitted, rep->files_omitted == 1 ? "" : "s", rep->n_files);
+		if (rep->file)
+			fprintf(out, "; the JSON report: %s", rep->file);
+		fprintf(out, "%s)\n", rep->dry_run ? "" : "; every deletion is in the audit trail");
+	}
+	fprintf(out, "total: %" PRIu64 " file%s, %s %s (%zu registration%s, %" PRIu64
+		" skipped, %" PRIu64 " error%s",
+		files, files == 1 ? "" : "s", hk_size_human(bytes, sz, sizeof(sz)),
+		rep->dry_run ? "would be deleted" : "deleted", rep->n_regs,
+		rep->n_regs == 1 ? "" : "s", skipped, errors, errors == 1 ? "" : "s");
+	if (waiting)
+		fprintf(out, ", %" PRIu64 " waiting for %s directory", waiting, waiting == 1 ? "its" : "their");
+	fprintf(out, ")\n");
 }

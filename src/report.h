@@ -1,22 +1,94 @@
 /*
- * report.h - files the daemon writes for people and tools: one JSON run
- * report per job (schema: hk_proto_report_to_json, plus "outcome" and
- * "filesystems"), the Prometheus textfile, and their retention. Every file
- * is written atomically: a temp file in the same directory, fsync, rename.
+ * report.h - run reports: what a sweep, a manual run or the event path
+ * deleted (struct hk_report, filled by the engine, owned by the job or the
+ * daemon), its human text, and the files the daemon writes for people and
+ * tools: one JSON run report per job (schema: hk_proto_report_to_json,
+ * plus "outcome" and "filesystems"), the Prometheus textfile, and their
+ * retention. Every file is written atomically: a temp file in the same
+ * directory, fsync, rename. No loop here: a render's loop and async
+ * watcher are only pointers.
  */
 #ifndef HK_REPORT_H
 #define HK_REPORT_H
 
-#include <ev.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
-#include "engine.h"
-#include "sched.h"
+#include "policy.h"
+#include "reap.h"
+#include "registration.h"
 #include "util.h"
+
+struct ev_loop;
+struct ev_async;
+struct hk_config;
+struct hk_job_info;
+
+/* One file of a run report. */
+struct hk_report_file {
+	char *path;                 /* absolute, raw bytes */
+	char reg_id[HK_UUID_LEN + 1];   /* a copy: registrations may go while the report lives */
+	uint64_t size;
+	uint64_t blocks;
+	int64_t mtime_ns;
+	enum hk_reason reason;
+	enum hk_reap_outcome outcome;
+	int err;
+};
+
+/* Per registration totals of a run. */
+struct hk_report_reg {
+	char id[HK_UUID_LEN + 1];
+	char *name;
+	char *directory;
+	uint64_t scanned;           /* candidate files seen */
+	uint64_t selected;          /* chosen by the policies */
+	uint64_t deleted;           /* deleted (or would be, in a dry run) */
+	uint64_t bytes;             /* their st_size sum */
+	uint64_t blocks_bytes;      /* their st_blocks * 512 sum */
+	uint64_t skipped;           /* changed, locked, refused */
+	uint64_t errors;
+	int64_t free_before;        /* free bytes of the filesystem before the sweep; -1: unknown */
+	int64_t free_after;         /* ... and after it */
+	char *error;                /* the registration could not be cleaned (NULL: fine) */
+	bool waiting;               /* its directory does not exist (yet): nothing to do, no error */
+};
+
+/* The outcome of one sweep or manual run. */
+struct hk_report {
+	uint64_t job_id;
+	const char *trigger;        /* "once", "schedule", "manual", ... (static) */
+	bool dry_run;
+	int64_t started_ns;
+	int64_t finished_ns;
+	struct hk_report_reg *regs;
+	size_t n_regs;
+	struct hk_report_file *files;
+	size_t n_files;
+	uint64_t files_omitted;     /* beyond HK_REPORT_MAX_FILES: counted, not listed */
+	const char *file;           /* the JSON report's path once written, else NULL;
+				       borrowed from whoever wrote it (hk_report_print) */
+	char (*not_run)[HK_UUID_LEN + 1];   /* registrations the job did not sweep to the
+					       end (default_timeout, a stop) */
+	size_t n_not_run;
+	struct hk_buf *text;        /* its JSON text when rendered off the loop (report.h:
+				       hk_report_render), else NULL; borrowed: a job's
+				       waiter may take the buffer (then text->data NULL) */
+};
+
+/* Files listed in one report at most (a sweep of millions stays small). */
+#define HK_REPORT_MAX_FILES 100000
+/* Free what a report holds (registrations, files) and empty it. */
+void hk_report_clear(struct hk_report *rep);
+void hk_report_free(struct hk_report *rep);
+/* Human text: one line per file, registrations that failed or wait for
+ * their directory, how many files the report left unlisted and where the
+ * JSON report is (rep->file, when set), then totals. */
+void hk_report_print(const struct hk_report *rep, FILE *out);
 
 /* Write data to path atomically (O_EXCL|O_NOFOLLOW temp file beside it,
  * fsync, rename). Returns 0 or -errno. */
@@ -41,8 +113,6 @@ struct hk_buf;
 int hk_report_text(const struct hk_job_info *job, const struct hk_report *rep,
 		   struct hk_buf *text);
 
-/* Delete the report files in dir last modified before before_ns (only
- * regular files named report-*.json). Returns how many went. */
 /* A job's report rendered off the loop thread (a 100k-file report is
  * 18 MB of text: built and written on the loop it held the daemon for
  * up to a second and a half). The thread builds the text of job and rep
@@ -56,7 +126,7 @@ struct hk_report_render {
 	const struct hk_report *rep;
 	char *dir;
 	struct ev_loop *loop;
-	ev_async *done;
+	struct ev_async *done;
 	struct hk_buf text;
 	char *path;
 	int rc;
@@ -69,6 +139,8 @@ bool hk_report_render_finished(const struct hk_report_render *r);
 void hk_report_render_join(struct hk_report_render *r);
 void hk_report_render_fini(struct hk_report_render *r);
 
+/* Delete the report files in dir last modified before before_ns (only
+ * regular files named report-*.json). Returns how many went. */
 size_t hk_report_prune(const char *dir, int64_t before_ns);
 /* The JSON report file of job job_id in dir, appended to out without its
  * final newline (a report is written whole, so the file is one object).

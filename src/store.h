@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "registration.h"
 
 struct hk_store;
 

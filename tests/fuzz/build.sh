@@ -65,7 +65,7 @@ sources=$(sed -n '/^libhk_internal_la_SOURCES *=/,/[^\\]$/p' "$srcdir/Makefile.a
 pkg_cflags=$(pkg-config --cflags inih uuid lmdb jansson 2>/dev/null || true)
 libs="$(pkg-config --libs inih uuid jansson 2>/dev/null || echo '-linih -luuid -ljansson') -llmdb -lev -lm"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-cflags="$FUZZ_CFLAGS $san -I$out -I$srcdir/include -iquote $srcdir/src $pkg_cflags \
+cflags="$FUZZ_CFLAGS $san -I$out -I$srcdir/include -iquote $srcdir/src -iquote $srcdir/src/lib $pkg_cflags \
 	-DHK_SYSCONFDIR=\"/etc/housekeeper\" -DHK_RUNSTATEDIR=\"/run/housekeeper\" \
 	-DHK_LOCALSTATEDIR=\"/var/lib/housekeeper\" -DHK_LIBDIR_CONFD=\"/usr/lib/housekeeper/conf.d\""
 export CC cflags srcdir out
@@ -75,7 +75,7 @@ stamp="$out/obj/.flags"
 echo "$CC $cflags" >"$stamp.new"
 if ! cmp -s "$stamp.new" "$stamp"; then rm -f "$out"/obj/*.o; fi
 mv "$stamp.new" "$stamp"
-newest_h=$(ls -t "$srcdir"/src/*.h "$srcdir"/include/*.h "$out/autoconfig.h" | head -n 1)
+newest_h=$(ls -t "$srcdir"/src/*.h "$srcdir"/src/lib/*.h "$srcdir"/include/*.h "$out/autoconfig.h" | head -n 1)
 echo "$sources" | xargs -P "$JOBS" -I{} sh -c '
 	o="$out/obj/$(basename {} .c).o"
 	if [ ! -f "$o" ] || [ "$srcdir/{}" -nt "$o" ] || [ "$1" -nt "$o" ]; then

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "housekeeper.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -5,7 +5,7 @@
  * oversize, half-sent and valid requests; stale/foreign files at the
  * socket path; the client cap), fairness between uids (token bucket, slot
  * accounting, the run rate limit), and libhousekeeper against that server
- * (compiled in from src/client.c, see below).
+ * (compiled in from src/lib/client.c, see below).
  */
 #include "autoconfig.h"
 
@@ -32,6 +32,7 @@
 #include "fair.h"
 #include "log.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "util.h"
 #include "testutil.h"
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "proto.h"
+#include "proto_records.h"
 #include "util.h"
 
 /* Frames --------------------------------------------------------------------- */

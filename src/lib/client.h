@@ -1,6 +1,7 @@
 /*
- * client.h - internals of libhousekeeper (src/client.c). The public API is
- * include/housekeeper.h; this header only holds the library's tunables.
+ * client.h - internals of libhousekeeper (src/lib/client.c). The public
+ * API is include/housekeeper.h; this header only holds the library's
+ * tunables.
  */
 #ifndef HK_CLIENT_H
 #define HK_CLIENT_H
