@@ -138,6 +138,18 @@ void config_defaults_apply(enum config_kind section, void *base);
 /* The value of a CONFIG_T_LONG/BOOL/STR/PATH or char * custom key in base. */
 #define CONFIG_AT(base, s, type) ((type *)(void *)((char *)(base) + (s)->offset))
 
+/* The setters and printers of min_free/free_target, low_watermark and
+ * unit (config_limits.c). */
+void config_reg_space(struct config_file *f, const struct config_setting *s, void *base,
+		      const char *v);
+void config_print_space(FILE *out, const struct config_setting *s, const void *base);
+void config_reg_low_watermark(struct config_file *f, const struct config_setting *s, void *base,
+			      const char *v);
+void config_print_low_watermark(FILE *out, const struct config_setting *s, const void *base);
+void config_reg_unit(struct config_file *f, const struct config_setting *s, void *base,
+		     const char *v);
+void config_print_unit(FILE *out, const struct config_setting *s, const void *base);
+
 /* "key = value" lines of -T (config_keys.c; the document is config_print.c). */
 void config_print_kv(FILE *out, const char *key, const char *value);
 void config_print_setting(FILE *out, const struct config_setting *s, const void *base);

@@ -711,6 +711,14 @@ static const struct config_setting config_table[] = {
 	  .aux_offset = offsetof(struct hk_registration, schedule_cron) },
 	{ "allow_system_directory", CLEANUP(allow_system_directory), .type = CONFIG_T_BOOL,
 	  .def = "false" },
+	{ "min_free", CLEANUP(min_free), CUSTOM(config_reg_space, config_print_space) },
+	{ "free_target", CLEANUP(free_target), CUSTOM(config_reg_space, config_print_space) },
+	{ "low_watermark", CLEANUP(low_watermark),
+	  CUSTOM(config_reg_low_watermark, config_print_low_watermark), .def = "100%" },
+	{ "skip_open", CLEANUP(skip_open), .type = CONFIG_T_BOOL, .def = "false" },
+	{ "unit", CLEANUP(unit), CUSTOM(config_reg_unit, config_print_unit), .def = "file" },
+	{ "remove_empty_dirs", CLEANUP(remove_empty_dirs), .type = CONFIG_T_BOOL,
+	  .def = "false" },
 };
 
 /* Keys that set the same thing: setting both in one section is an error. */

@@ -107,6 +107,33 @@ int hk_registration_validate(const struct hk_registration *reg, char **cause)
 		msg = hk_xstrdup("age_by: use mtime, atime, ctime or a list of them");
 		goto out;
 	}
+	if (reg->free_target.set && !reg->min_free.set) {
+		msg = hk_xstrdup("free_target: needs min_free (it is how far below min_free the "
+				 "free space is brought back)");
+		goto out;
+	}
+	if (reg->free_target.set && reg->free_target.is_percent == reg->min_free.is_percent &&
+	    (reg->free_target.is_percent ? reg->free_target.percent < reg->min_free.percent
+					 : reg->free_target.bytes < reg->min_free.bytes)) {
+		msg = hk_xstrdup("free_target: less than min_free (it is the free space to reach "
+				 "once below min_free)");
+		goto out;
+	}
+	if (reg->low_watermark > 100) {
+		msg = hk_xasprintf("low_watermark: %u%% is out of range (1%%..100%%)",
+				   reg->low_watermark);
+		goto out;
+	}
+	if (reg->remove_empty_dirs && !reg->recursive) {
+		msg = hk_xstrdup("remove_empty_dirs: needs recursive = yes (the directory itself is "
+				 "never removed)");
+		goto out;
+	}
+	if (reg->unit == HK_UNIT_DIRECTORY && reg->recursive) {
+		msg = hk_xstrdup("unit = directory: the units are the subdirectories directly in the "
+				 "directory; not with recursive = yes");
+		goto out;
+	}
 	if (reg->schedule) {
 		struct hk_cron cron;
 		char *c = NULL;
@@ -249,5 +276,5 @@ void hk_registration_free(struct hk_registration *reg)
 
 bool hk_registration_has_policy(const struct hk_registration *reg)
 {
-	return reg->has_retention || reg->has_max_files || reg->has_max_size;
+	return reg->has_retention || reg->has_max_files || reg->has_max_size || reg->min_free.set;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cron.h"
+#include "units.h"
 
 /* age_by bits: the age of a file is the newest of the selected times. */
 #define HK_AGE_MTIME 0x1u
@@ -24,6 +25,12 @@
 enum hk_reg_source {
 	HK_SOURCE_CONFIG,   /* from an INI file: changed by editing files */
 	HK_SOURCE_API,      /* registered through the control socket */
+};
+
+/* What one candidate of a registration is (unit =). */
+enum hk_unit {
+	HK_UNIT_FILE = 0,        /* each matching regular file */
+	HK_UNIT_DIRECTORY = 1,   /* each matching subdirectory directly in the directory */
 };
 
 /* One registration: a directory, a pattern, and its limits. */
@@ -47,6 +54,13 @@ struct hk_registration {
 	char *schedule;             /* own sweep cron expression, NULL if none */
 	struct hk_cron schedule_cron;
 	bool allow_system_directory;
+	struct hk_space min_free;   /* unset: no free-space floor (SPEC 5) */
+	struct hk_space free_target;   /* unset: min_free */
+	unsigned low_watermark;     /* percent (1..100) of max_files/max_size to trim to;
+				     * 100 by default, and 0 (a zeroed struct) means 100 too */
+	bool skip_open;             /* a file any process holds open is kept and retried */
+	enum hk_unit unit;          /* HK_UNIT_FILE unless unit = directory */
+	bool remove_empty_dirs;     /* recursive only: empty subdirectories removed */
 	bool default_retention;     /* retention came from housekeeper_default_retention */
 	enum hk_reg_source source;
 	char *source_file;          /* config: file of the section, else NULL */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loopstat.h"
 #include "notify.h"
 #include "proto.h"
 #include "service_int.h"

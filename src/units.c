@@ -373,3 +373,73 @@ char *hk_size_human(uint64_t bytes, char *buf, size_t len)
 	snprintf(buf, len, "%" PRIu64 ".%" PRIu64 " %s", tenths / 10, tenths % 10, names[unit]);
 	return buf;
 }
+
+/* "N%" with N a whole number in lo..hi: 0 and *out, or -EINVAL/-ERANGE. */
+static int units_percent(const char *s, unsigned lo, unsigned hi, unsigned *out, char **cause)
+{
+	const char *p = units_skip_space(s);
+	char *end;
+	if (!isdigit((unsigned char)*p)) {
+		units_set_cause(cause, hk_xasprintf("\"%s\": expected a number of percent (N%%)", s));
+		return -EINVAL;
+	}
+	errno = 0;
+	unsigned long v = strtoul(p, &end, 10);
+	if (*end != '%' || *units_skip_space(end + 1)) {
+		units_set_cause(cause, hk_xasprintf("\"%s\": expected N%% with a whole N", s));
+		return -EINVAL;
+	}
+	if (errno == ERANGE || v < lo || v > hi) {
+		units_set_cause(cause, hk_xasprintf("\"%s\": a share from %u%% to %u%%", s, lo, hi));
+		return -ERANGE;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+int hk_space_parse(const char *s, struct hk_space *out, char **cause)
+{
+	struct hk_space sp = { .set = true };
+	int r;
+	if (s && strchr(s, '%')) {
+		sp.is_percent = true;
+		r = units_percent(s, 1, 99, &sp.percent, cause);
+	} else {
+		r = hk_size_parse(s, false, &sp.bytes, cause);
+	}
+	if (r == 0)
+		*out = sp;
+	return r;
+}
+
+int hk_percent_parse(const char *s, unsigned *out, char **cause)
+{
+	if (!s || !strchr(s, '%')) {
+		units_set_cause(cause, hk_xasprintf("\"%s\": expected a share N%% (1%% to 100%%)",
+						    s ? s : ""));
+		return -EINVAL;
+	}
+	return units_percent(s, 1, 100, out, cause);
+}
+
+char *hk_space_format(const struct hk_space *sp, char *buf, size_t len)
+{
+	if (!sp->set)
+		snprintf(buf, len, "%s", "");
+	else if (sp->is_percent)
+		snprintf(buf, len, "%u%%", sp->percent);
+	else
+		hk_size_format(sp->bytes, buf, len);
+	return buf;
+}
+
+uint64_t hk_space_bytes(const struct hk_space *sp, uint64_t fs_bytes)
+{
+	if (!sp->set)
+		return 0;
+	if (!sp->is_percent)
+		return sp->bytes;
+	/* fs_bytes * percent / 100, rounded up, without overflow */
+	uint64_t q = fs_bytes / 100, r = fs_bytes % 100;
+	return q * sp->percent + (r * sp->percent + 99) / 100;
+}

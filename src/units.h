@@ -44,6 +44,25 @@ int hk_duration_parse(const char *s, bool allow_bare, int64_t *out_sec, char **c
  * Same error contract as hk_duration_parse. */
 int hk_size_parse(const char *s, bool allow_bare, uint64_t *out_bytes, char **cause);
 
+/* A free-space amount (min_free, free_target): a size, or a share "N%" of
+ * the filesystem's size (1..99). */
+struct hk_space {
+	bool set;
+	bool is_percent;
+	unsigned percent;   /* when is_percent */
+	uint64_t bytes;     /* when !is_percent */
+};
+
+/* Parse "SIZE" (the size grammar, no bare numbers but "0") or "N%" into
+ * *out (set). Same error contract as hk_duration_parse. */
+int hk_space_parse(const char *s, struct hk_space *out, char **cause);
+/* Parse a share "N%" of a limit (low_watermark), 1..100. Same contract. */
+int hk_percent_parse(const char *s, unsigned *out, char **cause);
+/* "N%" or the size as hk_size_format writes it; "" when unset. */
+char *hk_space_format(const struct hk_space *sp, char *buf, size_t len);
+/* The bytes sp means on a filesystem of fs_bytes (a percentage rounds up). */
+uint64_t hk_space_bytes(const struct hk_space *sp, uint64_t fs_bytes);
+
 /* Buffer size that always holds the output of the three formatters below;
  * a smaller buffer gets a truncated, NUL-terminated string. */
 #define HK_UNITS_FORMAT_MAX 64

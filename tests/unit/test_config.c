@@ -1437,6 +1437,13 @@ static const struct {
 	{ CONFIG_SEC_CLEANUP, "age_by", "atime, mtime" },
 	{ CONFIG_SEC_CLEANUP, "schedule", "0 * * * *" },
 	{ CONFIG_SEC_CLEANUP, "allow_system_directory", "1" },
+	{ CONFIG_SEC_CLEANUP, "min_free", "10%" },
+	/* keys that need another: the example sets it on its next line */
+	{ CONFIG_SEC_CLEANUP, "free_target", "2G\nmin_free = 1G" },
+	{ CONFIG_SEC_CLEANUP, "low_watermark", "80%" },
+	{ CONFIG_SEC_CLEANUP, "skip_open", "yes" },
+	{ CONFIG_SEC_CLEANUP, "unit", "directory" },
+	{ CONFIG_SEC_CLEANUP, "remove_empty_dirs", "yes\nrecursive = yes" },
 };
 
 static const char *table_example(const struct config_setting *s)

@@ -383,6 +383,40 @@ static void test_size_format(void **state)
 	}
 }
 
+/* min_free/free_target (SIZE or N%) and low_watermark (N%). */
+static void test_space_and_percent(void **state)
+{
+	struct hk_space sp;
+	unsigned pct;
+	char buf[HK_UNITS_FORMAT_MAX];
+	char *cause = NULL;
+	(void)state;
+
+	assert_int_equal(hk_space_parse("10%", &sp, NULL), 0);
+	assert_true(sp.set && sp.is_percent && sp.percent == 10);
+	assert_string_equal(hk_space_format(&sp, buf, sizeof(buf)), "10%");
+	assert_int_equal(hk_space_bytes(&sp, 1000), 100);
+	assert_int_equal(hk_space_bytes(&sp, 1001), 101);   /* rounded up */
+	assert_int_equal(hk_space_parse("2G", &sp, NULL), 0);
+	assert_true(sp.set && !sp.is_percent && sp.bytes == 2ULL << 30);
+	assert_string_equal(hk_space_format(&sp, buf, sizeof(buf)), "2G");
+	assert_int_equal(hk_space_bytes(&sp, 1000), 2ULL << 30);
+	assert_int_equal(hk_space_parse("100%", &sp, &cause), -ERANGE);
+	assert_non_null(strstr(cause, "99%"));
+	free(cause);
+	cause = NULL;
+	assert_int_equal(hk_space_parse("0%", &sp, NULL), -ERANGE);
+	assert_int_equal(hk_space_parse("5.5%", &sp, NULL), -EINVAL);
+	assert_int_equal(hk_space_parse("5", &sp, NULL), -EINVAL);   /* a size needs its unit */
+	assert_int_equal(hk_percent_parse("80%", &pct, NULL), 0);
+	assert_int_equal(pct, 80);
+	assert_int_equal(hk_percent_parse("100%", &pct, NULL), 0);
+	assert_int_equal(hk_percent_parse("101%", &pct, NULL), -ERANGE);
+	assert_int_equal(hk_percent_parse("80", &pct, &cause), -EINVAL);
+	assert_non_null(strstr(cause, "N%"));
+	free(cause);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_size_parse_ok),
 		cmocka_unit_test(test_size_parse_errors),
 		cmocka_unit_test(test_size_format),
+		cmocka_unit_test(test_space_and_percent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
