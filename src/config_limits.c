@@ -17,6 +17,17 @@
 #include "units.h"
 #include "util.h"
 
+/* "key = value" ("key =" when unset): these values are short and never
+ * start with ';', so config_print_kv's other forms are not needed (and
+ * calling it would make this file and config_keys.c call each other). */
+static void limits_print(FILE *out, const char *key, const char *value)
+{
+	if (*value)
+		fprintf(out, "%s = %s\n", key, value);
+	else
+		fprintf(out, "%s =\n", key);
+}
+
 void config_reg_space(struct config_file *f, const struct config_setting *s, void *base,
 		      const char *v)
 {
@@ -34,8 +45,8 @@ void config_reg_space(struct config_file *f, const struct config_setting *s, voi
 void config_print_space(FILE *out, const struct config_setting *s, const void *base)
 {
 	char buf[HK_UNITS_FORMAT_MAX];
-	config_print_kv(out, s->name,
-			hk_space_format(CONFIG_AT(base, s, const struct hk_space), buf, sizeof(buf)));
+	limits_print(out, s->name,
+		     hk_space_format(CONFIG_AT(base, s, const struct hk_space), buf, sizeof(buf)));
 }
 
 void config_reg_low_watermark(struct config_file *f, const struct config_setting *s, void *base,
@@ -56,7 +67,7 @@ void config_print_low_watermark(FILE *out, const struct config_setting *s, const
 {
 	char buf[16];
 	snprintf(buf, sizeof(buf), "%u%%", *CONFIG_AT(base, s, const unsigned));
-	config_print_kv(out, s->name, buf);
+	limits_print(out, s->name, buf);
 }
 
 void config_reg_unit(struct config_file *f, const struct config_setting *s, void *base,
@@ -73,7 +84,7 @@ void config_reg_unit(struct config_file *f, const struct config_setting *s, void
 
 void config_print_unit(FILE *out, const struct config_setting *s, const void *base)
 {
-	config_print_kv(out, s->name,
-			*CONFIG_AT(base, s, const enum hk_unit) == HK_UNIT_DIRECTORY ? "directory"
-										 : "file");
+	limits_print(out, s->name,
+		     *CONFIG_AT(base, s, const enum hk_unit) == HK_UNIT_DIRECTORY ? "directory"
+										  : "file");
 }

@@ -231,6 +231,25 @@ void eng_held_free(struct eng_reg *reg, uint32_t dir_only)
 	reg->n_held = k;
 }
 
+/* Give every held file back to the index (those of directories still
+ * there), to be judged again: by the retry timer, and before a rescan,
+ * which would otherwise index a held file a second time (it is on disk
+ * and not in the index) and count it twice. */
+void eng_held_return(struct eng_reg *reg)
+{
+	struct hk_entry **held = reg->held;
+	size_t n = reg->n_held;
+	reg->held = NULL;
+	reg->n_held = reg->cap_held = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (reg->attached && eng_dir_live(reg, hk_entry_dir(held[i])))
+			eng_idx_attach(reg, held[i]);
+		else
+			hk_entry_free(held[i]);
+	}
+	free(held);
+}
+
 /* Files ------------------------------------------------------------------- */
 
 bool eng_name_matches(const struct hk_registration *conf, const char *name)

@@ -616,17 +616,7 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 void eng_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct eng_reg *reg = w->data;
-	struct hk_entry **held = reg->held;
-	size_t n = reg->n_held;
-	reg->held = NULL;
-	reg->n_held = reg->cap_held = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (reg->attached && eng_dir_live(reg, hk_entry_dir(held[i])))
-			eng_idx_attach(reg, held[i]);
-		else
-			hk_entry_free(held[i]);
-	}
-	free(held);
+	eng_held_return(reg);
 	reg->retry_delay = reg->retry_delay * 2 > ENG_RETRY_MAX ? ENG_RETRY_MAX
 								 : reg->retry_delay * 2;
 	reg->dirty = true;

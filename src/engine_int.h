@@ -304,6 +304,7 @@ void eng_dirs_opened(struct eng_reg *reg, int delta);
 void eng_dir_unwatch(struct eng_reg *reg, uint32_t id);
 void eng_dir_drop(struct eng_reg *reg, uint32_t id);
 void eng_held_free(struct eng_reg *reg, uint32_t dir_only);
+void eng_held_return(struct eng_reg *reg);
 void eng_queue_scan(struct eng_reg *reg, uint32_t dir);
 void eng_dir_watch(struct eng_reg *reg, uint32_t id);
 void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *name);

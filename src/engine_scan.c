@@ -201,6 +201,7 @@ void eng_reg_rescan(struct eng_reg *reg)
 		hk_dirscan_free(reg->cur);
 		reg->cur = NULL;
 	}
+	eng_held_return(reg);   /* the scan judges them with the rest */
 	reg->n_queue = 0;
 	/* Subdirectories are found again from the root, by name: one that was
 	 * moved away (perhaps while events were lost) must not be cleaned as
