@@ -303,13 +303,8 @@ static bool ctl_budget_spent(struct hk_ctl *ctl)
  * list)? Those take turns across loop iterations. */
 static bool ctl_heavy(const char *text, size_t len)
 {
-	static const char *const heavy[] = { "audit", "jobs", "explain", "list" };
 	json_t *msg = json_loadb(text, len, 0, NULL);
-	const char *m = json_string_value(json_object_get(msg, "method"));
-	bool r = false;
-
-	for (size_t i = 0; m && i < HK_ARRAY_SIZE(heavy); i++)
-		r = r || strcmp(m, heavy[i]) == 0;
+	bool r = ctl_op_heavy(json_string_value(json_object_get(msg, "op")));
 	json_decref(msg);
 	return r;
 }

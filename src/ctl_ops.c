@@ -454,30 +454,41 @@ static void ctl_op_version(const struct hk_ctl_ops *ops, void *ctx, const struct
 }
 
 /* The dispatch table. needs_write: the op may change state; its failures
- * are logged too. ops_offset: the vtable slot that must be set (or
+ * are logged too. heavy: a query whose answer can be large (a page of
+ * records, a list): such queries take turns across loop iterations
+ * (ctl.c's budget). ops_offset: the vtable slot that must be set (or
  * SIZE_MAX). */
 static const struct ctl_handle {
 	const char *op;
 	ctl_handler_fn handler;
 	bool needs_write;
+	bool heavy;
 	size_t ops_offset;
 } ctl_handles[] = {
 #define CTL_OP(o) offsetof(struct hk_ctl_ops, o)
-	{ "register_cleanup", ctl_op_register, true, CTL_OP(register_cleanup) },
-	{ "update_cleanup_config", ctl_op_update, true, CTL_OP(update_cleanup_config) },
-	{ "remove_cleanup_config", ctl_op_remove, true, CTL_OP(remove_cleanup_config) },
-	{ "get_cleanup_configs", ctl_op_list, false, CTL_OP(get_cleanup_configs) },
-	{ "run_cleanup", ctl_op_run, true, CTL_OP(run_cleanup) },
-	{ "status", ctl_op_status, false, CTL_OP(status) },
-	{ "explain", ctl_op_explain, false, CTL_OP(explain) },
-	{ "audit", ctl_op_audit, false, CTL_OP(audit) },
-	{ "jobs", ctl_op_jobs, false, CTL_OP(jobs) },
-	{ "wait_job", ctl_op_wait_job, false, CTL_OP(wait_job) },
-	{ "reload", ctl_op_reload, true, CTL_OP(reload) },
-	{ "metrics", ctl_op_metrics, false, CTL_OP(metrics) },
-	{ "version", ctl_op_version, false, SIZE_MAX },
+	{ "register_cleanup", ctl_op_register, true, false, CTL_OP(register_cleanup) },
+	{ "update_cleanup_config", ctl_op_update, true, false, CTL_OP(update_cleanup_config) },
+	{ "remove_cleanup_config", ctl_op_remove, true, false, CTL_OP(remove_cleanup_config) },
+	{ "get_cleanup_configs", ctl_op_list, false, true, CTL_OP(get_cleanup_configs) },
+	{ "run_cleanup", ctl_op_run, true, false, CTL_OP(run_cleanup) },
+	{ "status", ctl_op_status, false, false, CTL_OP(status) },
+	{ "explain", ctl_op_explain, false, true, CTL_OP(explain) },
+	{ "audit", ctl_op_audit, false, true, CTL_OP(audit) },
+	{ "jobs", ctl_op_jobs, false, true, CTL_OP(jobs) },
+	{ "wait_job", ctl_op_wait_job, false, false, CTL_OP(wait_job) },
+	{ "reload", ctl_op_reload, true, false, CTL_OP(reload) },
+	{ "metrics", ctl_op_metrics, false, false, CTL_OP(metrics) },
+	{ "version", ctl_op_version, false, false, SIZE_MAX },
 #undef CTL_OP
 };
+
+bool ctl_op_heavy(const char *op)
+{
+	for (size_t i = 0; op && i < HK_ARRAY_SIZE(ctl_handles); i++)
+		if (strcmp(op, ctl_handles[i].op) == 0)
+			return ctl_handles[i].heavy;
+	return false;
+}
 
 void hk_ctl_dispatch(const struct hk_ctl_ops *ops, void *ops_ctx, const struct hk_ctl_request *req,
 		     struct hk_ctl_reply *reply)

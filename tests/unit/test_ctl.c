@@ -29,6 +29,7 @@
 #include <ev.h>
 
 #include "ctl.h"
+#include "ctl_int.h"
 #include "fair.h"
 #include "log.h"
 #include "proto.h"
@@ -1577,6 +1578,24 @@ static void test_run_rate_limit(void **state)
 	hk_fair_free(f);
 }
 
+/* The queries whose answers can be large take turns under the server's
+ * per-iteration budget; status and the rest never wait behind them. The
+ * names are the protocol's "op" values (a check of a field the requests
+ * do not have once made every query light). */
+static void test_heavy_ops(void **state)
+{
+	(void)state;
+	assert_true(ctl_op_heavy("audit"));
+	assert_true(ctl_op_heavy("jobs"));
+	assert_true(ctl_op_heavy("explain"));
+	assert_true(ctl_op_heavy("get_cleanup_configs"));
+	assert_false(ctl_op_heavy("status"));
+	assert_false(ctl_op_heavy("metrics"));
+	assert_false(ctl_op_heavy("run_cleanup"));
+	assert_false(ctl_op_heavy("nosuch"));
+	assert_false(ctl_op_heavy(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1602,6 +1621,7 @@ int main(void)
 		cmocka_unit_test(test_fair_bucket),
 		cmocka_unit_test(test_fair_slots),
 		cmocka_unit_test(test_fair_runs_and_logs),
+		cmocka_unit_test(test_heavy_ops),
 		cmocka_unit_test_setup_teardown(test_run_rate_limit, setup, teardown),
 	};
 	hk_log_init("test_ctl", HK_LOG_STDERR, LOG_WARNING);
