@@ -636,13 +636,74 @@ static int store_open_read(struct hk_store *s, struct store_open_ctx *ctx)
 	return rc;
 }
 
+/* The lock and data files of s, opened (created unless read-only) and the
+ * data file checked before LMDB maps it; *fdp gets the data file's fd
+ * (the caller closes it). s->map_size grows to the file's map. */
+static int store_open_files(struct hk_store *s, int *fdp, char **cause)
+{
+	uint64_t file_map = 0;
+	int fd;
+	int rc;
+
+	/* Our files exist before LMDB opens them, created here without
+	 * following symlinks; then the data file is checked. Read-only, no
+	 * file is created: a reader slot is taken in the reader table when
+	 * there is one (a daemon may be writing), else LMDB locks nothing
+	 * (then no process has the store open). */
+	rc = store_open_file(s->dir_fd, s->dir, STORE_LMDB_LOCK, O_RDWR, s->read_only, cause);
+	if (rc == -ENOENT && s->read_only) {
+		free(cause ? *cause : NULL);
+		if (cause)
+			*cause = NULL;
+		s->no_lock = true;
+	} else if (rc < 0) {
+		return rc;
+	} else {
+		close(rc);
+	}
+	rc = store_open_file(s->dir_fd, s->dir, HK_STORE_DATA_FILE, O_RDONLY, s->read_only, cause);
+	if (rc < 0)
+		return rc;
+	*fdp = fd = rc;
+	if (s->read_only) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && st.st_size == 0) {
+			rc = -ENOENT;
+			store_set_cause(cause, "%s: nothing stored yet", s->data_path);
+			return rc;
+		}
+	}
+	rc = store_check_data(fd, s->data_path, &file_map, cause);
+	if (rc)
+		return rc;
+	{
+		struct stat st;
+		/* read-only beside the daemon that holds the directory (and
+		 * checked the file when it opened it): no walk, whose lock-less
+		 * reads could meet pages the daemon is rewriting */
+		bool held = s->read_only && store_lock_held(s->dir_fd);
+		if (!held && fstat(fd, &st) == 0 && st.st_size > 0) {
+			rc = store_check_walk(s->data_path, file_map > s->map_size ? file_map
+										 : s->map_size,
+					      cause);
+			if (rc)
+				return rc;
+		}
+	}
+	if (file_map > s->map_size)
+		s->map_size = file_map;
+	if (s->map_size > s->max_map_size)
+		s->max_map_size = s->map_size;
+
+	return 0;
+}
+
 int hk_store_open(const char *state_dir, const struct hk_store_options *opts, int64_t now_ns,
 		  struct hk_store **out, char **cause)
 {
 	static const struct hk_store_options defaults = { 0 };
 	struct store_open_ctx ctx = { .now_ns = now_ns, .cause = cause };
 	struct hk_store *s = NULL;
-	uint64_t file_map = 0;
 	int fd = -1;
 	int dead = 0;
 	int rc;
@@ -675,55 +736,9 @@ int hk_store_open(const char *state_dir, const struct hk_store_options *opts, in
 		s->lock_fd = rc;
 	}
 
-	/* Our files exist before LMDB opens them, created here without
-	 * following symlinks; then the data file is checked. Read-only, no
-	 * file is created: a reader slot is taken in the reader table when
-	 * there is one (a daemon may be writing), else LMDB locks nothing
-	 * (then no process has the store open). */
-	rc = store_open_file(s->dir_fd, s->dir, STORE_LMDB_LOCK, O_RDWR, s->read_only, cause);
-	if (rc == -ENOENT && s->read_only) {
-		free(cause ? *cause : NULL);
-		if (cause)
-			*cause = NULL;
-		s->no_lock = true;
-	} else if (rc < 0) {
-		goto out;
-	} else {
-		close(rc);
-	}
-	rc = store_open_file(s->dir_fd, s->dir, HK_STORE_DATA_FILE, O_RDONLY, s->read_only, cause);
-	if (rc < 0)
-		goto out;
-	fd = rc;
-	if (s->read_only) {
-		struct stat st;
-		if (fstat(fd, &st) == 0 && st.st_size == 0) {
-			rc = -ENOENT;
-			store_set_cause(cause, "%s: nothing stored yet", s->data_path);
-			goto out;
-		}
-	}
-	rc = store_check_data(fd, s->data_path, &file_map, cause);
+	rc = store_open_files(s, &fd, cause);
 	if (rc)
 		goto out;
-	{
-		struct stat st;
-		/* read-only beside the daemon that holds the directory (and
-		 * checked the file when it opened it): no walk, whose lock-less
-		 * reads could meet pages the daemon is rewriting */
-		bool held = s->read_only && store_lock_held(s->dir_fd);
-		if (!held && fstat(fd, &st) == 0 && st.st_size > 0) {
-			rc = store_check_walk(s->data_path, file_map > s->map_size ? file_map
-										 : s->map_size,
-					      cause);
-			if (rc)
-				goto out;
-		}
-	}
-	if (file_map > s->map_size)
-		s->map_size = file_map;
-	if (s->map_size > s->max_map_size)
-		s->max_map_size = s->map_size;
 
 	rc = store_env_open(s);
 	if (rc) {
