@@ -129,8 +129,11 @@ int daemon_once(const struct daemon_opts *opts, struct hk_config *cfg)
 	struct hk_sched *sched = hk_sched_create(NULL, eng);
 	struct daemon_once once = { store, cfg, NULL, 1, opts->dry_run, opts->quiet,
 				    hk_time_mono_ns(), 0 };
-	/* progress only for a person: stderr a terminal, not the journal */
-	bool progress = !opts->quiet && isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM") &&
+	/* progress only for a person: stderr a terminal that can redraw a
+	 * line (TERM set and not dumb, as the CLI's), not the journal */
+	const char *term = getenv("TERM");
+	bool progress = !opts->quiet && isatty(STDERR_FILENO) && term && *term &&
+			strcmp(term, "dumb") != 0 && !getenv("JOURNAL_STREAM") &&
 			!getenv("NOTIFY_SOCKET");
 	if (!opts->dry_run)
 		hk_sched_set_hook(sched, daemon_once_hook, &once);

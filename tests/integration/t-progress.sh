@@ -33,6 +33,11 @@ grep -q 'job [0-9]*: [01]/1 registrations, [0-9]* files examined, [0-9]* would b
 # erased (carriage return, clear line) before the report
 grep -a -q "$(printf '\r\033\\[K')total: 0 files" "$T/once.tty" ||
 	fail "--once: progress line not erased before the report: $(tail -c 300 "$T/once.tty" | od -c | tail -5)"
+# a dumb terminal cannot redraw a line: the report alone
+TERM=dumb script -qec "'$HKD' --once --dry-run -c '$T/hk.conf' -S '$T/state'" "$T/once-dumb.tty" >/dev/null ||
+	fail "--once on a dumb terminal failed"
+grep -q 'files examined' "$T/once-dumb.tty" && fail "--once: progress on a dumb terminal"
+grep -q 'total: 0 files' "$T/once-dumb.tty" || fail "--once on a dumb terminal: no report"
 # not a terminal: no progress
 "$HKD" --once --dry-run -c "$T/hk.conf" -S "$T/state" >"$T/once.out" 2>"$T/once.err" ||
 	fail "--once --dry-run failed: $(cat "$T/once.err")"
