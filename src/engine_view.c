@@ -294,10 +294,14 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 	x->reason = hk_policy_judge(&reg->policy, &reg->trim, &at, x->key_ns, now, age_allowed);
 	if (x->reason != HK_REASON_NONE) {
 		x->delete_at_ns = now;
-		snprintf(x->note, sizeof(x->note), "%s: deleted at the next event or sweep",
+		char trim[48] = "";
+		if (x->reason != HK_REASON_AGE && reg->policy.low_watermark < 100)
+			snprintf(trim, sizeof(trim), " (trimmed to low_watermark %u%% of it)",
+				 reg->policy.low_watermark);
+		snprintf(x->note, sizeof(x->note), "%s%s: deleted at the next event or sweep",
 			 x->reason == HK_REASON_AGE ? "older than the age limit"
 			 : x->reason == HK_REASON_COUNT ? "more files than the file limit"
-			 : "more bytes than the size limit");
+			 : "more bytes than the size limit", trim);
 	} else {
 		/* plain words; when it expires is delete_at, which clients show
 		 * as they show times */

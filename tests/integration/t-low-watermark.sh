@@ -77,6 +77,8 @@ ctl_daemon <"$T/wm.conf"
 wait_until files_are 101 || fail "explain: not indexed: $(ctl --json status)"
 reason_of() { ctl --json explain "$X/$1" | jq -r '.registrations[0].reason'; }
 [ "$(reason_of f021.log)" = count ] || fail "explain f021: $(ctl --json explain "$X/f021.log")"
+ctl --json explain "$X/f021.log" | jq -e '.registrations[0].note | test("low_watermark 80%")' \
+	>/dev/null || fail "explain note: $(ctl --json explain "$X/f021.log")"
 [ "$(reason_of f022.log)" = null ] || fail "explain f022: $(ctl --json explain "$X/f022.log")"
 ctl --json run --dry-run >"$T/dryrun" || fail "run --dry-run: $(cat "$T/dryrun")"
 [ "$(jq '[.files[] | select(.reason == "count")] | length' "$T/dryrun")" -eq 21 ] ||
