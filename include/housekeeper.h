@@ -135,6 +135,35 @@ int hk_register_cleanup(struct hk_client *client, const struct hk_cleanup_spec *
 int hk_update_cleanup_config(struct hk_client *client, const char *id,
 			     const struct hk_cleanup_spec *spec);
 
+/* SPEC 5's later keys, apart from struct hk_cleanup_spec so that its size
+ * (and the ABI of the calls above) stays as it was. Start from
+ * HK_CLEANUP_LIMITS_INIT, which sets size; the strings are the INI's
+ * values: NULL = unset (register: the default; update: unchanged), ""
+ * = back to the default. */
+struct hk_cleanup_limits {
+	size_t size;                    /* sizeof(struct hk_cleanup_limits) */
+	const char *min_free;           /* "SIZE" or "N%": free-space floor */
+	const char *free_target;        /* "SIZE" or "N%": free space to reach once below */
+	const char *low_watermark;      /* "N%" of max_files/max_size to trim to */
+	bool skip_open;                 /* keep files any process holds open */
+	bool has_skip_open;
+	const char *unit;               /* "file" or "directory" */
+	bool remove_empty_dirs;         /* recursive: remove empty subdirectories */
+	bool has_remove_empty_dirs;
+};
+#define HK_CLEANUP_LIMITS_INIT { .size = sizeof(struct hk_cleanup_limits) }
+
+/* hk_register_cleanup with limits too (NULL: none given). Also -EINVAL
+ * when limits->size is too small. Read the keys back with
+ * hk_call("get_cleanup_configs"): the JSON has every field. */
+int hk_register_cleanup_limits(struct hk_client *client, const struct hk_cleanup_spec *spec,
+			       const struct hk_cleanup_limits *limits, char **id_out);
+/* hk_update_cleanup_config with limits too; spec or limits may be NULL,
+ * not both. */
+int hk_update_cleanup_limits(struct hk_client *client, const char *id,
+			     const struct hk_cleanup_spec *spec,
+			     const struct hk_cleanup_limits *limits);
+
 /* Remove registration id. HK_ENOTFOUND, HK_ESOURCE, HK_EDENIED. */
 int hk_remove_cleanup_config(struct hk_client *client, const char *id);
 

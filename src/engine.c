@@ -206,6 +206,7 @@ void hk_engine_apply(struct hk_engine *eng, const struct hk_config *cfg,
 			hk_policy_from_registration(reg->conf,
 						    cfg->scheduler.housekeeper_default_retention,
 						    &reg->policy);
+			reg->trim = (struct hk_policy_trim){ false, false };   /* new limits */
 			reg->dirty = true;
 		} else {
 			reg = eng_reg_create(eng, conf);

@@ -589,8 +589,9 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 		struct hk_entry *e;
 		while (n < max && (e = hk_index_oldest(reg->index))) {
 			enum hk_reason why = hk_policy_check_oldest(
-				&reg->policy, hk_index_count(reg->index), hk_index_bytes(reg->index),
-				hk_entry_key(e), run->now_ns, run->age_allowed);
+				&reg->policy, &reg->trim, hk_index_count(reg->index),
+				hk_index_bytes(reg->index), hk_entry_key(e), run->now_ns,
+				run->age_allowed);
 			if (why == HK_REASON_NONE)
 				break;
 			picks[n++] = (struct eng_pick){ .e = hk_index_detach(reg->index, e), .why = why };

@@ -84,6 +84,7 @@ struct eng_reg {
 	struct hk_cred *cred;             /* the owner's identity for every filesystem
 					   * access (cred.h); NULL: the daemon's own */
 	struct hk_policy policy;
+	struct hk_policy_trim trim;       /* a low_watermark trim under way */
 	struct hk_index *index;
 	struct eng_dir *dirs;
 	size_t n_dirs;
@@ -283,6 +284,7 @@ struct hk_sweep {
 	struct eng_dir_id *dir_ids;   /* by directory id, as the snapshot saw them */
 	size_t n_dir_ids;
 	size_t popped;                /* files judged so far */
+	struct hk_policy_trim trim;   /* a dry run's copy of the registration's */
 };
 
 /* engine_paths.c */

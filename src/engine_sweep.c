@@ -129,9 +129,13 @@ static size_t eng_sweep_reap_some(struct hk_sweep *sw, size_t budget)
 			sw->phase = SWEEP_DONE;
 			break;
 		}
-		enum hk_reason why = hk_policy_check_oldest(&reg->policy, plan->heap_n,
-							    plan->heap_bytes, plan->files[0].key_ns,
-							    run->now_ns, run->age_allowed);
+		/* a real sweep goes on with (and leaves) the registration's trim;
+		 * a dry run judges on a copy */
+		enum hk_reason why = hk_policy_check_oldest(&reg->policy,
+							    run->dry_run ? &sw->trim : &reg->trim,
+							    plan->heap_n, plan->heap_bytes,
+							    plan->files[0].key_ns, run->now_ns,
+							    run->age_allowed);
 		if (why == HK_REASON_NONE) {
 			sw->phase = SWEEP_DONE;
 			break;
@@ -176,6 +180,7 @@ int hk_engine_sweep_start(struct hk_engine *eng, const char *reg_id, struct hk_r
 	sw->reg = reg;
 	sw->run = &run->r;
 	sw->rr = rr;
+	sw->trim = reg->trim;
 	rr->free_before = rr->free_after = -1;
 	reg->sweep = sw;
 	if (reg->attached && !eng_reg_identity_ok(reg)) {

@@ -178,8 +178,15 @@ static bool eng_dir_lookup(const struct eng_reg *reg, const char *rel, uint32_t 
 /* How many files come before e in the index's order, and their bytes. */
 struct eng_rank {
 	const struct hk_entry *e;
+	const struct hk_policy *policy;
+	int64_t now;
+	bool age_allowed;
 	size_t before;
 	uint64_t bytes_before;
+	size_t expired;          /* files the age limit selects */
+	uint64_t bytes_expired;
+	const struct hk_entry **all;   /* every entry, when eng_rank_collect runs */
+	size_t n_all;
 };
 
 static void eng_rank_count(struct hk_entry *f, void *arg)
@@ -189,6 +196,42 @@ static void eng_rank_count(struct hk_entry *f, void *arg)
 		r->before++;
 		r->bytes_before += hk_entry_size(f);
 	}
+	if (hk_policy_expired(r->policy, hk_entry_key(f), r->now, r->age_allowed)) {
+		r->expired++;
+		r->bytes_expired += hk_entry_size(f);
+	}
+}
+
+static void eng_rank_collect(struct hk_entry *f, void *arg)
+{
+	struct eng_rank *r = arg;
+	r->all[r->n_all++] = f;
+}
+
+static int eng_rank_cmp(const void *a, const void *b)
+{
+	return hk_entry_cmp(*(const struct hk_entry *const *)a, *(const struct hk_entry *const *)b);
+}
+
+/* The bytes of the files from position cut on in the set's order. Past
+ * the expired files that is a sum of the first pass; a count cut beyond
+ * them (a low_watermark trim with a size limit too) sorts the index, as
+ * only then the place of the cut is not known without it. */
+static uint64_t eng_rank_bytes_from(const struct eng_reg *reg, struct eng_rank *r, size_t cut)
+{
+	size_t n = hk_index_count(reg->index);
+	uint64_t bytes = 0;
+	if (cut == r->expired)
+		return hk_index_bytes(reg->index) - r->bytes_expired;
+	r->all = hk_xreallocarray(NULL, n ? n : 1, sizeof(*r->all));
+	r->n_all = 0;
+	hk_index_foreach(reg->index, eng_rank_collect, r);
+	qsort(r->all, r->n_all, sizeof(*r->all), eng_rank_cmp);
+	for (size_t i = cut; i < r->n_all; i++)
+		bytes += hk_entry_size(r->all[i]);
+	free(r->all);
+	r->all = NULL;
+	return bytes;
 }
 
 /* Explain one registration's view of path. */
@@ -237,19 +280,28 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 	x->size = hk_entry_size(e);
 	x->key_ns = hk_entry_key(e);
 	/* its place in the order, in one pass: no sort of the whole index */
-	struct eng_rank rank = { .e = e };
+	bool age_allowed = !hk_clock_implausible(now);
+	struct eng_rank rank = { .e = e, .policy = &reg->policy, .now = now,
+				 .age_allowed = age_allowed };
 	hk_index_foreach(reg->index, eng_rank_count, &rank);
 	size_t n = hk_index_count(reg->index);
 	x->rank_newest = n - rank.before;
-	x->reason = hk_policy_judge(&reg->policy, rank.before, n,
-				    hk_index_bytes(reg->index) - rank.bytes_before, x->key_ns, now,
-				    !hk_clock_implausible(now));
+	struct hk_policy_place at = { .pos = rank.before, .n = n, .n_expired = rank.expired,
+				      .bytes_from_pos = hk_index_bytes(reg->index) - rank.bytes_before };
+	size_t cut = hk_policy_count_cut(&reg->policy, &reg->trim, n, rank.expired);
+	if (reg->policy.has_max_size && at.pos >= cut)
+		at.bytes_from_cut = eng_rank_bytes_from(reg, &rank, cut);
+	x->reason = hk_policy_judge(&reg->policy, &reg->trim, &at, x->key_ns, now, age_allowed);
 	if (x->reason != HK_REASON_NONE) {
 		x->delete_at_ns = now;
-		snprintf(x->note, sizeof(x->note), "%s: deleted at the next event or sweep",
+		char trim[48] = "";
+		if (x->reason != HK_REASON_AGE && reg->policy.low_watermark < 100)
+			snprintf(trim, sizeof(trim), " (trimmed to low_watermark %u%% of it)",
+				 reg->policy.low_watermark);
+		snprintf(x->note, sizeof(x->note), "%s%s: deleted at the next event or sweep",
 			 x->reason == HK_REASON_AGE ? "older than the age limit"
 			 : x->reason == HK_REASON_COUNT ? "more files than the file limit"
-			 : "more bytes than the size limit");
+			 : "more bytes than the size limit", trim);
 	} else {
 		/* plain words; when it expires is delete_at, which clients show
 		 * as they show times */

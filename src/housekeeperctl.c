@@ -48,9 +48,32 @@
 	{ "no-recursive", no_argument, NULL, OPT_NO_RECURSIVE }, \
 	{ "age-by", required_argument, NULL, OPT_AGE_BY }, \
 	{ "schedule", required_argument, NULL, OPT_SCHEDULE }, \
-	{ "name", required_argument, NULL, OPT_NAME }
+	{ "name", required_argument, NULL, OPT_NAME }, \
+	{ "min-free", required_argument, NULL, OPT_MIN_FREE }, \
+	{ "free-target", required_argument, NULL, OPT_FREE_TARGET }, \
+	{ "low-watermark", required_argument, NULL, OPT_LOW_WATERMARK }, \
+	{ "skip-open", no_argument, NULL, OPT_SKIP_OPEN }, \
+	{ "no-skip-open", no_argument, NULL, OPT_NO_SKIP_OPEN }, \
+	{ "unit", required_argument, NULL, OPT_UNIT }, \
+	{ "remove-empty-dirs", no_argument, NULL, OPT_REMOVE_EMPTY_DIRS }, \
+	{ "no-remove-empty-dirs", no_argument, NULL, OPT_NO_REMOVE_EMPTY_DIRS }
 
 static const struct option cli_reg_longopts[] = { CLI_REG_OPTIONS, { NULL, 0, NULL, 0 } };
+
+/* --min-free/--free-target/--low-watermark: checked here, sent as the
+ * configuration writes them ("10%", "2G"); "none" is null (no floor, or
+ * the default). */
+static int cli_reg_share(json_t *args, const char *key, const char *v, bool space, char **cause)
+{
+	struct hk_space sp;
+	unsigned pct;
+
+	if (strcmp(v, "none") == 0)
+		return json_object_set_new(args, key, json_null());
+	if ((space ? hk_space_parse(v, &sp, cause) : hk_percent_parse(v, &pct, cause)) < 0)
+		return -1;
+	return json_object_set_new(args, key, json_string(v));
+}
 
 /* Registration options into JSON args; CLI_EUSAGE on a bad value. Values
  * use the configuration's grammar (units required: "30d", "500M"). */
@@ -130,6 +153,31 @@ static int cli_reg_args(const struct cli *cli, const struct cli_parsed *p, json_
 		case OPT_SCHEDULE:
 			json_object_set_new(args, "schedule", json_string(v));
 			break;
+		case OPT_MIN_FREE:
+		case OPT_FREE_TARGET:
+		case OPT_LOW_WATERMARK:
+			if (cli_reg_share(args, p->key[i] == OPT_MIN_FREE ? "min_free"
+					  : p->key[i] == OPT_FREE_TARGET ? "free_target"
+					  : "low_watermark", v, p->key[i] != OPT_LOW_WATERMARK,
+					  &cause) < 0)
+				goto bad;
+			break;
+		case OPT_SKIP_OPEN:
+		case OPT_NO_SKIP_OPEN:
+			json_object_set_new(args, "skip_open", json_boolean(p->key[i] == OPT_SKIP_OPEN));
+			break;
+		case OPT_UNIT:
+			if (strcmp(v, "file") != 0 && strcmp(v, "directory") != 0) {
+				cause = hk_xasprintf("'%s': use file or directory", v);
+				goto bad;
+			}
+			json_object_set_new(args, "unit", json_string(v));
+			break;
+		case OPT_REMOVE_EMPTY_DIRS:
+		case OPT_NO_REMOVE_EMPTY_DIRS:
+			json_object_set_new(args, "remove_empty_dirs",
+					    json_boolean(p->key[i] == OPT_REMOVE_EMPTY_DIRS));
+			break;
 		default:
 			break;
 		}
@@ -153,7 +201,13 @@ bad:
 	"  --recursive        also files in subdirectories (--no-recursive: not)\n" \
 	"  --age-by LIST      mtime, atime, ctime or a list (the newest counts)\n" \
 	"  --schedule CRON    own sweep schedule, 5 cron fields\n" \
-	"  --name NAME        a name for the registration\n"
+	"  --name NAME        a name for the registration\n" \
+	"  --min-free S|N%    free-space floor of the filesystem: 2G or 10% (none: no floor)\n" \
+	"  --free-target S|N% once below --min-free, delete until this is free\n" \
+	"  --low-watermark N% once max-files/max-size is exceeded, trim to N% of it\n" \
+	"  --skip-open        keep files any process holds open (--no-skip-open: not)\n" \
+	"  --unit U           file, or directory: each matching subdirectory is one unit\n" \
+	"  --remove-empty-dirs  with --recursive: remove empty subdirectories\n"
 
 /* Commands ------------------------------------------------------------------- */
 
@@ -237,6 +291,29 @@ static int cli_simple(struct cli *cli, const struct cli_cmd *cmd, int argc, char
 	return cli_call_show(cli, op, NULL, show);
 }
 
+/* The keys of SPEC 5's later limits that differ from their defaults, as
+ * the configuration writes them: "min_free=10% low_watermark=80%"; "-"
+ * when none does. */
+static char *cli_list_more(const struct cli *cli, const json_t *reg, const char *key)
+{
+	static const char *const keys[] = { "min_free", "free_target", "low_watermark",
+					    "skip_open", "unit", "remove_empty_dirs" };
+	struct hk_buf b = { 0 };
+
+	for (size_t i = 0; i < HK_ARRAY_SIZE(keys); i++) {
+		const json_t *v = json_object_get(reg, keys[i]);
+		const char *s = json_string_value(v);
+		if (json_is_true(v))
+			hk_buf_printf(&b, "%s%s=yes", b.len ? " " : "", keys[i]);
+		else if (s && strcmp(s, "100%") != 0 && strcmp(s, "file") != 0)
+			hk_buf_printf(&b, "%s%s=%s", b.len ? " " : "", keys[i], s);
+	}
+	if (!b.len)
+		return hk_xstrdup("-");
+	hk_buf_append(&b, "", 1);
+	return b.data;
+}
+
 /* list keeps every cell whole (full ids and paths, for grep and copying):
  * status is the table that fits 100 columns. */
 static const struct cli_column cli_list_columns[] = {
@@ -250,6 +327,7 @@ static const struct cli_column cli_list_columns[] = {
 	{ "MAX SIZE", "max_size", cli_size, 0 },
 	{ "PRIO", "priority", cli_num, 0 },
 	{ "LAST RUN", "last_run", cli_reltime, 0 },
+	{ "MORE", NULL, cli_list_more, 0 },
 };
 
 static void cli_show_list(const struct cli *cli, const json_t *res)

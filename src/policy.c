@@ -11,6 +11,13 @@
  *  - k_size:  the shortest prefix whose removal leaves total <= max_size.
  * A selected file's reason is the first policy selecting it: AGE if
  * expired, else COUNT if among the n - max_files oldest, else SIZE.
+ * With low_watermark below 100%, a limit exceeded by what the policies
+ * before it left cuts deeper: k_count = n - count_target once more than
+ * max_files remain after age; k_size = the shortest prefix leaving at most
+ * size_target once what age and count left totals more than max_size.
+ * struct hk_policy_trim carries a trim begun and not finished from one
+ * call (or event) to the next, so that a set between target and limit
+ * goes on down to the target instead of stopping at the limit.
  * hk_policy_check_oldest is the same rule applied one file at a time to the
  * remaining set; the unit tests check both agree.
  *
@@ -61,6 +68,8 @@ void hk_policy_from_registration(const struct hk_registration *reg, long default
 	out->max_files = reg->has_max_files ? reg->max_files : 0;
 	out->has_max_size = reg->has_max_size;
 	out->max_size = reg->has_max_size ? reg->max_size : 0;
+	out->low_watermark = reg->low_watermark >= 1 && reg->low_watermark <= 100
+				     ? reg->low_watermark : 100;
 	if (!has_policy) {
 		int64_t days = default_retention_days;
 
@@ -70,11 +79,10 @@ void hk_policy_from_registration(const struct hk_registration *reg, long default
 	}
 }
 
-/* Is a file with age key key_ns older than the retention at now_ns?
- * now - key > retention, computed as key < now - retention without
+/* now - key > retention, computed as key < now - retention without
  * overflow: when now - retention is below INT64_MIN nothing is expired. */
-static bool policy_expired(const struct hk_policy *p, int64_t key_ns, int64_t now_ns,
-			   bool age_allowed)
+bool hk_policy_expired(const struct hk_policy *p, int64_t key_ns, int64_t now_ns,
+		       bool age_allowed)
 {
 	if (!age_allowed || p->retention_ns <= 0)
 		return false;
@@ -83,49 +91,96 @@ static bool policy_expired(const struct hk_policy *p, int64_t key_ns, int64_t no
 	return key_ns < now_ns - p->retention_ns;
 }
 
-enum hk_reason hk_policy_check_oldest(const struct hk_policy *p, size_t count, uint64_t bytes,
-				      int64_t oldest_key_ns, int64_t now_ns, bool age_allowed)
+/* limit * pct / 100, rounded down, without overflow. */
+static uint64_t policy_share(uint64_t limit, unsigned pct)
 {
-	if (count == 0)
+	if (pct == 0 || pct >= 100)
+		return limit;
+	return limit / 100 * pct + limit % 100 * pct / 100;
+}
+
+uint64_t hk_policy_count_target(const struct hk_policy *p)
+{
+	return policy_share(p->max_files, p->low_watermark);
+}
+
+uint64_t hk_policy_size_target(const struct hk_policy *p)
+{
+	return policy_share(p->max_size, p->low_watermark);
+}
+
+enum hk_reason hk_policy_check_oldest(const struct hk_policy *p, struct hk_policy_trim *trim,
+				      size_t count, uint64_t bytes, int64_t oldest_key_ns,
+				      int64_t now_ns, bool age_allowed)
+{
+	struct hk_policy_trim none = { false, false };
+	if (!trim)
+		trim = &none;
+	if (count == 0) {
+		*trim = none;
 		return HK_REASON_NONE;
-	if (policy_expired(p, oldest_key_ns, now_ns, age_allowed))
+	}
+	if (hk_policy_expired(p, oldest_key_ns, now_ns, age_allowed))
 		return HK_REASON_AGE;
-	if (p->has_max_files && (uint64_t)count > p->max_files)
-		return HK_REASON_COUNT;
-	if (p->has_max_size && bytes > p->max_size)
-		return HK_REASON_SIZE;
+	if (p->has_max_files) {
+		if ((uint64_t)count > p->max_files)
+			trim->count = true;
+		if (trim->count && (uint64_t)count > hk_policy_count_target(p))
+			return HK_REASON_COUNT;
+	}
+	trim->count = false;
+	if (p->has_max_size) {
+		if (bytes > p->max_size)
+			trim->size = true;
+		if (trim->size && bytes > hk_policy_size_target(p))
+			return HK_REASON_SIZE;
+	}
+	trim->size = false;
 	return HK_REASON_NONE;
 }
 
-size_t hk_policy_select(const struct hk_policy *p, const struct hk_policy_file *files, size_t n,
-			int64_t now_ns, bool age_allowed, enum hk_reason *reasons)
+size_t hk_policy_count_cut(const struct hk_policy *p, const struct hk_policy_trim *trim,
+			   size_t n, size_t n_expired)
+{
+	size_t left = n - n_expired;
+	uint64_t target = hk_policy_count_target(p);
+	if (p->has_max_files && ((uint64_t)left > p->max_files || (trim && trim->count)) &&
+	    (uint64_t)left > target)
+		return n - (size_t)target;
+	return n_expired;
+}
+
+/* The shortest prefix of files[0..n) whose removal leaves at most limit:
+ * summing from the newest end never overflows before exceeding it. */
+static size_t policy_size_cut(const struct hk_policy_file *files, size_t n, uint64_t limit)
+{
+	uint64_t kept = 0;
+	size_t k = n;
+	while (k > 0 && files[k - 1].size <= limit - kept) {
+		kept += files[k - 1].size;
+		k--;
+	}
+	return k;
+}
+
+size_t hk_policy_select(const struct hk_policy *p, const struct hk_policy_trim *trim,
+			const struct hk_policy_file *files, size_t n, int64_t now_ns,
+			bool age_allowed, enum hk_reason *reasons)
 {
 	size_t k_age = 0;
-	size_t k_count = 0;
-	size_t k_size = 0;
-	size_t k;
+	size_t k_count, k;
 
-	while (k_age < n && policy_expired(p, files[k_age].key_ns, now_ns, age_allowed))
+	while (k_age < n && hk_policy_expired(p, files[k_age].key_ns, now_ns, age_allowed))
 		k_age++;
-	if (p->has_max_files && (uint64_t)n > p->max_files)
-		k_count = n - (size_t)p->max_files;
-	if (p->has_max_size) {
-		/* Keep the longest newest-end suffix whose total fits; summing
-		 * from the newest end never overflows before exceeding max. */
-		uint64_t kept = 0;
-
-		k_size = n;
-		while (k_size > 0 && files[k_size - 1].size <= p->max_size - kept) {
-			kept += files[k_size - 1].size;
-			k_size--;
-		}
+	k_count = hk_policy_count_cut(p, trim, n, k_age);
+	k = k_count;
+	/* size: what age and count left is over max_size (or a trim goes on) */
+	if (p->has_max_size &&
+	    (policy_size_cut(files, n, p->max_size) > k_count || (trim && trim->size))) {
+		size_t k_size = policy_size_cut(files, n, hk_policy_size_target(p));
+		if (k_size > k)
+			k = k_size;
 	}
-
-	k = k_age;
-	if (k_count > k)
-		k = k_count;
-	if (k_size > k)
-		k = k_size;
 	for (size_t i = 0; i < n; i++) {
 		if (i < k_age)
 			reasons[i] = HK_REASON_AGE;
@@ -139,18 +194,20 @@ size_t hk_policy_select(const struct hk_policy *p, const struct hk_policy_file *
 	return k;
 }
 
-enum hk_reason hk_policy_judge(const struct hk_policy *p, size_t pos, size_t n,
-			       uint64_t bytes_from_pos, int64_t key_ns, int64_t now_ns,
+enum hk_reason hk_policy_judge(const struct hk_policy *p, const struct hk_policy_trim *trim,
+			       const struct hk_policy_place *at, int64_t key_ns, int64_t now_ns,
 			       bool age_allowed)
 {
 	/* age selects a prefix of the order (expiry is monotone in the key),
-	 * count the first n - max_files, size every file whose suffix (it and
-	 * all newer) is over max_size: hk_policy_select's three prefixes */
-	if (policy_expired(p, key_ns, now_ns, age_allowed))
+	 * count the prefix up to the cut, size every file whose suffix (it
+	 * and all newer) is over the size target, once what is left from the
+	 * cut is over max_size: hk_policy_select's three prefixes */
+	if (hk_policy_expired(p, key_ns, now_ns, age_allowed))
 		return HK_REASON_AGE;
-	if (p->has_max_files && (uint64_t)n > p->max_files && pos < n - (size_t)p->max_files)
+	if (at->pos < hk_policy_count_cut(p, trim, at->n, at->n_expired))
 		return HK_REASON_COUNT;
-	if (p->has_max_size && bytes_from_pos > p->max_size)
+	if (p->has_max_size && (at->bytes_from_cut > p->max_size || (trim && trim->size)) &&
+	    at->bytes_from_pos > hk_policy_size_target(p))
 		return HK_REASON_SIZE;
 	return HK_REASON_NONE;
 }

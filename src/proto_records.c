@@ -49,6 +49,26 @@ static json_t *proto_uint(uint64_t v)
 	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
 }
 
+/* min_free/free_target as the INI writes them ("10%", "2G"), null unset. */
+static void proto_space_to_json(json_t *o, const char *key, const struct hk_space *sp)
+{
+	char buf[HK_UNITS_FORMAT_MAX];
+	json_object_set_new(o, key, sp->set ? json_string(hk_space_format(sp, buf, sizeof(buf)))
+					   : json_null());
+}
+
+void hk_proto_registration_limits_to_json(json_t *o, const struct hk_registration *reg)
+{
+	char pct[16];
+	proto_space_to_json(o, "min_free", &reg->min_free);
+	proto_space_to_json(o, "free_target", &reg->free_target);
+	snprintf(pct, sizeof(pct), "%u%%", reg->low_watermark ? reg->low_watermark : 100);
+	json_object_set_new(o, "low_watermark", json_string(pct));
+	json_object_set_new(o, "skip_open", json_boolean(reg->skip_open));
+	json_object_set_new(o, "unit", json_string(reg->unit == HK_UNIT_DIRECTORY ? "directory" : "file"));
+	json_object_set_new(o, "remove_empty_dirs", json_boolean(reg->remove_empty_dirs));
+}
+
 json_t *hk_proto_registration_to_json(const struct hk_registration *reg)
 {
 	json_t *o = proto_xcheck(json_object());
@@ -90,6 +110,7 @@ json_t *hk_proto_registration_to_json(const struct hk_registration *reg)
 	json_object_set_new(o, "age_by", age);
 	proto_xset_bytes(o, "schedule", reg->schedule);
 	json_object_set_new(o, "allow_system_directory", json_boolean(reg->allow_system_directory));
+	hk_proto_registration_limits_to_json(o, reg);
 	json_object_set_new(o, "default_retention", json_boolean(reg->default_retention));
 	/* epoch seconds, null when unset (never 0: a time of 1970) */
 	json_object_set_new(o, "created_at", reg->created_at ? json_integer(reg->created_at) : json_null());
@@ -333,6 +354,86 @@ static int proto_f_allow_sysdir(const json_t *args, const char *key, const json_
 	return proto_bool(key, value, &reg->allow_system_directory, cause);
 }
 
+static int proto_f_skip_open(const json_t *args, const char *key, const json_t *value,
+			     struct hk_registration *reg, char **cause)
+{
+	return proto_bool(key, value, &reg->skip_open, cause);
+}
+
+static int proto_f_remove_empty_dirs(const json_t *args, const char *key, const json_t *value,
+				     struct hk_registration *reg, char **cause)
+{
+	return proto_bool(key, value, &reg->remove_empty_dirs, cause);
+}
+
+/* min_free, free_target: "SIZE" or "N%" as in the INI, bytes as an
+ * integer, null for none. */
+static int proto_f_space(const json_t *args, const char *key, const json_t *value,
+			 struct hk_registration *reg, char **cause)
+{
+	struct hk_space *dst = strcmp(key, "min_free") == 0 ? &reg->min_free : &reg->free_target;
+	struct hk_space sp = { .set = true };
+	char *c = NULL;
+
+	if (json_is_null(value)) {
+		*dst = (struct hk_space){ 0 };
+		return 0;
+	}
+	if (json_is_integer(value) && json_integer_value(value) >= 0) {
+		sp.bytes = (uint64_t)json_integer_value(value);
+	} else if (!json_is_string(value)) {
+		*cause = hk_xasprintf("%s: expected a size string like \"2G\" or a share like "
+				      "\"10%%\"", key);
+		return HK_ECONFIG;
+	} else if (hk_space_parse(json_string_value(value), &sp, &c) < 0) {
+		*cause = hk_xasprintf("%s: %s", key, c ? c : "invalid amount (SIZE or N%)");
+		free(c);
+		return HK_ECONFIG;
+	}
+	*dst = sp;
+	return 0;
+}
+
+/* low_watermark: "N%" (1% to 100%), null for the default 100%. */
+static int proto_f_low_watermark(const json_t *args, const char *key, const json_t *value,
+				 struct hk_registration *reg, char **cause)
+{
+	unsigned pct = 100;
+	char *c = NULL;
+
+	if (json_is_null(value)) {
+		reg->low_watermark = 100;
+		return 0;
+	}
+	if (!json_is_string(value)) {
+		*cause = hk_xasprintf("%s: expected a share like \"80%%\"", key);
+		return HK_ECONFIG;
+	}
+	if (hk_percent_parse(json_string_value(value), &pct, &c) < 0) {
+		*cause = hk_xasprintf("%s: %s", key, c ? c : "expected N% (1% to 100%)");
+		free(c);
+		return HK_ECONFIG;
+	}
+	reg->low_watermark = pct;
+	return 0;
+}
+
+static int proto_f_unit(const json_t *args, const char *key, const json_t *value,
+			struct hk_registration *reg, char **cause)
+{
+	const char *v = json_is_string(value) ? json_string_value(value) : NULL;
+
+	if (json_is_null(value) || (v && strcmp(v, "file") == 0)) {
+		reg->unit = HK_UNIT_FILE;
+	} else if (v && strcmp(v, "directory") == 0) {
+		reg->unit = HK_UNIT_DIRECTORY;
+	} else {
+		*cause = hk_xasprintf("%s: use \"file\" or \"directory\"", key);
+		return HK_ECONFIG;
+	}
+	return 0;
+}
+
 static int proto_age_word(const char *w, size_t n, unsigned *bits)
 {
 	if (n == 5 && strncmp(w, "mtime", 5) == 0)
@@ -399,6 +500,12 @@ static const struct proto_field {
 	{ "age_by", proto_f_age_by, HK_PROTO_F_AGE_BY },
 	{ "schedule", proto_f_schedule, HK_PROTO_F_SCHEDULE },
 	{ "allow_system_directory", proto_f_allow_sysdir, HK_PROTO_F_ALLOW_SYSDIR },
+	{ "min_free", proto_f_space, HK_PROTO_F_MIN_FREE },
+	{ "free_target", proto_f_space, HK_PROTO_F_FREE_TARGET },
+	{ "low_watermark", proto_f_low_watermark, HK_PROTO_F_LOW_WATERMARK },
+	{ "skip_open", proto_f_skip_open, HK_PROTO_F_SKIP_OPEN },
+	{ "unit", proto_f_unit, HK_PROTO_F_UNIT },
+	{ "remove_empty_dirs", proto_f_remove_empty_dirs, HK_PROTO_F_REMOVE_EMPTY_DIRS },
 };
 
 /* Is key the base64 twin ("directory_b64") of a byte-string field? */

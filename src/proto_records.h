@@ -30,24 +30,39 @@
 #define HK_PROTO_F_AGE_BY        (1u << 10)
 #define HK_PROTO_F_SCHEDULE      (1u << 11)
 #define HK_PROTO_F_ALLOW_SYSDIR  (1u << 12)
+#define HK_PROTO_F_MIN_FREE      (1u << 13)
+#define HK_PROTO_F_FREE_TARGET   (1u << 14)
+#define HK_PROTO_F_LOW_WATERMARK (1u << 15)
+#define HK_PROTO_F_SKIP_OPEN     (1u << 16)
+#define HK_PROTO_F_UNIT          (1u << 17)
+#define HK_PROTO_F_REMOVE_EMPTY_DIRS (1u << 18)
 
 /* The JSON object of a registration, SPEC 9 field names: id, name,
  * directory, pattern, exclude (array), retention (seconds or null),
  * max_files (or null), max_size (bytes or null), priority, description
  * (or null), recursive, age_by (array of "mtime"/"atime"/"ctime"),
- * schedule (or null), allow_system_directory, default_retention (true
+ * schedule (or null), allow_system_directory, min_free and free_target
+ * ("SIZE" or "N%" as in the INI, or null), low_watermark ("N%", "100%" by
+ * default), skip_open, unit ("file" | "directory"), remove_empty_dirs,
+ * default_retention (true
  * when retention came from housekeeper_default_retention), created_at,
  * updated_at, last_run (epoch seconds, 0 = unknown/never), source
  * ("config" | "api"), source_file (or null), owner_uid. A new reference;
  * aborts on out-of-memory like the hk_x* allocators. */
 json_t *hk_proto_registration_to_json(const struct hk_registration *reg);
+/* Set the keys of SPEC 5's later limits (min_free ... remove_empty_dirs,
+ * as above) in object o: list and status share them. */
+void hk_proto_registration_limits_to_json(json_t *o, const struct hk_registration *reg);
 
 /* Apply the settable fields present in args (an object) to reg, allocating
  * its strings (reg->excludes stays NULL-terminated); *set (may be NULL)
  * receives the HK_PROTO_F_* bits of the fields given. Value forms:
  * retention: seconds (integer) or a duration string ("30d", "1w 2d", "90");
  * max_size: bytes (integer) or a size string ("500M"); max_files and
- * priority: integers (or decimal strings); age_by: "mtime,atime" or an
+ * priority: integers (or decimal strings); min_free, free_target: "SIZE" or
+ * "N%" (or bytes, an integer); low_watermark: "N%"; unit: "file" or
+ * "directory"; recursive, skip_open, remove_empty_dirs...: booleans;
+ * age_by: "mtime,atime" or an
  * array; exclude: an array of strings (or one string); null resets a field
  * to its default / no limit. Keys listed in ignore (NULL-terminated, may be
  * NULL) are skipped; any other unknown key, and the read-only ones (id,

@@ -14,6 +14,7 @@
 #include "loopstat.h"
 #include "notify.h"
 #include "proto.h"
+#include "proto_records.h"
 #include "service_int.h"
 #include "util.h"
 
@@ -52,6 +53,7 @@ static json_t *svc_status_reg(struct hk_service *svc, size_t i)
 				    ? json_integer((json_int_t)st.policy.max_files) : json_null());
 	json_object_set_new(o, "max_size", st.policy.has_max_size
 				    ? json_integer((json_int_t)st.policy.max_size) : json_null());
+	hk_proto_registration_limits_to_json(o, r);
 	json_object_set_new(o, "oldest", svc_time_or_null(st.oldest_ns));
 	json_object_set_new(o, "next_expiry", svc_time_or_null(st.next_expiry_ns));
 	json_object_set_new(o, "last_run", st.last_run ? json_integer(st.last_run) : json_null());

@@ -194,9 +194,30 @@ bool store_id_ok(const char *id)
 	return id && strnlen(id, HK_UUID_LEN + 1) == HK_UUID_LEN;
 }
 
+static void store_put_space(struct hk_buf *b, const struct hk_space *sp)
+{
+	store_put_u8(b, sp->set);
+	store_put_u8(b, sp->is_percent);
+	store_put_u32(b, sp->percent);
+	store_put_u64(b, sp->bytes);
+}
+
+static void store_get_space(struct store_rd *r, struct hk_space *sp)
+{
+	sp->set = store_get_bool(r);
+	sp->is_percent = store_get_bool(r);
+	sp->percent = store_get_u32(r);
+	sp->bytes = store_get_u64(r);
+	if (!sp->set)
+		*sp = (struct hk_space){ 0 };
+}
+
+/* Version 2 appends the keys of SPEC 5's later limits (min_free ...
+ * remove_empty_dirs) to version 1's fields; a version 1 record decodes
+ * with their defaults. */
 void store_encode_reg(struct hk_buf *b, const struct hk_registration *reg)
 {
-	store_put_u8(b, STORE_REC_V1);
+	store_put_u8(b, STORE_REC_V2);
 	store_put_str(b, reg->id);
 	store_put_str(b, reg->name);
 	store_put_str(b, reg->directory);
@@ -231,6 +252,12 @@ void store_encode_reg(struct hk_buf *b, const struct hk_registration *reg)
 	store_put_i64(b, reg->updated_at);
 	store_put_i64(b, reg->last_run);
 	store_put_u32(b, reg->owner_uid);
+	store_put_space(b, &reg->min_free);
+	store_put_space(b, &reg->free_target);
+	store_put_u32(b, reg->low_watermark ? reg->low_watermark : 100);
+	store_put_u8(b, reg->skip_open);
+	store_put_u8(b, (unsigned)reg->unit);
+	store_put_u8(b, reg->remove_empty_dirs);
 }
 
 /* Decode into a new registration (all strings copied); NULL if malformed. */
@@ -240,11 +267,13 @@ struct hk_registration *store_decode_reg(const MDB_val *v)
 	struct hk_registration *reg = NULL;
 	const char *id;
 	uint32_t n;
-	unsigned source;
+	unsigned source, unit;
+	unsigned version = store_get_u8(&r);
 
-	if (store_get_u8(&r) != STORE_REC_V1)
+	if (version != STORE_REC_V1 && version != STORE_REC_V2)
 		return NULL;
 	reg = hk_xcalloc(1, sizeof(*reg));
+	reg->low_watermark = 100;
 	id = store_get_str(&r, NULL);
 	if (!store_id_ok(id))
 		goto bad;
@@ -295,6 +324,22 @@ struct hk_registration *store_decode_reg(const MDB_val *v)
 	reg->updated_at = store_get_i64(&r);
 	reg->last_run = store_get_i64(&r);
 	reg->owner_uid = store_get_u32(&r);
+	if (version == STORE_REC_V2) {
+		store_get_space(&r, &reg->min_free);
+		store_get_space(&r, &reg->free_target);
+		reg->low_watermark = store_get_u32(&r);
+		reg->skip_open = store_get_bool(&r);
+		unit = store_get_u8(&r);
+		reg->remove_empty_dirs = store_get_bool(&r);
+		if (unit == HK_UNIT_FILE)
+			reg->unit = HK_UNIT_FILE;
+		else if (unit == HK_UNIT_DIRECTORY)
+			reg->unit = HK_UNIT_DIRECTORY;
+		else
+			goto bad;
+		if (reg->low_watermark < 1 || reg->low_watermark > 100)
+			goto bad;
+	}
 	if (r.bad || r.n != 0 || !reg->directory || !reg->pattern)
 		goto bad;
 	return reg;

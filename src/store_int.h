@@ -18,7 +18,8 @@
 #define STORE_TAG "store"
 #define STORE_LMDB_LOCK HK_STORE_DATA_FILE "-lock"
 #define STORE_REC_V1 1u
-#define STORE_REC_V2 2u   /* audit records with ino and aside */
+#define STORE_REC_V2 2u   /* audit records with ino and aside; registrations with
+				   * min_free ... remove_empty_dirs */
 #define STORE_NULL_LEN UINT32_MAX
 #define STORE_MAX_RELPATH 4096u
 #define STORE_HASH_LEN 16u

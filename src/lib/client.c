@@ -490,8 +490,35 @@ static json_t *client_spec_args(const struct hk_cleanup_spec *s)
 	return a;
 }
 
-int hk_register_cleanup(struct hk_client *client, const struct hk_cleanup_spec *spec,
-			char **id_out)
+/* Add the set fields of limits (SPEC 5's later keys) to args; false on
+ * out-of-memory. An unknown limits->size (a newer caller's struct) is
+ * read only as far as this version knows. */
+static bool client_limits_args(json_t *a, const struct hk_cleanup_limits *l)
+{
+	bool bad = false;
+	if (!l)
+		return true;
+	if (l->min_free)
+		bad |= json_object_set_new(a, "min_free", *l->min_free ? json_string(l->min_free)
+								    : json_null()) < 0;
+	if (l->free_target)
+		bad |= json_object_set_new(a, "free_target", *l->free_target
+					   ? json_string(l->free_target) : json_null()) < 0;
+	if (l->low_watermark)
+		bad |= json_object_set_new(a, "low_watermark", *l->low_watermark
+					   ? json_string(l->low_watermark) : json_null()) < 0;
+	if (l->has_skip_open)
+		bad |= json_object_set_new(a, "skip_open", json_boolean(l->skip_open)) < 0;
+	if (l->unit)
+		bad |= json_object_set_new(a, "unit", json_string(l->unit)) < 0;
+	if (l->has_remove_empty_dirs)
+		bad |= json_object_set_new(a, "remove_empty_dirs",
+					   json_boolean(l->remove_empty_dirs)) < 0;
+	return !bad;
+}
+
+int hk_register_cleanup_limits(struct hk_client *client, const struct hk_cleanup_spec *spec,
+			       const struct hk_cleanup_limits *limits, char **id_out)
 {
 	json_t *args, *result = NULL, *error = NULL;
 	const char *id;
@@ -499,11 +526,14 @@ int hk_register_cleanup(struct hk_client *client, const struct hk_cleanup_spec *
 
 	if (id_out)
 		*id_out = NULL;
-	if (!client || !spec || !spec->directory)
+	if (!client || !spec || !spec->directory ||
+	    (limits && limits->size < sizeof(struct hk_cleanup_limits)))
 		return -EINVAL;
 	args = client_spec_args(spec);
-	if (!args)
+	if (!args || !client_limits_args(args, limits)) {
+		json_decref(args);
 		return -ENOMEM;
+	}
 	r = client_request(client, "register_cleanup", args, HK_CLIENT_TIMEOUT_MS, &result, &error);
 	if (r < 0)
 		goto out;
@@ -523,16 +553,26 @@ out:
 	return r;
 }
 
-int hk_update_cleanup_config(struct hk_client *client, const char *id,
-			     const struct hk_cleanup_spec *spec)
+int hk_register_cleanup(struct hk_client *client, const struct hk_cleanup_spec *spec,
+			char **id_out)
 {
+	return hk_register_cleanup_limits(client, spec, NULL, id_out);
+}
+
+int hk_update_cleanup_limits(struct hk_client *client, const char *id,
+			     const struct hk_cleanup_spec *spec,
+			     const struct hk_cleanup_limits *limits)
+{
+	static const struct hk_cleanup_spec none = HK_CLEANUP_SPEC_INIT;
 	json_t *args, *result = NULL, *error = NULL;
 	int r;
 
-	if (!client || !id || !spec)
+	if (!client || !id || (!spec && !limits) ||
+	    (limits && limits->size < sizeof(struct hk_cleanup_limits)))
 		return -EINVAL;
-	args = client_spec_args(spec);
-	if (!args || json_object_set_new(args, "id", json_string(id)) < 0) {
+	args = client_spec_args(spec ? spec : &none);
+	if (!args || !client_limits_args(args, limits) ||
+	    json_object_set_new(args, "id", json_string(id)) < 0) {
 		json_decref(args);
 		return -ENOMEM;
 	}
@@ -541,6 +581,14 @@ int hk_update_cleanup_config(struct hk_client *client, const char *id,
 	json_decref(result);
 	json_decref(error);
 	return r;
+}
+
+int hk_update_cleanup_config(struct hk_client *client, const char *id,
+			     const struct hk_cleanup_spec *spec)
+{
+	if (!spec)
+		return -EINVAL;
+	return hk_update_cleanup_limits(client, id, spec, NULL);
 }
 
 int hk_remove_cleanup_config(struct hk_client *client, const char *id)

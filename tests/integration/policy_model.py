@@ -13,7 +13,8 @@ model says must be left. The model is written from SPEC 5 only:
   by the age_by time (the newest of the listed times), ties by name in
   byte order; age, then count, then size, each on what the previous left;
   registrations in priority order (lower first, ties by name), each on
-  what the previous ones left; no policy at all = default retention.
+  what the previous ones left; no policy at all = default retention;
+  low_watermark: a count or size exceeded is trimmed to that share of it.
 
 Times are kept at least 20 s away from every retention boundary, and two
 files that could tie (same time) and differ only in their directory are
@@ -191,18 +192,35 @@ def model(regs, files, now_ns):
                     keep.append(rel)
             cand = keep
         if reg["max_files"] is not None and len(cand) > reg["max_files"]:
-            cut = len(cand) - reg["max_files"]
+            cut = len(cand) - watermark_target(reg, reg["max_files"])
             for rel in cand[:cut]:
                 alive.discard(rel)
             cand = cand[cut:]
         if reg["max_size"] is not None:
             total = sum(files[rel][0] for rel in cand)
             i = 0
-            while total > reg["max_size"]:
-                total -= files[cand[i]][0]
-                alive.discard(cand[i])
-                i += 1
+            if total > reg["max_size"]:
+                while total > watermark_target(reg, reg["max_size"]):
+                    total -= files[cand[i]][0]
+                    alive.discard(cand[i])
+                    i += 1
     return alive
+
+
+# --- low_watermark (SPEC 5): once count or size is exceeded (by what age,
+# and count, left), delete down to that share of the limit, rounded down.
+# Drawn from a generator of its own, so that the trees and registrations
+# of every seed stay as they were without it.
+
+def add_low_watermarks(seed, regs):
+    rng = random.Random("low_watermark-%d" % seed)
+    for reg in regs:
+        reg["low_watermark"] = rng.choice([None, None, 100, 80, 50, 1, rng.randint(1, 100)])
+
+
+def watermark_target(reg, limit):
+    w = reg.get("low_watermark")
+    return limit if w is None else limit * w // 100
 
 
 def write_conf(path, root, regs):
@@ -222,6 +240,8 @@ def write_conf(path, root, regs):
                 f.write("max_files = %d\n" % reg["max_files"])
             if reg["max_size"] is not None:
                 f.write("max_size = %d%s\n" % ((reg["max_size"] // 1024, "K") if reg["max_size"] else (0, "")))
+            if reg.get("low_watermark") is not None:
+                f.write("low_watermark = %d%%\n" % reg["low_watermark"])
             f.write("\n")
 
 
@@ -291,6 +311,7 @@ def trial(hkd, work, seed):
     now = int(time.time())
     files, dirs = build_tree(rng, root, now)
     regs = random_regs(rng, dirs, now, files)
+    add_low_watermarks(seed, regs)
     if not regs:
         shutil.rmtree(root)
         shutil.rmtree(state)

@@ -185,6 +185,35 @@ class TestSync(unittest.TestCase, Checks):
             with self.assertRaises(NotFound):
                 hk.remove_cleanup_config(rid)
 
+    def test_limits(self):
+        """SPEC 5's later keys as keyword arguments: registered, listed,
+        updated, reset with None; a bad value names its field."""
+        d = make_tree("limits", old=0, fresh=1)
+        with Client(SOCK) as hk:
+            rid = hk.register_cleanup(d, max_files=10, min_free="5%", free_target="2G",
+                                      low_watermark=80, skip_open=True, unit="file")
+            reg = hk.get_cleanup_config(rid)
+            self.assertEqual((reg["min_free"], reg["free_target"], reg["low_watermark"]),
+                             ("5%", "2G", "80%"))
+            self.assertIs(reg["skip_open"], True)
+            self.assertEqual(reg["unit"], "file")
+            self.assertIs(reg["remove_empty_dirs"], False)
+            hk.update_cleanup_config(rid, free_target=None, min_free=None, low_watermark="50%",
+                                     skip_open=False, recursive=True, remove_empty_dirs=True)
+            reg = hk.get_cleanup_config(rid)
+            self.assertIsNone(reg["min_free"])
+            self.assertIsNone(reg["free_target"])
+            self.assertEqual(reg["low_watermark"], "50%")
+            self.assertIs(reg["skip_open"], False)
+            self.assertIs(reg["remove_empty_dirs"], True)
+            with self.assertRaises(InvalidArgument) as cm:
+                hk.update_cleanup_config(rid, low_watermark="120%")
+            self.assertIn("low_watermark", str(cm.exception))
+            with self.assertRaises(InvalidArgument) as cm:
+                hk.update_cleanup_config(rid, unit="tree")
+            self.assertIn("unit", str(cm.exception))
+            self.assertTrue(hk.remove_cleanup_config(rid))
+
     def test_submit_and_wait(self):
         d = make_tree("jobs", old=3, fresh=1)
         locks = Locks(d)

@@ -1399,6 +1399,50 @@ static void test_client_library(void **state)
 	assert_string_equal(msg, "'nope' is neither the id nor the name of a registration");
 	free(msg);
 
+	/* the keys of SPEC 5's later limits: new calls, struct hk_cleanup_spec unchanged */
+	struct hk_cleanup_limits lim = HK_CLEANUP_LIMITS_INIT;
+	lim.min_free = "10%";
+	lim.low_watermark = "80%";
+	lim.skip_open = true;
+	lim.has_skip_open = true;
+	assert_int_equal(hk_update_cleanup_limits(c, id, NULL, &lim), 0);
+	assert_int_equal(fx->fake.last_changed, HK_PROTO_F_MIN_FREE | HK_PROTO_F_LOW_WATERMARK |
+					       HK_PROTO_F_SKIP_OPEN);
+	assert_int_equal(hk_call(c, "get_cleanup_configs", NULL, &text), 0);
+	assert_non_null(strstr(text, "\"min_free\":\"10%\""));
+	assert_non_null(strstr(text, "\"low_watermark\":\"80%\""));
+	assert_non_null(strstr(text, "\"skip_open\":true"));
+	assert_non_null(strstr(text, "\"free_target\":null"));
+	free(text);
+	struct hk_cleanup_limits bad = HK_CLEANUP_LIMITS_INIT;
+	bad.low_watermark = "0%";
+	assert_int_equal(hk_update_cleanup_limits(c, id, &upd, &bad), HK_ECONFIG);
+	msg = hk_client_last_error(c);
+	assert_non_null(msg);
+	assert_int_equal(strncmp(msg, "low_watermark: ", 15), 0);
+	free(msg);
+	lim.min_free = "";   /* back to none */
+	lim.size = 1;
+	assert_int_equal(hk_update_cleanup_limits(c, id, NULL, &lim), -EINVAL);
+	assert_int_equal(hk_update_cleanup_limits(c, id, NULL, NULL), -EINVAL);
+	lim.size = sizeof(lim);
+	assert_int_equal(hk_update_cleanup_limits(c, id, NULL, &lim), 0);
+	assert_int_equal(hk_call(c, "get_cleanup_configs", NULL, &text), 0);
+	assert_non_null(strstr(text, "\"min_free\":null"));
+	free(text);
+	struct hk_cleanup_spec spec2 = HK_CLEANUP_SPEC_INIT;
+	spec2.directory = dir;
+	spec2.pattern = "other_*";
+	struct hk_cleanup_limits lim2 = HK_CLEANUP_LIMITS_INIT;
+	lim2.unit = "directory";
+	char *id2 = NULL;
+	assert_int_equal(hk_register_cleanup_limits(c, &spec2, &lim2, &id2), 0);
+	assert_int_equal(hk_call(c, "get_cleanup_configs", NULL, &text), 0);
+	assert_non_null(strstr(text, "\"unit\":\"directory\""));
+	free(text);
+	assert_int_equal(hk_remove_cleanup_config(c, id2), 0);
+	free(id2);
+
 	assert_int_equal(hk_run_cleanup(c, id, true, &text), 0);
 	assert_non_null(strstr(text, "\"dry_run\":true"));
 	free(text);

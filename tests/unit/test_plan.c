@@ -111,14 +111,14 @@ static void test_policy_prefix(void **state)
 		enum hk_reason *why = malloc(n * sizeof(*why));
 		for (size_t i = 0; i < n; i++)
 			files[i] = (struct hk_policy_file){ sorted[i].key_ns, sorted[i].size };
-		size_t k = hk_policy_select(&pol, files, n, now, true, why);
+		size_t k = hk_policy_select(&pol, NULL, files, n, now, true, why);
 
 		build_in_steps(&p);
 		size_t got = 0;
 		for (;;) {
 			if (p.heap_n == 0)
 				break;
-			enum hk_reason r = hk_policy_check_oldest(&pol, p.heap_n, p.heap_bytes,
+			enum hk_reason r = hk_policy_check_oldest(&pol, NULL, p.heap_n, p.heap_bytes,
 								  p.files[0].key_ns, now, true);
 			if (r == HK_REASON_NONE)
 				break;

@@ -61,11 +61,11 @@ static const struct fixture fixtures[] = {
 
 /* --- policies ------------------------------------------------------------- */
 
-#define P_NONE { 0, 0, false, 0, false }
-#define P_AGE(r) { (r), 0, false, 0, false }
-#define P_COUNT(c) { 0, (c), true, 0, false }
-#define P_SIZE(b) { 0, 0, false, (b), true }
-#define P_ALL(r, c, b) { (r), (c), true, (b), true }
+#define P_NONE { 0, 0, false, 0, false, 100 }
+#define P_AGE(r) { (r), 0, false, 0, false, 100 }
+#define P_COUNT(c) { 0, (c), true, 0, false, 100 }
+#define P_SIZE(b) { 0, 0, false, (b), true, 100 }
+#define P_ALL(r, c, b) { (r), (c), true, (b), true, 100 }
 
 /* Expected reasons, one character per file: A age, C count, S size,
  * '-' kept. */
@@ -143,9 +143,10 @@ static enum hk_reason reason_of_char(char c)
 
 /* Apply check_oldest repeatedly, removing the oldest each time, and
  * compare with the reasons select() gave. Returns how many it deleted. */
-static size_t run_incremental(const char *what, const struct hk_policy *p,
-			      const struct hk_policy_file *files, size_t n, int64_t now,
-			      bool age_allowed, const enum hk_reason *expect)
+static size_t run_incremental_trim(const char *what, const struct hk_policy *p,
+				   struct hk_policy_trim *trim,
+				   const struct hk_policy_file *files, size_t n, int64_t now,
+				   bool age_allowed, const enum hk_reason *expect)
 {
 	uint64_t bytes = 0;
 	size_t i;
@@ -153,8 +154,8 @@ static size_t run_incremental(const char *what, const struct hk_policy *p,
 	for (i = 0; i < n; i++)
 		bytes += files[i].size;   /* callers keep totals small enough */
 	for (i = 0; i < n; i++) {
-		enum hk_reason r = hk_policy_check_oldest(p, n - i, bytes, files[i].key_ns, now,
-							   age_allowed);
+		enum hk_reason r = hk_policy_check_oldest(p, trim, n - i, bytes, files[i].key_ns,
+							   now, age_allowed);
 
 		if (r != expect[i])
 			fail_msg("%s: incremental, file %zu: got %s, select said %s", what, i,
@@ -164,9 +165,17 @@ static size_t run_incremental(const char *what, const struct hk_policy *p,
 		bytes -= files[i].size;
 	}
 	if (i == n)
-		assert_int_equal(hk_policy_check_oldest(p, 0, 0, 0, now, age_allowed),
+		assert_int_equal(hk_policy_check_oldest(p, trim, 0, 0, 0, now, age_allowed),
 				 HK_REASON_NONE);
 	return i;
+}
+
+static size_t run_incremental(const char *what, const struct hk_policy *p,
+			      const struct hk_policy_file *files, size_t n, int64_t now,
+			      bool age_allowed, const enum hk_reason *expect)
+{
+	struct hk_policy_trim trim = { false, false };
+	return run_incremental_trim(what, p, &trim, files, n, now, age_allowed, expect);
 }
 
 static void test_select_table(void **state)
@@ -182,7 +191,7 @@ static void test_select_table(void **state)
 			fail_msg("case '%s': expectation does not fit fixture %s", pc->what,
 				 fx->name);
 		memset(reasons, 0xa5, sizeof(reasons));
-		k = hk_policy_select(&pc->pol, fx->files, fx->n, pc->now, pc->age_allowed, reasons);
+		k = hk_policy_select(&pc->pol, NULL, fx->files, fx->n, pc->now, pc->age_allowed, reasons);
 		for (size_t i = 0; i < fx->n; i++) {
 			enum hk_reason want = reason_of_char(pc->expect[i]);
 
@@ -236,20 +245,34 @@ static void test_incremental_matches_select(void **state)
 			p.has_max_size = true;
 			p.max_size = test_rng_below(3000);
 		}
-		k = hk_policy_select(&p, files, n, now, age_allowed, reasons);
+		/* low_watermark: 100% (also as 0) or a share; a trim under way */
+		p.low_watermark = test_rng_below(2) ? 0 : 1 + (unsigned)test_rng_below(100);
+		struct hk_policy_trim trim = { test_rng_below(4) == 0, test_rng_below(4) == 0 };
+		struct hk_policy_trim before = trim;
+		k = hk_policy_select(&p, &trim, files, n, now, age_allowed, reasons);
 		for (size_t i = 0; i < n; i++) {
 			assert_true((i < k) == (reasons[i] != HK_REASON_NONE));
 			by[reasons[i]]++;
 		}
 		selected += k;
-		assert_int_equal(run_incremental("random", &p, files, n, now, age_allowed, reasons),
-				 k);
-		/* explain's form: each file judged from its place and the bytes
-		 * from it on, without the rest of the set */
-		uint64_t from = 0;
+		assert_int_equal(run_incremental_trim("random", &p, &trim, files, n, now,
+						      age_allowed, reasons), k);
+		/* explain's form: each file judged from its place, the bytes
+		 * from it on and from the count cut on, without the rest of the
+		 * set */
+		size_t expired = 0;
+		for (size_t i = 0; i < n; i++)
+			expired += hk_policy_expired(&p, files[i].key_ns, now, age_allowed);
+		size_t cut = hk_policy_count_cut(&p, &before, n, expired);
+		uint64_t from = 0, from_cut = 0;
+		for (size_t i = cut; i < n; i++)
+			from_cut += files[i].size;
 		for (size_t i = n; i-- > 0;) {
 			from += files[i].size;
-			assert_int_equal(hk_policy_judge(&p, i, n, from, files[i].key_ns, now,
+			struct hk_policy_place at = { .pos = i, .n = n, .n_expired = expired,
+						      .bytes_from_pos = from,
+						      .bytes_from_cut = from_cut };
+			assert_int_equal(hk_policy_judge(&p, &before, &at, files[i].key_ns, now,
 							 age_allowed), reasons[i]);
 		}
 	}
@@ -292,7 +315,7 @@ static void test_ties_ordered_by_name(void **state)
 		files[i].key_ns = hk_entry_key(arr[i]);
 		files[i].size = hk_entry_size(arr[i]);
 	}
-	k = hk_policy_select(&p, files, n, 200 * S, true, reasons);
+	k = hk_policy_select(&p, NULL, files, n, 200 * S, true, reasons);
 	assert_int_equal(k, 4);
 	/* oldest first, then same-age files in byte order of the name */
 	assert_string_equal(hk_entry_name(arr[0]), "z.log");
@@ -309,14 +332,14 @@ static void test_ties_ordered_by_name(void **state)
 	for (size_t i = 0; i < 4; i++) {
 		struct hk_entry *e = hk_index_oldest(idx);
 
-		assert_int_equal(hk_policy_check_oldest(&p, hk_index_count(idx),
+		assert_int_equal(hk_policy_check_oldest(&p, NULL, hk_index_count(idx),
 							hk_index_bytes(idx), hk_entry_key(e), 200 * S,
 							true),
 				 HK_REASON_COUNT);
 		assert_ptr_equal(e, arr[i]);
 		hk_index_remove_entry(idx, e);
 	}
-	assert_int_equal(hk_policy_check_oldest(&p, hk_index_count(idx), hk_index_bytes(idx),
+	assert_int_equal(hk_policy_check_oldest(&p, NULL, hk_index_count(idx), hk_index_bytes(idx),
 						hk_entry_key(hk_index_oldest(idx)), 200 * S, true),
 			 HK_REASON_NONE);
 	free(arr);
@@ -331,18 +354,86 @@ static void test_check_oldest(void **state)
 	struct hk_policy none = P_NONE;
 
 	(void)state;
-	assert_int_equal(hk_policy_check_oldest(&all, 0, 0, 0, 1000, true), HK_REASON_NONE);
-	assert_int_equal(hk_policy_check_oldest(&none, 10, 1000, 0, 1000, true), HK_REASON_NONE);
+	assert_int_equal(hk_policy_check_oldest(&all, NULL, 0, 0, 0, 1000, true), HK_REASON_NONE);
+	assert_int_equal(hk_policy_check_oldest(&none, NULL, 10, 1000, 0, 1000, true), HK_REASON_NONE);
 	/* age first */
-	assert_int_equal(hk_policy_check_oldest(&all, 10, 1000, 899, 1000, true), HK_REASON_AGE);
-	assert_int_equal(hk_policy_check_oldest(&all, 10, 1000, 900, 1000, true),
+	assert_int_equal(hk_policy_check_oldest(&all, NULL, 10, 1000, 899, 1000, true), HK_REASON_AGE);
+	assert_int_equal(hk_policy_check_oldest(&all, NULL, 10, 1000, 900, 1000, true),
 			 HK_REASON_COUNT);
-	assert_int_equal(hk_policy_check_oldest(&all, 10, 1000, 899, 1000, false),
+	assert_int_equal(hk_policy_check_oldest(&all, NULL, 10, 1000, 899, 1000, false),
 			 HK_REASON_COUNT);
 	/* then count, then size */
-	assert_int_equal(hk_policy_check_oldest(&all, 3, 1000, 900, 1000, true), HK_REASON_SIZE);
-	assert_int_equal(hk_policy_check_oldest(&all, 3, 50, 900, 1000, true), HK_REASON_NONE);
-	assert_int_equal(hk_policy_check_oldest(&all, 4, 0, 900, 1000, true), HK_REASON_COUNT);
+	assert_int_equal(hk_policy_check_oldest(&all, NULL, 3, 1000, 900, 1000, true), HK_REASON_SIZE);
+	assert_int_equal(hk_policy_check_oldest(&all, NULL, 3, 50, 900, 1000, true), HK_REASON_NONE);
+	assert_int_equal(hk_policy_check_oldest(&all, NULL, 4, 0, 900, 1000, true), HK_REASON_COUNT);
+}
+
+/* --- low_watermark (SPEC 5): trimmed in batches, with hysteresis --------- */
+
+static void test_low_watermark(void **state)
+{
+	struct hk_policy p = { 0, 100, true, 0, false, 80 };
+	struct hk_policy_file files[200];
+	enum hk_reason reasons[200];
+	struct hk_policy_trim trim = { false, false };
+
+	(void)state;
+	for (size_t i = 0; i < 200; i++)
+		files[i] = (struct hk_policy_file){ (int64_t)i, 10 };
+	assert_int_equal(hk_policy_count_target(&p), 80);
+	/* 101 > 100: down to 80 */
+	assert_int_equal(hk_policy_select(&p, NULL, files, 101, 1000, true, reasons), 21);
+	assert_int_equal(reasons[20], HK_REASON_COUNT);
+	assert_int_equal(reasons[21], HK_REASON_NONE);
+	assert_int_equal(run_incremental_trim("wm", &p, &trim, files, 101, 1000, true, reasons),
+			 21);
+	assert_false(trim.count);   /* target reached: the trim is over */
+	/* at the limit, and between target and limit without a trim: nothing */
+	assert_int_equal(hk_policy_select(&p, NULL, files, 100, 1000, true, reasons), 0);
+	assert_int_equal(hk_policy_check_oldest(&p, &trim, 100, 1000, 0, 1000, true),
+			 HK_REASON_NONE);
+	assert_int_equal(hk_policy_check_oldest(&p, &trim, 90, 900, 0, 1000, true),
+			 HK_REASON_NONE);
+	/* a trim under way goes on between target and limit */
+	trim.count = true;
+	assert_int_equal(hk_policy_select(&p, &trim, files, 90, 1000, true, reasons), 10);
+	assert_int_equal(hk_policy_check_oldest(&p, &trim, 90, 900, 0, 1000, true),
+			 HK_REASON_COUNT);
+	assert_true(trim.count);
+	assert_int_equal(hk_policy_check_oldest(&p, &trim, 80, 800, 0, 1000, true),
+			 HK_REASON_NONE);
+	assert_false(trim.count);
+	/* an age deletion first: the count is judged on what age left */
+	p.retention_ns = 500;   /* at 501 key 0 alone is expired */
+	assert_int_equal(hk_policy_select(&p, NULL, files, 101, 501, true, reasons), 1);
+	p.retention_ns = 0;
+	/* rounding down, and 100% (or 0, a zeroed policy) is the limit itself */
+	p.max_files = 9;
+	assert_int_equal(hk_policy_count_target(&p), 7);
+	p.low_watermark = 100;
+	assert_int_equal(hk_policy_count_target(&p), 9);
+	p.low_watermark = 0;
+	assert_int_equal(hk_policy_count_target(&p), 9);
+	p.max_files = UINT64_MAX;
+	p.low_watermark = 50;
+	assert_int_equal(hk_policy_count_target(&p), UINT64_MAX / 2);
+
+	/* size: 200 files of 10 bytes, max 1000 at 50%: down to 500 */
+	struct hk_policy sz = { 0, 0, false, 1000, true, 50 };
+	assert_int_equal(hk_policy_select(&sz, NULL, files, 101, 1000, true, reasons), 51);
+	assert_int_equal(reasons[50], HK_REASON_SIZE);
+	assert_int_equal(hk_policy_select(&sz, NULL, files, 100, 1000, true, reasons), 0);
+	trim = (struct hk_policy_trim){ false, false };
+	assert_int_equal(hk_policy_select(&sz, NULL, files, 101, 1000, true, reasons), 51);
+	assert_int_equal(run_incremental_trim("wm size", &sz, &trim, files, 101, 1000, true,
+					      reasons), 51);
+	/* count and size: count's cut first, size on what it left */
+	struct hk_policy both = { 0, 100, true, 700, true, 80 };
+	assert_int_equal(hk_policy_select(&both, NULL, files, 101, 1000, true, reasons), 45);
+	assert_int_equal(reasons[20], HK_REASON_COUNT);
+	assert_int_equal(reasons[21], HK_REASON_SIZE);
+	assert_int_equal(reasons[44], HK_REASON_SIZE);
+	assert_int_equal(reasons[45], HK_REASON_NONE);
 }
 
 /* --- policy from a registration ------------------------------------------ */
@@ -364,6 +455,11 @@ static void test_from_registration(void **state)
 	assert_int_equal(p.retention_ns, 0);
 	hk_policy_from_registration(&reg, LONG_MAX, &p);
 	assert_int_equal(p.retention_ns, INT64_MAX);
+	assert_int_equal(p.low_watermark, 100);   /* a zeroed registration: 100% */
+	reg.low_watermark = 80;
+	hk_policy_from_registration(&reg, 30, &p);
+	assert_int_equal(p.low_watermark, 80);
+	reg.low_watermark = 0;
 
 	/* its own retention */
 	reg.retention = 3600;
@@ -423,8 +519,8 @@ static void test_next_expiry(void **state)
 	t = hk_policy_next_expiry(&age, 100);
 	assert_int_equal(t, 151);
 	/* the first instant at which the age policy selects the file */
-	assert_int_equal(hk_policy_check_oldest(&age, 1, 1, 100, t - 1, true), HK_REASON_NONE);
-	assert_int_equal(hk_policy_check_oldest(&age, 1, 1, 100, t, true), HK_REASON_AGE);
+	assert_int_equal(hk_policy_check_oldest(&age, NULL, 1, 1, 100, t - 1, true), HK_REASON_NONE);
+	assert_int_equal(hk_policy_check_oldest(&age, NULL, 1, 1, 100, t, true), HK_REASON_AGE);
 	assert_int_equal(hk_policy_next_expiry(&age, INT64_MAX - 10), INT64_MAX);
 	assert_int_equal(hk_policy_next_expiry(&age, INT64_MAX - 50), INT64_MAX);
 	assert_int_equal(hk_policy_next_expiry(&age, INT64_MAX - 51), INT64_MAX);
@@ -451,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_incremental_matches_select),
 		cmocka_unit_test(test_ties_ordered_by_name),
 		cmocka_unit_test(test_check_oldest),
+		cmocka_unit_test(test_low_watermark),
 		cmocka_unit_test(test_from_registration),
 		cmocka_unit_test(test_next_expiry),
 		cmocka_unit_test(test_reason_names),

@@ -414,6 +414,11 @@ static struct hk_registration *sample_reg(void)
 	r->updated_at = 1700000100;
 	r->last_run = 0;
 	r->owner_uid = 0;
+	r->min_free = (struct hk_space){ .set = true, .is_percent = true, .percent = 10 };
+	r->free_target = (struct hk_space){ .set = true, .bytes = UINT64_C(2) << 30 };
+	r->low_watermark = 80;
+	r->skip_open = true;
+	r->remove_empty_dirs = true;
 	return r;
 }
 
@@ -425,7 +430,8 @@ static void test_registration_to_json(void **state)
 		"id", "name", "directory", "directory_b64", "pattern", "exclude", "exclude_b64",
 		"retention", "max_files", "max_size", "priority", "description", "recursive", "age_by",
 		"schedule", "allow_system_directory", "default_retention", "created_at", "updated_at",
-		"last_run", "source", "source_file", "owner_uid",
+		"last_run", "source", "source_file", "owner_uid", "min_free", "free_target",
+		"low_watermark", "skip_open", "unit", "remove_empty_dirs",
 	};
 
 	for (size_t i = 0; i < HK_ARRAY_SIZE(keys); i++)
@@ -447,6 +453,21 @@ static void test_registration_to_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "directory")), "/var/log/my\\xffapp");
 	assert_int_equal(json_array_size(json_object_get(j, "exclude")), 2);
 	assert_true(json_is_null(json_array_get(json_object_get(j, "exclude_b64"), 0)));
+	/* SPEC 5's later keys: the INI's strings, booleans */
+	assert_string_equal(json_string_value(json_object_get(j, "min_free")), "10%");
+	assert_string_equal(json_string_value(json_object_get(j, "free_target")), "2G");
+	assert_string_equal(json_string_value(json_object_get(j, "low_watermark")), "80%");
+	assert_true(json_is_true(json_object_get(j, "skip_open")));
+	assert_string_equal(json_string_value(json_object_get(j, "unit")), "file");
+	assert_true(json_is_true(json_object_get(j, "remove_empty_dirs")));
+	json_decref(j);
+	/* unset: null, and low_watermark's default 100% (also from a zeroed 0) */
+	r->min_free = r->free_target = (struct hk_space){ 0 };
+	r->low_watermark = 0;
+	j = hk_proto_registration_to_json(r);
+	assert_true(json_is_null(json_object_get(j, "min_free")));
+	assert_true(json_is_null(json_object_get(j, "free_target")));
+	assert_string_equal(json_string_value(json_object_get(j, "low_watermark")), "100%");
 	json_decref(j);
 	hk_registration_free(r);
 }
@@ -483,11 +504,19 @@ static void test_registration_roundtrip(void **state)
 	assert_true(back->recursive);
 	assert_int_equal(back->age_by, HK_AGE_MTIME | HK_AGE_CTIME);
 	assert_null(back->schedule);
+	assert_memory_equal(&back->min_free, &r->min_free, sizeof(r->min_free));
+	assert_memory_equal(&back->free_target, &r->free_target, sizeof(r->free_target));
+	assert_int_equal(back->low_watermark, 80);
+	assert_true(back->skip_open);
+	assert_int_equal(back->unit, HK_UNIT_FILE);
+	assert_true(back->remove_empty_dirs);
 	assert_int_equal(set, HK_PROTO_F_NAME | HK_PROTO_F_DIRECTORY | HK_PROTO_F_PATTERN |
 			 HK_PROTO_F_EXCLUDE | HK_PROTO_F_RETENTION | HK_PROTO_F_MAX_FILES |
 			 HK_PROTO_F_MAX_SIZE | HK_PROTO_F_PRIORITY | HK_PROTO_F_DESCRIPTION |
 			 HK_PROTO_F_RECURSIVE | HK_PROTO_F_AGE_BY | HK_PROTO_F_SCHEDULE |
-			 HK_PROTO_F_ALLOW_SYSDIR);
+			 HK_PROTO_F_ALLOW_SYSDIR | HK_PROTO_F_MIN_FREE | HK_PROTO_F_FREE_TARGET |
+			 HK_PROTO_F_LOW_WATERMARK | HK_PROTO_F_SKIP_OPEN | HK_PROTO_F_UNIT |
+			 HK_PROTO_F_REMOVE_EMPTY_DIRS);
 	json_decref(j);
 	free(text);
 	hk_registration_free(r);

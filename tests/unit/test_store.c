@@ -28,6 +28,7 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 #include "util.h"
 #include "testutil.h"
 
@@ -322,6 +323,14 @@ static struct hk_registration *reg_make(const char *id, bool full)
 	r->updated_at = full ? 1600000100 : 0;
 	r->last_run = full ? 1600000200 : INT64_MAX;
 	r->owner_uid = full ? 0 : 1000;
+	r->min_free = full ? (struct hk_space){ .set = true, .is_percent = true, .percent = 10 }
+			   : (struct hk_space){ .set = true, .bytes = UINT64_C(3) << 30 };
+	r->free_target = full ? (struct hk_space){ .set = true, .is_percent = true, .percent = 15 }
+			      : (struct hk_space){ 0 };
+	r->low_watermark = full ? 80 : 100;
+	r->skip_open = full;
+	r->unit = full ? HK_UNIT_FILE : HK_UNIT_DIRECTORY;
+	r->remove_empty_dirs = full;
 	return r;
 }
 
@@ -372,6 +381,72 @@ static void reg_assert_equal(const struct hk_registration *a, const struct hk_re
 	assert_int_equal(a->updated_at, b->updated_at);
 	assert_int_equal(a->last_run, b->last_run);
 	assert_int_equal(a->owner_uid, b->owner_uid);
+	assert_memory_equal(&a->min_free, &b->min_free, sizeof(a->min_free));
+	assert_memory_equal(&a->free_target, &b->free_target, sizeof(a->free_target));
+	assert_int_equal(a->low_watermark, b->low_watermark);
+	assert_int_equal(a->skip_open, b->skip_open);
+	assert_int_equal(a->unit, b->unit);
+	assert_int_equal(a->remove_empty_dirs, b->remove_empty_dirs);
+}
+
+/* A registration record of version 1 (written before min_free ...
+ * remove_empty_dirs existed: version 2's record without its tail) still
+ * decodes, with those keys at their defaults; a version 2 record
+ * round-trips them; a cut tail or a bad unit is refused. */
+static void test_reg_record_versions(void **state)
+{
+	(void)state;
+	struct hk_registration *full = reg_make(ID_A, true);
+	struct hk_registration *plain = reg_make(ID_B, false);
+	struct hk_buf b = { 0 };
+	const size_t tail = 2 * (1 + 1 + 4 + 8) + 4 + 1 + 1 + 1;
+
+	store_encode_reg(&b, full);
+	assert_int_equal(((unsigned char *)b.data)[0], STORE_REC_V2);
+	MDB_val v = { .mv_size = b.len, .mv_data = b.data };
+	struct hk_registration *d = store_decode_reg(&v);
+	assert_non_null(d);
+	reg_assert_equal(full, d);
+	hk_registration_free(d);
+
+	/* version 1: the same record without the tail */
+	((unsigned char *)b.data)[0] = STORE_REC_V1;
+	v.mv_size = b.len - tail;
+	d = store_decode_reg(&v);
+	assert_non_null(d);
+	assert_string_equal(d->directory, full->directory);
+	assert_int_equal(d->max_files, 100);
+	assert_false(d->min_free.set);
+	assert_false(d->free_target.set);
+	assert_int_equal(d->low_watermark, 100);
+	assert_false(d->skip_open);
+	assert_int_equal(d->unit, HK_UNIT_FILE);
+	assert_false(d->remove_empty_dirs);
+	hk_registration_free(d);
+	/* version 1 with a tail, version 2 without: malformed */
+	v.mv_size = b.len;
+	assert_null(store_decode_reg(&v));
+	((unsigned char *)b.data)[0] = STORE_REC_V2;
+	v.mv_size = b.len - tail;
+	assert_null(store_decode_reg(&v));
+	v.mv_size = b.len - 1;
+	assert_null(store_decode_reg(&v));
+	/* unit 7 */
+	((unsigned char *)b.data)[b.len - 2] = 7;
+	v.mv_size = b.len;
+	assert_null(store_decode_reg(&v));
+	free(b.data);
+
+	b = (struct hk_buf){ 0 };
+	store_encode_reg(&b, plain);
+	v = (MDB_val){ .mv_size = b.len, .mv_data = b.data };
+	d = store_decode_reg(&v);
+	assert_non_null(d);
+	reg_assert_equal(plain, d);
+	hk_registration_free(d);
+	free(b.data);
+	hk_registration_free(full);
+	hk_registration_free(plain);
 }
 
 /* Tests -------------------------------------------------------------------------- */
@@ -1574,6 +1649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+		cmocka_unit_test(test_reg_record_versions),
 		cmocka_unit_test_setup_teardown(test_index_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_coalesce, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trim, setup, teardown),

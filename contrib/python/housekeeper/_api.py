@@ -135,7 +135,11 @@ class Api:
                 cron expression of its own sweep), name,
                 allow_system_directory, and retention / max_size in the
                 daemon's units (seconds or "30d"; bytes or "500M") instead
-                of retention_days / max_size_mb.
+                of retention_days / max_size_mb; and the limits of SPEC 5
+                as the configuration file writes them: min_free and
+                free_target ("2G" or "10%", or bytes), low_watermark ("80%"
+                or 80), skip_open (bool), unit ("file" or "directory"),
+                remove_empty_dirs (bool, with recursive).
 
         A registration without any limit gets the daemon's
         housekeeper_default_retention (30 days unless configured).
@@ -157,7 +161,8 @@ class Api:
 
         updates take the names of register_cleanup (pattern,
         retention_days, max_files, max_size_mb, priority, description,
-        exclude, recursive, age_by, schedule, retention, max_size...); None
+        exclude, recursive, age_by, schedule, retention, max_size, min_free,
+        free_target, low_watermark, skip_open, unit, remove_empty_dirs...); None
         resets a field (no limit, no description). Fields not given stay.
 
         Raises:
@@ -187,7 +192,9 @@ class Api:
         Keys as the daemon sends them (housekeeperctl --json list): id,
         name, directory, pattern, exclude, retention (seconds or None),
         max_files, max_size (bytes or None), priority, description,
-        recursive, age_by, schedule, created_at, updated_at, last_run
+        recursive, age_by, schedule, min_free, free_target (strings like
+        "10%" or None), low_watermark ("100%" by default), skip_open, unit,
+        remove_empty_dirs, created_at, updated_at, last_run
         (epoch seconds), source ("config" or "api"), source_file,
         owner_uid...; plus the seed's retention_days and max_size_mb
         (None when unset).

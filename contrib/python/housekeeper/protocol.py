@@ -236,6 +236,9 @@ def _field_args(fields: Mapping[str, Any], for_update: bool) -> Dict[str, Any]:
             _set_byte_list(args, key, v)
         elif key == "age_by" and not isinstance(v, str):
             args[key] = list(v)
+        elif key == "low_watermark" and isinstance(v, (int, float)) \
+                and not isinstance(v, bool):
+            args[key] = "%g%%" % v          # 80 -> "80%", as the INI writes it
         else:
             # the daemon checks each value, and names a field it does not know
             args[key] = v
