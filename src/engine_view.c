@@ -63,6 +63,12 @@ bool hk_engine_regs_overlap(const struct hk_engine *eng, const char *id_a, const
 	const char *da = a->conf->directory, *db = b->conf->directory;
 	if (strcmp(da, db) == 0)
 		return true;
+	/* two floors of min_free on one filesystem (or maybe one: not
+	 * attached yet) depend on each other's deletions: their sweeps go in
+	 * priority order, one after the other (engine_free.c) */
+	if (a->conf->min_free.set && b->conf->min_free.set &&
+	    (!a->attached || !b->attached || a->dirs[ENG_ROOT].dev == b->dirs[ENG_ROOT].dev))
+		return true;
 	if (eng_path_within(da, db))
 		return a->conf->recursive;
 	if (eng_path_within(db, da))
