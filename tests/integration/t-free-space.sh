@@ -4,7 +4,8 @@
 # min_free = 1M and free_target = 3M, the priority-10 one is emptied oldest
 # first before the priority-100 one is touched, free space reaches the
 # target, files outside both registrations are never deleted, a dry run
-# reports what would go and deletes nothing, and space taken by a write
+# reports what would go and deletes nothing, explain names the files that
+# go for free space, and space taken by a write
 # outside any registration is noticed by the periodic check (10 s).
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -56,7 +57,25 @@ grep '^would-delete' "$T/dry" | awk '{print $NF}' | sed "s|^$M/||" | sort >"$T/d
 [ "$(cat "$T/dry-list")" = "$(printf 'high/blob1\nhigh/blob2\nlow/big\nlow/blob1\nlow/blob2\nlow/blob3\nlow/blob4')" ] ||
 	fail "dry run would delete: $(cat "$T/dry-list" | tr '\n' ' ') (report: $(cat "$T/dry"))"
 grep '^would-delete' "$T/dry" | grep -qv ' free ' && fail "a would-delete without reason free: $(cat "$T/dry")"
-rm -f "$LOW/big"
+# explain, from a daemon in dry-run mode (it deletes nothing): low's files
+# and high's two oldest go for free space, high's two newest stay
+{ printf '[scheduler]\nhousekeeper_dry_run = true\n\n'; cat "$T/hk.conf"; } >"$T/dry.conf"
+"$HKD" -f -v -c "$T/dry.conf" -S "$T/state-dry" >>"$HK_LOG" 2>&1 &
+HK_PID=$!
+wait_until test -S "$S" || fail "control socket not created (dry-run daemon)"
+wait_until sh -c "[ \"\$('$HKCTL' -s '$S' --json status | jq '[.[] | select(.files >= 4)] | length')\" = 2 ]" ||
+	fail "registrations not scanned: $(ctl --json status)"
+why() { ctl --json explain "$1" | jq -r '.registrations[0].reason'; }
+for f in low/blob1 low/big high/blob1 high/blob2; do
+	[ "$(why "$M/$f")" = free ] || fail "explain $f: $(ctl --json explain "$M/$f")"
+done
+for f in high/blob3 high/blob4; do
+	[ "$(why "$M/$f")" = null ] || fail "explain $f: $(ctl --json explain "$M/$f")"
+done
+stop_daemon || fail "dry-run daemon exit status"
+cmp -s "$T/before" "$T/after" && find "$M" -type f -printf '%P %s %T@\n' | sort | cmp -s "$T/before" - ||
+	fail "the dry-run daemon changed the filesystem"
+rm -f "$LOW/big" "$S"
 
 # 2. the daemon, above the floor: nothing goes
 start_daemon
