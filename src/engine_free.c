@@ -41,6 +41,7 @@
 
 #include "engine_int.h"
 #include "index.h"
+#include "log.h"
 #include "policy.h"
 #include "units.h"
 #include "util.h"
@@ -191,10 +192,15 @@ void eng_free_arm(struct hk_engine *eng)
 	bool want = false;
 	for (size_t i = 0; i < eng->n_regs && !want; i++)
 		want = eng->regs[i]->conf->min_free.set;
-	if (want && !ev_is_active(&eng->free_timer))
+	if (want && !ev_is_active(&eng->free_timer)) {
 		ev_timer_start(eng->loop, &eng->free_timer);
-	else if (!want && ev_is_active(&eng->free_timer))
+		log_info("sched", "free space: checked every %.0f s while a registration has "
+			 "min_free", ENG_FREE_PERIOD);
+	} else if (!want && ev_is_active(&eng->free_timer)) {
 		ev_timer_stop(eng->loop, &eng->free_timer);
+		log_info("sched", "free space: no registration has min_free; the periodic "
+			 "check is stopped");
+	}
 }
 
 void eng_free_fini(struct hk_engine *eng)

@@ -112,5 +112,10 @@ echo "filler noticed after $(($(date +%s) - t0)) s"
 # nothing is left to delete: the daemon keeps running, free space stays short
 sleep 1
 kill -0 "$HK_PID" || fail "daemon died"
+grep -q "free space: checked every 10 s" "$HK_LOG" || fail "no periodic check logged"
+# without min_free anywhere the periodic check goes away (SPEC 6)
+sed -i '/^min_free\|^free_target/d' "$T/hk.conf"
+kill -HUP "$HK_PID"
+wait_for_log "the periodic check is stopped" || fail "the periodic check was not stopped by the reload"
 stop_daemon || fail "daemon exit status"
 exit 0
