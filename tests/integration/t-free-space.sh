@@ -114,8 +114,22 @@ sleep 1
 kill -0 "$HK_PID" || fail "daemon died"
 grep -q "free space: checked every 10 s" "$HK_LOG" || fail "no periodic check logged"
 # without min_free anywhere the periodic check goes away (SPEC 6)
+cp "$T/hk.conf" "$T/hk.conf.free"
 sed -i '/^min_free\|^free_target/d' "$T/hk.conf"
 kill -HUP "$HK_PID"
 wait_for_log "the periodic check is stopped" || fail "the periodic check was not stopped by the reload"
+stop_daemon || fail "daemon exit status"
+
+# 6. below the floor at start-up: the end of the first scan checks at once,
+#    well before the periodic check's 10 s
+cp "$T/hk.conf.free" "$T/hk.conf"
+head -c 524288 /dev/zero >"$HIGH/late"
+[ "$(free_kb)" -lt 1024 ] || fail "setup: $(free_kb) KiB free before the restart"
+: >"$HK_LOG"
+start_daemon
+t0=$(date +%s)
+wait_until count_is "$HIGH" 0 || fail "not deleted at start-up: high $(names "$HIGH" | tr '\n' ' ')"
+[ $(($(date +%s) - t0)) -lt 9 ] || fail "the start-up check waited for the periodic one ($(($(date +%s) - t0)) s)"
+[ "$(names "$OTHER")" = "$(printf 'fill\nkeep1')" ] || fail "outside files: $(names "$OTHER" | tr '\n' ' ')"
 stop_daemon || fail "daemon exit status"
 exit 0
