@@ -228,6 +228,7 @@ void hk_engine_apply(struct hk_engine *eng, const struct hk_config *cfg,
 			if (!reg->attached)
 				eng_reg_attach(reg);
 		}
+		eng_free_arm(eng);
 		/* enforce changed limits at once */
 		eng_batch_end_cb(eng);
 	}
@@ -282,6 +283,7 @@ void hk_engine_free(struct hk_engine *eng)
 		return;
 	eng->store = NULL;   /* shutting down: keep the stored index for a warm start */
 	eng_tally_fini(eng);
+	eng_free_fini(eng);
 	for (size_t i = 0; i < eng->n_regs; i++)
 		eng_reg_free(eng->regs[i]);
 	free(eng->regs);

@@ -86,7 +86,8 @@ void hk_engine_sweep_free(struct hk_sweep *sw);
 size_t hk_engine_reg_ids(const struct hk_engine *eng, const char *filter,
 			 char (**ids)[HK_UUID_LEN + 1]);
 /* Can two registrations cover the same file? (same directory, or one below
- * a recursive other) */
+ * a recursive other) Two with min_free on one filesystem count as well:
+ * what one deletes changes what the other must. */
 bool hk_engine_regs_overlap(const struct hk_engine *eng, const char *id_a, const char *id_b);
 /* The configuration in force (borrowed). */
 const struct hk_config *hk_engine_config(const struct hk_engine *eng);

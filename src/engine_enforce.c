@@ -90,6 +90,7 @@ void eng_run_fini(struct eng_run *run)
 	for (size_t i = 0; i < run->n_gone; i++)
 		free(run->gone[i].name);
 	free(run->gone);
+	free(run->freed);
 }
 
 static void eng_run_add_gone(struct eng_run *run, const struct eng_dir *d, uint64_t ino,
@@ -552,7 +553,7 @@ static bool eng_reg_may_delete(const struct eng_reg *reg)
 
 /* The event/timer path leaves a registration alone while a sweep works on
  * it; the sweep enforces what accumulated when it ends. */
-static bool eng_reg_event_path_ok(const struct eng_reg *reg)
+bool eng_reg_event_path_ok(const struct eng_reg *reg)
 {
 	return reg->eng->loop && eng_reg_may_delete(reg) && !reg->sweep;
 }

@@ -165,11 +165,18 @@ void eng_batch_end_cb(void *ctx)
 	eng_refresh_pending(eng);
 	struct eng_run run;
 	eng_run_init(&run, eng, false, eng->event_rep);
+	/* free space is checked when a registration with a floor changed
+	 * (its files may have taken space) or a free-space deletion goes on */
+	bool check_free = eng->free_pending;
 	for (size_t i = 0; i < eng->n_regs; i++) {
 		struct eng_reg *reg = eng->regs[i];
+		if (reg->dirty && reg->conf->min_free.set)
+			check_free = true;
 		if (reg->dirty || (run.n_gone && reg->attached))
 			eng_reg_enforce(reg, &run);
 	}
+	if (check_free)
+		eng_free_enforce(eng, &run);
 	eng_run_fini(&run);
 }
 

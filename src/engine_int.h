@@ -73,7 +73,7 @@ struct eng_dir {
 
 /* Deletions of a registration since its last summary line (engine_log.c). */
 struct eng_tally {
-	uint64_t files[HK_REASON_SIZE + 1];   /* by reason (policy.h) */
+	uint64_t files[HK_REASON_MAX + 1];   /* by reason (policy.h) */
 	uint64_t n;
 	uint64_t bytes;
 };
@@ -101,6 +101,8 @@ struct eng_reg {
 	bool dirty;                       /* events since the last enforcement */
 	bool watch_failed;                /* no inotify watch: periodic rescans instead */
 	bool rescan_pending;              /* another full scan once this one ends */
+	bool free_active;                 /* below min_free, not yet at free_target
+					   * (engine_free.c) */
 	/* The store holds nothing of this index (a cold start): the first scan
 	 * stores nothing, then a walk stores every entry in slices, so the
 	 * index is ready for enforcement without waiting for LMDB. While the
@@ -221,6 +223,10 @@ struct hk_engine {
 	struct hk_reap_leftover *leftovers;   /* interrupted deletions to finish */
 	size_t n_leftovers;
 	ev_timer tally_timer;             /* logs the deletion summaries due (engine_log.c) */
+	ev_timer free_timer;              /* the free-space check every ENG_FREE_PERIOD s,
+					   * only while a registration has min_free */
+	bool free_timer_init;
+	bool free_pending;                /* a free-space deletion goes on in the next slice */
 	bool tally_timer_init;
 };
 
@@ -233,6 +239,17 @@ struct eng_gone {
 	char *name;
 };
 
+/* One filesystem as a run's sweeps saw it (engine_free.c): its free space
+ * when the first of them measured it, before the run deleted anything
+ * there (a floor crossed then is crossed for every registration of the
+ * run, as on the event path), and the bytes a dry run would have freed
+ * there so far (so later registrations project what a real run measures). */
+struct eng_run_freed {
+	uint64_t dev;
+	int64_t first_free;
+	uint64_t bytes;
+};
+
 struct eng_run {
 	bool dry_run;
 	int64_t now_ns;
@@ -241,6 +258,8 @@ struct eng_run {
 	struct eng_gone *gone;
 	size_t n_gone;
 	size_t cap_gone;
+	struct eng_run_freed *freed;      /* by filesystem, for min_free */
+	size_t n_freed;
 };
 
 #define ENG_REAP_BATCH 256     /* files per audit-intent commit, at most */
@@ -285,6 +304,14 @@ struct hk_sweep {
 	size_t n_dir_ids;
 	size_t popped;                /* files judged so far */
 	struct hk_policy_trim trim;   /* a dry run's copy of the registration's */
+	/* min_free (engine_free.c): the oldest go while the free space
+	 * projected (measured before each batch, or for a dry run once, plus
+	 * what the run would have freed) is below the target */
+	bool free_measured;
+	bool free_on;                 /* the floor was crossed when the reap began */
+	uint64_t free_target;
+	int64_t free_base;
+	uint64_t free_planned;        /* bytes picked since free_base was measured */
 };
 
 /* engine_paths.c */
@@ -369,9 +396,32 @@ void eng_reg_purge_gone(struct eng_reg *reg, const struct eng_run *run, size_t f
 bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
 			   const struct hk_entry *e);
 void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run);
+/* May the event/timer path delete in reg now (scanned, attached, no sweep)? */
+bool eng_reg_event_path_ok(const struct eng_reg *reg);
 void eng_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void eng_age_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void eng_reg_arm_age(struct eng_reg *reg);
+
+/* engine_free.c: free space across registrations (SPEC 5: min_free) */
+#define ENG_FREE_PERIOD 10.0       /* s between checks while some registration has min_free */
+/* Free and total bytes of the filesystem of fd, as statvfs counts them for
+ * an unprivileged writer (f_bavail, f_blocks, times f_frsize); -1 and 0
+ * when unknown (total may be NULL). */
+int64_t eng_fs_free(int fd, uint64_t *total);
+/* reg's floor and target in bytes on a filesystem of total bytes (both 0
+ * without min_free; the target is never below the floor). */
+void eng_free_limits(const struct eng_reg *reg, uint64_t total, uint64_t *min_free,
+		     uint64_t *target);
+/* Event and timer path: on each filesystem whose free space is below the
+ * floor of a registration, delete the oldest candidates of those
+ * registrations, lowest priority number first, until every target is met. */
+void eng_free_enforce(struct hk_engine *eng, struct eng_run *run);
+/* The run's record of filesystem dev, created with first_free = avail
+ * when the run had none. Borrowed until the next call or eng_run_fini. */
+struct eng_run_freed *eng_run_fs(struct eng_run *run, uint64_t dev, int64_t avail);
+/* Start or stop the periodic check as the registrations need it. */
+void eng_free_arm(struct hk_engine *eng);
+void eng_free_fini(struct hk_engine *eng);
 
 /* engine_log.c: deletion summaries in the log */
 /* The registration as log lines name it: its name, else its directory.

@@ -48,7 +48,7 @@ static void eng_tally_say(struct eng_reg *reg, bool dry)
 {
 	struct eng_tally *t = &reg->tally[dry];
 	static const enum hk_reason order[] = { HK_REASON_AGE, HK_REASON_COUNT, HK_REASON_SIZE,
-						HK_REASON_NONE };
+						HK_REASON_FREE, HK_REASON_NONE };
 	char size[HK_UNITS_FORMAT_MAX], why[128] = "";
 	size_t at = 0;
 	if (t->n == 0)

@@ -108,6 +108,13 @@ static void eng_scan_done(struct eng_reg *reg)
 	eng_persist_walk_start(reg);
 	if (reg->persist_walk)
 		eng_scan_kick(reg->eng);
+	if (reg->conf->min_free.set && reg->eng->loop) {
+		/* a fresh index: free space is checked in the next slice
+		 * (engine_free.c), not only by the periodic check */
+		reg->eng->free_pending = true;
+		if (!ev_is_active(&reg->eng->enforce_idle))
+			ev_idle_start(reg->eng->loop, &reg->eng->enforce_idle);
+	}
 }
 
 /* A first scan: room in the index for about as many files as the root

@@ -60,15 +60,6 @@ bool hk_run_age_allowed(const struct hk_run *run)
 	return run->r.age_allowed;
 }
 
-/* Free bytes of the filesystem of fd (-1 when unknown). */
-static int64_t eng_fs_free(int fd)
-{
-	struct statvfs vfs;
-	if (fd < 0 || fstatvfs(fd, &vfs) < 0)
-		return -1;
-	return (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
-}
-
 /* The directory identity the snapshot saw for id (grown on first sight). */
 static void eng_sweep_note_dir(struct hk_sweep *sw, uint32_t id)
 {
@@ -111,10 +102,45 @@ static size_t eng_sweep_copy_some(struct hk_sweep *sw, size_t budget)
 	return n ? n : 1;
 }
 
+/* The free space a sweep of reg projects (min_free): measured before each
+ * batch, or for a dry run once, plus what the run's earlier registrations
+ * would have freed on the same filesystem. The floor counts as crossed
+ * when it was by the free space the run first saw there (before its
+ * deletions: as on the event path, every registration whose floor was
+ * crossed takes part), or while the event path is on its way to the
+ * target. */
+static void eng_sweep_free_measure(struct hk_sweep *sw)
+{
+	struct eng_reg *reg = sw->reg;
+	bool first = !sw->free_measured;
+	sw->free_measured = true;
+	if (!reg->conf->min_free.set || (!first && (!sw->free_on || sw->run->dry_run)))
+		return;
+	uint64_t total, lo, hi;
+	int64_t avail = eng_fs_free(reg->dirs[ENG_ROOT].fd, &total);
+	if (avail < 0) {
+		sw->free_on = false;
+		return;
+	}
+	struct eng_run_freed *fs = eng_run_fs(sw->run, reg->dirs[ENG_ROOT].dev, avail);
+	if (sw->run->dry_run)
+		avail += (int64_t)fs->bytes;
+	sw->free_base = avail;
+	sw->free_planned = 0;
+	if (!first)
+		return;
+	eng_free_limits(reg, total, &lo, &hi);
+	bool active = reg->free_active;
+	hk_policy_free_short(fs->first_free < avail ? fs->first_free : avail, lo, hi, &active);
+	sw->free_on = active;
+	sw->free_target = hi;
+}
+
 /* Pops up to budget files oldest first while the policy selects them (SPEC
- * 5: hk_policy_check_oldest on what the snapshot still holds) and reaps
+ * 5: hk_policy_check_oldest on what the snapshot still holds, then
+ * min_free while the projected free space is below the target) and reaps
  * those the index still knows as planned (one audit commit); the phase
- * ends when the policy selects no more. Returns the budget used. */
+ * ends when nothing selects more. Returns the budget used. */
 static size_t eng_sweep_reap_some(struct hk_sweep *sw, size_t budget)
 {
 	struct eng_reg *reg = sw->reg;
@@ -122,8 +148,10 @@ static size_t eng_sweep_reap_some(struct hk_sweep *sw, size_t budget)
 	struct hk_plan *plan = &sw->plan;
 	struct eng_pick picks[ENG_REAP_BATCH];
 	size_t n = 0, used = 0;
+	uint64_t picked = 0;
 	if (budget > ENG_REAP_BATCH)
 		budget = ENG_REAP_BATCH;
+	eng_sweep_free_measure(sw);
 	while (used < budget) {
 		if (plan->heap_n == 0) {
 			sw->phase = SWEEP_DONE;
@@ -136,6 +164,9 @@ static size_t eng_sweep_reap_some(struct hk_sweep *sw, size_t budget)
 							    plan->heap_n, plan->heap_bytes,
 							    plan->files[0].key_ns, run->now_ns,
 							    run->age_allowed);
+		if (why == HK_REASON_NONE && sw->free_on &&
+		    (uint64_t)sw->free_base + sw->free_planned < sw->free_target)
+			why = HK_REASON_FREE;
 		if (why == HK_REASON_NONE) {
 			sw->phase = SWEEP_DONE;
 			break;
@@ -152,7 +183,11 @@ static size_t eng_sweep_reap_some(struct hk_sweep *sw, size_t budget)
 		if (!e || hk_entry_ino(e) != f.ino)
 			continue;   /* deleted or replaced since the snapshot: not ours to judge now */
 		picks[n++] = (struct eng_pick){ .e = hk_index_detach(reg->index, e), .why = why };
+		sw->free_planned += f.size;
+		picked += f.size;
 	}
+	if (run->dry_run && picked)
+		eng_run_fs(run, reg->dirs[ENG_ROOT].dev, -1)->bytes += picked;
 	if (eng_reap_batch(reg, run, sw->rr, picks, n) < 0) {
 		/* fail closed: the audit trail cannot be written */
 		sw->phase = SWEEP_DONE;
@@ -198,7 +233,7 @@ int hk_engine_sweep_start(struct hk_engine *eng, const char *reg_id, struct hk_r
 		rr->error = hk_xasprintf("directory cannot be opened: %s", hk_strerror(reg->attach_err));
 		sw->phase = SWEEP_DONE;
 	} else {
-		rr->free_before = eng_fs_free(reg->dirs[ENG_ROOT].fd);
+		rr->free_before = eng_fs_free(reg->dirs[ENG_ROOT].fd, NULL);
 		eng_reg_rescan(reg);
 		sw->phase = SWEEP_SCAN;
 	}
@@ -256,7 +291,7 @@ void hk_engine_sweep_free(struct hk_sweep *sw)
 			reg->last_success = sw->run->now_ns / HK_NSEC_PER_SEC;
 	}
 	if (reg && reg->attached && sw->rr->free_before >= 0)
-		sw->rr->free_after = eng_fs_free(reg->dirs[ENG_ROOT].fd);
+		sw->rr->free_after = eng_fs_free(reg->dirs[ENG_ROOT].fd, NULL);
 	hk_plan_fini(&sw->plan);
 	free(sw->dir_ids);
 	free(sw);

@@ -63,6 +63,12 @@ bool hk_engine_regs_overlap(const struct hk_engine *eng, const char *id_a, const
 	const char *da = a->conf->directory, *db = b->conf->directory;
 	if (strcmp(da, db) == 0)
 		return true;
+	/* two floors of min_free on one filesystem (or maybe one: not
+	 * attached yet) depend on each other's deletions: their sweeps go in
+	 * priority order, one after the other (engine_free.c) */
+	if (a->conf->min_free.set && b->conf->min_free.set &&
+	    (!a->attached || !b->attached || a->dirs[ENG_ROOT].dev == b->dirs[ENG_ROOT].dev))
+		return true;
 	if (eng_path_within(da, db))
 		return a->conf->recursive;
 	if (eng_path_within(db, da))
@@ -234,6 +240,35 @@ static uint64_t eng_rank_bytes_from(const struct eng_reg *reg, struct eng_rank *
 	return bytes;
 }
 
+/* Would min_free select a file after older ones of bytes_before? While
+ * the floor is crossed (or the target not reached since), the oldest go
+ * until the free space measured now reaches the target, after every
+ * candidate of the registrations before it (lower priority numbers) on
+ * the same filesystem whose floor is crossed too. */
+static bool eng_explain_free(const struct eng_reg *reg, uint64_t bytes_before)
+{
+	if (!reg->conf->min_free.set || !reg->attached)
+		return false;
+	const struct hk_engine *eng = reg->eng;
+	uint64_t total, lo, hi;
+	int64_t avail = eng_fs_free(reg->dirs[ENG_ROOT].fd, &total);
+	bool active = reg->free_active;
+	eng_free_limits(reg, total, &lo, &hi);
+	uint64_t short_bytes = hk_policy_free_short(avail, lo, hi, &active);
+	for (size_t i = 0; i < eng->n_regs && eng->regs[i] != reg && short_bytes; i++) {
+		const struct eng_reg *r = eng->regs[i];
+		if (!r->conf->min_free.set || !r->attached ||
+		    r->dirs[ENG_ROOT].dev != reg->dirs[ENG_ROOT].dev)
+			continue;
+		bool on = r->free_active;
+		eng_free_limits(r, total, &lo, &hi);
+		hk_policy_free_short(avail, lo, hi, &on);
+		uint64_t theirs = on ? hk_index_bytes(r->index) : 0;
+		short_bytes = theirs >= short_bytes ? 0 : short_bytes - theirs;
+	}
+	return short_bytes > bytes_before;
+}
+
 /* Explain one registration's view of path. */
 static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t now,
 			    struct hk_explain *x)
@@ -292,7 +327,14 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 	if (reg->policy.has_max_size && at.pos >= cut)
 		at.bytes_from_cut = eng_rank_bytes_from(reg, &rank, cut);
 	x->reason = hk_policy_judge(&reg->policy, &reg->trim, &at, x->key_ns, now, age_allowed);
-	if (x->reason != HK_REASON_NONE) {
+	if (x->reason == HK_REASON_NONE && eng_explain_free(reg, rank.bytes_before))
+		x->reason = HK_REASON_FREE;
+	if (x->reason == HK_REASON_FREE) {
+		x->delete_at_ns = now;
+		snprintf(x->note, sizeof(x->note), "the filesystem has less free space than "
+			 "min_free: the oldest go until free_target is free (lower priority "
+			 "numbers first)");
+	} else if (x->reason != HK_REASON_NONE) {
 		x->delete_at_ns = now;
 		char trim[48] = "";
 		if (x->reason != HK_REASON_AGE && reg->policy.low_watermark < 100)

@@ -42,6 +42,8 @@ const char *hk_reason_name(enum hk_reason r)
 		return "count";
 	case HK_REASON_SIZE:
 		return "size";
+	case HK_REASON_FREE:
+		return "free";
 	}
 	return "unknown";
 }
@@ -221,4 +223,21 @@ int64_t hk_policy_next_expiry(const struct hk_policy *p, int64_t oldest_key_ns)
 	if (oldest_key_ns >= INT64_MAX - p->retention_ns)
 		return INT64_MAX;
 	return oldest_key_ns + p->retention_ns + 1;
+}
+
+uint64_t hk_policy_free_short(int64_t free_bytes, uint64_t min_free, uint64_t target,
+			      bool *active)
+{
+	if (target < min_free)
+		target = min_free;
+	if (free_bytes < 0) {
+		*active = false;
+		return 0;
+	}
+	uint64_t avail = (uint64_t)free_bytes;
+	if (avail < min_free)
+		*active = true;
+	else if (avail >= target)
+		*active = false;
+	return *active ? target - avail : 0;
 }

@@ -27,8 +27,11 @@ enum hk_reason {
 	HK_REASON_AGE,     /* older than retention */
 	HK_REASON_COUNT,   /* beyond the newest max_files */
 	HK_REASON_SIZE,    /* total over max_size */
+	HK_REASON_FREE,    /* the filesystem below min_free (engine_free.c) */
 };
-const char *hk_reason_name(enum hk_reason r);   /* "age", "count", "size", "none" */
+#define HK_REASON_MAX HK_REASON_FREE
+/* "age", "count", "size", "free", "none" */
+const char *hk_reason_name(enum hk_reason r);
 
 struct hk_policy {
 	int64_t retention_ns;   /* 0 = no age limit */
@@ -121,5 +124,14 @@ enum hk_reason hk_policy_judge(const struct hk_policy *p, const struct hk_policy
  * key + retention + 1 ns (the age test is strict), saturating at
  * INT64_MAX; INT64_MAX when there is no age limit. */
 int64_t hk_policy_next_expiry(const struct hk_policy *p, int64_t oldest_key_ns);
+
+/* Free space (SPEC 5, min_free and free_target), with hysteresis: given
+ * the free bytes of the filesystem (< 0: unknown) and the registration's
+ * floor and target in bytes (a target below the floor counts as the
+ * floor), *active becomes true when free is below the floor and false once
+ * it reaches the target (or is unknown). Returns how many bytes are still
+ * to be freed: target - free while *active, else 0. */
+uint64_t hk_policy_free_short(int64_t free_bytes, uint64_t min_free, uint64_t target,
+			      bool *active);
 
 #endif /* HK_POLICY_H */

@@ -16,6 +16,15 @@ model says must be left. The model is written from SPEC 5 only:
   what the previous ones left; no policy at all = default retention;
   low_watermark: a count or size exceeded is trimmed to that share of it.
 
+Free space (min_free / free_target, section "free space" below): as
+root, in --once mode, about a third of the seeds run on a tmpfs of their
+own with page-aligned, non-sparse files, and every registration gets a
+min_free around the free space measured after the tree is built: in
+priority order, a registration whose floor was crossed when the first of
+them looked (free space before the run's deletions there) deletes, after
+its other policies, its oldest remaining candidates until its target is
+free (every registration has one, so their sweeps run one at a time).
+
 Times are kept at least 20 s away from every retention boundary, and two
 files that could tie (same time) and differ only in their directory are
 not generated, since SPEC 5 leaves their order open.
@@ -38,7 +47,7 @@ EXTS = [".log", ".tmp", ".gz", "", ".log.1", ".txt"]
 PATTERNS = ["*", "*.log", "*.tmp", "a*", "*.log*", "[ab]*", "?.*", "trace-*"]
 EXCLUDES = ["a*", "*.gz", "core-*", "*-1*", ".*"]
 DEFAULT_RETENTION_DAYS = 30
-STATS = {"files": 0, "deleted": 0, "skipped": 0}
+STATS = {"files": 0, "deleted": 0, "skipped": 0, "free": 0}
 MODE = os.environ.get("HK_MODEL_MODE", "once")
 
 
@@ -176,10 +185,13 @@ def candidates(reg, alive, files):
     return out
 
 
-def model(regs, files, now_ns):
+def model(regs, files, now_ns, free=None):
+    """free: the filesystem's free bytes before the run (free-space trials)."""
     alive = set(files)
+    fs = FreeModel(free)
     for reg in sorted(regs, key=lambda r: (r["priority"], r["name"].encode())):
         cand = candidates(reg, alive, files)
+        fs.start(reg, alive, files)
         retention = reg["retention"]
         if retention is None and reg["max_files"] is None and reg["max_size"] is None:
             retention = DEFAULT_RETENTION_DAYS * DAY
@@ -204,6 +216,8 @@ def model(regs, files, now_ns):
                     total -= files[cand[i]][0]
                     alive.discard(cand[i])
                     i += 1
+            cand = cand[i:]
+        fs.apply(reg, cand, alive, files)
     return alive
 
 
@@ -221,6 +235,97 @@ def add_low_watermarks(seed, regs):
 def watermark_target(reg, limit):
     w = reg.get("low_watermark")
     return limit if w is None else limit * w // 100
+
+
+# Free space ------------------------------------------------------------
+# SPEC 5: "while the filesystem has less free space than a registration's
+# min_free, its oldest candidates are deleted until free_target is free;
+# across registrations on one filesystem the lowest priority number goes
+# first, the next only when the previous has no candidates left."
+
+PAGE = 4096
+FREE_TMPFS = "16m"
+
+
+class FreeModel:
+    """The free space of one filesystem through a run: what it had before
+    plus the size of every file deleted so far (page-aligned, non-sparse
+    files on a tmpfs free their size)."""
+
+    def __init__(self, free):
+        self.free0, self.first = free, None
+
+    def now(self, alive, files):
+        return self.free0 + sum(files[rel][0] for rel in files if rel not in alive)
+
+    def start(self, reg, alive, files):
+        # the first registration to look measures the floor for the run
+        if self.free0 is not None and self.first is None:
+            self.first = self.now(alive, files)
+
+    def apply(self, reg, cand, alive, files):
+        """After reg's other policies: its oldest remaining candidates go
+        while the free space is below its target, when its floor was
+        crossed."""
+        if self.free0 is None:
+            return
+        lo = reg.get("min_free")
+        if lo is None or self.first >= lo:
+            return
+        hi = max(lo, reg.get("free_target") or lo)
+        free = self.now(alive, files)
+        for rel in cand:
+            if free >= hi:
+                break
+            alive.discard(rel)
+            free += files[rel][0]
+
+
+def free_fs(path):
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def free_setup(seed, root):
+    """A free-space trial for this seed? Then root is a tmpfs of its own."""
+    if MODE != "once" or os.geteuid() != 0 or random.Random(seed * 7919 + 1).random() > 0.35:
+        return False
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + FREE_TMPFS, "hk-model", root],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
+def free_align(root, files):
+    """Files of whole pages with real data, so a deletion frees its size."""
+    for rel, (size, mtime_ns, atime_ns) in list(files.items()):
+        size = -(-size // PAGE) * PAGE
+        path = os.path.join(root, rel)
+        with open(path, "wb") as f:
+            f.write(b"x" * size)
+        os.utime(path, ns=(atime_ns, mtime_ns))
+        files[rel] = (size, mtime_ns, atime_ns)
+
+
+def free_regs(seed, regs, free):
+    """Every registration gets a floor around the free space (KiB)."""
+    rng = random.Random(seed * 7919 + 2)
+    for reg in regs:
+        reg["min_free"] = max(1024, free + rng.choice([-8, 4, 20, 60, 200]) * 1024)
+        if rng.random() < 0.6:
+            reg["free_target"] = reg["min_free"] + rng.choice([0, 8, 40]) * 1024
+
+
+def free_conf(reg):
+    out = ""
+    if reg.get("min_free") is not None:
+        out += "min_free = %dK\n" % (reg["min_free"] // 1024)
+    if reg.get("free_target") is not None:
+        out += "free_target = %dK\n" % (reg["free_target"] // 1024)
+    return out
+
+
+def free_cleanup(root):
+    subprocess.run(["umount", root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def write_conf(path, root, regs):
@@ -242,6 +347,7 @@ def write_conf(path, root, regs):
                 f.write("max_size = %d%s\n" % ((reg["max_size"] // 1024, "K") if reg["max_size"] else (0, "")))
             if reg.get("low_watermark") is not None:
                 f.write("low_watermark = %d%%\n" % reg["low_watermark"])
+            f.write(free_conf(reg))
             f.write("\n")
 
 
@@ -302,23 +408,38 @@ def run_daemon(hkd, conf, state, root, n_regs):
     return Ran(0 if rc in (0, -15) else rc, data)
 
 
+def drop_root(root, on_tmpfs):
+    if on_tmpfs:
+        free_cleanup(root)
+    shutil.rmtree(root)
+
+
 def trial(hkd, work, seed):
     rng = random.Random(seed)
     root = os.path.join(work, "tree-%d" % seed)
     state = os.path.join(work, "state-%d" % seed)
     os.makedirs(root)
     os.makedirs(state)
+    on_tmpfs = free_setup(seed, root)
+    if on_tmpfs:
+        STATS["free"] += 1
     now = int(time.time())
     files, dirs = build_tree(rng, root, now)
+    if on_tmpfs:
+        free_align(root, files)
     regs = random_regs(rng, dirs, now, files)
     add_low_watermarks(seed, regs)
+    free = None
+    if on_tmpfs:
+        free = free_fs(root)
+        free_regs(seed, regs, free)
     if not regs:
-        shutil.rmtree(root)
+        drop_root(root, on_tmpfs)
         shutil.rmtree(state)
         return True, "no registration"
     # every age stays at least 20 s from a limit (the run takes time)
     if near_boundary(regs, files, now):
-        shutil.rmtree(root)
+        drop_root(root, on_tmpfs)
         shutil.rmtree(state)
         STATS["skipped"] += 1
         return True, "skipped: a file sits on a retention boundary"
@@ -335,7 +456,7 @@ def trial(hkd, work, seed):
     got = left_on_disk(root)
     # the model at both ends of the run: ages were kept 20 s from limits,
     # so both must agree
-    want0, want1 = model(regs, files, t0), model(regs, files, t1)
+    want0, want1 = model(regs, files, t0, free), model(regs, files, t1, free)
     ok = r.returncode == 0 and got == want0 == want1 and nonfiles_on_disk(root) == others
     msg = ""
     if not ok:
@@ -346,13 +467,15 @@ def trial(hkd, work, seed):
             lines.append("  %-24s size %6d mtime %.3f d ago atime %.3f d ago  want %s got %s" % (
                 rel, size, (t0 - m) / 1e9 / DAY, (t0 - a) / 1e9 / DAY,
                 "keep" if rel in want0 else "del ", "keep" if rel in got else "del "))
+        if free is not None:
+            lines.append("free space: %d before, %d after (tmpfs %s)" % (free, free_fs(root), FREE_TMPFS))
         if nonfiles_on_disk(root) != others:
             lines.append("non-files changed: %s -> %s" % (sorted(others), sorted(nonfiles_on_disk(root))))
         lines.append("daemon output:\n" + r.stdout.decode(errors="replace")[-3000:])
         msg = "\n".join(lines)
     STATS["files"] += len(files)
     STATS["deleted"] += len(files) - len(got)
-    shutil.rmtree(root)
+    drop_root(root, on_tmpfs)
     shutil.rmtree(state)
     os.unlink(conf)
     return ok, msg
@@ -368,9 +491,9 @@ def main():
             print(msg)
             if failed >= 3:
                 break
-    print("policy model: %d seeds (%d skipped: a file on a retention boundary), "
-          "%d files, %d deleted, %d failed" % (count, STATS["skipped"], STATS["files"],
-                                               STATS["deleted"], failed))
+    print("policy model: %d seeds (%d skipped: a file on a retention boundary, %d on a "
+          "tmpfs with min_free), %d files, %d deleted, %d failed" % (
+              count, STATS["skipped"], STATS["free"], STATS["files"], STATS["deleted"], failed))
     return 1 if failed else 0
 
 

@@ -3,7 +3,10 @@
 # policy_model.py builds a tree and 1-4 overlapping registrations per seed
 # and compares what is left with the model: 300 seeds through
 # housekeeperd --once, then 8 through a running daemon (its start-up
-# enforcement, left to settle). HK_MODEL_SEED / HK_MODEL_SEEDS /
+# enforcement, left to settle). As root, about a third of the --once seeds
+# run on a tmpfs of their own with min_free / free_target on every
+# registration (the "free space" section of the model).
+# HK_MODEL_SEED / HK_MODEL_SEEDS /
 # HK_MODEL_DAEMON_SEEDS pick other seeds.
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null 2>&1 || skip "needs python3"

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -538,6 +539,42 @@ static void test_reason_names(void **state)
 	assert_string_equal(hk_reason_name(HK_REASON_AGE), "age");
 	assert_string_equal(hk_reason_name(HK_REASON_COUNT), "count");
 	assert_string_equal(hk_reason_name(HK_REASON_SIZE), "size");
+	assert_string_equal(hk_reason_name(HK_REASON_FREE), "free");
+}
+
+/* min_free with hysteresis: crossed below the floor, active until the
+ * target, a target below the floor is the floor, unknown free space is
+ * never a reason to delete. */
+static void test_free_short(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t free;
+		uint64_t min, target;
+		bool active_in;
+		uint64_t want;
+		bool active_out;
+	} t[] = {
+		{ 2000, 1000, 3000, false, 0, false },      /* above the floor, idle */
+		{ 1000, 1000, 3000, false, 0, false },      /* at the floor: not below */
+		{ 999, 1000, 3000, false, 2001, true },     /* crossed: short of the target */
+		{ 2000, 1000, 3000, true, 1000, true },     /* on the way to the target */
+		{ 3000, 1000, 3000, true, 0, false },       /* target reached */
+		{ 5000, 1000, 3000, true, 0, false },
+		{ 0, 1000, 1000, false, 1000, true },       /* target = floor */
+		{ 500, 1000, 200, false, 500, true },       /* a target below the floor */
+		{ 1000, 1000, 200, true, 0, false },
+		{ -1, 1000, 3000, true, 0, false },         /* unknown */
+		{ 0, 0, 0, false, 0, false },               /* no floor */
+		{ INT64_MAX, UINT64_MAX, UINT64_MAX, false, UINT64_MAX - INT64_MAX, true },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		bool active = t[i].active_in;
+		uint64_t got = hk_policy_free_short(t[i].free, t[i].min, t[i].target, &active);
+		if (got != t[i].want || active != t[i].active_out)
+			fail_msg("row %zu: short %" PRIu64 " active %d, want %" PRIu64 " %d", i, got,
+				 active, t[i].want, t[i].active_out);
+	}
 }
 
 int main(void)
@@ -551,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_from_registration),
 		cmocka_unit_test(test_next_expiry),
 		cmocka_unit_test(test_reason_names),
+		cmocka_unit_test(test_free_short),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
