@@ -20,21 +20,14 @@ for f in "$A/held.log" "$A/plain.log" "$B/held.log"; do
 	echo "$f" >"$f"
 done
 FOREIGN=
-if [ "$(id -u)" = 0 ]; then
-	u=hk-sec-a
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		id "$u" >/dev/null 2>&1 && break
-		useradd -r -M -s /usr/sbin/nologin "$u" 2>/dev/null && break
-		sleep 0.5
-	done
-	if id "$u" >/dev/null 2>&1; then
-		FOREIGN=$u
-		chmod 0755 "$T"
-		echo theirs >"$A/theirs-held.log"
-		echo theirs >"$A/theirs-closed.log"
-		chown "$u": "$A/theirs-held.log" "$A/theirs-closed.log"
-		mkdir "$T/theirs" && chown "$u": "$T/theirs"
-	fi
+u=hk-sec-a
+if test_user "$u"; then
+	FOREIGN=$u
+	chmod 0755 "$T"
+	echo theirs >"$A/theirs-held.log"
+	echo theirs >"$A/theirs-closed.log"
+	chown "$u": "$A/theirs-held.log" "$A/theirs-closed.log"
+	mkdir "$T/theirs" && chown "$u": "$T/theirs"
 fi
 touch -d 2001-01-01 "$A"/*.log "$B"/*.log
 
