@@ -248,6 +248,7 @@ static void eng_reap_job(const struct eng_reg *reg, const struct eng_pick *p,
 			.age_by = reg->conf->age_by,
 			.key_ns = hk_entry_key(e),
 			.tmp_name = p->tmp[0] ? p->tmp : NULL,
+			.skip_open = reg->conf->skip_open,
 		},
 	};
 }
@@ -310,6 +311,19 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 	case HK_REAP_CHANGED:
 		changed = true;
 		break;
+	case HK_REAP_IN_USE:
+		/* no lease could be taken at all (not: someone has it open):
+		 * without CAP_LEASE on another uid's file, or a filesystem
+		 * without leases; every such file is kept, said once */
+		if (res.err && !reg->lease_logged) {
+			char *path = eng_log_path(reg, dir, hk_entry_name(e));
+			log_notice("reap", "%s: kept: skip_open cannot tell whether it is open "
+				   "(no lease: %s); such files are kept (said once per "
+				   "registration)", path, hk_strerror(res.err));
+			free(path);
+			reg->lease_logged = true;
+		}
+		/* fall through */
 	case HK_REAP_LOCKED:
 	case HK_REAP_REFUSED:
 	case HK_REAP_FAILED:
@@ -329,7 +343,8 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 			} else {
 				/* a lock is an application's request: no news; what the
 				 * owner may not delete is summed up per batch */
-				hk_log(res.outcome == HK_REAP_LOCKED || not_theirs ? LOG_DEBUG
+				hk_log(res.outcome == HK_REAP_LOCKED ||
+					       res.outcome == HK_REAP_IN_USE || not_theirs ? LOG_DEBUG
 										   : LOG_INFO,
 				       "reap", "%s: kept (%s)", path,
 				       not_theirs ? "the owner may not delete it"

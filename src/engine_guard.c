@@ -282,6 +282,7 @@ void eng_leftover_done(struct eng_reg *reg, struct hk_reap_leftover *lo,
 			  "interrupted (%s)", lo->path, hk_reap_outcome_name(res->outcome));
 		break;
 	case HK_REAP_LOCKED:
+	case HK_REAP_IN_USE:
 	case HK_REAP_FAILED:
 	case HK_REAP_WOULD_DELETE:
 		return;

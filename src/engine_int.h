@@ -142,6 +142,7 @@ struct eng_reg {
 	double growth_bytes;
 	double growth_files;
 	bool leftover_logged;             /* an unknown private name was logged */
+	bool lease_logged;                /* skip_open: "no lease here" was logged */
 	bool own_refused;                 /* the root is one of the daemon's own trees */
 	int attach_err;                   /* why the root is not attached (-ENOENT: waiting for it) */
 	bool waiting_logged;              /* "does not exist (yet)" said since it last existed */

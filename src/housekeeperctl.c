@@ -399,6 +399,20 @@ static char *cli_status_state(const struct cli *cli, const json_t *reg, const ch
 	return hk_xstrdup(st ? st : "?");
 }
 
+/* Ghost bytes (deleted files still held open), "-" before the daemon
+ * counted them, with "?" when the count could not see every process. */
+static char *cli_status_ghost(const struct cli *cli, const json_t *reg, const char *key)
+{
+	if (!json_is_integer(json_object_get(reg, "ghost_bytes")))
+		return hk_xstrdup("-");
+	char *size = cli_size(cli, reg, "ghost_bytes");
+	if (!json_is_true(json_object_get(reg, "ghost_bytes_incomplete")))
+		return size;
+	char *cell = hk_xasprintf("%s?", size);
+	free(size);
+	return cell;
+}
+
 /* status fits 100 columns (cli->width): a limit beside its value, times
  * coarse, the name and the directory cut first. */
 static const struct cli_column cli_status_columns[] = {
@@ -411,6 +425,7 @@ static const struct cli_column cli_status_columns[] = {
 	{ "AT LIMIT", NULL, cli_status_full, 0 },
 	{ "LAST RUN", "last_run", cli_reltime, 0 },
 	{ "FREED", "reclaimed_bytes", cli_size, 0 },
+	{ "GHOST", NULL, cli_status_ghost, 0 },
 	{ "DIRECTORY", "directory", cli_bytes, -10 },
 };
 
@@ -462,8 +477,45 @@ static void cli_show_daemon(const struct cli *cli, const json_t *v)
 	hk_buf_fini(&tail);
 }
 
+/* Is the daemon still counting ghost bytes for status (ghost_pending)? */
+static bool cli_status_pending(const json_t *res)
+{
+	size_t i;
+	const json_t *reg;
+	json_array_foreach(res, i, reg)
+		if (json_is_true(json_object_get(reg, "ghost_pending")))
+			return true;
+	return false;
+}
+
+/* A status request starts the daemon's count of ghost bytes on a thread
+ * and answers at once; wait here (not in the daemon) until that count
+ * ended, for at most its deadline and a little, so the status shown has
+ * it. Returns the first call's exit code (its error printed). */
+static int cli_status_settle(struct cli *cli)
+{
+	for (int tries = 0; tries < 10; tries++) {
+		json_t *res = NULL;
+		int rc = cli_call(cli, "status", NULL, &res);
+		bool pending = rc == CLI_OK && cli_status_pending(res);
+		json_decref(res);
+		if (rc != CLI_OK)
+			return tries ? CLI_OK : rc;
+		if (!pending)
+			break;
+		struct timespec ts = { 0, 30 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	return CLI_OK;
+}
+
 static int cli_cmd_status(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
+	if (argc == 1) {
+		int rc = cli_status_settle(cli);
+		if (rc != CLI_OK)
+			return rc;
+	}
 	if (!cli->json && !(argc > 1 && argv[1][0] == '-')) {
 		json_t *v = NULL;
 		int rc = cli_call(cli, "version", NULL, &v);

@@ -26,7 +26,23 @@
  * Without a lock set (NULL: /proc/locks unreadable or incomplete) the
  * per-file check runs instead: statx, open (O_NOFOLLOW), compare the opened
  * inode, flock(LOCK_EX|LOCK_NB) held across the unlink, an F_OFD_GETLK
- * probe for POSIX and OFD locks, then 3-5.
+ * probe for POSIX and OFD locks, the lease of skip_open, then 3-5.
+ *
+ * With skip_open (SPEC 7: a file any process holds open is kept), a
+ * write lease is the test: fcntl(F_SETLEASE, F_WRLCK) on an fd of our own
+ * succeeds only while no other open file description of the inode exists
+ * (the kernel counts them; an mmap holds one too). The file is opened
+ * (O_RDONLY|O_NOFOLLOW|O_NONBLOCK: a lease someone else holds makes the
+ * open fail with EWOULDBLOCK instead of waiting), the opened inode is
+ * compared with the decision, the lease taken, then 3-5 run and the fd is
+ * closed, which releases the lease. While we hold it, another process's
+ * open() of the file blocks until we release it (or lease-break-time, 45
+ * s by default): so the lease is held around the rename and the unlink
+ * only, never across anything that may wait. The break's signal (SIGIO
+ * by default, fatal) is ignored process-wide. No lease (EAGAIN: open
+ * elsewhere; EACCES without CAP_LEASE on another uid's file; EINVAL on a
+ * filesystem without leases, some FUSE and NFS): kept as in use, and the
+ * caller tells which (res->err).
  *
  * The windows that remain (docs/SECURITY.md): a lock taken after the
  * caller read the lock set and before the unlink; a change of the file's
@@ -38,6 +54,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +79,7 @@ const char *hk_reap_outcome_name(enum hk_reap_outcome o)
 	case HK_REAP_GONE: return "gone";
 	case HK_REAP_CHANGED: return "changed";
 	case HK_REAP_LOCKED: return "locked";
+	case HK_REAP_IN_USE: return "in-use";
 	case HK_REAP_REFUSED: return "refused";
 	case HK_REAP_FAILED: return "failed";
 	}
@@ -219,6 +238,87 @@ static int reap_fd_lock_probe(int fd)
 	return fl.l_type != F_UNLCK;
 }
 
+/* A lease break (someone opening the file while we hold our lease) sends
+ * the lease holder SIGIO, whose default action ends the process: ignored,
+ * once, before the first lease (nothing else here uses SIGIO). */
+static void reap_sigio_ignore(void)
+{
+	struct sigaction sa;
+	if (sigaction(SIGIO, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGIO, SIG_IGN);
+}
+
+/* Take the write lease that says nobody else has fd's file open; false
+ * (res: in use, err 0 when someone has it open, else why no lease could
+ * be taken) when it must stay. Closing fd releases it. */
+static bool reap_lease(int fd, struct hk_reap_result *res)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, reap_sigio_ignore);
+	if (fcntl(fd, F_SETLEASE, F_WRLCK) == 0)
+		return true;
+	res->outcome = HK_REAP_IN_USE;
+	res->err = errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+	return false;
+}
+
+/* Open dir_fd/name to read nothing, as the checks of this file need: the
+ * fd, or -1 with res set (gone, changed: a symlink now, in use: someone
+ * holds a lease, failed). */
+static int reap_open(int dir_fd, const char *name, bool noatime, struct hk_reap_result *res)
+{
+	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	int fd = -1;
+	/* O_NOATIME keeps a dry run from touching atime; it needs ownership or
+	 * CAP_FOWNER, so retry without it. */
+	if (noatime)
+		fd = openat(dir_fd, name, flags | O_NOATIME);
+	if (fd < 0 && (!noatime || errno == EPERM))
+		fd = openat(dir_fd, name, flags);
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT) {
+		res->outcome = HK_REAP_GONE;
+	} else if (errno == ELOOP) {
+		res->outcome = HK_REAP_CHANGED;
+	} else if (errno == EWOULDBLOCK) {
+		res->outcome = HK_REAP_IN_USE;   /* someone else's lease */
+	} else {
+		res->outcome = HK_REAP_FAILED;
+		res->err = -errno;
+	}
+	return -1;
+}
+
+/* skip_open with a lock set: open the file, check that the opened inode
+ * is the one decided on, take the lease, then rename aside and unlink
+ * (3-5) under it; the close releases it. The lease window is these few
+ * syscalls: any open() of the file by another process waits for it. */
+static void reap_file_lease(int dir_fd, const char *name, const struct hk_reap_expect *exp,
+			    bool dry_run, struct hk_reap_result *res)
+{
+	int fd = reap_open(dir_fd, name, false, res);
+	if (fd < 0)
+		return;
+	struct hk_stat opened;
+	int r = hk_stat_fd(fd, &opened);
+	if (r < 0) {
+		res->outcome = HK_REAP_FAILED;
+		res->err = r;
+	} else if (!S_ISREG(opened.mode) || opened.ino != exp->ino ||
+		   !hk_stat_on_mount(&opened, exp->dev, exp->mnt_id)) {
+		res->outcome = HK_REAP_CHANGED;
+	} else if (reap_lease(fd, res)) {
+		if (dry_run)
+			res->outcome = HK_REAP_WOULD_DELETE;
+		else
+			reap_aside(dir_fd, name, exp, res);
+	}
+	int saved = errno;
+	close(fd);
+	errno = saved;
+}
+
 /* The per-file lock check, where no lock set is known (/proc/locks
  * unreadable or incomplete): open the file, compare the opened inode
  * with the decision, flock(LOCK_EX|LOCK_NB) it (held across the unlink)
@@ -229,23 +329,9 @@ static void reap_file_fd(int dir_fd, const char *name, const struct hk_reap_expe
 	int fd = -1;
 	if (!reap_stat_ok(dir_fd, name, exp, exp->age_by, res))
 		return;
-	/* O_NOATIME keeps a dry run from touching atime; it needs ownership or
-	 * CAP_FOWNER, so retry without it. */
-	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-	fd = openat(dir_fd, name, flags | O_NOATIME);
-	if (fd < 0 && errno == EPERM)
-		fd = openat(dir_fd, name, flags);
-	if (fd < 0) {
-		if (errno == ENOENT) {
-			res->outcome = HK_REAP_GONE;
-		} else if (errno == ELOOP) {
-			res->outcome = HK_REAP_CHANGED;
-		} else {
-			res->outcome = HK_REAP_FAILED;
-			res->err = -errno;
-		}
+	fd = reap_open(dir_fd, name, true, res);
+	if (fd < 0)
 		return;
-	}
 	struct hk_stat opened;
 	int r = hk_stat_fd(fd, &opened);
 	int locked = 0;
@@ -257,6 +343,9 @@ static void reap_file_fd(int dir_fd, const char *name, const struct hk_reap_expe
 	} else if ((locked = reap_fd_lock_probe(fd)) != 0) {
 		res->outcome = locked > 0 ? HK_REAP_LOCKED : HK_REAP_FAILED;
 		res->err = locked > 0 ? 0 : locked;
+	} else if (exp->skip_open && !reap_lease(fd, res)) {
+		/* in use (res set); the lease, when taken, is held across the
+		 * rename and unlink below and released by the close */
 	} else if (dry_run) {
 		res->outcome = HK_REAP_WOULD_DELETE;
 	} else {
@@ -291,10 +380,14 @@ void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp
 	if (dry_run || (exp->age_by & (HK_AGE_ATIME | HK_AGE_CTIME))) {
 		if (!reap_stat_ok(dir_fd, name, exp, exp->age_by, res))
 			return;
-		if (dry_run) {
+		if (dry_run && !exp->skip_open) {
 			res->outcome = HK_REAP_WOULD_DELETE;
 			return;
 		}
+	}
+	if (exp->skip_open) {
+		reap_file_lease(dir_fd, name, exp, dry_run, res);
+		return;
 	}
 	reap_aside(dir_fd, name, exp, res);
 }

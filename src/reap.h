@@ -32,6 +32,10 @@ struct hk_reap_expect {
 	/* the private name to rename the file to before the unlink, as its
 	 * audit intent recorded it (borrowed for the call); NULL: a fresh one */
 	const char *tmp_name;
+	/* skip_open: kept (HK_REAP_IN_USE) unless a write lease on the file can
+	 * be taken, which the kernel grants only while no other open file
+	 * description of it exists (reap.c) */
+	bool skip_open;
 };
 
 /* The private name a file carries for the instant between its last check
@@ -62,6 +66,8 @@ enum hk_reap_outcome {
 	HK_REAP_GONE,         /* already gone (ENOENT): not an error */
 	HK_REAP_CHANGED,      /* inode, size, mtime or age key differ: re-evaluate */
 	HK_REAP_LOCKED,       /* held under a lock by someone: kept on purpose */
+	HK_REAP_IN_USE,       /* skip_open: someone has it open (err 0), or no lease
+			       * could be taken to tell (err: why, -EINVAL etc.) */
 	HK_REAP_REFUSED,      /* not a regular file, mount point, other device,
 			       * aquota.* at a mount root: never deleted */
 	HK_REAP_FAILED,       /* an error: res->err is -errno */

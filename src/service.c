@@ -45,6 +45,7 @@ struct hk_service *hk_service_create(struct hk_engine *eng, struct hk_sched *sch
 	svc->reload = reload;
 	svc->reload_arg = reload_arg;
 	svc->started_ns = hk_time_now_ns();
+	svc->ghost = hk_ghost_new();
 	return svc;
 }
 
@@ -55,6 +56,7 @@ void hk_service_free(struct hk_service *svc)
 	for (size_t i = 0; i < svc->n_api; i++)
 		hk_registration_free(svc->api[i]);
 	free(svc->api);
+	hk_ghost_free(svc->ghost);
 	free(svc);
 }
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "ghost.h"
 #include "service.h"
 
 struct hk_service {
@@ -25,6 +26,7 @@ struct hk_service {
 	int64_t started_ns;
 	const struct hk_notify *notify;
 	const struct hk_loopstat *loopstat;   /* NULL: no loop metrics */
+	struct hk_ghost *ghost;               /* the last count of ghost bytes (owned) */
 };
 
 /* service_jobs.c */
@@ -40,6 +42,9 @@ int svc_jobs(void *ctx, size_t limit, json_t **out);
 /* A registration by id or name among the engine's (config and API). */
 const struct hk_registration *svc_find_any(struct hk_service *svc, const char *id);
 int svc_status(void *ctx, json_t **out);
+/* Start a count of ghost bytes for every registration (ghost.h), unless
+ * one is running or fresh; never waits. */
+void svc_ghost_refresh(struct hk_service *svc);
 int svc_explain(void *ctx, const char *path, json_t **out, char **cause);
 int svc_audit(void *ctx, const struct hk_ctl_audit_query *q, json_t **out, uint64_t *next);
 int svc_daemon_info(void *ctx, json_t **out);

@@ -79,12 +79,38 @@ static json_t *svc_status_reg(struct hk_service *svc, size_t i)
 						    : hk_engine_age_paused(svc->eng) ? "age-paused"
 						    : st.watch_failed ? "sweeps-only" : "watching"));
 	json_object_set_new(o, "source", json_string(r->source == HK_SOURCE_API ? "api" : "config"));
+	/* ghost bytes: the last count that ended (null before the first);
+	 * pending: a newer one is running (ask again for it) */
+	struct hk_ghost_view gv;
+	hk_ghost_get(svc->ghost, r->id, &gv);
+	json_object_set_new(o, "ghost_bytes", gv.known ? json_integer((json_int_t)gv.bytes)
+						       : json_null());
+	json_object_set_new(o, "ghost_files", gv.known ? json_integer((json_int_t)gv.files)
+						       : json_null());
+	json_object_set_new(o, "ghost_bytes_incomplete", gv.known ? json_boolean(gv.incomplete)
+								  : json_null());
+	json_object_set_new(o, "ghost_bytes_at", gv.known ? json_integer(gv.at_ns / HK_NSEC_PER_SEC)
+							  : json_null());
+	json_object_set_new(o, "ghost_pending", json_boolean(gv.pending));
 	return o;
+}
+
+void svc_ghost_refresh(struct hk_service *svc)
+{
+	size_t n = hk_engine_count(svc->eng);
+	struct hk_ghost_root *roots = hk_xcalloc(n ? n : 1, sizeof(*roots));
+	for (size_t i = 0; i < n; i++) {
+		const struct hk_registration *r = hk_engine_registration(svc->eng, i);
+		roots[i] = (struct hk_ghost_root){ hk_xstrdup(r->id), hk_xstrdup(r->directory),
+						   r->recursive };
+	}
+	hk_ghost_refresh(svc->ghost, roots, n);
 }
 
 int svc_status(void *ctx, json_t **out)
 {
 	struct hk_service *svc = ctx;
+	svc_ghost_refresh(svc);
 	json_t *arr = json_array();
 	size_t n = hk_engine_count(svc->eng);
 	for (size_t i = 0; i < n; i++)
@@ -315,6 +341,22 @@ char *hk_service_metrics(struct hk_service *svc)
 		}
 	}
 	free(sts);
+	/* the last count that ended; a registration it did not cover yet has
+	 * no sample */
+	hk_buf_printf(&b, "# HELP housekeeper_ghost_bytes Bytes of files deleted from the "
+		      "registration's directory that a process still holds open (space "
+		      "deleting did not free), at the last count.\n"
+		      "# TYPE housekeeper_ghost_bytes gauge\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct hk_registration *r = hk_engine_registration(svc->eng, i);
+		struct hk_ghost_view gv;
+		hk_ghost_get(svc->ghost, r->id, &gv);
+		if (!gv.known)
+			continue;
+		hk_buf_append(&b, "housekeeper_ghost_bytes", 23);
+		svc_label(&b, r);
+		hk_buf_printf(&b, " %" PRIu64 "\n", gv.bytes);
+	}
 	hk_buf_printf(&b, "# HELP housekeeper_inotify_overflows_total inotify queue overflows "
 		      "(events lost; registrations rescanned).\n"
 		      "# TYPE housekeeper_inotify_overflows_total counter\n"
@@ -377,6 +419,7 @@ int svc_daemon_info(void *ctx, json_t **out)
 
 int svc_metrics_op(void *ctx, char **text)
 {
+	svc_ghost_refresh(ctx);
 	*text = hk_service_metrics(ctx);
 	return 0;
 }

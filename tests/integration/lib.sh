@@ -45,6 +45,20 @@ need_root() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 }
 
+# test_user NAME: as root, make sure the unprivileged system user NAME
+# exists (useradd -r -M, retried while another process holds the passwd
+# lock); false when it cannot be made.
+test_user() {
+	local i
+	[ "$(id -u)" = 0 ] || return 1
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		id "$1" >/dev/null 2>&1 && return 0
+		useradd -r -M -s /usr/sbin/nologin "$1" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	id "$1" >/dev/null 2>&1
+}
+
 # Write the test's config: [scheduler] settings plus what is on stdin.
 write_config() {
 	cat >"$T/hk.conf"

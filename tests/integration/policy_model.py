@@ -142,8 +142,16 @@ def random_regs(rng, dirs, now, files):
             reg["max_files"] = rng.choice([0, 1, 2, 3, 5, 10, 20])
         if "max_size" in kinds:
             reg["max_size"] = rng.choice([0, 1024, 4096, 10240, 30 * 1024, 100 * 1024])
+        rule_skip_open(rng, reg)
         regs.append(reg)
     return regs
+
+
+def rule_skip_open(rng, reg):
+    """skip_open (SPEC 7) keeps files any process holds open. Nothing in a
+    model tree is open, so the selection is the one without it: the lease
+    path (reap.c) must delete exactly the files the model selects."""
+    reg["skip_open"] = rng.random() < 0.3
 
 
 def key_of(reg, meta):
@@ -339,6 +347,8 @@ def write_conf(path, root, regs):
             f.write("recursive = %s\n" % ("yes" if reg["recursive"] else "no"))
             f.write("priority = %d\n" % reg["priority"])
             f.write("age_by = %s\n" % " ".join(reg["age_by"]))
+            if reg.get("skip_open"):
+                f.write("skip_open = yes\n")
             if reg["retention"] is not None:
                 f.write("retention = %s\n" % fmt_duration(reg["retention"]))
             if reg["max_files"] is not None:

@@ -7,6 +7,13 @@
 # hides it.
 # Expected: files under flock and under a POSIX lock are kept, a plain
 # expired file is deleted, and the daemon logs no "no lock set" notice.
+# The features that read /proc or need capabilities work there too:
+# skip_open (a write lease; CAP_LEASE for another uid's file) keeps
+# hk-sec-a's file that hk-sec-a's process holds open and deletes its closed
+# one; ghost bytes (CAP_SYS_PTRACE to read another uid's /proc/PID/fd, and
+# to see the process at all under hidepid=invisible) count the deleted
+# file that process still holds. With ReadOnlyPaths=/proc, no process's
+# /proc/PID/mem can be opened for writing.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/seclib.sh"
@@ -23,6 +30,9 @@ case $protect in
 invisible | noaccess | ptraceable) opts="${opts:+$opts,}hidepid=$protect" ;;
 default | "") ;;
 *) fail "unknown ProtectProc=$protect in $unit" ;;
+esac
+case " $(sed -n 's/^ReadOnlyPaths=//p' "$unit") " in
+*" /proc "*) opts="${opts:+$opts,}ro" ;;
 esac
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")
 bset=-all
@@ -52,10 +62,39 @@ time.sleep(600)
 PY
 SEC_PIDS="$SEC_PIDS $!"
 wait_until test -e "$T/locked" || fail "could not take the locks"
+sec_users
+O="$T/o" G="$T/g"
+mkdir -p "$O" "$G" "$T/theirs"
+chown hk-sec-a: "$T/theirs"
+for f in "$O/held.log" "$O/closed.log" "$G/ghost.dat"; do
+	echo "theirs" >"$f"
+	chown hk-sec-a: "$f"
+done
+touch -d 2001-01-01 "$O"/*.log
+sec_run_as hk-sec-a /usr/bin/python3 -c 'import sys, time
+fs = [open(p) for p in sys.argv[2:]]
+open(sys.argv[1], "w").close()
+time.sleep(600)' "$T/theirs/ready" "$O/held.log" "$G/ghost.dat" &
+SEC_PIDS="$SEC_PIDS $!"
+wait_until test -e "$T/theirs/ready" || fail "hk-sec-a's process did not open its files"
+rm "$G/ghost.dat"
+SOCK="$T/ctl.sock"
 write_config <<EOC
 [cleanup "l"]
 directory = $D
 retention = 1d
+
+[cleanup "o"]
+directory = $O
+retention = 1d
+skip_open = yes
+
+[cleanup "g"]
+directory = $G
+retention = 1d
+
+[daemon]
+control_socket = $SOCK
 EOC
 # unshare -m execs (no fork): $! is the daemon
 unshare -m --propagation private sh -c 'mount -t proc -o "$1" proc /proc && shift && exec "$@"' \
@@ -69,4 +108,26 @@ sleep 0.5
 [ -e "$D/posix.log" ] || sec_fail_later "a file under a POSIX lock was deleted under the unit's /proc"
 ! grep -q "no lock set" "$HK_LOG" ||
 	sec_fail_later "the unit's /proc ($opts) hides /proc/locks: $(grep 'no lock set' "$HK_LOG" | head -1)"
+wait_until test ! -e "$O/closed.log" ||
+	sec_fail_later "skip_open: hk-sec-a's closed file was not deleted under the unit (no CAP_LEASE?)"
+[ -e "$O/held.log" ] || sec_fail_later "skip_open: a file held open was deleted under the unit"
+! grep -q 'skip_open cannot tell' "$HK_LOG" ||
+	sec_fail_later "no lease under the unit: $(grep 'skip_open cannot tell' "$HK_LOG" | head -1)"
+ghost_g() {
+	"$HKCTL" -s "$SOCK" --json status | python3 -c 'import json, sys
+print([r["ghost_bytes"] for r in json.load(sys.stdin) if r["name"] == "g"][0])'
+}
+ghost_is_7() { [ "$(ghost_g)" = 7 ]; }
+wait_until ghost_is_7 ||
+	sec_fail_later "ghost bytes under the unit: $(ghost_g), not 7 (hk-sec-a's /proc/PID/fd unreadable?)"
+if [ -n "$(sed -n 's/^ReadOnlyPaths=.*\/proc\b.*/x/p' "$unit")" ]; then
+	unshare -m --propagation private sh -c 'mount -t proc -o "$1" proc /proc && shift && exec "$@"' \
+		sh "$opts" setpriv --bounding-set="$bset" --inh-caps=-all python3 -c '
+import sys
+try:
+    open("/proc/1/mem", "r+b")
+except OSError as e:
+    sys.exit(0 if e.errno == 30 else 1)
+sys.exit(1)' || sec_fail_later "under the unit's /proc, /proc/1/mem can be opened for writing"
+fi
 sec_finish

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -337,6 +338,76 @@ static void test_per_file_check_dry_run(void **state)
 }
 
 /* A pool that never ran a batch frees cleanly. */
+/* skip_open: a file open elsewhere (another open file description: one
+ * of this process counts too), or mapped after its fd was closed, is kept
+ * as in use; a closed one is deleted; without skip_open the open one goes.
+ * With the lock set and with the per-file check, dry and real. */
+static void skip_open_case(const struct hk_locks *locks, bool dry_run)
+{
+	char dir[64];
+	assert_non_null(test_tmpdir(dir, sizeof(dir), "reap-open"));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	const char *names[] = { "open", "mapped", "closed", "open-noskip" };
+	int held = -1;
+	void *map = MAP_FAILED;
+	struct hk_reap_expect exp[4];
+	for (size_t i = 0; i < 4; i++) {
+		int fd = openat(dfd, names[i], O_RDWR | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "data", 4), 4);
+		struct hk_stat st;
+		assert_int_equal(hk_stat_fd(fd, &st), 0);
+		exp[i] = (struct hk_reap_expect){ .dev = st.dev, .ino = st.ino, .size = st.size,
+						  .mtime_ns = st.mtime_ns, .skip_open = i < 3 };
+		if (i == 0) {
+			held = fd;
+			continue;
+		}
+		if (i == 1) {
+			map = mmap(NULL, 4, PROT_READ, MAP_SHARED, fd, 0);
+			assert_true(map != MAP_FAILED);
+		}
+		close(fd);
+	}
+	int open_noskip = openat(dfd, names[3], O_RDONLY);
+	assert_true(open_noskip >= 0);
+	struct hk_reap_result res;
+	enum hk_reap_outcome gone = dry_run ? HK_REAP_WOULD_DELETE : HK_REAP_DELETED;
+	hk_reap_file(dfd, names[0], &exp[0], locks, dry_run, &res);
+	assert_int_equal(res.outcome, HK_REAP_IN_USE);
+	assert_int_equal(res.err, 0);
+	hk_reap_file(dfd, names[1], &exp[1], locks, dry_run, &res);
+	assert_int_equal(res.outcome, HK_REAP_IN_USE);
+	hk_reap_file(dfd, names[2], &exp[2], locks, dry_run, &res);
+	assert_int_equal(res.outcome, gone);
+	hk_reap_file(dfd, names[3], &exp[3], locks, dry_run, &res);
+	assert_int_equal(res.outcome, gone);
+	assert_int_equal(faccessat(dfd, names[0], F_OK, 0), 0);
+	assert_int_equal(faccessat(dfd, names[1], F_OK, 0), 0);
+	/* closed (and unmapped): it goes */
+	close(held);
+	munmap(map, 4);
+	hk_reap_file(dfd, names[0], &exp[0], locks, dry_run, &res);
+	assert_int_equal(res.outcome, gone);
+	hk_reap_file(dfd, names[1], &exp[1], locks, dry_run, &res);
+	assert_int_equal(res.outcome, gone);
+	close(open_noskip);
+	test_rmtree(dir);
+	close(dfd);
+}
+
+static void test_skip_open(void **state)
+{
+	(void)state;
+	struct hk_locks *locks = hk_locks_read();
+	skip_open_case(locks, false);
+	skip_open_case(locks, true);
+	hk_locks_free(locks);
+	skip_open_case(NULL, false);
+	skip_open_case(NULL, true);
+}
+
 static void test_unused_pool(void **state)
 {
 	(void)state;
@@ -356,6 +427,7 @@ int main(void)
 		cmocka_unit_test(test_per_file_check_dry_run),
 		cmocka_unit_test(test_unused_pool),
 		cmocka_unit_test(test_owner_identity),
+		cmocka_unit_test(test_skip_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
