@@ -253,6 +253,36 @@ static void eng_reap_job(const struct eng_reg *reg, const struct eng_pick *p,
 	};
 }
 
+/* The log of a file kept or not deleted: a failure is an error (and
+ * raised); a lock or an open file is an application's request (debug);
+ * what the owner may not delete is summed up per batch. A file kept
+ * because no lease could be taken at all (without CAP_LEASE on another
+ * uid's file, or a filesystem without leases; not: someone has it open)
+ * is said once per registration. */
+static void eng_log_kept(struct eng_reg *reg, uint32_t dir, const struct hk_entry *e,
+			 const struct hk_reap_result *res, bool not_theirs)
+{
+	char *path = eng_log_path(reg, dir, hk_entry_name(e));
+	if (res->outcome == HK_REAP_IN_USE && res->err && !reg->lease_logged) {
+		log_notice("reap", "%s: kept: skip_open cannot tell whether it is open "
+			   "(no lease: %s); such files are kept (said once per registration)",
+			   path, hk_strerror(res->err));
+		reg->lease_logged = true;
+	}
+	if (res->outcome == HK_REAP_FAILED) {
+		reg->delete_errors++;
+		log_errx("reap", "%s: cannot delete: %s", path, hk_strerror(res->err));
+		eng_fail(reg->eng, HK_FAIL_DELETE, reg->conf->id, "%s: cannot delete: %s", path,
+			 hk_strerror(res->err));
+	} else {
+		hk_log(res->outcome == HK_REAP_LOCKED || res->outcome == HK_REAP_IN_USE ||
+			       not_theirs ? LOG_DEBUG : LOG_INFO,
+		       "reap", "%s: kept (%s)", path,
+		       not_theirs ? "the owner may not delete it" : hk_reap_outcome_name(res->outcome));
+	}
+	free(path);
+}
+
 /* Account for the reaped (or, dry, checked) pick; the entry is freed or
  * given back to the index. Returns true when the file turned out changed. */
 static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
@@ -312,18 +342,6 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 		changed = true;
 		break;
 	case HK_REAP_IN_USE:
-		/* no lease could be taken at all (not: someone has it open):
-		 * without CAP_LEASE on another uid's file, or a filesystem
-		 * without leases; every such file is kept, said once */
-		if (res.err && !reg->lease_logged) {
-			char *path = eng_log_path(reg, dir, hk_entry_name(e));
-			log_notice("reap", "%s: kept: skip_open cannot tell whether it is open "
-				   "(no lease: %s); such files are kept (said once per "
-				   "registration)", path, hk_strerror(res.err));
-			free(path);
-			reg->lease_logged = true;
-		}
-		/* fall through */
 	case HK_REAP_LOCKED:
 	case HK_REAP_REFUSED:
 	case HK_REAP_FAILED:
@@ -333,25 +351,7 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 		}
 		eng_report_add(run, reg, rr, dir, hk_entry_name(e), &res, hk_entry_size(e),
 			       hk_entry_mtime(e), p->why);
-		{
-			char *path = eng_log_path(reg, dir, hk_entry_name(e));
-			if (res.outcome == HK_REAP_FAILED) {
-				reg->delete_errors++;
-				log_errx("reap", "%s: cannot delete: %s", path, hk_strerror(res.err));
-				eng_fail(reg->eng, HK_FAIL_DELETE, reg->conf->id,
-					 "%s: cannot delete: %s", path, hk_strerror(res.err));
-			} else {
-				/* a lock is an application's request: no news; what the
-				 * owner may not delete is summed up per batch */
-				hk_log(res.outcome == HK_REAP_LOCKED ||
-					       res.outcome == HK_REAP_IN_USE || not_theirs ? LOG_DEBUG
-										   : LOG_INFO,
-				       "reap", "%s: kept (%s)", path,
-				       not_theirs ? "the owner may not delete it"
-						  : hk_reap_outcome_name(res.outcome));
-			}
-			free(path);
-		}
+		eng_log_kept(reg, dir, e, &res, not_theirs);
 		if (run->dry_run) {
 			eng_idx_attach(reg, e);
 			return false;
