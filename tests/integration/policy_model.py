@@ -14,6 +14,11 @@ model says must be left. The model is written from SPEC 5 only:
   byte order; age, then count, then size, each on what the previous left;
   registrations in priority order (lower first, ties by name), each on
   what the previous ones left; no policy at all = default retention.
+  unit = directory (see units()): the candidates are the matching
+  subdirectories directly in the directory, a unit's age its newest
+  file's (at any depth), its size the sum; a selected unit loses every
+  regular file, and its directories go bottom-up unless a non-file
+  (symlink, FIFO) keeps them.
 
 Times are kept at least 20 s away from every retention boundary, and two
 files that could tie (same time) and differ only in their directory are
@@ -37,7 +42,7 @@ EXTS = [".log", ".tmp", ".gz", "", ".log.1", ".txt"]
 PATTERNS = ["*", "*.log", "*.tmp", "a*", "*.log*", "[ab]*", "?.*", "trace-*"]
 EXCLUDES = ["a*", "*.gz", "core-*", "*-1*", ".*"]
 DEFAULT_RETENTION_DAYS = 30
-STATS = {"files": 0, "deleted": 0, "skipped": 0}
+STATS = {"files": 0, "deleted": 0, "skipped": 0, "units": 0}
 MODE = os.environ.get("HK_MODEL_MODE", "once")
 
 
@@ -125,6 +130,9 @@ def random_regs(rng, dirs, now, files):
             "age_by": rng.choice([["mtime"], ["mtime"], ["atime"], ["mtime", "atime"]]),
             "retention": None, "max_files": None, "max_size": None,
         }
+        reg["unit"] = "file"
+        if rng.random() < 0.25:
+            unit_regs(rng, reg)
         kinds = rng.sample(["retention", "max_files", "max_size"], rng.randint(0, 3))
         if "retention" in kinds:
             reg["retention"] = rng.choice([1, 3, 7, 14, 30, 60]) * DAY + rng.choice([0, 3600])
@@ -134,6 +142,80 @@ def random_regs(rng, dirs, now, files):
             reg["max_size"] = rng.choice([0, 1024, 4096, 10240, 30 * 1024, 100 * 1024])
         regs.append(reg)
     return regs
+
+
+# unit = directory -----------------------------------------------------------
+
+UNIT_PATTERNS = ["*", "d*", "d[12]*", "*3"]
+
+
+def unit_regs(rng, reg):
+    """Make reg a unit = directory one (never recursive: SPEC 3)."""
+    reg["unit"] = "directory"
+    reg["recursive"] = False
+    reg["pattern"] = rng.choice(UNIT_PATTERNS)
+    reg["excludes"] = rng.sample(["d1", "*4", "x*"], rng.choice([0, 0, 1]))
+
+
+def units(reg, alive, files):
+    """The units of reg, oldest first: (key, name, size, [files])."""
+    out = {}
+    base = reg["dir"] + "/" if reg["dir"] else ""
+    for rel in alive:
+        if not rel.startswith(base):
+            continue
+        parts = rel[len(base):].split("/")
+        if len(parts) < 2:
+            continue   # directly in the directory: not a unit's
+        u = parts[0]
+        if not fnmatch.fnmatchcase(u, reg["pattern"]):
+            continue
+        if any(fnmatch.fnmatchcase(u, x) for x in reg["excludes"]):
+            continue
+        out.setdefault(u, []).append(rel)
+    return sorted(((max(key_of(reg, files[r]) for r in rels), u.encode(),
+                    sum(files[r][0] for r in rels), rels) for u, rels in out.items()),
+                  key=lambda t: (t[0], t[1]))
+
+
+def model_units(reg, alive, files, now_ns, retention, gone_units):
+    """SPEC 5 on units: age, count, size; the files of selected ones go."""
+    cand = units(reg, alive, files)
+    sel = []
+    if retention is not None:
+        while cand and now_ns - cand[0][0] > retention * 10**9:
+            sel.append(cand.pop(0))
+    if reg["max_files"] is not None and len(cand) > reg["max_files"]:
+        cut = len(cand) - reg["max_files"]
+        sel += cand[:cut]
+        cand = cand[cut:]
+    if reg["max_size"] is not None:
+        total = sum(u[2] for u in cand)
+        while total > reg["max_size"]:
+            total -= cand[0][2]
+            sel.append(cand.pop(0))
+    for u in sel:
+        for rel in u[3]:
+            alive.discard(rel)
+        gone_units.append((reg["dir"] + "/" if reg["dir"] else "") + u[1].decode())
+
+
+def dirs_removed(root, gone_units):
+    """Directories of the deleted units that nothing but directories
+    filled (a symlink or FIFO keeps them and their parents)."""
+    out = set()
+    for u in gone_units:
+        top = os.path.join(root, u)
+        for dirpath, dirnames, filenames in os.walk(top, topdown=False):
+            rel = os.path.relpath(dirpath, root)
+            kept = [n for n in filenames if not stat.S_ISREG(os.lstat(os.path.join(dirpath, n)).st_mode)]
+            # symlinks to directories are listed in dirnames by os.walk
+            kept += [n for n in dirnames if os.path.islink(os.path.join(dirpath, n))]
+            kept += [n for n in dirnames if not os.path.islink(os.path.join(dirpath, n)) and
+                     os.path.relpath(os.path.join(dirpath, n), root) not in out]
+            if not kept:
+                out.add(rel)
+    return out
 
 
 def key_of(reg, meta):
@@ -175,13 +257,17 @@ def candidates(reg, alive, files):
     return out
 
 
-def model(regs, files, now_ns):
+def model(regs, files, now_ns, gone_units=None):
     alive = set(files)
+    gone_units = [] if gone_units is None else gone_units
     for reg in sorted(regs, key=lambda r: (r["priority"], r["name"].encode())):
-        cand = candidates(reg, alive, files)
         retention = reg["retention"]
         if retention is None and reg["max_files"] is None and reg["max_size"] is None:
             retention = DEFAULT_RETENTION_DAYS * DAY
+        if reg["unit"] == "directory":
+            model_units(reg, alive, files, now_ns, retention, gone_units)
+            continue
+        cand = candidates(reg, alive, files)
         if retention is not None:
             keep = []
             for rel in cand:
@@ -214,6 +300,8 @@ def write_conf(path, root, regs):
             for x in reg["excludes"]:
                 f.write("exclude = %s\n" % x)
             f.write("recursive = %s\n" % ("yes" if reg["recursive"] else "no"))
+            if reg["unit"] == "directory":
+                f.write("unit = directory\n")
             f.write("priority = %d\n" % reg["priority"])
             f.write("age_by = %s\n" % " ".join(reg["age_by"]))
             if reg["retention"] is not None:
@@ -305,6 +393,12 @@ def trial(hkd, work, seed):
     write_conf(conf, root, regs)
     others = nonfiles_on_disk(root)
     t0 = time.time_ns()
+    # the directories the units selected at t0 take with them (the tree as
+    # it is before the run)
+    gone_units = []
+    model(regs, files, t0, gone_units)
+    others -= dirs_removed(root, gone_units)
+    STATS["units"] += len(gone_units)
     if MODE == "daemon":
         r = run_daemon(hkd, conf, state, root, len(regs))
     else:
@@ -348,8 +442,8 @@ def main():
             if failed >= 3:
                 break
     print("policy model: %d seeds (%d skipped: a file on a retention boundary), "
-          "%d files, %d deleted, %d failed" % (count, STATS["skipped"], STATS["files"],
-                                               STATS["deleted"], failed))
+          "%d files, %d deleted, %d units deleted whole, %d failed" % (
+              count, STATS["skipped"], STATS["files"], STATS["deleted"], STATS["units"], failed))
     return 1 if failed else 0
 
 
