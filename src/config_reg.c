@@ -51,6 +51,39 @@ bool hk_path_is_system_directory(const char *path)
 	return strncmp(path, "/lib", 4) == 0 && !strchr(path + 4, '/');
 }
 
+/* The checks of the later limits' keys together (SPEC 5): a message, or
+ * NULL when they agree. */
+static char *config_reg_limits_check(const struct hk_registration *reg)
+{
+	if (reg->free_target.set && !reg->min_free.set) {
+		return hk_xstrdup("free_target: needs min_free (it is how far below min_free the "
+				 "free space is brought back)");
+	}
+	if (reg->free_target.set && reg->free_target.is_percent == reg->min_free.is_percent &&
+	    (reg->free_target.is_percent ? reg->free_target.percent < reg->min_free.percent
+					 : reg->free_target.bytes < reg->min_free.bytes)) {
+		return hk_xstrdup("free_target: less than min_free (it is the free space to reach "
+				 "once below min_free)");
+	}
+	if (reg->low_watermark > 100) {
+		return hk_xasprintf("low_watermark: %u%% is out of range (1%%..100%%)",
+				   reg->low_watermark);
+	}
+	if (reg->remove_empty_dirs && !reg->recursive) {
+		return hk_xstrdup("remove_empty_dirs: needs recursive = yes (the directory itself is "
+				 "never removed)");
+	}
+	if (reg->unit == HK_UNIT_DIRECTORY && reg->min_free.set) {
+		return hk_xstrdup("min_free: not with unit = directory (free space is taken file by "
+				 "file, and a unit goes whole)");
+	}
+	if (reg->unit == HK_UNIT_DIRECTORY && reg->recursive) {
+		return hk_xstrdup("unit = directory: the units are the subdirectories directly in the "
+				 "directory; not with recursive = yes");
+	}
+	return NULL;
+}
+
 int hk_registration_validate(const struct hk_registration *reg, char **cause)
 {
 	char *real = NULL;
@@ -107,33 +140,9 @@ int hk_registration_validate(const struct hk_registration *reg, char **cause)
 		msg = hk_xstrdup("age_by: use mtime, atime, ctime or a list of them");
 		goto out;
 	}
-	if (reg->free_target.set && !reg->min_free.set) {
-		msg = hk_xstrdup("free_target: needs min_free (it is how far below min_free the "
-				 "free space is brought back)");
+	msg = config_reg_limits_check(reg);
+	if (msg)
 		goto out;
-	}
-	if (reg->free_target.set && reg->free_target.is_percent == reg->min_free.is_percent &&
-	    (reg->free_target.is_percent ? reg->free_target.percent < reg->min_free.percent
-					 : reg->free_target.bytes < reg->min_free.bytes)) {
-		msg = hk_xstrdup("free_target: less than min_free (it is the free space to reach "
-				 "once below min_free)");
-		goto out;
-	}
-	if (reg->low_watermark > 100) {
-		msg = hk_xasprintf("low_watermark: %u%% is out of range (1%%..100%%)",
-				   reg->low_watermark);
-		goto out;
-	}
-	if (reg->remove_empty_dirs && !reg->recursive) {
-		msg = hk_xstrdup("remove_empty_dirs: needs recursive = yes (the directory itself is "
-				 "never removed)");
-		goto out;
-	}
-	if (reg->unit == HK_UNIT_DIRECTORY && reg->recursive) {
-		msg = hk_xstrdup("unit = directory: the units are the subdirectories directly in the "
-				 "directory; not with recursive = yes");
-		goto out;
-	}
 	if (reg->schedule) {
 		struct hk_cron cron;
 		char *c = NULL;

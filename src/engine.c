@@ -62,6 +62,7 @@ static struct eng_reg *eng_reg_create(struct hk_engine *eng, const struct hk_reg
 	eng_reg_warm_load(reg);
 	reg->anc_fd = -1;
 	reg->anc_wd = -1;
+	reg->empty_due_ns = INT64_MAX;
 	ev_timer_init(&reg->age_timer, eng_age_timer_cb, 0., 0.);
 	reg->age_timer.data = reg;
 	ev_timer_init(&reg->fallback_timer, eng_fallback_cb, 0., 0.);
@@ -105,7 +106,7 @@ static void eng_reg_free(struct eng_reg *reg)
 static bool eng_same_selection(const struct hk_registration *a, const struct hk_registration *b)
 {
 	if (strcmp(a->directory, b->directory) != 0 || strcmp(a->pattern, b->pattern) != 0 ||
-	    a->recursive != b->recursive || a->age_by != b->age_by ||
+	    a->recursive != b->recursive || a->age_by != b->age_by || a->unit != b->unit ||
 	    a->n_excludes != b->n_excludes)
 		return false;
 	for (size_t i = 0; i < a->n_excludes; i++)

@@ -263,6 +263,22 @@ bool eng_name_matches(const struct hk_registration *conf, const char *name)
 	return true;
 }
 
+/* unit = directory: the files below the matching subdirectories of the root
+ * (any name), none in the root; the pattern and excludes are the units'. */
+bool eng_file_matches(const struct eng_reg *reg, uint32_t dir, const char *name)
+{
+	if (reg->conf->unit == HK_UNIT_DIRECTORY)
+		return dir != ENG_ROOT;
+	return eng_name_matches(reg->conf, name);
+}
+
+bool eng_subdir_matches(const struct eng_reg *reg, uint32_t dir, const char *name)
+{
+	if (reg->conf->unit == HK_UNIT_DIRECTORY)
+		return dir != ENG_ROOT || eng_name_matches(reg->conf, name);
+	return reg->conf->recursive;
+}
+
 /* Bring the index entry of dir/name in line with the disk. */
 void eng_file_refresh(struct eng_reg *reg, uint32_t dir, const char *name)
 {

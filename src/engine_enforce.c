@@ -109,17 +109,9 @@ static void eng_report_add(struct eng_run *run, struct eng_reg *reg, struct hk_r
 			   uint32_t dir, const char *name, const struct hk_reap_result *res,
 			   uint64_t size, int64_t mtime_ns, enum hk_reason why)
 {
-	if (!run->rep)
+	struct hk_report_file *f = eng_report_slot(run);
+	if (!f)
 		return;
-	struct hk_report *rep = run->rep;
-	if (rep->n_files >= HK_REPORT_MAX_FILES) {
-		rep->files_omitted++;
-		return;
-	}
-	if ((rep->n_files & (rep->n_files - 1)) == 0)
-		rep->files = hk_xreallocarray(rep->files, rep->n_files ? rep->n_files * 2 : 1,
-					      sizeof(*rep->files));
-	struct hk_report_file *f = &rep->files[rep->n_files++];
 	*f = (struct hk_report_file){
 		.path = eng_file_path(reg, dir, name),
 		.size = size,
@@ -548,19 +540,6 @@ void eng_reg_purge_gone(struct eng_reg *reg, const struct eng_run *run, size_t f
 	}
 }
 
-bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
-			   const struct hk_entry *e)
-{
-	const struct eng_dir *d = &reg->dirs[hk_entry_dir(e)];
-	for (size_t i = 0; i < run->n_gone; i++) {
-		const struct eng_gone *g = &run->gone[i];
-		if (g->ino == hk_entry_ino(e) && g->dir_ino == d->ino && g->dir_dev == d->dev &&
-		    strcmp(g->name, hk_entry_name(e)) == 0)
-			return true;
-	}
-	return false;
-}
-
 static bool eng_reg_may_delete(const struct eng_reg *reg)
 {
 	return reg->attached && reg->scanned && !reg->scanning;
@@ -573,6 +552,58 @@ bool eng_reg_event_path_ok(const struct eng_reg *reg)
 	return reg->eng->loop && eng_reg_may_delete(reg) && !reg->sweep;
 }
 
+/* unit = directory: the units the policy selects, each deleted whole: its
+ * files through eng_reap_batch (intents first, each file re-checked), then
+ * its directories bottom-up (engine_units.c). The event path, the timer and
+ * sweeps alike (rr: the sweep's report, else NULL). Returns false when the
+ * audit trail cannot be written (nothing more deleted). */
+bool eng_units_enforce(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr)
+{
+	struct eng_units us;
+	bool ok = true;
+	if (!run->dry_run)
+		eng_reg_purge_gone(reg, run, 0);
+	eng_units_collect(reg, run, &us);
+	eng_units_select(reg, run, &us);
+	if (rr)
+		rr->scanned += us.n;
+	for (size_t i = 0; ok && i < us.n; i++) {
+		const struct eng_unit *u = &us.u[i];
+		if (u->why == HK_REASON_NONE)
+			continue;
+		struct eng_unit_file *files;
+		size_t n_files = eng_unit_files(reg, u->dir, &files);
+		struct eng_pick picks[ENG_REAP_BATCH];
+		for (size_t at = 0; at < n_files;) {
+			size_t n = 0;
+			for (; at < n_files && n < ENG_REAP_BATCH; at++) {
+				const struct eng_unit_file *f = &files[at];
+				struct hk_entry *e = eng_dir_live(reg, f->dir)
+							     ? hk_index_get(reg->index, f->dir, f->name,
+									    strlen(f->name))
+							     : NULL;
+				if (!e || hk_entry_ino(e) != f->ino)
+					continue;
+				if (run->dry_run && run->n_gone && eng_entry_gone_in_run(reg, run, e))
+					continue;
+				picks[n++] = (struct eng_pick){ .e = hk_index_detach(reg->index, e),
+								.why = u->why };
+			}
+			if (n && eng_reap_batch(reg, run, rr, picks, n) < 0) {
+				ok = false;
+				break;
+			}
+		}
+		for (size_t k = 0; k < n_files; k++)
+			free(files[k].name);
+		free(files);
+		if (ok)
+			eng_unit_remove_dirs(reg, run, rr, u->dir, u->why);
+	}
+	eng_units_fini(&us);
+	return ok;
+}
+
 /* Event and timer path: delete the oldest while any policy selects it,
  * in batches of ENG_REAP_BATCH (one audit commit each). */
 void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
@@ -583,6 +614,12 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 	reg->dirty = false;
 	if (s->housekeeper_read_only || s->housekeeper_dry_run) {
 		/* only sweeps report in these modes */
+		eng_reg_arm_age(reg);
+		return;
+	}
+	if (reg->conf->unit == HK_UNIT_DIRECTORY) {
+		/* aggregated from the whole index: one pass per enforcement */
+		eng_units_enforce(reg, run, NULL);
 		eng_reg_arm_age(reg);
 		return;
 	}
@@ -625,6 +662,11 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 			break;
 		}
 	}
+	/* deletions may have left directories empty: they go once old enough
+	 * (the age timer comes back for them) */
+	if (reg->conf->remove_empty_dirs &&
+	    (picked || (reg->empty_due_ns != INT64_MAX && reg->empty_due_ns <= run->now_ns)))
+		reg->empty_due_ns = eng_empty_dirs(reg, run, NULL);
 	eng_reg_arm_age(reg);
 }
 
@@ -662,10 +704,18 @@ void eng_reg_arm_age(struct eng_reg *reg)
 	if (!loop)
 		return;
 	ev_timer_stop(loop, &reg->age_timer);
-	struct hk_entry *e = hk_index_oldest(reg->index);
-	if (!e || !eng_reg_may_delete(reg))
+	if (!eng_reg_may_delete(reg))
 		return;
-	int64_t expiry = hk_policy_next_expiry(&reg->policy, hk_entry_key(e));
+	int64_t expiry = INT64_MAX;
+	if (reg->conf->unit == HK_UNIT_DIRECTORY) {
+		expiry = eng_units_next_expiry(reg);   /* the oldest unit's newest file */
+	} else {
+		struct hk_entry *e = hk_index_oldest(reg->index);
+		if (e)
+			expiry = hk_policy_next_expiry(&reg->policy, hk_entry_key(e));
+	}
+	if (reg->empty_due_ns < expiry)
+		expiry = reg->empty_due_ns;
 	if (expiry == INT64_MAX)
 		return;
 	int64_t now = hk_time_now_ns();

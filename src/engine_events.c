@@ -73,9 +73,9 @@ static void eng_event_cb(void *ctx, void *owner, uint32_t dir, uint32_t mask, co
 		return;
 	}
 	if (mask & IN_ISDIR) {
-		if (!reg->conf->recursive)
-			return;
 		if (mask & (IN_CREATE | IN_MOVED_TO)) {
+			if (!eng_subdir_matches(reg, dir, name))
+				return;
 			eng_subdir_found(reg, dir, name);
 			eng_scan_kick(reg->eng);
 		} else if (mask & (IN_DELETE | IN_MOVED_FROM)) {
@@ -92,7 +92,7 @@ static void eng_event_cb(void *ctx, void *owner, uint32_t dir, uint32_t mask, co
 	/* our own rename-then-unlink of a file being deleted (reap.c) */
 	if (strncmp(name, HK_REAP_TMP_PREFIX, sizeof(HK_REAP_TMP_PREFIX) - 1) == 0)
 		return;
-	if (!eng_name_matches(reg->conf, name))
+	if (!eng_file_matches(reg, dir, name))
 		return;
 	if (mask & (IN_DELETE | IN_MOVED_FROM))
 		eng_idx_remove(reg, dir, name);

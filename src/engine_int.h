@@ -12,6 +12,8 @@
  *                     mount table
  *   engine_persist.c  index persistence: the store follows the index
  *   engine_enforce.c  runs and the event/timer deletion path
+ *   engine_units.c    unit = directory: units aggregated and selected;
+ *                     directories removed (a unit's, empty ones)
  *   engine_sweep.c    sweeps in slices, run reports
  *   engine_view.c     status, explain and registration lookups
  *   engine_guard.c    what no registration may touch (the daemon's own
@@ -20,7 +22,7 @@
  *   engine_fail.c     failures to the daemon's hook
  *
  * Calls between them point down the list engine.c, engine_events.c,
- * engine_scan.c, engine_enforce.c, engine_dirs.c, engine_persist.c,
+ * engine_scan.c, engine_enforce.c, engine_units.c, engine_dirs.c, engine_persist.c,
  * engine_guard.c, engine_fail.c, engine_paths.c (engine_sweep.c and
  * engine_view.c call into it from above, and nothing below calls them).
  */
@@ -149,6 +151,8 @@ struct eng_reg {
 	struct eng_tally tally[2];        /* [dry run]: deletions not yet in the log */
 	int64_t tally_logged_ns;          /* monotonic time of its last summary line */
 	uint32_t own_logged;              /* bit i: skipping eng->own[i] was logged */
+	int64_t empty_due_ns;             /* remove_empty_dirs: when the next empty
+					   * directory is old enough (INT64_MAX: none) */
 };
 
 /* One of the daemon's own files or trees (SPEC 7): never indexed, never
@@ -284,6 +288,8 @@ enum eng_sweep_phase {
 	SWEEP_COPY,     /* the index into the plan's snapshot, in slices */
 	SWEEP_HEAP,     /* the snapshot made a heap, in slices */
 	SWEEP_REAP,     /* popped oldest first as far as the policy selects */
+	SWEEP_UNITS,    /* unit = directory: the units selected and deleted (one step) */
+	SWEEP_DIRS,     /* remove_empty_dirs: the empty subdirectories removed */
 	SWEEP_DONE,
 };
 
@@ -324,6 +330,10 @@ bool eng_dir_find(const struct eng_reg *reg, uint64_t dev, uint64_t ino, uint32_
 void eng_dir_relpath(const struct eng_reg *reg, uint32_t id, struct hk_buf *b);
 char *eng_file_path(const struct eng_reg *reg, uint32_t dir, const char *name);
 char *eng_log_path(const struct eng_reg *reg, uint32_t dir, const char *name);
+bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
+			   const struct hk_entry *e);
+struct hk_report_file;
+struct hk_report_file *eng_report_slot(struct eng_run *run);
 
 /* engine_fail.c */
 void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,
@@ -339,6 +349,9 @@ void eng_queue_scan(struct eng_reg *reg, uint32_t dir);
 void eng_dir_watch(struct eng_reg *reg, uint32_t id);
 void eng_subdir_found(struct eng_reg *reg, uint32_t parent, const char *name);
 bool eng_name_matches(const struct hk_registration *conf, const char *name);
+/* Is name in dir a file the registration indexes / a subdirectory it enters? */
+bool eng_file_matches(const struct eng_reg *reg, uint32_t dir, const char *name);
+bool eng_subdir_matches(const struct eng_reg *reg, uint32_t dir, const char *name);
 void eng_file_refresh(struct eng_reg *reg, uint32_t dir, const char *name);
 
 /* engine_scan.c */
@@ -394,11 +407,10 @@ void eng_run_fini(struct eng_run *run);
 long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
 		    struct eng_pick *picks, size_t n);
 void eng_reg_purge_gone(struct eng_reg *reg, const struct eng_run *run, size_t from);
-bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
-			   const struct hk_entry *e);
 void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run);
 /* May the event/timer path delete in reg now (scanned, attached, no sweep)? */
 bool eng_reg_event_path_ok(const struct eng_reg *reg);
+bool eng_units_enforce(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr);
 void eng_retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void eng_age_timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
 void eng_reg_arm_age(struct eng_reg *reg);
@@ -423,6 +435,42 @@ struct eng_run_freed *eng_run_fs(struct eng_run *run, uint64_t dev, int64_t avai
 /* Start or stop the periodic check as the registrations need it. */
 void eng_free_arm(struct hk_engine *eng);
 void eng_free_fini(struct hk_engine *eng);
+/* engine_units.c: unit = directory, and directories removed */
+/* One unit: a subdirectory directly in the root whose name matches. */
+struct eng_unit {
+	uint32_t dir;            /* its directory id (a child of the root) */
+	int64_t key_ns;          /* its newest file's age key; without files its mtime */
+	uint64_t bytes;          /* the sum of its files' sizes */
+	size_t files;            /* its indexed files */
+	enum hk_reason why;      /* selected by (eng_units_select), or NONE */
+};
+struct eng_units {
+	struct eng_unit *u;      /* oldest first: age key, then name */
+	size_t n;
+};
+/* A file of a unit, as the index knew it when listed. */
+struct eng_unit_file {
+	uint32_t dir;
+	char *name;              /* owned */
+	uint64_t ino;
+};
+/* The units of reg from its index (run: files earlier registrations of it
+ * took are left out; may be NULL); eng_units_fini frees them. */
+void eng_units_collect(struct eng_reg *reg, const struct eng_run *run, struct eng_units *us);
+/* Set why of each unit the policy selects (SPEC 5 on units). */
+void eng_units_select(const struct eng_reg *reg, const struct eng_run *run, struct eng_units *us);
+void eng_units_fini(struct eng_units *us);
+/* When the oldest unit expires (INT64_MAX: never). */
+int64_t eng_units_next_expiry(struct eng_reg *reg);
+/* The indexed files of unit (caller frees names and array). */
+size_t eng_unit_files(const struct eng_reg *reg, uint32_t unit, struct eng_unit_file **out);
+/* Remove the directories of unit bottom-up (after its files went); true
+ * when the unit's directory is gone (or, dry, would be). */
+bool eng_unit_remove_dirs(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+			  uint32_t unit, enum hk_reason why);
+/* remove_empty_dirs: remove the empty subdirectories old enough; returns
+ * when the next one will be (INT64_MAX: none known). */
+int64_t eng_empty_dirs(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr);
 
 /* engine_log.c: deletion summaries in the log */
 /* The registration as log lines name it: its name, else its directory.

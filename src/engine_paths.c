@@ -14,6 +14,8 @@
 
 #include "cred.h"
 #include "engine_int.h"
+#include "index.h"
+#include "report.h"
 #include "scan.h"
 #include "util.h"
 
@@ -97,4 +99,35 @@ char *eng_file_path(const struct eng_reg *reg, uint32_t dir, const char *name)
 char *eng_log_path(const struct eng_reg *reg, uint32_t dir, const char *name)
 {
 	return eng_file_path(reg, dir, name);
+}
+
+/* Did an earlier registration of run delete (or, dry, select) e? */
+bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
+			   const struct hk_entry *e)
+{
+	const struct eng_dir *d = &reg->dirs[hk_entry_dir(e)];
+	for (size_t i = 0; i < run->n_gone; i++) {
+		const struct eng_gone *g = &run->gone[i];
+		if (g->ino == hk_entry_ino(e) && g->dir_ino == d->ino && g->dir_dev == d->dev &&
+		    strcmp(g->name, hk_entry_name(e)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The next file entry of run's report (grown by doubling), or NULL: no
+ * report, or beyond HK_REPORT_MAX_FILES (then counted as omitted). */
+struct hk_report_file *eng_report_slot(struct eng_run *run)
+{
+	struct hk_report *rep = run->rep;
+	if (!rep)
+		return NULL;
+	if (rep->n_files >= HK_REPORT_MAX_FILES) {
+		rep->files_omitted++;
+		return NULL;
+	}
+	if ((rep->n_files & (rep->n_files - 1)) == 0)
+		rep->files = hk_xreallocarray(rep->files, rep->n_files ? rep->n_files * 2 : 1,
+					      sizeof(*rep->files));
+	return &rep->files[rep->n_files++];
 }

@@ -196,7 +196,8 @@ void eng_reg_warm_load(struct eng_reg *reg)
 	if (hk_index_count(reg->index))
 		log_debug("store", "%s: %zu files from the stored index", reg->conf->directory,
 			  hk_index_count(reg->index));
-	if (reg->conf->recursive && hk_index_count(reg->index)) {
+	if ((reg->conf->recursive || reg->conf->unit == HK_UNIT_DIRECTORY) &&
+	    hk_index_count(reg->index)) {
 		/* stored paths below the root are not loaded: store it anew */
 		hk_store_index_drop(store, reg->conf->id);
 		reg->persist_cold = true;

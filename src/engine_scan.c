@@ -49,7 +49,7 @@ static void eng_scan_entry(struct eng_reg *reg, uint32_t dir, const char *name,
 			if (!S_ISDIR(st.mode))
 				goto file;
 		}
-		if (reg->conf->recursive)
+		if (eng_subdir_matches(reg, dir, name))
 			eng_subdir_found(reg, dir, name);
 		return;
 	}
@@ -60,7 +60,7 @@ file:
 		eng_finish_interrupted(reg, dir, name);
 		return;
 	}
-	if (eng_name_matches(reg->conf, name))
+	if (eng_file_matches(reg, dir, name))
 		eng_file_refresh(reg, dir, name);
 }
 

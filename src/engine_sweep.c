@@ -5,7 +5,8 @@
  * A sweep revalidates one registration's root, rescans and reconciles it,
  * copies the index into a snapshot, makes it a heap and pops it oldest first
  * as far as the policy selects, reaping as it goes, every phase in slices
- * (SWEEP_SCAN -> SWEEP_COPY -> SWEEP_HEAP -> SWEEP_REAP -> SWEEP_DONE).
+ * (SWEEP_SCAN -> SWEEP_COPY -> SWEEP_HEAP -> SWEEP_REAP -> SWEEP_DIRS ->
+ * SWEEP_DONE; unit = directory: SWEEP_SCAN -> SWEEP_UNITS -> SWEEP_DIRS).
  *
  * Invariants:
  *  - a registration has at most one sweep (reg->sweep), and the event path
@@ -258,7 +259,8 @@ bool hk_engine_sweep_step(struct hk_sweep *sw, size_t budget)
 			used = reg->scanning ? eng_scan_step(reg, budget) : 0;
 			sw->rr->scanned += used;   /* progress; the copy sets the count */
 			if (!reg->scanning)
-				sw->phase = SWEEP_COPY;
+				sw->phase = reg->conf->unit == HK_UNIT_DIRECTORY ? SWEEP_UNITS
+										 : SWEEP_COPY;
 			break;
 		case SWEEP_COPY:
 			used = eng_sweep_copy_some(sw, budget);
@@ -269,6 +271,23 @@ bool hk_engine_sweep_step(struct hk_sweep *sw, size_t budget)
 			break;
 		case SWEEP_REAP:
 			used = eng_sweep_reap_some(sw, budget);
+			if (sw->phase == SWEEP_DONE && !sw->rr->error)
+				sw->phase = SWEEP_DIRS;
+			break;
+		case SWEEP_UNITS:
+			/* not sliced: the units are aggregated from the whole index */
+			reg->last_run = sw->run->now_ns / HK_NSEC_PER_SEC;
+			sw->phase = SWEEP_DIRS;
+			if (!eng_units_enforce(reg, sw->run, sw->rr)) {
+				sw->phase = SWEEP_DONE;
+				if (!sw->rr->error)
+					sw->rr->error = hk_xstrdup("audit trail cannot be written: "
+								   "nothing deleted");
+			}
+			break;
+		case SWEEP_DIRS:
+			reg->empty_due_ns = eng_empty_dirs(reg, sw->run, sw->rr);
+			sw->phase = SWEEP_DONE;
 			break;
 		case SWEEP_DONE:
 			break;

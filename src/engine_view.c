@@ -69,10 +69,12 @@ bool hk_engine_regs_overlap(const struct hk_engine *eng, const char *id_a, const
 	if (a->conf->min_free.set && b->conf->min_free.set &&
 	    (!a->attached || !b->attached || a->dirs[ENG_ROOT].dev == b->dirs[ENG_ROOT].dev))
 		return true;
+	/* a recursive registration, and one of directory units, covers the
+	 * subdirectories of its directory */
 	if (eng_path_within(da, db))
-		return a->conf->recursive;
+		return a->conf->recursive || a->conf->unit == HK_UNIT_DIRECTORY;
 	if (eng_path_within(db, da))
-		return b->conf->recursive;
+		return b->conf->recursive || b->conf->unit == HK_UNIT_DIRECTORY;
 	return false;
 }
 

@@ -15,6 +15,11 @@ model says must be left. The model is written from SPEC 5 only:
   registrations in priority order (lower first, ties by name), each on
   what the previous ones left; no policy at all = default retention;
   low_watermark: a count or size exceeded is trimmed to that share of it.
+  unit = directory (see units()): the candidates are the matching
+  subdirectories directly in the directory, a unit's age its newest
+  file's (at any depth), its size the sum; a selected unit loses every
+  regular file, and its directories go bottom-up unless a non-file
+  (symlink, FIFO) keeps them.
 
 Free space (min_free / free_target, section "free space" below): as
 root, in --once mode, about a third of the seeds run on a tmpfs of their
@@ -47,7 +52,7 @@ EXTS = [".log", ".tmp", ".gz", "", ".log.1", ".txt"]
 PATTERNS = ["*", "*.log", "*.tmp", "a*", "*.log*", "[ab]*", "?.*", "trace-*"]
 EXCLUDES = ["a*", "*.gz", "core-*", "*-1*", ".*"]
 DEFAULT_RETENTION_DAYS = 30
-STATS = {"files": 0, "deleted": 0, "skipped": 0, "free": 0}
+STATS = {"files": 0, "deleted": 0, "skipped": 0, "free": 0, "units": 0}
 MODE = os.environ.get("HK_MODEL_MODE", "once")
 
 
@@ -135,6 +140,9 @@ def random_regs(rng, dirs, now, files):
             "age_by": rng.choice([["mtime"], ["mtime"], ["atime"], ["mtime", "atime"]]),
             "retention": None, "max_files": None, "max_size": None,
         }
+        reg["unit"] = "file"
+        if rng.random() < 0.25:
+            unit_regs(rng, reg)
         kinds = rng.sample(["retention", "max_files", "max_size"], rng.randint(0, 3))
         if "retention" in kinds:
             reg["retention"] = rng.choice([1, 3, 7, 14, 30, 60]) * DAY + rng.choice([0, 3600])
@@ -152,6 +160,81 @@ def rule_skip_open(rng, reg):
     model tree is open, so the selection is the one without it: the lease
     path (reap.c) must delete exactly the files the model selects."""
     reg["skip_open"] = rng.random() < 0.3
+
+
+# unit = directory -----------------------------------------------------------
+
+UNIT_PATTERNS = ["*", "d*", "d[12]*", "*3"]
+
+
+def unit_regs(rng, reg):
+    """Make reg a unit = directory one (never recursive: SPEC 3)."""
+    reg["unit"] = "directory"
+    reg["recursive"] = False
+    reg["pattern"] = rng.choice(UNIT_PATTERNS)
+    reg["excludes"] = rng.sample(["d1", "*4", "x*"], rng.choice([0, 0, 1]))
+
+
+def units(reg, alive, files):
+    """The units of reg, oldest first: (key, name, size, [files])."""
+    out = {}
+    base = reg["dir"] + "/" if reg["dir"] else ""
+    for rel in alive:
+        if not rel.startswith(base):
+            continue
+        parts = rel[len(base):].split("/")
+        if len(parts) < 2:
+            continue   # directly in the directory: not a unit's
+        u = parts[0]
+        if not fnmatch.fnmatchcase(u, reg["pattern"]):
+            continue
+        if any(fnmatch.fnmatchcase(u, x) for x in reg["excludes"]):
+            continue
+        out.setdefault(u, []).append(rel)
+    return sorted(((max(key_of(reg, files[r]) for r in rels), u.encode(),
+                    sum(files[r][0] for r in rels), rels) for u, rels in out.items()),
+                  key=lambda t: (t[0], t[1]))
+
+
+def model_units(reg, alive, files, now_ns, retention, gone_units):
+    """SPEC 5 on units: age, count, size; the files of selected ones go."""
+    cand = units(reg, alive, files)
+    sel = []
+    if retention is not None:
+        while cand and now_ns - cand[0][0] > retention * 10**9:
+            sel.append(cand.pop(0))
+    if reg["max_files"] is not None and len(cand) > reg["max_files"]:
+        cut = len(cand) - watermark_target(reg, reg["max_files"])
+        sel += cand[:cut]
+        cand = cand[cut:]
+    if reg["max_size"] is not None:
+        total = sum(u[2] for u in cand)
+        if total > reg["max_size"]:
+            while total > watermark_target(reg, reg["max_size"]):
+                total -= cand[0][2]
+                sel.append(cand.pop(0))
+    for u in sel:
+        for rel in u[3]:
+            alive.discard(rel)
+        gone_units.append((reg["dir"] + "/" if reg["dir"] else "") + u[1].decode())
+
+
+def dirs_removed(root, gone_units):
+    """Directories of the deleted units that nothing but directories
+    filled (a symlink or FIFO keeps them and their parents)."""
+    out = set()
+    for u in gone_units:
+        top = os.path.join(root, u)
+        for dirpath, dirnames, filenames in os.walk(top, topdown=False):
+            rel = os.path.relpath(dirpath, root)
+            kept = [n for n in filenames if not stat.S_ISREG(os.lstat(os.path.join(dirpath, n)).st_mode)]
+            # symlinks to directories are listed in dirnames by os.walk
+            kept += [n for n in dirnames if os.path.islink(os.path.join(dirpath, n))]
+            kept += [n for n in dirnames if not os.path.islink(os.path.join(dirpath, n)) and
+                     os.path.relpath(os.path.join(dirpath, n), root) not in out]
+            if not kept:
+                out.add(rel)
+    return out
 
 
 def key_of(reg, meta):
@@ -193,16 +276,21 @@ def candidates(reg, alive, files):
     return out
 
 
-def model(regs, files, now_ns, free=None):
-    """free: the filesystem's free bytes before the run (free-space trials)."""
+def model(regs, files, now_ns, free=None, gone_units=None):
+    """free: the filesystem's free bytes before the run (free-space trials);
+    gone_units collects the units deleted whole."""
     alive = set(files)
     fs = FreeModel(free)
+    gone_units = [] if gone_units is None else gone_units
     for reg in sorted(regs, key=lambda r: (r["priority"], r["name"].encode())):
-        cand = candidates(reg, alive, files)
-        fs.start(reg, alive, files)
         retention = reg["retention"]
         if retention is None and reg["max_files"] is None and reg["max_size"] is None:
             retention = DEFAULT_RETENTION_DAYS * DAY
+        if reg["unit"] == "directory":
+            model_units(reg, alive, files, now_ns, retention, gone_units)
+            continue
+        cand = candidates(reg, alive, files)
+        fs.start(reg, alive, files)
         if retention is not None:
             keep = []
             for rel in cand:
@@ -318,6 +406,8 @@ def free_regs(seed, regs, free):
     """Every registration gets a floor around the free space (KiB)."""
     rng = random.Random(seed * 7919 + 2)
     for reg in regs:
+        if reg["unit"] == "directory":
+            continue   # min_free is not for unit = directory (refused by -t)
         reg["min_free"] = max(1024, free + rng.choice([-8, 4, 20, 60, 200]) * 1024)
         if rng.random() < 0.6:
             reg["free_target"] = reg["min_free"] + rng.choice([0, 8, 40]) * 1024
@@ -345,6 +435,8 @@ def write_conf(path, root, regs):
             for x in reg["excludes"]:
                 f.write("exclude = %s\n" % x)
             f.write("recursive = %s\n" % ("yes" if reg["recursive"] else "no"))
+            if reg["unit"] == "directory":
+                f.write("unit = directory\n")
             f.write("priority = %d\n" % reg["priority"])
             f.write("age_by = %s\n" % " ".join(reg["age_by"]))
             if reg.get("skip_open"):
@@ -457,6 +549,12 @@ def trial(hkd, work, seed):
     write_conf(conf, root, regs)
     others = nonfiles_on_disk(root)
     t0 = time.time_ns()
+    # the directories the units selected at t0 take with them (the tree as
+    # it is before the run)
+    gone_units = []
+    model(regs, files, t0, free, gone_units)
+    others -= dirs_removed(root, gone_units)
+    STATS["units"] += len(gone_units)
     if MODE == "daemon":
         r = run_daemon(hkd, conf, state, root, len(regs))
     else:
@@ -502,8 +600,9 @@ def main():
             if failed >= 3:
                 break
     print("policy model: %d seeds (%d skipped: a file on a retention boundary, %d on a "
-          "tmpfs with min_free), %d files, %d deleted, %d failed" % (
-              count, STATS["skipped"], STATS["free"], STATS["files"], STATS["deleted"], failed))
+          "tmpfs with min_free), %d files, %d deleted, %d units deleted whole, %d failed" % (
+              count, STATS["skipped"], STATS["free"], STATS["files"], STATS["deleted"],
+              STATS["units"], failed))
     return 1 if failed else 0
 
 

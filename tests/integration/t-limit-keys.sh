@@ -34,6 +34,10 @@ min_free = 10%
 free_target = 15%
 low_watermark = 80%
 skip_open = yes
+
+[cleanup "jobs"]
+directory = $T/jobs
+max_files = 10
 unit = directory
 EOC
 "$HKD" -t -c "$T/ok.conf" >"$T/out" 2>&1 || fail "-t rejects the keys: $(cat "$T/out")"
@@ -96,9 +100,11 @@ chk "$B" '.min_free == null and .free_target == null and .low_watermark == "50%"
 	.skip_open == false and .unit == "directory" and .remove_empty_dirs == false'
 chk "$C" '.min_free == "1G" and .free_target == "3G" and .low_watermark == "90%" and
 	.skip_open == false and .unit == "file"'
-CFG=$(jq -r '.[] | select(.source == "config") | .id' "$T/list1")
+CFG=$(jq -r '.[] | select(.source == "config" and .name == "cfg") | .id' "$T/list1")
 chk "$CFG" '.min_free == "10%" and .free_target == "15%" and .low_watermark == "80%" and
-	.skip_open == true and .unit == "directory"'
+	.skip_open == true and .unit == "file"'
+JOBS=$(jq -r '.[] | select(.source == "config" and .name == "jobs") | .id' "$T/list1")
+chk "$JOBS" '.min_free == null and .unit == "directory"'
 ctl --json status | jq -e --arg id "$A" \
 	'.[] | select(.id == $id) | .min_free == "5%" and .low_watermark == "80%" and .skip_open' \
 	>/dev/null || fail "status --json lacks the keys: $(ctl --json status)"

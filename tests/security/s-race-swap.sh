@@ -55,21 +55,8 @@ recursive = yes
 pattern = *.dat
 max_files = 600
 EOC
-python3 "$SEC_DIR/race.py" swap "$R" "$DECOY" "$STAGE" "$SECS" 1000 $SUBS >"$T/swapA" &
-SW=$!
-SEC_PIDS="$SEC_PIDS $SW"
-runs=0
-while kill -0 $SW 2>/dev/null; do
-	rc=0
-	timeout -k 2 $((HK_WAIT * 3)) "$HKD" --once -c "$T/hk.conf" -S "$T/state-once" >"$T/onceA" 2>"$T/onceA.err" || rc=$?
-	case $rc in 0 | 1) ;; *) fail "--once exited $rc during the race: $(tail -3 "$T/onceA.err")" ;; esac
-	runs=$((runs + 1))
-done
-wait $SW || fail "swapper failed"
-swapsA=$(awk '/^swaps/ {print $2}' "$T/swapA")
-echo "phase A: $swapsA swaps, $runs sweeps" >&2
-[ "$swapsA" -ge 1000 ] || fail "only $swapsA swaps"
-[ "$runs" -ge 3 ] || fail "only $runs sweeps ran during the race"
+# shellcheck disable=SC2086
+sec_swap_sweeps "$R" "$STAGE" "$T/swapA" "$T/onceA" "phase A" $SUBS
 sec_check "$DECOY" "$T/decoy.snap"
 # the swapper's files are the newest: its last 600 are the 600 kept
 sed -n '2,$p' "$T/swapA" >"$T/newestA"

@@ -119,6 +119,32 @@ sec_alive() {
 		! grep -q '^State:[[:space:]]*Z' "/proc/$HK_PID/status"
 }
 
+# sec_swap_sweeps ROOT STAGE SWAPOUT ONCEOUT LABEL SUB...: race.py swap
+# (ROOT's subdirectories SUB... swapped for symlinks to $DECOY, at least
+# SEC_RACE_SECONDS seconds and 1,000 swaps; its list in SWAPOUT) while
+# `housekeeperd --once` sweeps $T/hk.conf one after the other; fails on a
+# hang or crash of a sweep, under 1,000 swaps or under 3 sweeps.
+sec_swap_sweeps() {
+	local root=$1 stage=$2 swapout=$3 out=$4 label=$5 sw rc runs=0 swaps
+	shift 5
+	python3 "$SEC_DIR/race.py" swap "$root" "$DECOY" "$stage" "${SEC_RACE_SECONDS:-4}" 1000 \
+		"$@" >"$swapout" &
+	sw=$!
+	SEC_PIDS="$SEC_PIDS $sw"
+	while kill -0 "$sw" 2>/dev/null; do
+		rc=0
+		timeout -k 2 $((HK_WAIT * 3)) "$HKD" --once -c "$T/hk.conf" -S "$T/state-once" \
+			>"$out" 2>"$out.err" || rc=$?
+		case $rc in 0 | 1) ;; *) fail "--once exited $rc during the race: $(tail -3 "$out.err")" ;; esac
+		runs=$((runs + 1))
+	done
+	wait "$sw" || fail "swapper failed"
+	swaps=$(awk '/^swaps/ {print $2}' "$swapout")
+	echo "$label: $swaps swaps, $runs sweeps" >&2
+	[ "$swaps" -ge 1000 ] || fail "only $swaps swaps"
+	[ "$runs" -ge 3 ] || fail "only $runs sweeps ran during the race"
+}
+
 # sec_once OUT [ARGS...]: one sweep of $T/hk.conf; OUT gets the report,
 # OUT.err the log. Fails on a hang or a crash; returns the exit code
 # (0, or 1 when a deletion failed).
