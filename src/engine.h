@@ -144,7 +144,15 @@ struct hk_explain {
 	size_t rank_newest;         /* 1 = the newest of its set */
 	enum hk_reason reason;      /* selected now, and why; NONE: kept */
 	int64_t delete_at_ns;       /* when it will be selected; INT64_MAX: not by age */
-	char note[160];
+	bool held;                  /* its deletion was put off (locked, open, failed):
+				     * out of the index until the retry */
+	/* unit = directory: the unit the path is in (or is), judged whole;
+	 * size, key_ns and rank_newest above are then the unit's */
+	bool in_unit;
+	char unit[256];             /* its name in the registered directory */
+	size_t unit_files;          /* its indexed files */
+	size_t n_units;             /* units with files in the registration */
+	char note[256];
 };
 /* Explain path (absolute) against every registration: a new array of
  * hk_engine_count() entries, owned by the caller (free()). */

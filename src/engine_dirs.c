@@ -223,8 +223,8 @@ void eng_held_free(struct eng_reg *reg, uint32_t dir_only)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < reg->n_held; i++) {
-		if (dir_only == ENG_ANCESTOR || hk_entry_dir(reg->held[i]) == dir_only)
-			hk_entry_free(reg->held[i]);
+		if (dir_only == ENG_ANCESTOR || hk_entry_dir(reg->held[i].e) == dir_only)
+			hk_entry_free(reg->held[i].e);
 		else
 			reg->held[k++] = reg->held[i];
 	}
@@ -237,15 +237,15 @@ void eng_held_free(struct eng_reg *reg, uint32_t dir_only)
  * and not in the index) and count it twice. */
 void eng_held_return(struct eng_reg *reg)
 {
-	struct hk_entry **held = reg->held;
+	struct eng_held *held = reg->held;
 	size_t n = reg->n_held;
 	reg->held = NULL;
 	reg->n_held = reg->cap_held = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (reg->attached && eng_dir_live(reg, hk_entry_dir(held[i])))
-			eng_idx_attach(reg, held[i]);
+		if (reg->attached && eng_dir_live(reg, hk_entry_dir(held[i].e)))
+			eng_idx_attach(reg, held[i].e);
 		else
-			hk_entry_free(held[i]);
+			hk_entry_free(held[i].e);
 	}
 	free(held);
 }

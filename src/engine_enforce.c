@@ -126,7 +126,7 @@ static void eng_report_add(struct eng_run *run, struct eng_reg *reg, struct hk_r
 
 /* Keep a detached entry whose deletion failed or was refused by a lock;
  * it goes back to the index when the retry timer fires. */
-static void eng_hold(struct eng_reg *reg, struct hk_entry *e)
+static void eng_hold(struct eng_reg *reg, struct hk_entry *e, enum hk_reap_outcome outcome)
 {
 	struct ev_loop *loop = reg->eng->loop;
 	if (!loop) {
@@ -137,7 +137,7 @@ static void eng_hold(struct eng_reg *reg, struct hk_entry *e)
 		reg->cap_held = reg->cap_held ? reg->cap_held * 2 : 16;
 		reg->held = hk_xreallocarray(reg->held, reg->cap_held, sizeof(*reg->held));
 	}
-	reg->held[reg->n_held++] = e;
+	reg->held[reg->n_held++] = (struct eng_held){ e, outcome };
 	if (!ev_is_active(&reg->retry_timer)) {
 		if (reg->retry_delay < ENG_RETRY_MIN)
 			reg->retry_delay = ENG_RETRY_MIN;
@@ -353,7 +353,7 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 			 * counts it as handled) and retried later */
 			if (record)
 				hk_store_audit_drop(store, p->audit_id);
-			eng_hold(reg, e);
+			eng_hold(reg, e, res.outcome);
 			return false;
 		}
 		break;

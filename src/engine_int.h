@@ -73,6 +73,14 @@ struct eng_dir {
 	uint64_t ino;
 };
 
+/* A file held out of the index after its deletion was put off: the
+ * entry, and why (HK_REAP_LOCKED, HK_REAP_IN_USE or HK_REAP_FAILED), for
+ * explain. */
+struct eng_held {
+	struct hk_entry *e;
+	enum hk_reap_outcome outcome;
+};
+
 /* Deletions of a registration since its last summary line (engine_log.c). */
 struct eng_tally {
 	uint64_t files[HK_REASON_MAX + 1];   /* by reason (policy.h) */
@@ -116,7 +124,7 @@ struct eng_reg {
 	/* files whose deletion failed or was refused by a lock: detached
 	 * copies out of the index (the policy counts them as handled),
 	 * retried with backoff; hk_entry_free what is not given back */
-	struct hk_entry **held;
+	struct eng_held *held;
 	size_t n_held;
 	size_t cap_held;
 	ev_timer retry_timer;

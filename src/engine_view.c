@@ -17,6 +17,7 @@
 #include "engine_int.h"
 #include "index.h"
 #include "policy.h"
+#include "units.h"
 #include "util.h"
 #include "watch.h"
 
@@ -113,7 +114,7 @@ void hk_engine_reg_status(struct hk_engine *eng, size_t i, struct hk_reg_status 
 	st->files = hk_index_count(reg->index) + reg->n_held;
 	st->bytes = hk_index_bytes(reg->index);
 	for (size_t h = 0; h < reg->n_held; h++)
-		st->bytes += hk_entry_size(reg->held[h]);
+		st->bytes += hk_entry_size(reg->held[h].e);
 	const struct hk_entry *e = hk_index_oldest(reg->index);
 	st->oldest_ns = e ? hk_entry_key(e) : 0;
 	st->next_expiry_ns = e ? hk_policy_next_expiry(&reg->policy, hk_entry_key(e)) : INT64_MAX;
@@ -271,6 +272,206 @@ static bool eng_explain_free(const struct eng_reg *reg, uint64_t bytes_before)
 	return short_bytes > bytes_before;
 }
 
+/* The held file (a deletion put off) of directory dir named name, or NULL. */
+static const struct eng_held *eng_held_find(const struct eng_reg *reg, uint32_t dir,
+					    const char *name)
+{
+	for (size_t i = 0; i < reg->n_held; i++)
+		if (hk_entry_dir(reg->held[i].e) == dir && strcmp(hk_entry_name(reg->held[i].e), name) == 0)
+			return &reg->held[i];
+	return NULL;
+}
+
+/* A file whose deletion was put off: why, and when it is tried again. */
+static void eng_explain_held(const struct eng_reg *reg, const struct eng_held *h,
+			     struct hk_explain *x)
+{
+	char retry[48] = "";
+	struct ev_loop *loop = reg->eng->loop;
+	ev_timer *t = (ev_timer *)&reg->retry_timer;
+	x->indexed = true;
+	x->held = true;
+	x->size = hk_entry_size(h->e);
+	x->key_ns = hk_entry_key(h->e);
+	if (loop && ev_is_active(t))
+		snprintf(retry, sizeof(retry), " in about %.0f s", ev_timer_remaining(loop, t));
+	snprintf(x->note, sizeof(x->note), "kept for now: %s; tried again%s",
+		 h->outcome == HK_REAP_IN_USE
+			 ? "a process holds it open (skip_open = yes keeps open files)"
+		 : h->outcome == HK_REAP_LOCKED ? "an application holds a lock on it"
+						: "its deletion failed",
+		 retry);
+}
+
+/* Look up the entry of path's file (rel: its path below the root); NULL
+ * when the index does not know it (*held: put off, out of the index). */
+static struct hk_entry *eng_explain_entry(const struct eng_reg *reg, const char *rel,
+					  const char *base, const struct eng_held **held)
+{
+	char *reldir = hk_xstrndup(rel, (size_t)(base - rel) ? (size_t)(base - rel) - 1 : 0);
+	uint32_t d;
+	struct hk_entry *e = NULL;
+	*held = NULL;
+	if (eng_dir_lookup(reg, reldir, &d)) {
+		e = hk_index_get(reg->index, d, base, strlen(base));
+		if (!e)
+			*held = eng_held_find(reg, d, base);
+	}
+	free(reldir);
+	return e;
+}
+
+/* The unit's place among the units with files: 1 = the newest. */
+static size_t eng_unit_rank(const struct eng_units *us, size_t k, size_t *with_files)
+{
+	size_t rank = 1;
+	*with_files = 0;
+	for (size_t i = 0; i < us->n; i++) {
+		*with_files += us->u[i].files > 0;
+		rank += i > k && us->u[i].files > 0;
+	}
+	return rank;
+}
+
+/* What the policy does with unit u (selected or kept, and why) in words. */
+static void eng_explain_unit_note(const struct eng_reg *reg, const struct eng_unit *u,
+				  int64_t now, struct hk_explain *x)
+{
+	char sz[32], head[128];
+	const char *why = u->why == HK_REASON_AGE ? "its newest file is older than the age limit"
+			  : u->why == HK_REASON_COUNT ? "more units than max_files"
+						      : "more bytes than the size limit";
+	if (u->files)
+		snprintf(head, sizeof(head), "in unit %.64s (%zu files, %s)", x->unit, u->files,
+			 hk_size_human(u->bytes, sz, sizeof(sz)));
+	else
+		snprintf(head, sizeof(head), "in unit %.64s (no files; aged by its mtime)", x->unit);
+	if (u->why != HK_REASON_NONE) {
+		x->delete_at_ns = now;
+		snprintf(x->note, sizeof(x->note), "%s: the whole unit goes at the next event or "
+			 "sweep: %s%s", head, u->files ? why : "older than the age limit",
+			 u->why != HK_REASON_AGE && reg->policy.low_watermark < 100
+				 ? " (trimmed to low_watermark)" : "");
+		return;
+	}
+	x->delete_at_ns = u->files || reg->policy.retention_ns > 0
+				  ? hk_policy_next_expiry(&reg->policy, u->key_ns) : INT64_MAX;
+	if (u->files)
+		snprintf(x->note, sizeof(x->note), "%s: kept for now: the newest %zu of %zu units%s",
+			 head, x->rank_newest, x->n_units,
+			 x->delete_at_ns == INT64_MAX ? ", and no age limit" : "");
+	else
+		snprintf(x->note, sizeof(x->note), "%s: kept%s", head,
+			 x->delete_at_ns == INT64_MAX ? " (no age limit)"
+						      : " until it is older than the age limit");
+}
+
+/* unit = directory: path is a unit (a matching subdirectory directly in
+ * the root) or lies in one; the unit is judged whole, as
+ * eng_units_enforce judges it. */
+static void eng_explain_unit(const struct eng_reg *reg, const char *path, const char *rel,
+			     const char *base, int64_t now, struct hk_explain *x)
+{
+	const char *slash = strchr(rel, '/');
+	size_t len = slash ? (size_t)(slash - rel) : strlen(rel);
+	uint32_t ud;
+	x->covers = true;
+	if (len >= sizeof(x->unit) || eng_own_note(reg->eng, path, x->note, sizeof(x->note)))
+		return;
+	memcpy(x->unit, rel, len);
+	x->unit[len] = '\0';
+	bool is_dir = eng_dir_lookup(reg, x->unit, &ud);
+	x->matches = is_dir && eng_name_matches(reg->conf, x->unit);
+	if (!x->matches) {
+		x->excluded = is_dir && fnmatch(reg->conf->pattern, x->unit, 0) == 0;
+		snprintf(x->note, sizeof(x->note), !is_dir
+			 ? "not in a unit (unit = directory: only the matching subdirectories "
+			   "directly in the directory are deleted, whole): never deleted by it"
+			 : x->excluded ? "in a subdirectory an exclude glob matches: not a unit, "
+					 "never deleted"
+				       : "in a subdirectory whose name does not match the pattern: "
+					 "not a unit, never deleted by this registration");
+		x->unit[0] = '\0';
+		return;
+	}
+	if (slash) {
+		const struct eng_held *held;
+		if (!eng_explain_entry(reg, rel, base, &held)) {
+			if (held)
+				eng_explain_held(reg, held, x);
+			else
+				snprintf(x->note, sizeof(x->note), "in unit %.64s, but not a file this "
+					 "registration tracks: never deleted (it keeps the unit's "
+					 "directories when the unit goes)", x->unit);
+			return;
+		}
+	}
+	struct eng_units us;
+	struct eng_run run = { .now_ns = now,
+			       .age_allowed = !hk_clock_implausible(now) && !reg->eng->clock_paused };
+	eng_units_collect((struct eng_reg *)reg, NULL, &us);
+	eng_units_select(reg, &run, &us);
+	for (size_t k = 0; k < us.n; k++) {
+		const struct eng_unit *u = &us.u[k];
+		if (u->dir != ud)
+			continue;
+		x->indexed = x->in_unit = true;
+		x->unit_files = u->files;
+		x->size = u->bytes;
+		x->key_ns = u->key_ns;
+		x->rank_newest = eng_unit_rank(&us, k, &x->n_units);
+		x->reason = u->why;
+		eng_explain_unit_note(reg, u, now, x);
+	}
+	eng_units_fini(&us);
+}
+
+/* The free space and floor of reg's filesystem in words: "800.0 KiB free,
+ * min_free 1.0 MiB, free_target 3.0 MiB". */
+static void eng_explain_free_words(const struct eng_reg *reg, char *buf, size_t size)
+{
+	uint64_t total, lo, hi;
+	char a[32], b[32], c[32];
+	int64_t avail = eng_fs_free(reg->dirs[ENG_ROOT].fd, &total);
+	eng_free_limits(reg, total, &lo, &hi);
+	snprintf(buf, size, "%s free, min_free %s, free_target %s",
+		 hk_size_human(avail > 0 ? (uint64_t)avail : 0, a, sizeof(a)),
+		 hk_size_human(lo, b, sizeof(b)), hk_size_human(hi, c, sizeof(c)));
+}
+
+/* The note of an indexed file of n, judged x->reason. */
+static void eng_explain_note(const struct eng_reg *reg, size_t n, int64_t now,
+			     struct hk_explain *x)
+{
+	const char *open = reg->conf->skip_open
+				   ? "; kept instead while a process holds it open (skip_open = yes)"
+				   : "";
+	char words[80];
+	if (x->reason == HK_REASON_FREE) {
+		x->delete_at_ns = now;
+		eng_explain_free_words(reg, words, sizeof(words));
+		snprintf(x->note, sizeof(x->note), "the filesystem is short of free space (%s): "
+			 "the oldest go until free_target is free, lower priority numbers first%s",
+			 words, open);
+	} else if (x->reason != HK_REASON_NONE) {
+		x->delete_at_ns = now;
+		char trim[48] = "";
+		if (x->reason != HK_REASON_AGE && reg->policy.low_watermark < 100)
+			snprintf(trim, sizeof(trim), " (trimmed to low_watermark %u%% of it)",
+				 reg->policy.low_watermark);
+		snprintf(x->note, sizeof(x->note), "%s%s: deleted at the next event or sweep%s",
+			 x->reason == HK_REASON_AGE ? "older than the age limit"
+			 : x->reason == HK_REASON_COUNT ? "more files than the file limit"
+			 : "more bytes than the size limit", trim, open);
+	} else {
+		/* plain words; when it expires is delete_at, which clients show
+		 * as they show times */
+		x->delete_at_ns = hk_policy_next_expiry(&reg->policy, x->key_ns);
+		snprintf(x->note, sizeof(x->note), "kept for now: the newest %zu of %zu files%s",
+			 x->rank_newest, n, x->delete_at_ns == INT64_MAX ? ", and no age limit" : "");
+	}
+}
+
 /* Explain one registration's view of path. */
 static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t now,
 			    struct hk_explain *x)
@@ -285,6 +486,10 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 	const char *rel = path + dl + 1;
 	const char *base = strrchr(rel, '/');
 	base = base ? base + 1 : rel;
+	if (reg->conf->unit == HK_UNIT_DIRECTORY) {
+		eng_explain_unit(reg, path, rel, base, now, x);
+		return;
+	}
 	if (base != rel && !reg->conf->recursive) {
 		snprintf(x->note, sizeof(x->note), "in a subdirectory; the registration is not recursive");
 		return;
@@ -302,12 +507,12 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 			 : "an exclude glob matches it: never deleted");
 		return;
 	}
-	char *reldir = hk_xstrndup(rel, (size_t)(base - rel) ? (size_t)(base - rel) - 1 : 0);
-	uint32_t d;
-	struct hk_entry *e = NULL;
-	if (eng_dir_lookup(reg, reldir, &d))
-		e = hk_index_get(reg->index, d, base, strlen(base));
-	free(reldir);
+	const struct eng_held *held;
+	struct hk_entry *e = eng_explain_entry(reg, rel, base, &held);
+	if (held) {
+		eng_explain_held(reg, held, x);
+		return;
+	}
 	if (!e) {
 		snprintf(x->note, sizeof(x->note), "not a file this registration tracks (not a "
 			 "regular file, or not there): never deleted by it");
@@ -331,28 +536,7 @@ static void eng_explain_reg(const struct eng_reg *reg, const char *path, int64_t
 	x->reason = hk_policy_judge(&reg->policy, &reg->trim, &at, x->key_ns, now, age_allowed);
 	if (x->reason == HK_REASON_NONE && eng_explain_free(reg, rank.bytes_before))
 		x->reason = HK_REASON_FREE;
-	if (x->reason == HK_REASON_FREE) {
-		x->delete_at_ns = now;
-		snprintf(x->note, sizeof(x->note), "the filesystem has less free space than "
-			 "min_free: the oldest go until free_target is free (lower priority "
-			 "numbers first)");
-	} else if (x->reason != HK_REASON_NONE) {
-		x->delete_at_ns = now;
-		char trim[48] = "";
-		if (x->reason != HK_REASON_AGE && reg->policy.low_watermark < 100)
-			snprintf(trim, sizeof(trim), " (trimmed to low_watermark %u%% of it)",
-				 reg->policy.low_watermark);
-		snprintf(x->note, sizeof(x->note), "%s%s: deleted at the next event or sweep",
-			 x->reason == HK_REASON_AGE ? "older than the age limit"
-			 : x->reason == HK_REASON_COUNT ? "more files than the file limit"
-			 : "more bytes than the size limit", trim);
-	} else {
-		/* plain words; when it expires is delete_at, which clients show
-		 * as they show times */
-		x->delete_at_ns = hk_policy_next_expiry(&reg->policy, hk_entry_key(e));
-		snprintf(x->note, sizeof(x->note), "kept for now: the newest %zu of %zu files%s",
-			 x->rank_newest, n, x->delete_at_ns == INT64_MAX ? ", and no age limit" : "");
-	}
+	eng_explain_note(reg, n, now, x);
 }
 
 size_t hk_engine_explain(const struct hk_engine *eng, const char *path, int64_t now_ns,

@@ -119,6 +119,19 @@ int svc_status(void *ctx, json_t **out)
 	return 0;
 }
 
+/* unit = directory: the unit judged for the path (size, age_key and
+ * rank_newest are then the unit's), else null. */
+static json_t *svc_explain_unit(const struct hk_explain *x)
+{
+	if (!x->in_unit)
+		return json_null();
+	json_t *u = json_object();
+	hk_proto_set_bytes(u, "name", x->unit, strlen(x->unit));
+	json_object_set_new(u, "files", json_integer((json_int_t)x->unit_files));
+	json_object_set_new(u, "units", json_integer((json_int_t)x->n_units));
+	return u;
+}
+
 int svc_explain(void *ctx, const char *path, json_t **out, char **cause)
 {
 	struct hk_service *svc = ctx;
@@ -151,6 +164,8 @@ int svc_explain(void *ctx, const char *path, json_t **out, char **cause)
 			json_object_set_new(e, "age_key", json_integer(x->key_ns / HK_NSEC_PER_SEC));
 			json_object_set_new(e, "rank_newest", json_integer((json_int_t)x->rank_newest));
 		}
+		json_object_set_new(e, "held", json_boolean(x->held));
+		json_object_set_new(e, "unit", svc_explain_unit(x));
 		json_object_set_new(e, "note", json_string(x->note));
 		json_array_append_new(arr, e);
 	}

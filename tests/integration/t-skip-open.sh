@@ -10,7 +10,8 @@
 # Expected: --once --dry-run reports the open file kept as in use; the
 # daemon deletes every closed file (the foreign one too) and plain's open
 # held.log at once, keeps open's open files while the process lives and
-# deletes them within the retry window (5 s, then 10 s) after it exits.
+# deletes them within the retry window (5 s, then 10 s) after it exits;
+# explain says the open file is kept because a process holds it open.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -60,7 +61,11 @@ skip_open = yes
 [cleanup "plain"]
 directory = $B
 retention = 1d
+
+[daemon]
+control_socket = $T/ctl.sock
 EOC
+S="$T/ctl.sock"
 
 # a dry run reports the open file as kept (in use), the closed one as would-delete
 "$HKD" --once --dry-run -c "$T/hk.conf" -S "$T/state-dry" >"$T/dry.out" 2>"$T/dry.err" || true
@@ -85,6 +90,12 @@ sleep 1
 	fail "a private name was left behind"
 ! grep -q 'skip_open cannot tell' "$HK_LOG" ||
 	fail "no lease could be taken: $(grep 'skip_open cannot tell' "$HK_LOG")"
+# explain says why the file is still there
+if command -v jq >/dev/null 2>&1; then
+	ctl --json explain "$A/held.log" | jq -e '.registrations[0] | .held and .reason == null and
+		(.note | test("holds it open"))' >/dev/null ||
+		fail "explain of the open file: $(ctl --json explain "$A/held.log")"
+fi
 
 # closed: deleted at the next retry (5 s after the first attempt, 10 s after
 # the second), without any event on the file

@@ -3,8 +3,10 @@
 # aged by its newest file (recursively), counted by max_files and deleted
 # whole (files, then its directories bottom-up). Files directly in the
 # root and non-matching subdirectories are never touched; a dry run
-# removes nothing but reports the units' files.
+# removes nothing but reports the units' files; explain names the unit a
+# file is in and judges the unit whole.
 . "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null 2>&1 || skip "needs jq"
 D="$T/jobs"
 mkdir -p "$D"
 now=$(date +%s)
@@ -34,6 +36,37 @@ EOC
 grep -q "job1/out/logs/b.log" "$T/dry" || fail "dry run does not report job1's files: $(cat "$T/dry")"
 grep -q "job3" "$T/dry" && fail "dry run reports the live job3: $(cat "$T/dry")"
 [ -e "$D/job1/out/logs/b.log" ] && [ -d "$D/job2/out" ] || fail "the dry run deleted something"
+
+# explain, from a daemon in dry-run mode (it deletes nothing): a file deep
+# in an expired unit, and the unit itself, name the unit and why it goes
+# whole; a live unit's file is kept with its unit's rank and expiry; a file
+# in the root or in a directory the pattern does not match is in no unit
+S="$T/ctl.sock"
+{ printf '[scheduler]\nhousekeeper_dry_run = true\n\n'; cat "$T/hk.conf"
+  printf '\n[daemon]\ncontrol_socket = %s\n' "$S"; } >"$T/dry.conf"
+"$HKD" -f -v -c "$T/dry.conf" -S "$T/state-dry" >>"$HK_LOG" 2>&1 &
+HK_PID=$!
+wait_until test -S "$S" || fail "control socket not created (dry-run daemon)"
+wait_until sh -c "'$HKCTL' -s '$S' --json status | jq -e '.[0].files == 7' >/dev/null" ||
+	fail "units not indexed: $(ctl --json status)"
+x() { ctl --json explain "$D/$1" | jq -c '.registrations[0]'; }
+x job1/out/logs/b.log | jq -e '.reason == "age" and .unit.name == "job1" and .unit.files == 2 and
+	.unit.units == 3 and (.note | test("unit job1.*whole"))' >/dev/null ||
+	fail "explain of a file in an expired unit: $(x job1/out/logs/b.log)"
+x job1 | jq -e '.reason == "age" and .unit.name == "job1"' >/dev/null ||
+	fail "explain of an expired unit: $(x job1)"
+x job3/out/logs/fresh.log | jq -e '.reason == null and .unit.name == "job3" and
+	.rank_newest == 1 and .delete_at != null' >/dev/null ||
+	fail "explain of a file in the live unit: $(x job3/out/logs/fresh.log)"
+x job-root-file | jq -e '.reason == null and .unit == null and (.note | test("not in a unit"))' \
+	>/dev/null || fail "explain of a file in the root: $(x job-root-file)"
+x other/old.txt | jq -e '.matches == false and .unit == null' >/dev/null ||
+	fail "explain of a file in a non-matching directory: $(x other/old.txt)"
+ctl explain "$D/job1/out/logs/b.log" | grep -q 'in unit job1 (2 files' ||
+	fail "explain's text: $(ctl explain "$D/job1/out/logs/b.log")"
+stop_daemon || fail "dry-run daemon exit status"
+[ -e "$D/job1/out/logs/b.log" ] && [ -d "$D/job2/out" ] || fail "the dry-run daemon deleted something"
+rm -f "$S"
 cp "$T/hk.conf" "$T/units.conf"
 ctl_daemon <"$T/units.conf"
 wait_until test ! -e "$D/job2" || fail "expired job directories not removed: $(find "$D" | sort)"
