@@ -123,6 +123,10 @@ struct hk_reg_status {
 	double growth_files;        /* files/s */
 	int64_t seconds_to_size;    /* at that rate, until max_size is reached; -1: n/a */
 	int64_t seconds_to_files;   /* ... until max_files; -1: n/a */
+	int64_t free_bytes;         /* min_free: free space of its filesystem now; -1: no
+				     * min_free, or not attached */
+	bool free_active;           /* min_free: below the floor, not back at free_target */
+	bool trimming;              /* low_watermark: a trim under way */
 };
 /* Growth rates are measured between calls at least 10 s apart. */
 void hk_engine_reg_status(struct hk_engine *eng, size_t i, struct hk_reg_status *st);

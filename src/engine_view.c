@@ -132,6 +132,10 @@ void hk_engine_reg_status(struct hk_engine *eng, size_t i, struct hk_reg_status 
 	st->growth_files = reg->growth_files;
 	st->seconds_to_size = -1;
 	st->seconds_to_files = -1;
+	st->free_bytes = reg->conf->min_free.set && reg->attached
+				 ? eng_fs_free(reg->dirs[ENG_ROOT].fd, NULL) : -1;
+	st->free_active = reg->free_active;
+	st->trimming = reg->trim.count || reg->trim.size;
 	if (reg->policy.has_max_size && reg->growth_bytes > 0)
 		st->seconds_to_size = st->bytes >= reg->policy.max_size
 					      ? 0

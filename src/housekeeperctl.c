@@ -429,15 +429,65 @@ static const struct cli_column cli_status_columns[] = {
 	{ "DIRECTORY", "directory", cli_bytes, -10 },
 };
 
+/* What the later limits of reg do right now: "812.0 KiB free, below
+ * min_free: deleting for free space", "trimming to low_watermark"; NULL
+ * when nothing is under way. */
+static char *cli_status_now(const struct cli *cli, const json_t *reg)
+{
+	struct hk_buf b = { 0 };
+
+	if (json_is_integer(json_object_get(reg, "free_bytes"))) {
+		char *free_sz = cli_size(cli, reg, "free_bytes");
+		hk_buf_printf(&b, "%s free%s", free_sz,
+			      json_is_true(json_object_get(reg, "free_active"))
+				      ? ", below min_free: deleting for free space" : "");
+		free(free_sz);
+	}
+	if (json_is_true(json_object_get(reg, "trimming")))
+		hk_buf_printf(&b, "%strimming to low_watermark", b.len ? "; " : "");
+	if (!b.len)
+		return NULL;
+	hk_buf_append(&b, "", 1);
+	return b.data;
+}
+
+/* Below the table, one line per registration that sets a later limit
+ * (SPEC 5; what list's MORE column shows), and what it does right now. */
+static void cli_status_limits(const struct cli *cli, const json_t *list)
+{
+	size_t i;
+	const json_t *reg;
+	bool head = false;
+
+	json_array_foreach(list, i, reg) {
+		char *more = cli_list_more(cli, reg, NULL);
+		if (strcmp(more, "-") != 0) {
+			char *name = cli_name_or_id(cli, reg, "id");
+			char *now = cli_status_now(cli, reg);
+			if (!head)
+				printf("\n");
+			head = true;
+			printf("%.24s: %s\n", name, more);
+			if (now)
+				printf("  now: %s\n", now);
+			free(name);
+			free(now);
+		}
+		free(more);
+	}
+}
+
 static void cli_show_status(const struct cli *cli, const json_t *res)
 {
 	const json_t *list = json_is_array(res) ? res : json_object_get(res, "registrations");
 
-	if (!json_is_array(list))
+	if (!json_is_array(list)) {
 		cli_print_json(res);
-	else
-		cli_table_show(cli, list, cli_status_columns, HK_ARRAY_SIZE(cli_status_columns),
-			       "no registrations");
+		return;
+	}
+	cli_table_show(cli, list, cli_status_columns, HK_ARRAY_SIZE(cli_status_columns),
+		       "no registrations");
+	cli_status_limits(cli, list);
 }
 
 /* The daemon line above the status table: version, uptime, config files,

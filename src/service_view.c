@@ -54,6 +54,12 @@ static json_t *svc_status_reg(struct hk_service *svc, size_t i)
 	json_object_set_new(o, "max_size", st.policy.has_max_size
 				    ? json_integer((json_int_t)st.policy.max_size) : json_null());
 	hk_proto_registration_limits_to_json(o, r);
+	/* what the later limits do now: min_free's free space (null without
+	 * it) and whether it is below the floor, a low_watermark trim */
+	json_object_set_new(o, "free_bytes", st.free_bytes >= 0 ? json_integer(st.free_bytes)
+								 : json_null());
+	json_object_set_new(o, "free_active", json_boolean(st.free_active));
+	json_object_set_new(o, "trimming", json_boolean(st.trimming));
 	json_object_set_new(o, "oldest", svc_time_or_null(st.oldest_ns));
 	json_object_set_new(o, "next_expiry", svc_time_or_null(st.next_expiry_ns));
 	json_object_set_new(o, "last_run", st.last_run ? json_integer(st.last_run) : json_null());
