@@ -324,6 +324,7 @@ struct hk_sweep {
 	 * what the run would have freed) is below the target */
 	bool free_measured;
 	bool free_on;                 /* the floor was crossed when the reap began */
+	bool free_deferred;           /* ... but a registration before it has candidates */
 	uint64_t free_target;
 	int64_t free_base;
 	uint64_t free_planned;        /* bytes picked since free_base was measured */
@@ -431,6 +432,23 @@ void eng_reg_arm_age(struct eng_reg *reg);
 int64_t eng_fs_free(int fd, uint64_t *total);
 /* reg's floor and target in bytes on a filesystem of total bytes (both 0
  * without min_free; the target is never below the floor). */
+/* The free-space view of reg on its filesystem at avail, changing nothing
+ * (sweeps, explain): is its floor crossed (or does it still take part, as
+ * the event path keeps it while another member is short), the largest
+ * free_target among the crossed members, and whether a member before it
+ * (a lower priority number) that takes part has candidates left that run
+ * did not take (or is not ready): then its turn has not come. */
+struct eng_free_view {
+	bool crossed;
+	uint64_t target;
+	bool earlier_has;
+	uint64_t earlier_bytes;   /* the indexed bytes of those before it */
+};
+void eng_free_view(const struct eng_reg *reg, const struct eng_run *run, int64_t avail,
+		   uint64_t total, struct eng_free_view *v);
+/* Check free space again in the next slice (a sweep ended: a deferred
+ * turn, or the registrations waiting for it). */
+void eng_free_recheck(struct hk_engine *eng);
 void eng_free_limits(const struct eng_reg *reg, uint64_t total, uint64_t *min_free,
 		     uint64_t *target);
 /* Event and timer path: on each filesystem whose free space is below the

@@ -109,7 +109,9 @@ static size_t eng_sweep_copy_some(struct hk_sweep *sw, size_t budget)
  * when it was by the free space the run first saw there (before its
  * deletions: as on the event path, every registration whose floor was
  * crossed takes part), or while the event path is on its way to the
- * target. */
+ * target. Its turn comes only when no crossed registration before it
+ * (a lower priority number) on the filesystem has candidates left; the
+ * target is the largest free_target of the crossed ones (eng_free_view). */
 static void eng_sweep_free_measure(struct hk_sweep *sw)
 {
 	struct eng_reg *reg = sw->reg;
@@ -117,7 +119,7 @@ static void eng_sweep_free_measure(struct hk_sweep *sw)
 	sw->free_measured = true;
 	if (!reg->conf->min_free.set || (!first && (!sw->free_on || sw->run->dry_run)))
 		return;
-	uint64_t total, lo, hi;
+	uint64_t total;
 	int64_t avail = eng_fs_free(reg->dirs[ENG_ROOT].fd, &total);
 	if (avail < 0) {
 		sw->free_on = false;
@@ -130,11 +132,14 @@ static void eng_sweep_free_measure(struct hk_sweep *sw)
 	sw->free_planned = 0;
 	if (!first)
 		return;
-	eng_free_limits(reg, total, &lo, &hi);
-	bool active = reg->free_active;
-	hk_policy_free_short(fs->first_free < avail ? fs->first_free : avail, lo, hi, &active);
-	sw->free_on = active;
-	sw->free_target = hi;
+	struct eng_free_view v;
+	eng_free_view(reg, sw->run, fs->first_free < avail ? fs->first_free : avail, total, &v);
+	sw->free_on = v.crossed && !v.earlier_has;
+	sw->free_target = v.target;
+	sw->free_deferred = v.crossed && v.earlier_has;
+	if (sw->free_deferred)
+		log_debug("reap", "%s: below min_free, but a registration before it on the "
+			  "filesystem has candidates left: its turn first", reg->conf->directory);
 }
 
 /* Pops up to budget files oldest first while the policy selects them (SPEC
@@ -198,6 +203,16 @@ static size_t eng_sweep_reap_some(struct hk_sweep *sw, size_t budget)
 	return used ? used : 1;
 }
 
+/* min_free: every floor on the filesystem counts from a run's first
+ * measure, so the registrations with one are attached (without a loop, as
+ * in --once, a registration is attached only when its sweep starts). */
+static void eng_sweep_attach_floors(struct hk_engine *eng)
+{
+	for (size_t i = 0; !eng->loop && i < eng->n_regs; i++)
+		if (eng->regs[i]->conf->min_free.set && !eng->regs[i]->attached)
+			eng_reg_attach(eng->regs[i]);
+}
+
 int hk_engine_sweep_start(struct hk_engine *eng, const char *reg_id, struct hk_run *run,
 			  struct hk_report_reg *rr, struct hk_sweep **out)
 {
@@ -226,6 +241,8 @@ int hk_engine_sweep_start(struct hk_engine *eng, const char *reg_id, struct hk_r
 	}
 	if (!reg->attached)
 		eng_reg_attach(reg);
+	if (reg->conf->min_free.set)
+		eng_sweep_attach_floors(eng);
 	if (!reg->attached && reg->attach_err == -ENOENT) {
 		/* documented as allowed: nothing to clean yet, and no failure */
 		rr->waiting = true;
@@ -311,6 +328,7 @@ void hk_engine_sweep_free(struct hk_sweep *sw)
 	}
 	if (reg && reg->attached && sw->rr->free_before >= 0)
 		sw->rr->free_after = eng_fs_free(reg->dirs[ENG_ROOT].fd, NULL);
+	bool sw_dry = sw->run->dry_run;
 	hk_plan_fini(&sw->plan);
 	free(sw->dir_ids);
 	free(sw);
@@ -319,6 +337,8 @@ void hk_engine_sweep_free(struct hk_sweep *sw)
 	reg->sweep = NULL;
 	eng_tally_flush(reg, !reg->eng->loop);   /* --once: one line per registration */
 	eng_reg_arm_age(reg);
+	if (reg->conf->min_free.set && !sw_dry)
+		eng_free_recheck(reg->eng);   /* a deferred turn, or those that waited */
 	/* events that arrived meanwhile are enforced now */
 	struct eng_run run;
 	eng_run_init(&run, reg->eng, false, reg->eng->event_rep);

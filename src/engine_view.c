@@ -249,30 +249,21 @@ static uint64_t eng_rank_bytes_from(const struct eng_reg *reg, struct eng_rank *
 
 /* Would min_free select a file after older ones of bytes_before? While
  * the floor is crossed (or the target not reached since), the oldest go
- * until the free space measured now reaches the target, after every
- * candidate of the registrations before it (lower priority numbers) on
- * the same filesystem whose floor is crossed too. */
+ * until the free space measured now reaches the largest target of the
+ * crossed registrations on the filesystem, after every candidate of those
+ * before it (lower priority numbers) that take part (eng_free_view). */
 static bool eng_explain_free(const struct eng_reg *reg, uint64_t bytes_before)
 {
 	if (!reg->conf->min_free.set || !reg->attached)
 		return false;
-	const struct hk_engine *eng = reg->eng;
-	uint64_t total, lo, hi;
+	uint64_t total;
 	int64_t avail = eng_fs_free(reg->dirs[ENG_ROOT].fd, &total);
-	bool active = reg->free_active;
-	eng_free_limits(reg, total, &lo, &hi);
-	uint64_t short_bytes = hk_policy_free_short(avail, lo, hi, &active);
-	for (size_t i = 0; i < eng->n_regs && eng->regs[i] != reg && short_bytes; i++) {
-		const struct eng_reg *r = eng->regs[i];
-		if (!r->conf->min_free.set || !r->attached ||
-		    r->dirs[ENG_ROOT].dev != reg->dirs[ENG_ROOT].dev)
-			continue;
-		bool on = r->free_active;
-		eng_free_limits(r, total, &lo, &hi);
-		hk_policy_free_short(avail, lo, hi, &on);
-		uint64_t theirs = on ? hk_index_bytes(r->index) : 0;
-		short_bytes = theirs >= short_bytes ? 0 : short_bytes - theirs;
-	}
+	struct eng_free_view v;
+	eng_free_view(reg, NULL, avail, total, &v);
+	if (!v.crossed || avail < 0 || (uint64_t)avail >= v.target)
+		return false;
+	uint64_t short_bytes = v.target - (uint64_t)avail;
+	short_bytes = v.earlier_bytes >= short_bytes ? 0 : short_bytes - v.earlier_bytes;
 	return short_bytes > bytes_before;
 }
 

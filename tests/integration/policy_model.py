@@ -27,8 +27,10 @@ own with page-aligned, non-sparse files, and every registration gets a
 min_free around the free space measured after the tree is built: in
 priority order, a registration whose floor was crossed when the first of
 them looked (free space before the run's deletions there) deletes, after
-its other policies, its oldest remaining candidates until its target is
-free (every registration has one, so their sweeps run one at a time).
+its other policies, its oldest remaining candidates until the largest
+target of the crossed ones is free, once no crossed registration before
+it has candidates left (every registration has one, so their sweeps run
+one at a time).
 
 Times are kept at least 20 s away from every retention boundary, and two
 files that could tie (same time) and differ only in their directory are
@@ -280,9 +282,10 @@ def model(regs, files, now_ns, free=None, gone_units=None):
     """free: the filesystem's free bytes before the run (free-space trials);
     gone_units collects the units deleted whole."""
     alive = set(files)
-    fs = FreeModel(free)
+    order = sorted(regs, key=lambda r: (r["priority"], r["name"].encode()))
+    fs = FreeModel(free, order)
     gone_units = [] if gone_units is None else gone_units
-    for reg in sorted(regs, key=lambda r: (r["priority"], r["name"].encode())):
+    for reg in order:
         retention = reg["retention"]
         if retention is None and reg["max_files"] is None and reg["max_size"] is None:
             retention = DEFAULT_RETENTION_DAYS * DAY
@@ -346,29 +349,47 @@ FREE_TMPFS = "16m"
 class FreeModel:
     """The free space of one filesystem through a run: what it had before
     plus the size of every file deleted so far (page-aligned, non-sparse
-    files on a tmpfs free their size)."""
+    files on a tmpfs free their size). A registration's floor is crossed
+    when the free space the first of them saw is below its min_free; the
+    crossed ones give up their oldest candidates in priority order, each
+    only once no crossed one before it has candidates left, until the
+    largest free_target among them is free."""
 
-    def __init__(self, free):
+    def __init__(self, free, regs):
         self.free0, self.first = free, None
+        self.regs = regs   # in priority order
+        self.turn = {}
 
     def now(self, alive, files):
         return self.free0 + sum(files[rel][0] for rel in files if rel not in alive)
 
+    def crossed(self, reg):
+        lo = reg.get("min_free")
+        return lo is not None and self.first < lo
+
+    def target(self):
+        return max(max(r["min_free"], r.get("free_target") or r["min_free"])
+                   for r in self.regs if self.crossed(r))
+
     def start(self, reg, alive, files):
-        # the first registration to look measures the floor for the run
-        if self.free0 is not None and self.first is None:
+        """Before reg's policies: the first registration to look measures
+        the floor for the run; reg's turn has come when no crossed
+        registration before it has a candidate left."""
+        if self.free0 is None:
+            return
+        if self.first is None:
             self.first = self.now(alive, files)
+        before = self.regs[:self.regs.index(reg)]
+        self.turn[reg["name"]] = not any(self.crossed(r) and candidates(r, alive, files)
+                                         for r in before)
 
     def apply(self, reg, cand, alive, files):
         """After reg's other policies: its oldest remaining candidates go
-        while the free space is below its target, when its floor was
-        crossed."""
-        if self.free0 is None:
+        while the free space is below the target, when its floor was
+        crossed and its turn has come."""
+        if self.free0 is None or not self.crossed(reg) or not self.turn[reg["name"]]:
             return
-        lo = reg.get("min_free")
-        if lo is None or self.first >= lo:
-            return
-        hi = max(lo, reg.get("free_target") or lo)
+        hi = self.target()
         free = self.now(alive, files)
         for rel in cand:
             if free >= hi:
