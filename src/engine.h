@@ -115,6 +115,8 @@ struct hk_reg_status {
 	uint64_t files_deleted;     /* since start */
 	uint64_t bytes_deleted;
 	uint64_t delete_errors;
+	uint64_t free_files_deleted;   /* of files_deleted, for free space (min_free) */
+	uint64_t free_bytes_deleted;   /* of bytes_deleted */
 	bool attached;              /* the directory exists and is open */
 	bool scanned;               /* the index is complete */
 	bool watch_failed;          /* no inotify watch: enforced on sweeps only */

@@ -320,6 +320,10 @@ static bool eng_reap_done(struct eng_reg *reg, struct eng_run *run, struct hk_re
 			hk_store_audit_complete(store, p->audit_id, "deleted", 0);
 		reg->files_deleted++;
 		reg->bytes_deleted += hk_entry_size(e);
+		if (p->why == HK_REASON_FREE) {
+			reg->free_files_deleted++;
+			reg->free_bytes_deleted += hk_entry_size(e);
+		}
 		if (hk_log_get_level() >= LOG_DEBUG) {
 			char *path = eng_log_path(reg, dir, hk_entry_name(e));
 			log_debug("reap", "%s: deleted (%s)", path, hk_reason_name(p->why));

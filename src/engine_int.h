@@ -141,6 +141,8 @@ struct eng_reg {
 	uint64_t files_deleted;
 	uint64_t bytes_deleted;
 	uint64_t delete_errors;
+	uint64_t free_files_deleted;      /* of them for free space (min_free) */
+	uint64_t free_bytes_deleted;
 	uint64_t perm_refused;            /* kept: the owner may not delete them */
 	int64_t last_run;
 	uint64_t runs;                    /* sweeps completed */

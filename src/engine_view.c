@@ -124,6 +124,8 @@ void hk_engine_reg_status(struct hk_engine *eng, size_t i, struct hk_reg_status 
 	st->files_deleted = reg->files_deleted;
 	st->bytes_deleted = reg->bytes_deleted;
 	st->delete_errors = reg->delete_errors;
+	st->free_files_deleted = reg->free_files_deleted;
+	st->free_bytes_deleted = reg->free_bytes_deleted;
 	st->attached = reg->attached;
 	st->scanned = reg->scanned && !reg->scanning;
 	st->watch_failed = reg->watch_failed;

@@ -68,6 +68,10 @@ static json_t *svc_status_reg(struct hk_service *svc, size_t i)
 	json_object_set_new(o, "runs", json_integer((json_int_t)st.runs));
 	json_object_set_new(o, "reclaimed_bytes", json_integer((json_int_t)st.bytes_deleted));
 	json_object_set_new(o, "reclaimed_files", json_integer((json_int_t)st.files_deleted));
+	json_object_set_new(o, "free_space_reclaimed_bytes",
+			    json_integer((json_int_t)st.free_bytes_deleted));
+	json_object_set_new(o, "free_space_reclaimed_files",
+			    json_integer((json_int_t)st.free_files_deleted));
 	json_object_set_new(o, "delete_errors", json_integer((json_int_t)st.delete_errors));
 	json_object_set_new(o, "growth_bytes_per_second", json_real(st.growth_bytes));
 	json_object_set_new(o, "growth_files_per_second", json_real(st.growth_files));
@@ -331,6 +335,8 @@ static const struct svc_metric svc_metrics[] = {
 	{ "housekeeper_directory_files", "gauge", "Files the registration covers." },
 	{ "housekeeper_last_success_timestamp_seconds", "gauge", "When the registration was last swept without an error (0: never)." },
 	{ "housekeeper_runs_total", "counter", "Sweeps of the registration completed since the daemon started." },
+	{ "housekeeper_free_space_files_deleted_total", "counter", "Files deleted because the filesystem was below min_free (of housekeeper_files_deleted_total)." },
+	{ "housekeeper_free_space_reclaimed_bytes_total", "counter", "Bytes (st_size) of the files deleted for free space (of housekeeper_reclaimed_bytes_total)." },
 };
 
 char *hk_service_metrics(struct hk_service *svc)
@@ -354,7 +360,9 @@ char *hk_service_metrics(struct hk_service *svc)
 			case 3: v = st->bytes; break;
 			case 4: v = st->files; break;
 			case 5: v = (uint64_t)(st->last_success > 0 ? st->last_success : 0); break;
-			default: v = st->runs; break;
+			case 6: v = st->runs; break;
+			case 7: v = st->free_files_deleted; break;
+			default: v = st->free_bytes_deleted; break;
 			}
 			hk_buf_append(&b, svc_metrics[m].name, strlen(svc_metrics[m].name));
 			svc_label(&b, hk_engine_registration(svc->eng, i));

@@ -7,7 +7,8 @@
 # candidates: low is emptied first (the free-space check at the run's
 # end, not the periodic one), then high's oldest two go, and free space
 # reaches the target. A dry run of high alone reports nothing for free
-# space either.
+# space either. The metrics count the deletions for free space per
+# registration.
 . "$(dirname "$0")/lib.sh"
 need_root
 command -v jq >/dev/null 2>&1 || skip "needs jq"
@@ -75,5 +76,13 @@ jq -r '(if type == "array" then . else .records end) | sort_by(.id) | .[] | sele
 	"$T/audit.json" | sed "s|^$M/||" | tr '\n' ' ' >"$T/order"
 [ "$(cat "$T/order")" = "low/blob1 low/blob2 low/blob3 low/blob4 high/blob1 high/blob2 " ] ||
 	fail "deletion order: $(cat "$T/order")"
+# the deletions for free space in the metrics and in status, per registration
+ctl metrics >"$T/metrics" || fail "metrics"
+grep -qx 'housekeeper_free_space_files_deleted_total{registration="low"} 4' "$T/metrics" &&
+	grep -qx 'housekeeper_free_space_files_deleted_total{registration="high"} 2' "$T/metrics" &&
+	grep -qx 'housekeeper_free_space_reclaimed_bytes_total{registration="low"} 1048576' "$T/metrics" ||
+	fail "free-space metrics: $(grep free_space "$T/metrics")"
+ctl --json status | jq -e '.[] | select(.name == "high") | .free_space_reclaimed_files == 2 and
+	.free_space_reclaimed_bytes == 524288' >/dev/null || fail "status: $(ctl --json status)"
 stop_daemon || fail "daemon exit status"
 exit 0
