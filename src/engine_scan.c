@@ -102,6 +102,8 @@ static void eng_scan_done(struct eng_reg *reg)
 	reg->scanning = false;
 	reg->scanned = true;
 	reg->dirty = true;
+	if (reg->conf->remove_empty_dirs)
+		reg->empty_due_ns = 0;   /* the old empty directories it found: at once */
 	log_debug("scan", "%s: %zu files, %" PRIu64 " bytes", reg->conf->directory,
 		  hk_index_count(reg->index), hk_index_bytes(reg->index));
 	hk_index_fit(reg->index);   /* what a reservation or growth left unused */

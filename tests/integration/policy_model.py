@@ -32,6 +32,19 @@ target of the crossed ones is free, once no crossed registration before
 it has candidates left (every registration has one, so their sweeps run
 one at a time).
 
+In daemon mode, about a third of the seeds run on a tmpfs too, the tree
+in a directory of it: the floors are below the free space the tree
+leaves, so nothing goes for free space at start-up; once the daemon has
+settled, a filler outside every registration (with an event in a
+registered directory, so that the daemon looks at once) takes the free
+space below some floors, and the crossed registrations give up their
+oldest candidates in priority order, each only once the ones before it
+have none left, until the largest target among them is free.
+
+remove_empty_dirs (section below): on at most one recursive registration
+per seed, with some directories aged: a subtree of old directories and
+nothing else below its directory goes, never its directory itself.
+
 Times are kept at least 20 s away from every retention boundary, and two
 files that could tie (same time) and differ only in their directory are
 not generated, since SPEC 5 leaves their order open.
@@ -54,7 +67,7 @@ EXTS = [".log", ".tmp", ".gz", "", ".log.1", ".txt"]
 PATTERNS = ["*", "*.log", "*.tmp", "a*", "*.log*", "[ab]*", "?.*", "trace-*"]
 EXCLUDES = ["a*", "*.gz", "core-*", "*-1*", ".*"]
 DEFAULT_RETENTION_DAYS = 30
-STATS = {"files": 0, "deleted": 0, "skipped": 0, "free": 0, "units": 0}
+STATS = {"files": 0, "deleted": 0, "skipped": 0, "free": 0, "units": 0, "empty_dirs": 0}
 MODE = os.environ.get("HK_MODEL_MODE", "once")
 
 
@@ -405,7 +418,7 @@ def free_fs(path):
 
 def free_setup(seed, root):
     """A free-space trial for this seed? Then root is a tmpfs of its own."""
-    if MODE != "once" or os.geteuid() != 0 or random.Random(seed * 7919 + 1).random() > 0.35:
+    if os.geteuid() != 0 or random.Random(seed * 7919 + 1).random() > 0.35:
         return False
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + FREE_TMPFS, "hk-model", root],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -434,6 +447,49 @@ def free_regs(seed, regs, free):
             reg["free_target"] = reg["min_free"] + rng.choice([0, 8, 40]) * 1024
 
 
+def free_regs_daemon(seed, regs, free):
+    """Daemon mode: every floor below the free space the tree leaves, so
+    that only the filler (free_fill) crosses them."""
+    rng = random.Random(seed * 7919 + 2)
+    for reg in regs:
+        if reg["unit"] == "directory":
+            continue
+        reg["min_free"] = max(1024, free - rng.choice([8, 16, 40, 100]) * 1024)
+        if rng.random() < 0.6:
+            reg["free_target"] = reg["min_free"] + rng.choice([0, 8, 40]) * 1024
+
+
+def free_fill_size(seed, free, settled):
+    """The filler's size: the free space the settled daemon leaves, down to
+    around the floors (page-aligned)."""
+    rng = random.Random(seed * 7919 + 3)
+    want = free - rng.choice([0, 24, 60, 120]) * 1024
+    return max(PAGE, -(-(settled - want) // PAGE) * PAGE)
+
+
+def model_free_phase(regs, files, alive, free_at_start):
+    """The event path after the filler: the free space is free_at_start
+    before any free-space deletion; in priority order as in a run."""
+    order = sorted(regs, key=lambda r: (r["priority"], r["name"].encode()))
+    fs = FreeModel(free_at_start - sum(files[rel][0] for rel in files if rel not in alive), order)
+    for reg in order:
+        if reg["unit"] == "directory":
+            continue
+        fs.start(reg, alive, files)
+        fs.apply(reg, candidates(reg, alive, files), alive, files)
+    return alive
+
+
+def poke_name(reg):
+    """A name reg's pattern matches and no exclude does: a FIFO of that name
+    is an event the daemon looks at free space after (never a candidate)."""
+    for n in ["hk-poke.log", "a-poke.log", "b-poke.log", "trace-poke.tmp", "x.tmp", "z-poke"]:
+        if fnmatch.fnmatchcase(n, reg["pattern"]) and \
+                not any(fnmatch.fnmatchcase(n, x) for x in reg["excludes"]):
+            return n
+    return None
+
+
 def free_conf(reg):
     out = ""
     if reg.get("min_free") is not None:
@@ -445,6 +501,69 @@ def free_conf(reg):
 
 def free_cleanup(root):
     subprocess.run(["umount", root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+# remove_empty_dirs --------------------------------------------------------
+# SPEC 5 (issue 19): on a recursive registration, empty subdirectories
+# older than retention (without one, than a minute) are removed, deepest
+# first, never the directory itself. A directory that held a file when
+# the tree was built is never old and empty at once (deleting the file
+# made it new), so what goes is a subtree of old directories and nothing
+# else. At most one registration per seed, and none beside unit =
+# directory ones: their removals and its own would depend on which runs
+# first. A generator of its own keeps every seed's tree and registrations.
+
+EMPTY_DIR_AGE = 60
+
+
+def add_empty_dirs(seed, root, dirs, regs, now):
+    """Add a few empty directories (to dirs), age some directories (whole
+    days and a half: far from every retention and from the minute);
+    returns {dir: age in seconds}."""
+    rng = random.Random("remove_empty_dirs-%d" % seed)
+    ages = {}
+    if any(r["unit"] == "directory" for r in regs):
+        return ages   # an empty unit is aged by its directory: left new
+    for i in range(rng.randint(1, 3)):
+        parent = rng.choice(dirs)
+        if parent.count("/") >= 3:
+            continue
+        d = (parent + "/" if parent else "") + "e%d" % i
+        os.mkdir(os.path.join(root, d))
+        dirs.append(d)
+    for d in dirs[1:]:
+        ages[d] = rng.choice([0, rng.randint(2, 100) * DAY + DAY // 2])
+        if ages[d]:
+            os.utime(os.path.join(root, d), (now - ages[d], now - ages[d]))
+    rec = [r for r in regs if r["recursive"]]
+    if rec and rng.random() < 0.8:
+        rng.choice(rec)["remove_empty_dirs"] = True
+    return ages
+
+
+def old_dirs_only(root, d, ages, limit):
+    for dirpath, dirnames, filenames in os.walk(os.path.join(root, d)):
+        if filenames or ages.get(os.path.relpath(dirpath, root), 0) <= limit:
+            return False
+        if any(os.path.islink(os.path.join(dirpath, n)) for n in dirnames):
+            return False
+    return True
+
+
+def empty_dirs_removed(root, regs, dirs, ages):
+    out = set()
+    for reg in regs:
+        if not reg.get("remove_empty_dirs"):
+            continue
+        ret = reg["retention"]
+        if ret is None and reg["max_files"] is None and reg["max_size"] is None:
+            ret = DEFAULT_RETENTION_DAYS * DAY
+        base = reg["dir"]
+        for d in dirs[1:]:
+            if (not base or d.startswith(base + "/")) and \
+                    old_dirs_only(root, d, ages, ret or EMPTY_DIR_AGE):
+                out.add(d)
+    return out
 
 
 def write_conf(path, root, regs):
@@ -462,6 +581,8 @@ def write_conf(path, root, regs):
             f.write("age_by = %s\n" % " ".join(reg["age_by"]))
             if reg.get("skip_open"):
                 f.write("skip_open = yes\n")
+            if reg.get("remove_empty_dirs"):
+                f.write("remove_empty_dirs = yes\n")
             if reg["retention"] is not None:
                 f.write("retention = %s\n" % fmt_duration(reg["retention"]))
             if reg["max_files"] is not None:
@@ -499,10 +620,23 @@ class Ran:
         self.returncode, self.stdout = returncode, stdout
 
 
-def run_daemon(hkd, conf, state, root, n_regs):
+def settle(root, deadline, quiet=1.5):
+    """Until no file was removed for quiet seconds."""
+    last, stable_since = None, time.time()
+    while time.time() < deadline:
+        cur = left_on_disk(root)
+        if cur != last:
+            last, stable_since = cur, time.time()
+        elif time.time() - stable_since > quiet:
+            break
+        time.sleep(0.1)
+
+
+def run_daemon(hkd, conf, state, root, n_regs, after=None):
     """The daemon started on the tree: its start-up scans and event-driven
     enforcement must leave what the model leaves. Settled = every
-    registration logged its scan, then no file removed for 1.5 s."""
+    registration logged its scan, then no file removed for 1.5 s; then
+    after() (the filler of a free-space trial), settled again (0.8 s)."""
     log = os.path.join(state, "..", os.path.basename(state) + ".log")
     with open(log, "wb") as out:
         p = subprocess.Popen([hkd, "-f", "-v", "-c", conf, "-S", state], stdout=out,
@@ -514,14 +648,12 @@ def run_daemon(hkd, conf, state, root, n_regs):
                 if len(re.findall(rb"scan: .*: \d+ files, ", f.read())) >= n_regs:
                     break
             time.sleep(0.05)
-        last, stable_since = None, time.time()
-        while time.time() < deadline:
-            cur = left_on_disk(root)
-            if cur != last:
-                last, stable_since = cur, time.time()
-            elif time.time() - stable_since > 1.5:
-                break
-            time.sleep(0.1)
+        settle(root, deadline)
+        if after:
+            # the poke's event is looked at once, and the deletions come in
+            # one go; without a poke, the periodic check (10 s) is awaited
+            after()
+            settle(root, time.time() + 30, 0.8 if after.poke else 11)
     finally:
         p.terminate()
         rc = p.wait(timeout=20)
@@ -537,32 +669,55 @@ def drop_root(root, on_tmpfs):
     shutil.rmtree(root)
 
 
+def free_filler(mnt, root, regs, size):
+    """after() of a daemon free-space trial: the filler outside the tree,
+    then a FIFO in a registered directory (an event: the daemon looks at
+    free space at once). Returns the FIFO's path (removed by the caller)."""
+    def after():
+        with open(os.path.join(mnt, "filler"), "wb") as f:
+            f.write(b"f" * size)
+        for reg in regs:
+            d = os.path.join(root, reg["dir"]) if reg["dir"] else root
+            name = poke_name(reg)
+            if reg.get("min_free") is not None and name and os.path.isdir(d) and \
+                    not os.path.lexists(os.path.join(d, name)):
+                after.poke = os.path.join(d, name)
+                os.mkfifo(after.poke)
+                return
+    after.poke = None
+    return after
+
+
 def trial(hkd, work, seed):
     rng = random.Random(seed)
-    root = os.path.join(work, "tree-%d" % seed)
+    mnt = root = os.path.join(work, "tree-%d" % seed)
     state = os.path.join(work, "state-%d" % seed)
     os.makedirs(root)
     os.makedirs(state)
     on_tmpfs = free_setup(seed, root)
     if on_tmpfs:
         STATS["free"] += 1
+        if MODE == "daemon":
+            root = os.path.join(mnt, "t")   # the filler goes beside it
+            os.mkdir(root)
     now = int(time.time())
     files, dirs = build_tree(rng, root, now)
     if on_tmpfs:
         free_align(root, files)
     regs = random_regs(rng, dirs, now, files)
     add_low_watermarks(seed, regs)
+    ages = add_empty_dirs(seed, root, dirs, regs, now)
     free = None
     if on_tmpfs:
         free = free_fs(root)
-        free_regs(seed, regs, free)
+        (free_regs_daemon if MODE == "daemon" else free_regs)(seed, regs, free)
     if not regs:
-        drop_root(root, on_tmpfs)
+        drop_root(mnt, on_tmpfs)
         shutil.rmtree(state)
         return True, "no registration"
     # every age stays at least 20 s from a limit (the run takes time)
     if near_boundary(regs, files, now):
-        drop_root(root, on_tmpfs)
+        drop_root(mnt, on_tmpfs)
         shutil.rmtree(state)
         STATS["skipped"] += 1
         return True, "skipped: a file sits on a retention boundary"
@@ -571,13 +726,29 @@ def trial(hkd, work, seed):
     others = nonfiles_on_disk(root)
     t0 = time.time_ns()
     # the directories the units selected at t0 take with them (the tree as
-    # it is before the run)
+    # it is before the run), and the old empty ones
     gone_units = []
-    model(regs, files, t0, free, gone_units)
+    daemon_free = on_tmpfs and MODE == "daemon"
+    model(regs, files, t0, None if daemon_free else free, gone_units)
     others -= dirs_removed(root, gone_units)
+    others -= empty_dirs_removed(root, regs, dirs, ages)
     STATS["units"] += len(gone_units)
+    STATS["empty_dirs"] += len(empty_dirs_removed(root, regs, dirs, ages))
+
+    def want(t):
+        if not daemon_free:
+            return model(regs, files, t, free)
+        alive = model(regs, files, t, None)
+        return model_free_phase(regs, files, alive, settled - fill)
+    after = None
+    if daemon_free:
+        settled = free + sum(files[rel][0] for rel in files if rel not in model(regs, files, t0, None))
+        fill = free_fill_size(seed, free, settled)
+        after = free_filler(mnt, root, regs, fill)
     if MODE == "daemon":
-        r = run_daemon(hkd, conf, state, root, len(regs))
+        r = run_daemon(hkd, conf, state, root, len(regs), after)
+        if after and after.poke:
+            os.unlink(after.poke)
     else:
         r = subprocess.run([hkd, "--once", "-c", conf, "-S", state],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
@@ -585,7 +756,7 @@ def trial(hkd, work, seed):
     got = left_on_disk(root)
     # the model at both ends of the run: ages were kept 20 s from limits,
     # so both must agree
-    want0, want1 = model(regs, files, t0, free), model(regs, files, t1, free)
+    want0, want1 = want(t0), want(t1)
     ok = r.returncode == 0 and got == want0 == want1 and nonfiles_on_disk(root) == others
     msg = ""
     if not ok:
@@ -598,13 +769,16 @@ def trial(hkd, work, seed):
                 "keep" if rel in want0 else "del ", "keep" if rel in got else "del "))
         if free is not None:
             lines.append("free space: %d before, %d after (tmpfs %s)" % (free, free_fs(root), FREE_TMPFS))
+        if daemon_free:
+            lines.append("filler: %d bytes, free space at the filler %d" % (fill, settled - fill))
         if nonfiles_on_disk(root) != others:
             lines.append("non-files changed: %s -> %s" % (sorted(others), sorted(nonfiles_on_disk(root))))
+        lines.append("directory ages (s): %s" % sorted(ages.items()))
         lines.append("daemon output:\n" + r.stdout.decode(errors="replace")[-3000:])
         msg = "\n".join(lines)
     STATS["files"] += len(files)
     STATS["deleted"] += len(files) - len(got)
-    drop_root(root, on_tmpfs)
+    drop_root(mnt, on_tmpfs)
     shutil.rmtree(state)
     os.unlink(conf)
     return ok, msg
@@ -620,10 +794,11 @@ def main():
             print(msg)
             if failed >= 3:
                 break
-    print("policy model: %d seeds (%d skipped: a file on a retention boundary, %d on a "
-          "tmpfs with min_free), %d files, %d deleted, %d units deleted whole, %d failed" % (
-              count, STATS["skipped"], STATS["free"], STATS["files"], STATS["deleted"],
-              STATS["units"], failed))
+    print("policy model (%s): %d seeds (%d skipped: a file on a retention boundary, %d on a "
+          "tmpfs with min_free), %d files, %d deleted, %d units deleted whole, %d empty "
+          "directories removed, %d failed" % (
+              MODE, count, STATS["skipped"], STATS["free"], STATS["files"], STATS["deleted"],
+              STATS["units"], STATS["empty_dirs"], failed))
     return 1 if failed else 0
 
 

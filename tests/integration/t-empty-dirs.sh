@@ -2,7 +2,8 @@
 # remove_empty_dirs = yes (recursive): empty subdirectories older than
 # retention are removed, bottom-up; never the root, never one that holds
 # anything (a file the pattern does not match included), never a mount
-# point; a dry run removes nothing but reports them.
+# point; a dry run removes nothing but reports them; a daemon looks for
+# them after its first scan, and after its deletions.
 . "$(dirname "$0")/lib.sh"
 D="$T/tree"
 mkdir -p "$D/old/a/b" "$D/old2" "$D/young" "$D/full" "$D/mnt"
@@ -38,6 +39,15 @@ grep -q "old/a/b/" "$T/dry" || fail "dry run does not report old/a/b/: $(cat "$T
 [ -d "$D/mnt" ] || fail "a mount point was removed"
 [ $mounted = no ] || awk -v m="$D/mnt" '$2 == m { f = 1 } END { exit !f }' /proc/self/mounts ||
 	fail "the mount is gone"
+
+# a daemon started on a tree with an old empty directory and nothing to
+# delete removes it after its first scan (no sweep, no deletion first)
+mkdir -p "$D/stale/inner"
+touch -d "@$old" "$D/stale/inner" "$D/stale"
+start_daemon
+wait_until test ! -e "$D/stale" || fail "an old empty directory not removed after the first scan"
+[ -d "$D/young" ] && [ -e "$D/full/notes.txt" ] && [ -d "$D/mnt" ] || fail "kept directories removed"
+stop_daemon || fail "daemon exit status"
 
 # a running daemon: files it deletes leave their directory empty; once
 # that directory is older than retention it goes too (the age timer)

@@ -3,9 +3,12 @@
 # policy_model.py builds a tree and 1-4 overlapping registrations per seed
 # and compares what is left with the model: 300 seeds through
 # housekeeperd --once, then 8 through a running daemon (its start-up
-# enforcement, left to settle). As root, about a third of the --once seeds
-# run on a tmpfs of their own with min_free / free_target on every
-# registration (the "free space" section of the model).
+# enforcement, left to settle). As root, about a third of the seeds run
+# on a tmpfs of their own with min_free / free_target on every
+# registration (the "free space" section of the model): --once below the
+# floors from the start, a running daemon above them until a filler
+# outside every registration crosses them. A recursive registration of
+# some seeds has remove_empty_dirs, over old empty directories.
 # HK_MODEL_SEED / HK_MODEL_SEEDS /
 # HK_MODEL_DAEMON_SEEDS pick other seeds.
 . "$(dirname "$0")/lib.sh"
