@@ -22,8 +22,12 @@
  *    (dev, ino) on the root's mount and not a mount point; never the root,
  *    never one of the daemon's own (engine_guard.c), never in a dry run;
  *  - a directory that is not empty by then stays, and so do its parents;
- *  - every removal has its audit record (after it: a crash in between loses
- *    the record of an empty directory, never a file's).
+ *  - no removal without its audit intent committed first, as for files
+ *    (engine_enforce.c): the directories a pass decided on are planned
+ *    bottom-up, their intents committed in one transaction (fail closed),
+ *    then each is removed and its intent completed, or dropped when it
+ *    stayed; a crash in between leaves intents that the next start settles
+ *    by whether the directory is still there (state.c).
  * Calls engine_dirs.c, engine_guard.c and engine_paths.c, nothing above.
  */
 #include "autoconfig.h"
@@ -237,13 +241,25 @@ static void eng_dir_report(struct eng_reg *reg, struct eng_run *run, struct hk_r
 	memcpy(f->reg_id, rr ? rr->id : reg->conf->id, sizeof(f->reg_id));
 }
 
-static void eng_dir_audit(struct eng_reg *reg, struct eng_run *run, const char *path,
-			  int64_t mtime_ns, const char *reason, bool dry)
+/* The path of directory id as its audit records name it: "DIR/". */
+static char *eng_dir_audit_path(const struct eng_reg *reg, uint32_t id)
+{
+	const struct eng_dir *d = &reg->dirs[id];
+	char *path = eng_file_path(reg, d->parent, d->name);
+	char *p = hk_xasprintf("%s/", path);
+	free(path);
+	return p;
+}
+
+/* A dry run under housekeeper_dry_run leaves a record per directory it
+ * would remove; a manual dry run stores nothing but its job and report. */
+static void eng_dir_audit_dry(struct eng_reg *reg, struct eng_run *run, uint32_t id,
+			      int64_t mtime_ns, const char *reason)
 {
 	struct hk_store *store = reg->eng->store;
-	if (!store || (dry && !reg->eng->cfg->scheduler.housekeeper_dry_run))
+	if (!store || !reg->eng->cfg->scheduler.housekeeper_dry_run)
 		return;
-	char *p = hk_xasprintf("%s/", path);
+	char *p = eng_dir_audit_path(reg, id);
 	struct hk_store_audit rec = {
 		.time_ns = run->now_ns,
 		.reg_id = reg->conf->id,
@@ -251,13 +267,55 @@ static void eng_dir_audit(struct eng_reg *reg, struct eng_run *run, const char *
 		.path_len = strlen(p),
 		.mtime_ns = mtime_ns,
 		.reason = reason,
-		.dry_run = dry,
+		.dry_run = true,
 		.state = HK_STORE_AUDIT_DONE,
-		.outcome = dry ? "would-delete" : "deleted",
+		.outcome = "would-delete",
 	};
-	uint64_t id;
-	hk_store_audit_add(store, &rec, &id);
+	uint64_t rid;
+	hk_store_audit_add(store, &rec, &rid);
 	free(p);
+}
+
+/* Commit the audit intents of the directories planned (real runs with a
+ * store; ids_out[i] 0 otherwise). Fail closed: false when they cannot be
+ * written, and nothing is removed. */
+static bool eng_dir_intents(struct eng_reg *reg, struct eng_run *run, const uint32_t *ids,
+			    size_t n, const char *reason, uint64_t *ids_out)
+{
+	struct hk_store *store = reg->eng->store;
+	memset(ids_out, 0, n * sizeof(*ids_out));
+	if (!store || run->dry_run || n == 0)
+		return true;
+	struct hk_store_audit *recs = hk_xcalloc(n, sizeof(*recs));
+	char **paths = hk_xcalloc(n, sizeof(*paths));
+	const struct hk_cred *prev;
+	bool as = eng_as_owner(reg, &prev);
+	for (size_t i = 0; i < n; i++) {
+		struct hk_stat st;
+		paths[i] = eng_dir_audit_path(reg, ids[i]);
+		recs[i] = (struct hk_store_audit){
+			.time_ns = run->now_ns,
+			.reg_id = reg->conf->id,
+			.path = paths[i],
+			.path_len = strlen(paths[i]),
+			.mtime_ns = as && hk_stat_fd(reg->dirs[ids[i]].fd, &st) == 0 ? st.mtime_ns : 0,
+			.reason = reason,
+			.ino = reg->dirs[ids[i]].ino,
+		};
+	}
+	if (as)
+		eng_as(prev);
+	int r = hk_store_audit_intent(store, recs, n, ids_out);
+	if (r != 0) {
+		memset(ids_out, 0, n * sizeof(*ids_out));
+		log_warnx("store", "%s: cannot record the audit trail (%s): no directory removed",
+			  reg->conf->directory, hk_strerror(r));
+	}
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+	free(recs);
+	return r == 0;
 }
 
 /* Does directory fd hold nothing but the names of children of id that
@@ -287,11 +345,9 @@ static bool eng_dir_empty(const struct eng_reg *reg, uint32_t id, const bool *go
 	return empty;
 }
 
-/* Remove directory id (not the root) by name in its parent, as the owner,
- * after the checks of the invariants. Returns true when it is gone (or, in
- * a dry run, would be). */
-static bool eng_dir_remove(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
-			   uint32_t id, enum hk_reason why, const char *reason)
+/* eng_dir_remove without its audit record and table entry. */
+static bool eng_dir_remove_at(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+			      uint32_t id, enum hk_reason why, const char *reason)
 {
 	if (id == ENG_ROOT || !eng_dir_live(reg, id))
 		return false;
@@ -314,7 +370,7 @@ static bool eng_dir_remove(struct eng_reg *reg, struct eng_run *run, struct hk_r
 	if (run->dry_run) {
 		ok = true;
 		eng_dir_report(reg, run, rr, path, st.mtime_ns, why, HK_REAP_WOULD_DELETE, 0);
-		eng_dir_audit(reg, run, path, st.mtime_ns, reason, true);
+		eng_dir_audit_dry(reg, run, id, st.mtime_ns, reason);
 		goto out;
 	}
 	if (unlinkat(reg->dirs[parent].fd, d->name, AT_REMOVEDIR) < 0) {
@@ -328,26 +384,69 @@ static bool eng_dir_remove(struct eng_reg *reg, struct eng_run *run, struct hk_r
 	ok = true;
 	log_debug("reap", "%s: directory removed (%s)", path, reason);
 	eng_dir_report(reg, run, rr, path, st.mtime_ns, why, HK_REAP_DELETED, 0);
-	eng_dir_audit(reg, run, path, st.mtime_ns, reason, false);
 out:
 	eng_as(prev);
 	free(path);
+	return ok;
+}
+
+/* Remove directory id (not the root) by name in its parent, as the owner,
+ * after the checks of the invariants; its intent audit_id (0: none) is
+ * completed when it went, else dropped. Returns true when it is gone (or,
+ * in a dry run, would be). */
+static bool eng_dir_remove(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+			   uint32_t id, enum hk_reason why, const char *reason, uint64_t audit_id)
+{
+	struct hk_store *store = reg->eng->store;
+	bool ok = eng_dir_remove_at(reg, run, rr, id, why, reason);
+	if (store && audit_id) {
+		if (ok)
+			hk_store_audit_complete(store, audit_id, "deleted", 0);
+		else
+			hk_store_audit_drop(store, audit_id);
+	}
 	if (ok && !run->dry_run)
 		eng_dir_drop(reg, id);
 	return ok;
 }
 
-/* Post-order over the live subtree of id: children first. */
-static bool eng_tree_remove(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
-			    uint32_t id, enum hk_reason why)
+/* Directories planned for removal, children before their parents. */
+struct eng_dir_plan {
+	uint32_t *ids;
+	size_t n;
+};
+
+static void eng_plan_add(struct eng_dir_plan *p, uint32_t id)
 {
-	bool all = true;
+	p->ids = hk_xreallocarray(p->ids, p->n + 1, sizeof(*p->ids));
+	p->ids[p->n++] = id;
+}
+
+/* Remove the planned directories in their order, intents first (fail
+ * closed). A directory whose child stayed is not empty: the kernel keeps
+ * it. Returns false when the intents could not be written. */
+static bool eng_plan_remove(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
+			    const struct eng_dir_plan *p, enum hk_reason why, const char *reason,
+			    bool *gone)
+{
+	uint64_t *audit = hk_xcalloc(p->n ? p->n : 1, sizeof(*audit));
+	bool ok = eng_dir_intents(reg, run, p->ids, p->n, reason, audit);
+	for (size_t i = 0; ok && i < p->n; i++) {
+		bool went = eng_dir_remove(reg, run, rr, p->ids[i], why, reason, audit[i]);
+		if (gone)
+			gone[p->ids[i]] = went;
+	}
+	free(audit);
+	return ok;
+}
+
+/* Post-order over the live subtree of id: children first. */
+static void eng_tree_plan(const struct eng_reg *reg, uint32_t id, struct eng_dir_plan *p)
+{
 	for (size_t i = 1; i < reg->n_dirs; i++)
 		if (i != id && reg->dirs[i].fd >= 0 && reg->dirs[i].parent == id)
-			all = eng_tree_remove(reg, run, rr, (uint32_t)i, why) && all;
-	if (!all)
-		return false;   /* a child stayed: so does this one */
-	return eng_dir_remove(reg, run, rr, id, why, hk_reason_name(why));
+			eng_tree_plan(reg, (uint32_t)i, p);
+	eng_plan_add(p, id);
 }
 
 bool eng_unit_remove_dirs(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
@@ -355,24 +454,33 @@ bool eng_unit_remove_dirs(struct eng_reg *reg, struct eng_run *run, struct hk_re
 {
 	if (unit == ENG_ROOT || !eng_dir_live(reg, unit) || reg->dirs[unit].parent != ENG_ROOT)
 		return false;
-	return eng_tree_remove(reg, run, rr, unit, why);
+	struct eng_dir_plan p = { NULL, 0 };
+	eng_tree_plan(reg, unit, &p);
+	bool *gone = hk_xcalloc(reg->n_dirs, sizeof(*gone));
+	eng_plan_remove(reg, run, rr, &p, why, hk_reason_name(why), gone);
+	bool ok = gone[unit];
+	free(gone);
+	free(p.ids);
+	return ok;
 }
 
 struct eng_empty {
 	int64_t *mtime;   /* by id; INT64_MAX: unknown */
-	bool *gone;
+	bool *gone;       /* planned for removal */
+	struct eng_dir_plan plan;
 	int64_t cutoff;   /* older than this (strictly): removable */
 	int64_t due;      /* the earliest moment another one becomes removable */
 	int64_t age_ns;
 };
 
-static bool eng_empty_pass(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr,
-			   struct eng_empty *x, uint32_t id)
+/* Plan the removal of the old empty directories of id's subtree (empty
+ * but for planned children), deepest first. */
+static bool eng_empty_pass(struct eng_reg *reg, struct eng_empty *x, uint32_t id)
 {
 	bool all = true;
 	for (size_t i = 1; i < reg->n_dirs; i++)
 		if (i != id && reg->dirs[i].fd >= 0 && reg->dirs[i].parent == id)
-			all = eng_empty_pass(reg, run, rr, x, (uint32_t)i) && all;
+			all = eng_empty_pass(reg, x, (uint32_t)i) && all;
 	if (id == ENG_ROOT || !all || x->mtime[id] == INT64_MAX)
 		return false;
 	if (!eng_dir_empty(reg, id, x->gone))
@@ -383,8 +491,9 @@ static bool eng_empty_pass(struct eng_reg *reg, struct eng_run *run, struct hk_r
 			x->due = at;
 		return false;
 	}
-	x->gone[id] = eng_dir_remove(reg, run, rr, id, HK_REASON_AGE, "empty-directory");
-	return x->gone[id];
+	x->gone[id] = true;
+	eng_plan_add(&x->plan, id);
+	return true;
 }
 
 int64_t eng_empty_dirs(struct eng_reg *reg, struct eng_run *run, struct hk_report_reg *rr)
@@ -410,9 +519,11 @@ int64_t eng_empty_dirs(struct eng_reg *reg, struct eng_run *run, struct hk_repor
 					     ? st.mtime_ns
 					     : INT64_MAX;
 		}
-		eng_empty_pass(reg, run, rr, &x, ENG_ROOT);
+		eng_empty_pass(reg, &x, ENG_ROOT);
+		eng_plan_remove(reg, run, rr, &x.plan, HK_REASON_AGE, "empty-directory", NULL);
 		eng_as(prev);
 	}
+	free(x.plan.ids);
 	free(x.mtime);
 	free(x.gone);
 	return x.due;
