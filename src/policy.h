@@ -12,6 +12,10 @@
  * its limit (rounded down), not just to the limit. A trim in progress is
  * remembered in a struct hk_policy_trim (hysteresis): a set between the
  * target and the limit is trimmed further only while its trim is under way.
+ * The engine keeps it in memory only: after a restart a set left between
+ * the target and the limit waits until the limit is exceeded again (then
+ * it is trimmed to the target); a set over the limit is trimmed at once.
+ * No limit is ever exceeded for it, so it is not stored.
  */
 #ifndef HK_POLICY_H
 #define HK_POLICY_H
