@@ -64,6 +64,37 @@ write_config() {
 	cat >"$T/hk.conf"
 }
 
+# dry_daemon: start the daemon on $T/hk.conf with housekeeper_dry_run =
+# true (it deletes nothing) on a state directory of its own, $T/state-dry;
+# wait for its control socket $S (which the config names).
+dry_daemon() {
+	{ printf '[scheduler]\nhousekeeper_dry_run = true\n\n'; cat "$T/hk.conf"; } >"$T/dry.conf"
+	"$HKD" -f -v -c "$T/dry.conf" -S "$T/state-dry" >>"$HK_LOG" 2>&1 &
+	HK_PID=$!
+	wait_until test -S "$S" || fail "control socket not created (dry-run daemon)"
+}
+
+# free_tmpfs DIR: as root, a 4 MiB tmpfs mounted on DIR (skips the test
+# where it cannot be), unmounted by the trap; free_kb: its free KiB.
+# blobs DIR AGE: blob1..blob4 of 256 KiB in DIR, AGE-1..AGE-4 s old (blob1
+# the oldest).
+free_tmpfs() {
+	need_root
+	mkdir -p "$1"
+	mount -t tmpfs -o size=4m,mode=0755 hk-free "$1" 2>/dev/null || skip "cannot mount a tmpfs here"
+	HK_EXTRA_CLEANUP="umount '$1' 2>/dev/null || umount -l '$1'"
+	FREE_FS=$1
+}
+free_kb() { df -k --output=avail "$FREE_FS" | tail -n 1 | tr -d ' '; }
+blobs() {
+	local i now
+	now=$(date +%s)
+	for i in 1 2 3 4; do
+		head -c 262144 /dev/zero >"$1/blob$i"
+		touch -d "@$((now - $2 + i))" "$1/blob$i"
+	done
+}
+
 # Start the daemon in the foreground on $T/hk.conf; wait until it is up.
 start_daemon() {
 	"$HKD" -f -v -c "$T/hk.conf" -S "$T/state" "$@" >>"$HK_LOG" 2>&1 &

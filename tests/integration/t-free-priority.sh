@@ -10,24 +10,14 @@
 # space either. The metrics count the deletions for free space per
 # registration.
 . "$(dirname "$0")/lib.sh"
-need_root
 command -v jq >/dev/null 2>&1 || skip "needs jq"
 M="$T/m"
-mkdir -p "$M"
-mount -t tmpfs -o size=4m,mode=0755 hk-free "$M" 2>/dev/null || skip "cannot mount a tmpfs here"
-HK_EXTRA_CLEANUP="umount '$M' 2>/dev/null || umount -l '$M'"
+free_tmpfs "$M"
 LOW="$M/low" HIGH="$M/high" OTHER="$M/other"
 mkdir -p "$LOW" "$HIGH" "$OTHER"
-now=$(date +%s)
 # blobN of 256 KiB, the first the oldest; high's older than low's
-for d in "$LOW" "$HIGH"; do
-	for i in 1 2 3 4; do
-		head -c 262144 /dev/zero >"$d/blob$i"
-		age=$([ "$d" = "$HIGH" ] && echo 2000 || echo 1000)
-		touch -d "@$((now - age + i))" "$d/blob$i"
-	done
-done
-free_kb() { df -k --output=avail "$M" | tail -n 1 | tr -d ' '; }
+blobs "$LOW" 1000
+blobs "$HIGH" 2000
 S="$T/ctl.sock"
 ctl_daemon <<EOC
 [scheduler]

@@ -8,24 +8,16 @@
 # go for free space, and space taken by a write
 # outside any registration is noticed by the periodic check (10 s).
 . "$(dirname "$0")/lib.sh"
-need_root
 M="$T/m"
-mkdir -p "$M"
-mount -t tmpfs -o size=4m,mode=0755 hk-free "$M" 2>/dev/null || skip "cannot mount a tmpfs here"
-HK_EXTRA_CLEANUP="umount '$M' 2>/dev/null || umount -l '$M'"
+free_tmpfs "$M"
 LOW="$M/low" HIGH="$M/high" OTHER="$M/other"
 mkdir -p "$LOW" "$HIGH" "$OTHER"
 now=$(date +%s)
 # blobN of 256 KiB, mtimes in the past, the first the oldest
-for d in "$LOW" "$HIGH"; do
-	for i in 1 2 3 4; do
-		head -c 262144 /dev/zero >"$d/blob$i"
-		touch -d "@$((now - 1000 + i))" "$d/blob$i"
-	done
-done
+blobs "$LOW" 1000
+blobs "$HIGH" 1000
 head -c 512000 /dev/zero >"$OTHER/keep1"
 touch -d "@$((now - 5000))" "$OTHER/keep1"
-free_kb() { df -k --output=avail "$M" | tail -n 1 | tr -d ' '; }
 
 write_config <<EOC
 [cleanup "high"]
@@ -59,10 +51,7 @@ grep '^would-delete' "$T/dry" | awk '{print $NF}' | sed "s|^$M/||" | sort >"$T/d
 grep '^would-delete' "$T/dry" | grep -qv ' free ' && fail "a would-delete without reason free: $(cat "$T/dry")"
 # explain, from a daemon in dry-run mode (it deletes nothing): low's files
 # and high's two oldest go for free space, high's two newest stay
-{ printf '[scheduler]\nhousekeeper_dry_run = true\n\n'; cat "$T/hk.conf"; } >"$T/dry.conf"
-"$HKD" -f -v -c "$T/dry.conf" -S "$T/state-dry" >>"$HK_LOG" 2>&1 &
-HK_PID=$!
-wait_until test -S "$S" || fail "control socket not created (dry-run daemon)"
+dry_daemon
 wait_until sh -c "[ \"\$('$HKCTL' -s '$S' --json status | jq '[.[] | select(.files >= 4)] | length')\" = 2 ]" ||
 	fail "registrations not scanned: $(ctl --json status)"
 why() { ctl --json explain "$1" | jq -r '.registrations[0].reason'; }

@@ -42,11 +42,9 @@ grep -q "job3" "$T/dry" && fail "dry run reports the live job3: $(cat "$T/dry")"
 # whole; a live unit's file is kept with its unit's rank and expiry; a file
 # in the root or in a directory the pattern does not match is in no unit
 S="$T/ctl.sock"
-{ printf '[scheduler]\nhousekeeper_dry_run = true\n\n'; cat "$T/hk.conf"
-  printf '\n[daemon]\ncontrol_socket = %s\n' "$S"; } >"$T/dry.conf"
-"$HKD" -f -v -c "$T/dry.conf" -S "$T/state-dry" >>"$HK_LOG" 2>&1 &
-HK_PID=$!
-wait_until test -S "$S" || fail "control socket not created (dry-run daemon)"
+cp "$T/hk.conf" "$T/units.conf"
+printf '\n[daemon]\ncontrol_socket = %s\n' "$S" >>"$T/hk.conf"
+dry_daemon
 wait_until sh -c "'$HKCTL' -s '$S' --json status | jq -e '.[0].files == 7' >/dev/null" ||
 	fail "units not indexed: $(ctl --json status)"
 x() { ctl --json explain "$D/$1" | jq -c '.registrations[0]'; }
@@ -67,7 +65,6 @@ ctl explain "$D/job1/out/logs/b.log" | grep -q 'in unit job1 (2 files' ||
 stop_daemon || fail "dry-run daemon exit status"
 [ -e "$D/job1/out/logs/b.log" ] && [ -d "$D/job2/out" ] || fail "the dry-run daemon deleted something"
 rm -f "$S"
-cp "$T/hk.conf" "$T/units.conf"
 ctl_daemon <"$T/units.conf"
 wait_until test ! -e "$D/job2" || fail "expired job directories not removed: $(find "$D" | sort)"
 [ ! -e "$D/job1" ] || fail "job1 not removed whole: $(find "$D/job1")"
