@@ -339,8 +339,8 @@ static void eng_explain_unit_note(const struct eng_reg *reg, const struct eng_un
 			  : u->why == HK_REASON_COUNT ? "more units than max_files"
 						      : "more bytes than the size limit";
 	if (u->files)
-		snprintf(head, sizeof(head), "in unit %.64s (%zu files, %s)", x->unit, u->files,
-			 hk_size_human(u->bytes, sz, sizeof(sz)));
+		snprintf(head, sizeof(head), "in unit %.64s (%zu file%s, %s)", x->unit, u->files,
+			 u->files == 1 ? "" : "s", hk_size_human(u->bytes, sz, sizeof(sz)));
 	else
 		snprintf(head, sizeof(head), "in unit %.64s (no files; aged by its mtime)", x->unit);
 	if (u->why != HK_REASON_NONE) {
