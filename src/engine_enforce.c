@@ -87,9 +87,8 @@ void eng_run_init(struct eng_run *run, struct hk_engine *eng, bool dry_run,
 
 void eng_run_fini(struct eng_run *run)
 {
-	for (size_t i = 0; i < run->n_gone; i++)
-		free(run->gone[i].name);
 	free(run->gone);
+	free(run->gone_names);
 	free(run->freed);
 }
 
@@ -100,7 +99,15 @@ static void eng_run_add_gone(struct eng_run *run, const struct eng_dir *d, uint6
 		run->cap_gone = run->cap_gone ? run->cap_gone * 2 : 64;
 		run->gone = hk_xreallocarray(run->gone, run->cap_gone, sizeof(*run->gone));
 	}
-	run->gone[run->n_gone++] = (struct eng_gone){ d->dev, d->ino, ino, hk_xstrdup(name) };
+	size_t len = strlen(name) + 1;
+	if (run->gone_names_len + len > run->gone_names_cap) {
+		while (run->gone_names_len + len > run->gone_names_cap)
+			run->gone_names_cap = run->gone_names_cap ? 2 * run->gone_names_cap : 16384;
+		run->gone_names = hk_xrealloc(run->gone_names, run->gone_names_cap);
+	}
+	memcpy(run->gone_names + run->gone_names_len, name, len);
+	run->gone[run->n_gone++] = (struct eng_gone){ d->dev, d->ino, ino, run->gone_names_len };
+	run->gone_names_len += len;
 }
 
 /* Enforcement ------------------------------------------------------------- */
@@ -538,7 +545,8 @@ void eng_reg_purge_gone(struct eng_reg *reg, const struct eng_run *run, size_t f
 		uint32_t dir;
 		if (!eng_dir_find(reg, g->dir_dev, g->dir_ino, &dir))
 			continue;
-		struct hk_entry *e = hk_index_get(reg->index, dir, g->name, strlen(g->name));
+		const char *name = eng_gone_name(run, g);
+		struct hk_entry *e = hk_index_get(reg->index, dir, name, strlen(name));
 		if (e && hk_entry_ino(e) == g->ino)
 			eng_idx_remove_entry(reg, e);
 	}

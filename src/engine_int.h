@@ -44,7 +44,10 @@
 
 #define ENG_ROOT 0u
 #define ENG_ANCESTOR UINT32_MAX
-#define ENG_SCAN_SLICE 4096        /* directory entries per loop iteration */
+#define ENG_SCAN_SLICE 4096        /* directory entries per loop iteration at most, */
+#define ENG_SCAN_SLICE_NS (4 * 1000 * 1000)   /* ... or fewer once this long (an entry is a
+					       * statx and a lookup: 4096 took ~30 ms) */
+#define ENG_SCAN_STEP 256          /* entries between two looks at the clock */
 #define ENG_RESERVE_MIN 65536u     /* entries of a root below which nothing is reserved */
 #define ENG_RESERVE_MAX (4u << 20) /* files reserved at most before a first scan */
 #define ENG_CHANGED_RETRIES 64     /* re-evaluations of changed files per enforcement */
@@ -251,7 +254,7 @@ struct eng_gone {
 	uint64_t dir_dev;
 	uint64_t dir_ino;
 	uint64_t ino;
-	char *name;
+	size_t name_off;           /* in the run's gone_names */
 };
 
 /* One filesystem as a run's sweeps saw it (engine_free.c): its free space
@@ -273,9 +276,17 @@ struct eng_run {
 	struct eng_gone *gone;
 	size_t n_gone;
 	size_t cap_gone;
+	char *gone_names;                 /* their names, one after another: freed at once,
+					   * not one by one (a million files of a run) */
+	size_t gone_names_len, gone_names_cap;
 	struct eng_run_freed *freed;      /* by filesystem, for min_free */
 	size_t n_freed;
 };
+
+static inline const char *eng_gone_name(const struct eng_run *run, const struct eng_gone *g)
+{
+	return run->gone_names + g->name_off;
+}
 
 #define ENG_REAP_BATCH 256     /* files per audit-intent commit, at most */
 #define ENG_REAP_BATCH_MIN 32  /* ... and at least, on the event path (eng_batch_size) */

@@ -109,7 +109,7 @@ bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
 	for (size_t i = 0; i < run->n_gone; i++) {
 		const struct eng_gone *g = &run->gone[i];
 		if (g->ino == hk_entry_ino(e) && g->dir_ino == d->ino && g->dir_dev == d->dev &&
-		    strcmp(g->name, hk_entry_name(e)) == 0)
+		    strcmp(eng_gone_name(run, g), hk_entry_name(e)) == 0)
 			return true;
 	}
 	return false;

@@ -123,7 +123,7 @@ struct eng_collect {
 static void eng_collect_cb(struct hk_entry *e, void *arg)
 {
 	struct eng_collect *c = arg;
-	bool hit = c->dir == ENG_ANCESTOR ? !hk_entry_seen(e) : hk_entry_dir(e) == c->dir;
+	bool hit = c->dir == ENG_ANCESTOR ? !hk_index_seen(c->reg->index, e) : hk_entry_dir(e) == c->dir;
 	if (hit)
 		eng_store_del(c->reg, hk_entry_dir(e), hk_entry_name(e));
 }
@@ -132,7 +132,7 @@ static void eng_collect_cb(struct hk_entry *e, void *arg)
  * sweep), tell the store. */
 void eng_store_forget(struct eng_reg *reg, uint32_t dir)
 {
-	if (!eng_store_on(reg))
+	if (!eng_store_on(reg) || (dir == ENG_ANCESTOR && hk_index_unseen(reg->index) == 0))
 		return;
 	struct eng_collect c = { reg, dir };
 	hk_index_foreach(reg->index, eng_collect_cb, &c);

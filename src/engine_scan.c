@@ -2,7 +2,7 @@
  * engine_scan.c - a registration's root and its scans: the root opened
  * (as the owner, without symlinks, its parent or deepest existing
  * ancestor watched), detached when it goes, checked against the path; full
- * scans read in slices of ENG_SCAN_SLICE entries from an idle watcher,
+ * scans read in slices (ENG_SCAN_SLICE entries or ENG_SCAN_SLICE_NS) from an idle watcher,
  * each entry indexed, entered or (a crash's leftover) finished; the end of
  * a scan (vanished files dropped, a cold index's store walk started).
  *
@@ -227,6 +227,7 @@ void eng_scan_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	struct hk_engine *eng = w->data;
 	size_t budget = ENG_SCAN_SLICE;
+	int64_t end = hk_time_mono_ns() + ENG_SCAN_SLICE_NS;
 	bool more = false;
 	struct eng_run run;
 	eng_run_init(&run, eng, false, eng->event_rep);
@@ -234,7 +235,12 @@ void eng_scan_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 		struct eng_reg *reg = eng->regs[i];
 		if (!reg->scanning)
 			continue;
-		budget -= eng_scan_step(reg, budget);
+		while (budget && reg->scanning) {
+			size_t used = eng_scan_step(reg, budget < ENG_SCAN_STEP ? budget : ENG_SCAN_STEP);
+			budget -= used;
+			if (used == 0 || hk_time_mono_ns() >= end)
+				budget = 0;
+		}
 		if (reg->scanning) {
 			more = true;
 		} else {

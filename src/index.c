@@ -227,7 +227,7 @@ static void index_insert(struct hk_index *idx, size_t slot, uint64_t h, uint32_t
 {
 	struct hk_entry *e = index_rec(idx, id);
 
-	e->heap_pos = (e->heap_pos & HK_ENTRY_SPILL) | HK_ENTRY_SEEN;
+	e->heap_pos = (e->heap_pos & HK_ENTRY_SPILL) | idx->seen_bit;
 	idx->slots[slot] = index_slot_val(id, h);
 	idx->heap[idx->count] = id;
 	idx->count++;
@@ -246,6 +246,8 @@ static void index_remove_id(struct hk_index *idx, uint32_t id, bool keep_spill)
 	index_heap_settle(idx);
 	pos = index_pos(e);
 	index_hash_delete_slot(idx, index_hash_slot_of(idx, id));
+	if (!hk_index_seen(idx, e))
+		idx->n_unseen--;
 	idx->count--;
 	idx->heap_ok = idx->count;
 	idx->bytes -= hk_entry_size(e);
@@ -273,6 +275,7 @@ struct hk_index *hk_index_create(void)
 	idx->n_slots = INDEX_HASH_MIN;
 	idx->slots = index_arr_new(&idx->n_slots);
 	idx->open_head = idx->open_tail = idx->spare = INDEX_NONE;
+	idx->seen_bit = HK_ENTRY_SEEN;
 	return idx;
 }
 
@@ -302,7 +305,9 @@ int hk_index_put(struct hk_index *idx, uint32_t dir, const char *name, size_t na
 		e = index_rec(idx, idx->slots[slot] >> INDEX_FP_BITS);
 		if (entry)
 			*entry = e;
-		e->heap_pos |= HK_ENTRY_SEEN;
+		if (!hk_index_seen(idx, e))
+			idx->n_unseen--;
+		e->heap_pos = (e->heap_pos & ~HK_ENTRY_SEEN) | idx->seen_bit;
 		if (index_rec_same(e, meta))
 			return 2;
 		idx->bytes = idx->bytes - hk_entry_size(e) + meta->size;
@@ -405,8 +410,9 @@ bool hk_index_remove(struct hk_index *idx, uint32_t dir, const char *name, size_
 
 /* Remove every entry for which drop() is true, in O(n): unhash and release
  * them, compact the heap array, rebuild the heap. */
-static size_t index_remove_if(struct hk_index *idx, bool (*drop)(const struct hk_entry *e,
-								  uint32_t dir),
+static size_t index_remove_if(struct hk_index *idx,
+			      bool (*drop)(const struct hk_index *idx, const struct hk_entry *e,
+					   uint32_t dir),
 			      uint32_t dir)
 {
 	size_t kept = 0;
@@ -416,11 +422,13 @@ static size_t index_remove_if(struct hk_index *idx, bool (*drop)(const struct hk
 		uint32_t id = idx->heap[i];
 		struct hk_entry *e = index_rec(idx, id);
 
-		if (!drop(e, dir)) {
+		if (!drop(idx, e, dir)) {
 			idx->heap[kept++] = id;
 			continue;
 		}
 		index_hash_delete_slot(idx, index_hash_slot_of(idx, id));
+		if (!hk_index_seen(idx, e))
+			idx->n_unseen--;
 		idx->bytes -= hk_entry_size(e);
 		free(index_spill(e));
 		index_rec_release(idx, id);
@@ -435,15 +443,15 @@ static size_t index_remove_if(struct hk_index *idx, bool (*drop)(const struct hk
 	return removed;
 }
 
-static bool index_in_dir(const struct hk_entry *e, uint32_t dir)
+static bool index_in_dir(const struct hk_index *idx, const struct hk_entry *e, uint32_t dir)
 {
 	return hk_entry_dir(e) == dir;
 }
 
-static bool index_unseen(const struct hk_entry *e, uint32_t dir)
+static bool index_unseen(const struct hk_index *idx, const struct hk_entry *e, uint32_t dir)
 {
 	(void)dir;
-	return !hk_entry_seen(e);
+	return !hk_index_seen(idx, e);
 }
 
 size_t hk_index_remove_dir(struct hk_index *idx, uint32_t dir)
@@ -453,13 +461,36 @@ size_t hk_index_remove_dir(struct hk_index *idx, uint32_t dir)
 
 size_t hk_index_sweep_unseen(struct hk_index *idx)
 {
+	if (idx->n_unseen == 0)
+		return 0;   /* a rescan that found every file: no pass */
 	return index_remove_if(idx, index_unseen, 0);
 }
 
+size_t hk_index_unseen(const struct hk_index *idx)
+{
+	return idx->n_unseen;
+}
+
+bool hk_index_seen(const struct hk_index *idx, const struct hk_entry *e)
+{
+	return (e->heap_pos & HK_ENTRY_SEEN) == idx->seen_bit;
+}
+
+/* Every entry unseen. When all were seen (a full scan's start after a
+ * finished one) flipping what the bit means does it in O(1), not a pass
+ * over every record (a million of them held the loop for ~0.1 s); else
+ * the unseen ones would turn seen by the flip, so each is marked. */
 void hk_index_unmark_all(struct hk_index *idx)
 {
-	for (size_t i = 0; i < idx->count; i++)
-		index_rec(idx, idx->heap[i])->heap_pos &= ~HK_ENTRY_SEEN;
+	if (idx->n_unseen == 0) {
+		idx->seen_bit ^= HK_ENTRY_SEEN;
+	} else {
+		for (size_t i = 0; i < idx->count; i++) {
+			struct hk_entry *e = index_rec(idx, idx->heap[i]);
+			e->heap_pos = (e->heap_pos & ~HK_ENTRY_SEEN) | (idx->seen_bit ^ HK_ENTRY_SEEN);
+		}
+	}
+	idx->n_unseen = idx->count;
 }
 
 void hk_index_clear(struct hk_index *idx)
@@ -470,6 +501,7 @@ void hk_index_clear(struct hk_index *idx)
 	idx->heap_cap = 0;
 	idx->heap_ok = 0;
 	idx->count = 0;
+	idx->n_unseen = 0;
 	idx->bytes = 0;
 	index_arr_free(idx->slots, idx->n_slots);
 	idx->n_slots = INDEX_HASH_MIN;

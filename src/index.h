@@ -128,10 +128,9 @@ static inline int64_t hk_entry_key(const struct hk_entry *e)
 }
 
 /* Was the entry set since the last hk_index_unmark_all? */
-static inline bool hk_entry_seen(const struct hk_entry *e)
-{
-	return (e->heap_pos & HK_ENTRY_SEEN) != 0;
-}
+bool hk_index_seen(const struct hk_index *idx, const struct hk_entry *e);
+/* How many entries were not (in O(1)). */
+size_t hk_index_unseen(const struct hk_index *idx);
 
 /* Free a detached entry (hk_index_detach); NULL is a no-op. Never for an
  * entry that is in an index. */

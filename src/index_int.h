@@ -54,6 +54,10 @@ struct hk_index {
 	uint32_t cap_chunks;
 	uint32_t open_head, open_tail;
 	uint32_t spare;          /* the empty chunk kept, or INDEX_NONE */
+	uint32_t seen_bit;       /* an entry is seen when its HK_ENTRY_SEEN bit is
+				  * this (HK_ENTRY_SEEN or 0): hk_index_unmark_all
+				  * flips it when every entry is seen, in O(1) */
+	size_t n_unseen;         /* entries not seen since hk_index_unmark_all */
 };
 
 /* Record access: hot (every lookup, insert and heap move), so inline. */

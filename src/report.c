@@ -366,6 +366,25 @@ void hk_report_free(struct hk_report *rep)
 	free(rep);
 }
 
+#define REPORT_FREE_DETACHED_MIN 16384   /* files: below, freed on the spot */
+
+static void *report_free_thread(void *arg)
+{
+	hk_report_free(arg);
+	return NULL;
+}
+
+void hk_report_free_detached(struct hk_report *rep)
+{
+	pthread_t t;
+	if (!rep || rep->n_files < REPORT_FREE_DETACHED_MIN ||
+	    hk_thread_start(&t, report_free_thread, rep) < 0) {
+		hk_report_free(rep);
+		return;
+	}
+	pthread_detach(t);
+}
+
 void hk_report_print(const struct hk_report *rep, FILE *out)
 {
 	uint64_t files = 0, bytes = 0, errors = 0, skipped = 0, waiting = 0;

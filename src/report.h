@@ -85,6 +85,9 @@ struct hk_report {
 /* Free what a report holds (registrations, files) and empty it. */
 void hk_report_clear(struct hk_report *rep);
 void hk_report_free(struct hk_report *rep);
+/* The same, on a thread of its own when the report lists many files (a
+ * path each: a million frees held the loop for tens of ms). */
+void hk_report_free_detached(struct hk_report *rep);
 /* Human text: one line per file, registrations that failed or wait for
  * their directory, how many files the report left unlisted and where the
  * JSON report is (rep->file, when set), then totals. */

@@ -169,7 +169,7 @@ static void sched_job_free(struct sched_job *job)
 	for (size_t i = 0; i < job->n_active; i++)
 		hk_engine_sweep_free(job->active[i].sweep);
 	hk_run_free(job->run);
-	hk_report_free(job->rep);
+	hk_report_free_detached(job->rep);
 	free(job->ids);
 	free(job->finished);
 	free(job->started);

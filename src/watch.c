@@ -166,14 +166,41 @@ static void watch_dispatch(struct hk_watch *w, const struct inotify_event *ev)
 		free(copy);
 }
 
-/* Dispatch the n bytes of events at buf (whole events, aligned). */
-static void watch_dispatch_all(struct hk_watch *w, const char *buf, size_t n)
+/* Dispatch the n bytes of events at buf (whole events, aligned) until
+ * end_ns (0: all of them). Returns the bytes dispatched. */
+static size_t watch_dispatch_some(struct hk_watch *w, const char *buf, size_t n, int64_t end_ns)
 {
-	for (const char *p = buf; p < buf + n;) {
-		const struct inotify_event *ev = (const struct inotify_event *)p;
+	size_t off = 0, k = 0;
+	while (off < n) {
+		const struct inotify_event *ev = (const struct inotify_event *)(buf + off);
 		watch_dispatch(w, ev);
-		p += sizeof(*ev) + ev->len;
+		off += sizeof(*ev) + ev->len;
+		if (end_ns && ++k % 64 == 0 && hk_time_mono_ns() > end_ns)
+			break;
 	}
+	return off;
+}
+
+/* Hold n bytes of events read from the kernel but not dispatched: before
+ * whatever owners drained while they were being dispatched (newer). */
+static void watch_hold_front(struct hk_watch *w, const char *buf, size_t n)
+{
+	struct watch_held *h = &w->held;
+	size_t pending = h->len - h->off;
+	if (h->off >= n) {
+		h->off -= n;
+	} else {
+		if (h->cap < pending + n) {
+			h->cap = pending + n;
+			h->data = hk_xrealloc(h->data, h->cap);
+		}
+		memmove(h->data + n, h->data + h->off, pending);
+		h->off = 0;
+		h->len = pending + n;
+	}
+	memcpy(h->data + h->off, buf, n);
+	if (!ev_is_active(&w->held_idle))
+		ev_idle_start(w->loop, &w->held_idle);
 }
 
 /* Dispatch the held events (older than anything still in the kernel)
@@ -245,7 +272,13 @@ static bool watch_read_one(struct hk_watch *w, int64_t end_ns)
 	if (!watch_dispatch_held(w, end_ns))
 		return false;
 	n = watch_read_raw(w, buf, sizeof(buf));
-	watch_dispatch_all(w, buf, n);
+	/* a gulp is ~2,000 events of short names, tens of ms to dispatch:
+	 * what time does not allow waits, held, for a later iteration */
+	size_t done = watch_dispatch_some(w, buf, n, end_ns);
+	if (done < n) {
+		watch_hold_front(w, buf + done, n - done);
+		return false;
+	}
 	return n > 0;
 }
 

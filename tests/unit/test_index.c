@@ -845,7 +845,7 @@ static void ref_check_full(struct hk_index *idx)
 			continue;
 		}
 		assert_entry_is(e, ref[i].dir, ref[i].name, strlen(ref[i].name), &ref[i].m);
-		assert_int_equal(hk_entry_seen(e), ref[i].seen);
+		assert_int_equal(hk_index_seen(idx, e), ref[i].seen);
 		sorted[n++] = &ref[i];
 		bytes += ref[i].m.size;
 	}
@@ -1007,6 +1007,10 @@ static void test_random_ops(void **state)
 
 		assert_int_equal(hk_index_count(idx), count);
 		assert_true(hk_index_bytes(idx) == bytes);
+		size_t unseen = 0;
+		for (size_t i = 0; i < REF_SLOTS; i++)
+			unseen += ref[i].present && !ref[i].seen;
+		assert_int_equal(hk_index_unseen(idx), unseen);
 		o = ref_oldest();
 		e = hk_index_oldest(idx);
 		if (o == NULL) {
