@@ -277,6 +277,11 @@ static int store_apply(struct hk_store *s, MDB_txn *txn, const struct store_op *
 	case STORE_OP_PUT:
 		rc = mdb_put(txn, dbi, &k, &v, 0);
 		break;
+	case STORE_OP_APPEND:
+		rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+		if (rc == MDB_KEYEXIST)
+			rc = mdb_put(txn, dbi, &k, &v, 0);
+		break;
 	case STORE_OP_DEL:
 		rc = mdb_del(txn, dbi, &k, NULL);
 		break;

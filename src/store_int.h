@@ -36,6 +36,10 @@ enum store_db {
 
 enum store_op_kind {
 	STORE_OP_PUT,
+	STORE_OP_APPEND,          /* a put of a key above every key of db (audit
+				   * ids): LMDB appends it to the last leaf, no
+				   * search, pages filled whole; a normal put when
+				   * it is not (MDB_KEYEXIST) */
 	STORE_OP_DEL,
 	STORE_OP_DEL_PREFIX,      /* delete every key starting with key */
 	STORE_OP_CLEAR,           /* empty the database */

@@ -462,7 +462,7 @@ int hk_store_audit_intent(struct hk_store *store, const struct hk_store_audit *r
 		store_be64(key, a.id);
 		store_encode_audit(&b, &a);
 		op = &ops[n_ops++];
-		op->kind = STORE_OP_PUT;
+		op->kind = STORE_OP_APPEND;
 		op->db = STORE_DB_AUDIT;
 		op->klen = 8;
 		op->vlen = b.len;
@@ -472,7 +472,7 @@ int hk_store_audit_intent(struct hk_store *store, const struct hk_store_audit *r
 		memcpy(op->val, b.data, b.len);
 		hk_buf_fini(&b);
 		op = &ops[n_ops++];
-		op->kind = STORE_OP_PUT;
+		op->kind = STORE_OP_APPEND;
 		op->db = STORE_DB_PENDING;
 		op->klen = 8;
 		op->vlen = 0;
