@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "util.h"
 
 #define STORE_TAG "store"
 #define STORE_LMDB_LOCK HK_STORE_DATA_FILE "-lock"
@@ -104,6 +105,9 @@ struct hk_store {
 	/* health */
 	int last_err;
 	char *last_text;
+	/* a record re-encoded while a transaction applies (an audit
+	 * completion), kept between records: no allocation per file */
+	struct hk_buf scratch;
 };
 
 typedef int (*store_work_fn)(struct hk_store *s, MDB_txn *txn, void *arg);
