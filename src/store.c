@@ -78,6 +78,7 @@ static const char *store_text(int rc)
 static void store_set_health(struct hk_store *s, int rc)
 {
 	free(s->last_text);
+	hk_buf_fini(&s->scratch);
 	s->last_text = NULL;
 	s->last_err = rc ? store_code(rc) : 0;
 	if (rc)
@@ -226,7 +227,7 @@ int store_apply_complete(struct hk_store *s, MDB_txn *txn, const struct store_op
 	MDB_val k = { .mv_size = op->klen, .mv_data = op->key };
 	MDB_val v;
 	struct hk_store_audit a;
-	struct hk_buf b = { 0 };
+	struct hk_buf *b = &s->scratch;
 	int rc;
 
 	rc = mdb_get(txn, s->dbi[STORE_DB_AUDIT], &k, &v);
@@ -252,9 +253,10 @@ int store_apply_complete(struct hk_store *s, MDB_txn *txn, const struct store_op
 	a.outcome = (const char *)op->val;
 	a.err = op->err;
 	a.aside = NULL;   /* only a crash before the completion needs it */
-	store_encode_audit(&b, &a);   /* copies out of the map before the put */
-	v.mv_data = b.data;
-	v.mv_size = b.len;
+	b->len = 0;
+	store_encode_audit(b, &a);   /* copies out of the map before the put */
+	v.mv_data = b->data;
+	v.mv_size = b->len;
 	rc = mdb_put(txn, s->dbi[STORE_DB_AUDIT], &k, &v, 0);
 	if (rc)
 		goto out;
@@ -262,7 +264,6 @@ int store_apply_complete(struct hk_store *s, MDB_txn *txn, const struct store_op
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 out:
-	hk_buf_fini(&b);
 	return rc;
 }
 
@@ -276,6 +277,11 @@ static int store_apply(struct hk_store *s, MDB_txn *txn, const struct store_op *
 	switch (op->kind) {
 	case STORE_OP_PUT:
 		rc = mdb_put(txn, dbi, &k, &v, 0);
+		break;
+	case STORE_OP_APPEND:
+		rc = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+		if (rc == MDB_KEYEXIST)
+			rc = mdb_put(txn, dbi, &k, &v, 0);
 		break;
 	case STORE_OP_DEL:
 		rc = mdb_del(txn, dbi, &k, NULL);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "util.h"
 
 #define STORE_TAG "store"
 #define STORE_LMDB_LOCK HK_STORE_DATA_FILE "-lock"
@@ -36,6 +37,10 @@ enum store_db {
 
 enum store_op_kind {
 	STORE_OP_PUT,
+	STORE_OP_APPEND,          /* a put of a key above every key of db (audit
+				   * ids): LMDB appends it to the last leaf, no
+				   * search, pages filled whole; a normal put when
+				   * it is not (MDB_KEYEXIST) */
 	STORE_OP_DEL,
 	STORE_OP_DEL_PREFIX,      /* delete every key starting with key */
 	STORE_OP_CLEAR,           /* empty the database */
@@ -100,6 +105,9 @@ struct hk_store {
 	/* health */
 	int last_err;
 	char *last_text;
+	/* a record re-encoded while a transaction applies (an audit
+	 * completion), kept between records: no allocation per file */
+	struct hk_buf scratch;
 };
 
 typedef int (*store_work_fn)(struct hk_store *s, MDB_txn *txn, void *arg);

@@ -437,6 +437,7 @@ int hk_store_audit_intent(struct hk_store *store, const struct hk_store_audit *r
 	struct store_op *ops = NULL;
 	size_t n_ops = 0;
 	uint64_t saved_last = store->audit_last_id;
+	struct hk_buf b = { 0 };   /* each record's encoding, one buffer for all */
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -450,7 +451,6 @@ int hk_store_audit_intent(struct hk_store *store, const struct hk_store_audit *r
 	ops = hk_xcalloc(2 * n, sizeof(*ops));
 	for (size_t i = 0; i < n; i++) {
 		struct hk_store_audit a = recs[i];
-		struct hk_buf b = { 0 };
 		unsigned char key[8];
 		struct store_op *op;
 
@@ -460,9 +460,10 @@ int hk_store_audit_intent(struct hk_store *store, const struct hk_store_audit *r
 		a.err = 0;
 		ids_out[i] = a.id;
 		store_be64(key, a.id);
+		b.len = 0;
 		store_encode_audit(&b, &a);
 		op = &ops[n_ops++];
-		op->kind = STORE_OP_PUT;
+		op->kind = STORE_OP_APPEND;
 		op->db = STORE_DB_AUDIT;
 		op->klen = 8;
 		op->vlen = b.len;
@@ -470,9 +471,8 @@ int hk_store_audit_intent(struct hk_store *store, const struct hk_store_audit *r
 		memcpy(op->key, key, 8);
 		op->val = op->key + 8;
 		memcpy(op->val, b.data, b.len);
-		hk_buf_fini(&b);
 		op = &ops[n_ops++];
-		op->kind = STORE_OP_PUT;
+		op->kind = STORE_OP_APPEND;
 		op->db = STORE_DB_PENDING;
 		op->klen = 8;
 		op->vlen = 0;
@@ -484,6 +484,7 @@ int hk_store_audit_intent(struct hk_store *store, const struct hk_store_audit *r
 	if (rc)
 		store->audit_last_id = saved_last;
 out:
+	hk_buf_fini(&b);
 	for (size_t i = 0; i < n_ops; i++)
 		store_op_free(&ops[i]);
 	free(ops);
