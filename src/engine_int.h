@@ -443,8 +443,6 @@ void eng_reg_arm_age(struct eng_reg *reg);
  * an unprivileged writer (f_bavail, f_blocks, times f_frsize); -1 and 0
  * when unknown (total may be NULL). */
 int64_t eng_fs_free(int fd, uint64_t *total);
-/* reg's floor and target in bytes on a filesystem of total bytes (both 0
- * without min_free; the target is never below the floor). */
 /* The free-space view of reg on its filesystem at avail, changing nothing
  * (sweeps, explain): is its floor crossed (or does it still take part, as
  * the event path keeps it while another member is short), the largest
@@ -462,6 +460,8 @@ void eng_free_view(const struct eng_reg *reg, const struct eng_run *run, int64_t
 /* Check free space again in the next slice (a sweep ended: a deferred
  * turn, or the registrations waiting for it). */
 void eng_free_recheck(struct hk_engine *eng);
+/* reg's floor and target in bytes on a filesystem of total bytes (both 0
+ * without min_free; the target is never below the floor). */
 void eng_free_limits(const struct eng_reg *reg, uint64_t total, uint64_t *min_free,
 		     uint64_t *target);
 /* Event and timer path: on each filesystem whose free space is below the
