@@ -89,7 +89,28 @@ void eng_run_fini(struct eng_run *run)
 {
 	free(run->gone);
 	free(run->gone_names);
+	free(run->gone_set);
 	free(run->freed);
+}
+
+/* Enter gone[i] into the run's hash set, grown (by doubling, rehashed) to
+ * keep its load at most 1/2. */
+static void eng_gone_set_add(struct eng_run *run, size_t i)
+{
+	if (2 * (i + 1) > run->gone_set_cap) {
+		size_t cap = run->gone_set_cap ? 2 * run->gone_set_cap : 256;
+		free(run->gone_set);
+		run->gone_set = hk_xcalloc(cap, sizeof(*run->gone_set));
+		run->gone_set_cap = cap;
+		for (size_t k = 0; k < i; k++)
+			eng_gone_set_add(run, k);
+	}
+	const struct eng_gone *g = &run->gone[i];
+	size_t mask = run->gone_set_cap - 1;
+	size_t at = eng_gone_hash(g->dir_dev, g->dir_ino, g->ino, eng_gone_name(run, g)) & mask;
+	while (run->gone_set[at])
+		at = (at + 1) & mask;
+	run->gone_set[at] = (uint32_t)(i + 1);
 }
 
 static void eng_run_add_gone(struct eng_run *run, const struct eng_dir *d, uint64_t ino,
@@ -106,8 +127,9 @@ static void eng_run_add_gone(struct eng_run *run, const struct eng_dir *d, uint6
 		run->gone_names = hk_xrealloc(run->gone_names, run->gone_names_cap);
 	}
 	memcpy(run->gone_names + run->gone_names_len, name, len);
-	run->gone[run->n_gone++] = (struct eng_gone){ d->dev, d->ino, ino, run->gone_names_len };
+	run->gone[run->n_gone] = (struct eng_gone){ d->dev, d->ino, ino, run->gone_names_len };
 	run->gone_names_len += len;
+	eng_gone_set_add(run, run->n_gone++);
 }
 
 /* Enforcement ------------------------------------------------------------- */

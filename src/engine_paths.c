@@ -101,13 +101,18 @@ char *eng_log_path(const struct eng_reg *reg, uint32_t dir, const char *name)
 	return eng_file_path(reg, dir, name);
 }
 
-/* Did an earlier registration of run delete (or, dry, select) e? */
+/* Did an earlier registration of run delete (or, dry, select) e? One
+ * lookup in the run's hash set of its gone list. */
 bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
 			   const struct hk_entry *e)
 {
+	if (!run->gone_set_cap)
+		return false;
 	const struct eng_dir *d = &reg->dirs[hk_entry_dir(e)];
-	for (size_t i = 0; i < run->n_gone; i++) {
-		const struct eng_gone *g = &run->gone[i];
+	size_t mask = run->gone_set_cap - 1;
+	size_t at = eng_gone_hash(d->dev, d->ino, hk_entry_ino(e), hk_entry_name(e)) & mask;
+	for (uint32_t v; (v = run->gone_set[at]) != 0; at = (at + 1) & mask) {
+		const struct eng_gone *g = &run->gone[v - 1];
 		if (g->ino == hk_entry_ino(e) && g->dir_ino == d->ino && g->dir_dev == d->dev &&
 		    strcmp(eng_gone_name(run, g), hk_entry_name(e)) == 0)
 			return true;
