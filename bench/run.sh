@@ -60,6 +60,11 @@ CHURN_FILES=${BENCH_CHURN_FILES:-200000}
 CHURN_N=100000000   # files per churn run (the flat-out scenario sets CHURN_FILES)
 CHURN_MAX=1000
 CHURN_RATE=0   # files/s of the churn writer; 0 = flat out
+# ms between two reads of the bench's own inotify watcher (hkb churn
+# WATCH_MS): reading each burst at once woke it ~3,000 times a second under
+# the flat-out writer, each wake-up preempting the cleaner it measures; the
+# paced scenario keeps 0 (its deletion latencies are timed to the read)
+CHURN_WATCH_MS=${BENCH_CHURN_WATCH_MS:-2}
 PACED_RATES=${BENCH_PACED_RATES:-5000 10000 20000}
 PACED_RATES_EXT4=${BENCH_PACED_RATES_EXT4:-500 1000}
 IDLE_S=60
@@ -188,7 +193,7 @@ EOF
 	start_hkd "$WORK/churn-$tag.conf" "$state" "$WORK/churn-$tag.log" "$@"
 	"$HKB" waitlog "$WORK/churn-$tag.log" "started" 10 >/dev/null || note "churn: daemon did not start"
 	sleep 0.2
-	"$HKB" churn "$d" "$CHURN_N" "$CHURN_MAX" none "$CHURN_S" "$CHURN_RATE"
+	"$HKB" churn "$d" "$CHURN_N" "$CHURN_MAX" none "$CHURN_S" "$CHURN_RATE" "$CHURN_WATCH_MS"
 	stop_hkd
 	rm -rf "$d"
 }
@@ -197,19 +202,40 @@ churn_ideal_run() {
 	local d=$root/churn-ideal
 	rm -rf "$d"
 	mkdir -p "$d"
-	"$HKB" churn "$d" "$CHURN_N" "$CHURN_MAX" self "$CHURN_S" "$CHURN_RATE"
+	"$HKB" churn "$d" "$CHURN_N" "$CHURN_MAX" self "$CHURN_S" "$CHURN_RATE" "$CHURN_WATCH_MS"
 	rm -rf "$d"
 }
-# churn_pair ROOT RUN: the daemon's run into a, the ideal writer's into b
-# (the caller's locals), the order alternating with the run number.
+# The floor: hkb's floor cleaner (a child process doing only what SPEC 7
+# asks per file: a statx of each new name; per excess file renameat2
+# aside, statx, unlinkat; /proc/locks read per 256) against the same
+# writer. What it cannot keep below the limit no cleaner that re-checks
+# each file can, on this machine.
+churn_floor_run() {
+	local root=$1
+	local d=$root/churn-floor
+	rm -rf "$d"
+	mkdir -p "$d"
+	"$HKB" churn "$d" "$CHURN_N" "$CHURN_MAX" floor "$CHURN_S" "$CHURN_RATE" "$CHURN_WATCH_MS"
+	rm -rf "$d"
+}
+# churn_pair ROOT RUN: the daemon's run into a, the ideal writer's into b,
+# the floor cleaner's into f (the caller's locals), the order rotating
+# with the run number.
 churn_pair() {
-	if [ $(($2 % 2)) = 1 ]; then
+	case $(($2 % 3)) in
+	1)
 		a=$(churn_daemon_run "$1" "$1/state-churn" d)
 		b=$(churn_ideal_run "$1")
-	else
+		f=$(churn_floor_run "$1") ;;
+	2)
 		b=$(churn_ideal_run "$1")
+		f=$(churn_floor_run "$1")
+		a=$(churn_daemon_run "$1" "$1/state-churn" d) ;;
+	*)
+		f=$(churn_floor_run "$1")
 		a=$(churn_daemon_run "$1" "$1/state-churn" d)
-	fi
+		b=$(churn_ideal_run "$1") ;;
+	esac
 }
 churn_record() {   # churn_record SCEN FS PREFIX LINE
 	local l=$4
@@ -240,13 +266,17 @@ scen_churn() {
 		root=$(fs_root "$fs")
 		for r in $(seq 1 "$RUNS"); do
 			log "churn $fs run $r/$RUNS ($([ "$CHURN_S" = 0 ] && echo "$CHURN_N files" || echo "${CHURN_S} s"))"
-			local a b
+			local a b f
 			churn_pair "$root" "$r"
 			churn_record churn "$fs" hk_ "$a"
 			churn_record churn "$fs" ideal_ "$b"
+			churn_record churn "$fs" floor_ "$f"
 			put churn "$fs" "slowdown(ideal_rate/hk_rate)" "$(ns_div "$(kv "$b" rate)" "$(kv "$a" rate)")"
 			put churn "$fs" "max_entries/max_files" "$(ns_div "$(kv "$a" max_events)" $CHURN_MAX)"
 			put churn "$fs" "limit_back_ms" "$(ms "$(kv "$a" drain_ns)")"
+			put churn "$fs" "floor:slowdown(ideal_rate/floor_rate)" "$(ns_div "$(kv "$b" rate)" "$(kv "$f" rate)")"
+			put churn "$fs" "floor:max_entries/max_files" "$(ns_div "$(kv "$f" max_events)" $CHURN_MAX)"
+			put churn "$fs" "floor:limit_back_ms" "$(ms "$(kv "$f" drain_ns)")"
 			put churn "$fs" "files_created" "$(kv "$a" created)"
 		done
 	done
@@ -267,14 +297,16 @@ scen_paced() {
 		for rate in $rates; do
 			for r in $(seq 1 "$RUNS"); do
 				log "paced $fs $rate files/s run $r/$RUNS"
-				local a b
+				local a b f keep_w=$CHURN_WATCH_MS
 				CHURN_RATE=$rate
+				CHURN_WATCH_MS=0
 				# long enough for the limit to be broken 3,000 times
 				local keep_s=$CHURN_S
 				CHURN_S=$(awk -v s="$CHURN_S" -v r="$rate" -v m=$CHURN_MAX \
 					'BEGIN { t = (m + 3000) / r; print (t > s ? t : s) }')
 				churn_pair "$root" "$r"
 				CHURN_RATE=0
+				CHURN_WATCH_MS=$keep_w
 				CHURN_S=$keep_s
 				churn_record paced "$fs/$rate" hk_ "$a"
 				put paced "$fs/$rate" "max_entries/max_files" "$(ns_div "$(kv "$a" max_events)" $CHURN_MAX)"
@@ -344,6 +376,9 @@ EOF
 		t=$(time_cmd systemd-tmpfiles --clean "$WORK/sweep-tmpfiles.conf") ;;
 	tmpreaper) t=$(time_cmd tmpreaper --mtime 1s "$d") ;;
 	unlink) t=$(time_cmd "$HKB" unlink "$d" "$n") ;;
+	# the floor of the SPEC 7 protocol (hkb sweepfloor: a statx, a rename
+	# aside, a statx, an unlink per file, one thread, nothing else)
+	floor) t=$(time_cmd "$HKB" sweepfloor "$d" 1) ;;
 	esac
 	local left
 	left=$("$HKB" count "$d")
@@ -351,7 +386,7 @@ EOF
 	echo "$t $left"
 }
 scen_sweep() {
-	local tools="hk find unlink"
+	local tools="hk find unlink floor"
 	command -v systemd-tmpfiles >/dev/null && tools="$tools tmpfiles" || note "sweep: systemd-tmpfiles missing, skipped"
 	command -v tmpreaper >/dev/null && tools="$tools tmpreaper" || note "sweep: tmpreaper missing, skipped (BENCH_INSTALL=1)"
 	for fs in $(fs_list); do
@@ -924,7 +959,7 @@ cl_churn() {   # the churn scenario's flat-out writer, max_files = CHURN_MAX
 	cl_probe_start "$CL_SOCK" "$WORK/cl-probe.txt"
 	local t0 t1 l
 	t0=$(now)
-	l=$("$HKB" churn "$d" 100000000 "$CHURN_MAX" none "$CL_LOAD_S" 0)
+	l=$("$HKB" churn "$d" 100000000 "$CHURN_MAX" none "$CL_LOAD_S" 0 "$CHURN_WATCH_MS")
 	t1=$(now)
 	cl_probe_stop
 	cl_record "churn-$CHURN_MAX" "$WORK/cl-probe.txt" $((t1 - t0))
