@@ -580,6 +580,11 @@ static void ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		log_debug("ctl", "client connected: uid %u gid %u pid %d", (unsigned)cred.uid,
 			  (unsigned)cred.gid, (int)cred.pid);
 		ctl_client_arm(c);
+		/* a client writes its request right after connect(): it is
+		 * usually here already, and waiting for the next poll to read
+		 * it would add a whole loop iteration (under load, the larger
+		 * part of a status call's latency) */
+		ctl_client_read_cb(loop, &c->rio, EV_READ);
 	}
 }
 
