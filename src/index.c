@@ -6,7 +6,8 @@
  *  - a hash table (open addressing, linear probing, backward-shift
  *    deletion, no tombstones) keyed by (dir, name), for O(1) lookup; a
  *    slot is id << 4 | fingerprint (1..15, a few more hash bits, so most
- *    non-matching probes do not touch the record), 0 when empty;
+ *    non-matching probes do not touch the record), 0 when empty; it grows
+ *    in steps (see "growing in steps" below);
  *  - a binary min-heap ordered by hk_entry_cmp, for the oldest in O(1);
  *    new entries are appended and ordered when the order is next needed
  *    (index_heap_settle), so a scan that inserts a million files builds
@@ -95,11 +96,16 @@ static uint64_t index_entry_hash(const struct hk_entry *e)
 	return index_hash(hk_entry_dir(e), hk_entry_name(e), hk_entry_name_len(e));
 }
 
-/* Home slot: the high half of the hash scaled to the table (fastrange),
- * so the capacity need not be a power of two. */
+/* Home slot in a table of n slots: the high half of the hash scaled to it
+ * (fastrange), so the capacity need not be a power of two. */
+static size_t index_home_n(size_t n, uint64_t h)
+{
+	return (size_t)(((h >> 32) * (uint64_t)n) >> 32);
+}
+
 static size_t index_home(const struct hk_index *idx, uint64_t h)
 {
-	return (size_t)(((h >> 32) * (uint64_t)idx->n_slots) >> 32);
+	return index_home_n(idx->n_slots, h);
 }
 
 /* The slot value of id: the fingerprint is never 0, so 0 means empty. */
@@ -110,9 +116,9 @@ static uint32_t index_slot_val(uint32_t id, uint64_t h)
 	return id << INDEX_FP_BITS | fp;
 }
 
-static size_t index_next(const struct hk_index *idx, size_t i)
+static size_t index_next_n(size_t n, size_t i)
 {
-	return i + 1 == idx->n_slots ? 0 : i + 1;
+	return i + 1 == n ? 0 : i + 1;
 }
 
 static bool index_entry_is(const struct hk_entry *e, uint32_t dir, const char *name, size_t len)
@@ -121,38 +127,122 @@ static bool index_entry_is(const struct hk_entry *e, uint32_t dir, const char *n
 	       memcmp(hk_entry_name(e), name, len) == 0;
 }
 
-/* Slot holding (dir, name) of hash h, or the empty slot where it would go. */
-static size_t index_hash_find(const struct hk_index *idx, uint64_t h, uint32_t dir,
-			      const char *name, size_t len)
+/*
+ * Growing in steps. Re-hashing every entry into a larger table at once
+ * held the loop for ~100 ms at a million entries (a flat-out writer's
+ * backlog grows the index through a dozen such resizes), so a table past
+ * its load is replaced by a larger, empty one, and the entries of the old
+ * one move over INDEX_GROW_STEP slots per insert, in slot order. Until the
+ * last has moved, both tables are searched (the new one first). In the old
+ * one an entry that leaves (moved or removed) leaves INDEX_GONE behind, a
+ * value no entry has (fingerprint 0), so that probe runs stay unbroken;
+ * nothing is ever added to it. A table grows by 1.25x past a load of 0.8:
+ * its n slots have moved after n / 64 inserts, a twelfth of the ~0.2 n
+ * before the next growth (and removals move slots too). Meanwhile the old
+ * table's memory is kept, about 5 bytes an entry (hk_index_growing).
+ */
+#define INDEX_GONE (1u << INDEX_FP_BITS)
+#define INDEX_GROW_STEP 64
+#define INDEX_GROW_STEPPED 65536   /* tables of fewer slots are re-hashed at once */
+
+/* In the table slots[0..n): the slot holding (dir, name) of hash h, or,
+ * with empty set, the empty slot where it would go (NULL when found). */
+static uint32_t *index_table_find(const struct hk_index *idx, uint32_t *slots, size_t n,
+				  uint64_t h, uint32_t dir, const char *name, size_t len,
+				  uint32_t **empty)
 {
 	uint32_t fp = index_slot_val(0, h);
-	size_t i = index_home(idx, h);
+	size_t i = index_home_n(n, h);
 	uint32_t s;
 
-	while ((s = idx->slots[i]) != 0) {
+	while ((s = slots[i]) != 0) {
 		if ((s & INDEX_FP_MASK) == fp &&
 		    index_entry_is(index_rec(idx, s >> INDEX_FP_BITS), dir, name, len))
-			break;
-		i = index_next(idx, i);
+			return &slots[i];
+		i = index_next_n(n, i);
 	}
-	return i;
+	if (empty)
+		*empty = &slots[i];
+	return NULL;
 }
 
-/* Slot holding record id (which must be present). */
-static size_t index_hash_slot_of(const struct hk_index *idx, uint32_t id)
+/* The slot holding (dir, name) of hash h, in either table, or the empty
+ * slot of the current table where it would go. */
+static uint32_t *index_hash_find(const struct hk_index *idx, uint64_t h, uint32_t dir,
+				 const char *name, size_t len)
+{
+	uint32_t *empty = NULL;
+	uint32_t *at = index_table_find(idx, idx->slots, idx->n_slots, h, dir, name, len, &empty);
+
+	if (at == NULL && idx->old_slots)
+		at = index_table_find(idx, idx->old_slots, idx->n_old_slots, h, dir, name, len,
+				      NULL);
+	return at ? at : empty;
+}
+
+/* The slot holding record id (which must be present), in either table. */
+static uint32_t *index_hash_slot_of(const struct hk_index *idx, uint32_t id)
 {
 	uint64_t h = index_entry_hash(index_rec(idx, id));
 	uint32_t want = index_slot_val(id, h);
 	size_t i = index_home(idx, h);
 
-	while (idx->slots[i] != want)
-		i = index_next(idx, i);
-	return i;
+	for (uint32_t s; (s = idx->slots[i]) != 0; i = index_next_n(idx->n_slots, i))
+		if (s == want)
+			return &idx->slots[i];
+	i = index_home_n(idx->n_old_slots, h);
+	while (idx->old_slots[i] != want)
+		i = index_next_n(idx->n_old_slots, i);
+	return &idx->old_slots[i];
 }
 
-/* Re-hash every entry (from the heap array) into a table of n slots. */
+/* Empty slot i of the current table and shift later members of its probe
+ * run back, so that no lookup ever crosses a hole (no tombstones). */
+static void index_table_delete(struct hk_index *idx, size_t i)
+{
+	size_t n = idx->n_slots;
+	size_t j = i;
+
+	for (;;) {
+		uint32_t s;
+		size_t home;
+
+		j = index_next_n(n, j);
+		s = idx->slots[j];
+		if (s == 0)
+			break;
+		home = index_home(idx, index_entry_hash(index_rec(idx, s >> INDEX_FP_BITS)));
+		/* slots[j] may move to i only if its home is not in (i, j]. */
+		if ((j + n - home) % n >= (j + n - i) % n) {
+			idx->slots[i] = s;
+			i = j;
+		}
+	}
+	idx->slots[i] = 0;
+}
+
+/* Take the entry at slot *at (index_hash_find, index_hash_slot_of) out. */
+static void index_hash_delete(struct hk_index *idx, uint32_t *at)
+{
+	if (idx->old_slots && at >= idx->old_slots && at < idx->old_slots + idx->n_old_slots)
+		*at = INDEX_GONE;
+	else
+		index_table_delete(idx, (size_t)(at - idx->slots));
+}
+
+static void index_old_free(struct hk_index *idx)
+{
+	index_arr_free(idx->old_slots, idx->n_old_slots);
+	idx->old_slots = NULL;
+	idx->n_old_slots = 0;
+	idx->old_next = 0;
+}
+
+/* Re-hash every entry (records in address order) into a new table of n
+ * slots: the old table, and any growth in steps, is done with. */
 static void index_hash_resize(struct hk_index *idx, size_t n)
 {
+	index_old_free(idx);
 	index_arr_free(idx->slots, idx->n_slots);
 	idx->slots = index_arr_new(&n);
 	idx->n_slots = n;
@@ -169,66 +259,86 @@ static void index_hash_resize(struct hk_index *idx, size_t n)
 			size_t i = index_home(idx, h);
 
 			while (idx->slots[i] != 0)
-				i = index_next(idx, i);
+				i = index_next_n(n, i);
 			idx->slots[i] = index_slot_val(c << INDEX_CHUNK_SHIFT | k, h);
 		}
 	}
 }
 
-/* Make room for one more entry: grow by 1.25x past a load of 0.8. */
+/* Move the entries of up to budget slots of the old table into the
+ * current one; the old table goes once empty. */
+static void index_hash_move_some(struct hk_index *idx, size_t budget)
+{
+	for (; budget > 0 && idx->old_next < idx->n_old_slots; budget--) {
+		uint32_t s = idx->old_slots[idx->old_next++];
+
+		/* an empty slot stays empty: it ends probe runs, and a lookup
+		 * in the old table must stop at the same places as before */
+		if (s == 0 || s == INDEX_GONE)
+			continue;
+		idx->old_slots[idx->old_next - 1] = INDEX_GONE;
+		uint64_t h = index_entry_hash(index_rec(idx, s >> INDEX_FP_BITS));
+		size_t i = index_home(idx, h);
+
+		while (idx->slots[i] != 0)
+			i = index_next_n(idx->n_slots, i);
+		idx->slots[i] = s;
+	}
+	if (idx->old_next >= idx->n_old_slots)
+		index_old_free(idx);
+}
+
+/* Make room for one more entry: past a load of 0.8, a table 1.25x larger
+ * (filled in steps from then on, see above). Returns true when slots may
+ * have moved (the caller finds its slot again). */
 static bool index_hash_grow(struct hk_index *idx)
 {
-	if ((idx->count + 1) * 5 <= idx->n_slots * 4)
+	bool full = (idx->count + 1) * 5 > idx->n_slots * 4;
+
+	if (idx->old_slots) {
+		if (full)   /* not emptied in time (cannot happen at the step): at once */
+			index_hash_resize(idx, idx->n_slots + idx->n_slots / 4);
+		else
+			index_hash_move_some(idx, INDEX_GROW_STEP);
+		return true;
+	}
+	if (!full)
 		return false;
-	index_hash_resize(idx, idx->n_slots + idx->n_slots / 4);
+	size_t n = idx->n_slots + idx->n_slots / 4;
+	if (idx->n_slots < INDEX_GROW_STEPPED) {
+		index_hash_resize(idx, n);
+		return true;
+	}
+	idx->old_slots = idx->slots;
+	idx->n_old_slots = idx->n_slots;
+	idx->old_next = 0;
+	idx->slots = index_arr_new(&n);
+	idx->n_slots = n;
+	index_hash_move_some(idx, INDEX_GROW_STEP);
 	return true;
 }
 
-/* Once load falls under 1/2, shrink back to a load of 0.64. */
+/* Once load falls under 1/2, shrink back to a load of 0.64 (not while a
+ * growth is being filled: it ends first). */
 static void index_hash_maybe_shrink(struct hk_index *idx)
 {
 	size_t n = idx->count + idx->count * 9 / 16;
 
-	if (idx->n_slots <= INDEX_HASH_MIN || idx->count * 2 >= idx->n_slots)
+	if (idx->old_slots || idx->n_slots <= INDEX_HASH_MIN || idx->count * 2 >= idx->n_slots)
 		return;
 	index_hash_resize(idx, n < INDEX_HASH_MIN ? INDEX_HASH_MIN : n);
 }
 
-/* Empty slot i and shift later members of its probe run back, so that no
- * lookup ever crosses a hole (no tombstones). */
-static void index_hash_delete_slot(struct hk_index *idx, size_t i)
-{
-	size_t n = idx->n_slots;
-	size_t j = i;
-
-	for (;;) {
-		uint32_t s;
-		size_t home;
-
-		j = index_next(idx, j);
-		s = idx->slots[j];
-		if (s == 0)
-			break;
-		home = index_home(idx, index_entry_hash(index_rec(idx, s >> INDEX_FP_BITS)));
-		/* slots[j] may move to i only if its home is not in (i, j]. */
-		if ((j + n - home) % n >= (j + n - i) % n) {
-			idx->slots[i] = s;
-			i = j;
-		}
-	}
-	idx->slots[i] = 0;
-}
-
 /* --- insert and remove ---------------------------------------------------- */
 
-/* Enter record id (filled, of hash h) at empty hash slot `slot`; the heap
+/* Enter record id (filled, of hash h) at empty hash slot *slot; the heap
  * has room. */
-static void index_insert(struct hk_index *idx, size_t slot, uint64_t h, uint32_t id)
+static void index_insert(struct hk_index *idx, uint32_t *slot, uint64_t h, uint32_t id)
 {
 	struct hk_entry *e = index_rec(idx, id);
 
 	e->heap_pos = (e->heap_pos & HK_ENTRY_SPILL) | idx->seen_bit;
-	idx->slots[slot] = index_slot_val(id, h);
+	*slot = index_slot_val(id, h);
 	idx->heap[idx->count] = id;
 	idx->count++;
 	idx->bytes += hk_entry_size(e);
@@ -245,7 +355,7 @@ static void index_remove_id(struct hk_index *idx, uint32_t id, bool keep_spill)
 
 	index_heap_settle(idx);
 	pos = index_pos(e);
-	index_hash_delete_slot(idx, index_hash_slot_of(idx, id));
+	index_hash_delete(idx, index_hash_slot_of(idx, id));
 	if (!hk_index_seen(idx, e))
 		idx->n_unseen--;
 	idx->count--;
@@ -259,7 +369,10 @@ static void index_remove_id(struct hk_index *idx, uint32_t id, bool keep_spill)
 	if (!keep_spill)
 		free(index_spill(e));
 	index_rec_release(idx, id);
-	index_hash_maybe_shrink(idx);
+	if (idx->old_slots)
+		index_hash_move_some(idx, INDEX_GROW_STEP);   /* churn without growth ends it too */
+	else
+		index_hash_maybe_shrink(idx);
 	index_heap_maybe_shrink(idx);
 }
 
@@ -286,6 +399,7 @@ void hk_index_free(struct hk_index *idx)
 	index_chunks_free(idx);
 	index_arr_free(idx->heap, idx->heap_cap);
 	index_arr_free(idx->slots, idx->n_slots);
+	index_arr_free(idx->old_slots, idx->n_old_slots);
 	free(idx);
 }
 
@@ -294,15 +408,15 @@ int hk_index_put(struct hk_index *idx, uint32_t dir, const char *name, size_t na
 {
 	struct hk_entry *e;
 	uint64_t h;
-	size_t slot;
+	uint32_t *slot;
 	uint32_t id;
 
 	if (name_len == 0 || name_len > INDEX_NAME_MAX)
 		return -EINVAL;
 	h = index_hash(dir, name, name_len);
 	slot = index_hash_find(idx, h, dir, name, name_len);
-	if (idx->slots[slot] != 0) {
-		e = index_rec(idx, idx->slots[slot] >> INDEX_FP_BITS);
+	if (*slot != 0) {
+		e = index_rec(idx, *slot >> INDEX_FP_BITS);
 		if (entry)
 			*entry = e;
 		if (!hk_index_seen(idx, e))
@@ -356,8 +470,7 @@ struct hk_entry *hk_index_get(const struct hk_index *idx, uint32_t dir, const ch
 
 	if (name_len == 0 || name_len > INDEX_NAME_MAX)
 		return NULL;
-	s = idx->slots[index_hash_find(idx, index_hash(dir, name, name_len), dir, name,
-				       name_len)];
+	s = *index_hash_find(idx, index_hash(dir, name, name_len), dir, name, name_len);
 	return s != 0 ? index_rec(idx, s >> INDEX_FP_BITS) : NULL;
 }
 
@@ -381,10 +494,10 @@ struct hk_entry *hk_index_attach(struct hk_index *idx, struct hk_entry *e)
 	const char *name = hk_entry_name(e);
 	size_t len = hk_entry_name_len(e);
 	uint64_t h = index_hash(dir, name, len);
-	size_t slot = index_hash_find(idx, h, dir, name, len);
+	uint32_t *slot = index_hash_find(idx, h, dir, name, len);
 	uint32_t id;
 
-	if (idx->slots[slot] != 0 || idx->count >= INDEX_MAX) {
+	if (*slot != 0 || idx->count >= INDEX_MAX) {
 		hk_entry_free(e);   /* the index learned newer facts meanwhile */
 		return NULL;
 	}
@@ -426,7 +539,7 @@ static size_t index_remove_if(struct hk_index *idx,
 			idx->heap[kept++] = id;
 			continue;
 		}
-		index_hash_delete_slot(idx, index_hash_slot_of(idx, id));
+		index_hash_delete(idx, index_hash_slot_of(idx, id));
 		if (!hk_index_seen(idx, e))
 			idx->n_unseen--;
 		idx->bytes -= hk_entry_size(e);
@@ -503,6 +616,7 @@ void hk_index_clear(struct hk_index *idx)
 	idx->count = 0;
 	idx->n_unseen = 0;
 	idx->bytes = 0;
+	index_old_free(idx);
 	index_arr_free(idx->slots, idx->n_slots);
 	idx->n_slots = INDEX_HASH_MIN;
 	idx->slots = index_arr_new(&idx->n_slots);
@@ -530,9 +644,12 @@ void hk_index_fit(struct hk_index *idx)
 
 	if (slots < INDEX_HASH_MIN)
 		slots = INDEX_HASH_MIN;
-	/* a table more than 1/16 above a load of 0.8 is fitted to it */
+	/* a table more than 1/16 above a load of 0.8 is fitted to it; a
+	 * growth being filled is finished (no insert may come to do it) */
 	if (idx->n_slots > slots + slots / 16)
 		index_hash_resize(idx, slots);
+	else if (idx->old_slots)
+		index_hash_move_some(idx, idx->n_old_slots);
 	if (idx->heap_cap * sizeof(uint32_t) >= INDEX_MAP_MIN && idx->heap_cap > cap &&
 	    cap * sizeof(uint32_t) >= INDEX_MAP_MIN)
 		index_heap_resize(idx, cap);
@@ -553,6 +670,11 @@ void hk_index_foreach(const struct hk_index *idx, void (*cb)(struct hk_entry *e,
 {
 	for (size_t i = 0; i < idx->count; i++)
 		cb(index_rec(idx, idx->heap[i]), arg);
+}
+
+bool hk_index_growing(const struct hk_index *idx)
+{
+	return idx->old_slots != NULL;
 }
 
 uint32_t hk_index_id(const struct hk_index *idx, const struct hk_entry *e)

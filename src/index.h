@@ -236,4 +236,9 @@ int hk_entry_cmp(const struct hk_entry *a, const struct hk_entry *b);
  * For tests and statistics. */
 size_t hk_index_mapped(const struct hk_index *idx, size_t *chunks);
 
+/* Is a grown hash table still being filled from the old one (index.c,
+ * "growing in steps")? Meanwhile the old table's 4 bytes a slot are kept
+ * too, about 5 bytes an entry. For tests and statistics. */
+bool hk_index_growing(const struct hk_index *idx);
+
 #endif /* HK_INDEX_H */

@@ -43,6 +43,12 @@ struct index_chunk {
 struct hk_index {
 	uint32_t *slots;         /* hash table */
 	size_t n_slots;
+	/* While a grown table is filled (index.c, "growing in steps"): the
+	 * table before it, whose slots below old_next hold no entry any more;
+	 * its entries, the others, are also found there. NULL otherwise. */
+	uint32_t *old_slots;
+	size_t n_old_slots;
+	size_t old_next;
 	uint32_t *heap;          /* ids, min-heap by hk_entry_cmp */
 	size_t heap_cap;
 	size_t heap_ok;          /* heap[0..heap_ok) is in heap order; the rest

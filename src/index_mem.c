@@ -283,6 +283,9 @@ size_t hk_index_walk(const struct hk_index *idx, uint32_t *next, size_t max,
 size_t hk_index_mapped(const struct hk_index *idx, size_t *chunks)
 {
 	size_t bytes = index_arr_mapped(idx->n_slots) + index_arr_mapped(idx->heap_cap);
+
+	if (idx->old_slots)
+		bytes += index_arr_mapped(idx->n_old_slots);
 	size_t n = 0;
 
 	for (uint32_t c = 0; c < idx->n_chunks; c++) {
