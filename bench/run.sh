@@ -197,25 +197,18 @@ EOF
 	stop_hkd
 	rm -rf "$d"
 }
-churn_ideal_run() {
-	local root=$1
-	local d=$root/churn-ideal
+# churn_self_run ROOT MODE: the writer without a daemon; MODE self is the
+# ideal writer (it unlinks its own file i-MAX), floor hkb's floor cleaner
+# (a child process doing only what SPEC 7 asks per file: a statx of each
+# new name; per excess file renameat2 aside, statx, unlinkat; /proc/locks
+# read per 256): what it cannot keep below the limit no cleaner that
+# re-checks each file can, on this machine.
+churn_self_run() {
+	local root=$1 mode=$2
+	local d=$root/churn-$mode
 	rm -rf "$d"
 	mkdir -p "$d"
-	"$HKB" churn "$d" "$CHURN_N" "$CHURN_MAX" self "$CHURN_S" "$CHURN_RATE" "$CHURN_WATCH_MS"
-	rm -rf "$d"
-}
-# The floor: hkb's floor cleaner (a child process doing only what SPEC 7
-# asks per file: a statx of each new name; per excess file renameat2
-# aside, statx, unlinkat; /proc/locks read per 256) against the same
-# writer. What it cannot keep below the limit no cleaner that re-checks
-# each file can, on this machine.
-churn_floor_run() {
-	local root=$1
-	local d=$root/churn-floor
-	rm -rf "$d"
-	mkdir -p "$d"
-	"$HKB" churn "$d" "$CHURN_N" "$CHURN_MAX" floor "$CHURN_S" "$CHURN_RATE" "$CHURN_WATCH_MS"
+	"$HKB" churn "$d" "$CHURN_N" "$CHURN_MAX" "$mode" "$CHURN_S" "$CHURN_RATE" "$CHURN_WATCH_MS"
 	rm -rf "$d"
 }
 # churn_pair ROOT RUN: the daemon's run into a, the ideal writer's into b,
@@ -225,16 +218,16 @@ churn_pair() {
 	case $(($2 % 3)) in
 	1)
 		a=$(churn_daemon_run "$1" "$1/state-churn" d)
-		b=$(churn_ideal_run "$1")
-		f=$(churn_floor_run "$1") ;;
+		b=$(churn_self_run "$1" self)
+		f=$(churn_self_run "$1" floor) ;;
 	2)
-		b=$(churn_ideal_run "$1")
-		f=$(churn_floor_run "$1")
+		b=$(churn_self_run "$1" self)
+		f=$(churn_self_run "$1" floor)
 		a=$(churn_daemon_run "$1" "$1/state-churn" d) ;;
 	*)
-		f=$(churn_floor_run "$1")
+		f=$(churn_self_run "$1" floor)
 		a=$(churn_daemon_run "$1" "$1/state-churn" d)
-		b=$(churn_ideal_run "$1") ;;
+		b=$(churn_self_run "$1" self) ;;
 	esac
 }
 churn_record() {   # churn_record SCEN FS PREFIX LINE
