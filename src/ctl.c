@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -45,7 +46,7 @@
 #include "util.h"
 
 #define CTL_READ_CHUNK 65536
-/* Queries (ctl_heavy) answered in one loop iteration: for about this long;
+/* Queries (heavy ops, ctl_ops.c) answered in one loop iteration: for about this long;
  * the others wait for the next iteration, so that status, events and
  * timers are served between pages (20 audit readers each asking for a
  * 1,000-record page built 20 pages, 100 ms, in one iteration). */
@@ -75,6 +76,7 @@ struct ctl_client {
 	struct hk_ctl_pending *pending;   /* a deferred reply being waited for */
 	int64_t pending_id;     /* its request id */
 	bool held;              /* more input waits in the kernel until the reply is out */
+	bool in_urgent;         /* its fd is in ctl->urgent_ep (while reading) */
 	char *deferred;         /* a query waiting for a later loop iteration */
 	size_t deferred_len;
 	uint64_t deferred_seq;  /* its turn: the oldest goes first */
@@ -100,6 +102,11 @@ struct hk_ctl {
 	double user_idle_timeout;
 	ev_idle resume;         /* answers deferred queries (CTL_ITER_BUDGET_NS) */
 	uint64_t deferrals;     /* queries deferred so far (their turns) */
+	int urgent_ep;          /* epoll set: the listening socket and reading clients */
+	bool urgent;            /* hk_ctl_serve_urgent is answering */
+	bool in_request;        /* a request is being answered: no urgent serving (the
+				 * engine work it does is no safe point, and its
+				 * client's buffers are in use) */
 	unsigned iter;          /* the loop iteration iter_spent is of */
 	int64_t iter_spent;     /* ns spent on queries in it */
 };
@@ -129,6 +136,8 @@ static void ctl_client_free(struct ctl_client *c)
 	ctl->pending -= c->out_len + c->body_len;
 	free(c->body);
 	free(c->deferred);
+	if (c->in_urgent)
+		epoll_ctl(ctl->urgent_ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	hk_proto_decoder_fini(&c->dec);
 	free(c->in);
@@ -147,7 +156,7 @@ static double ctl_idle_timeout(const struct ctl_client *c)
 }
 
 /* Arm the one deadline that applies now (see the invariants). */
-static void ctl_client_arm(struct ctl_client *c)
+static void ctl_client_arm_watchers(struct ctl_client *c)
 {
 	struct ev_loop *loop = c->ctl->loop;
 	ev_tstamp deadline;
@@ -189,6 +198,21 @@ static void ctl_client_arm(struct ctl_client *c)
 		else
 			ev_io_start(loop, &c->rio);
 	}
+}
+
+/* The urgent set holds a client while it is read from, and only then: a
+ * client with a reply going out, a deferred query or a wait would make
+ * every look at the set (epoll reports a hangup whatever it is asked for)
+ * find something it must not serve. */
+static void ctl_client_arm(struct ctl_client *c)
+{
+	ctl_client_arm_watchers(c);
+	bool reading = ev_is_active(&c->rio);
+	if (reading == c->in_urgent)
+		return;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	if (epoll_ctl(c->ctl->urgent_ep, reading ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd, &ev) == 0)
+		c->in_urgent = reading;
 }
 
 /* Write what we can of c->out. Returns false when the client was freed. */
@@ -299,12 +323,18 @@ static bool ctl_budget_spent(struct hk_ctl *ctl)
 	return ctl->iter_spent >= CTL_ITER_BUDGET_NS;
 }
 
-/* Is the request a query whose answer can be large (a page of records, a
- * list)? Those take turns across loop iterations. */
-static bool ctl_heavy(const char *text, size_t len)
+/* Does the request wait for a later loop iteration? A query whose answer
+ * can be large (a page of records, a list) once this iteration's budget
+ * is spent: those take turns across iterations. And, while the engine is
+ * in the middle of long work (hk_ctl_serve_urgent), anything but the
+ * cheap read-only queries that may be answered there. */
+static bool ctl_defer(struct hk_ctl *ctl, const char *text, size_t len)
 {
+	if (!ctl->urgent && !ctl_budget_spent(ctl))
+		return false;
 	json_t *msg = json_loadb(text, len, 0, NULL);
-	bool r = ctl_op_heavy(json_string_value(json_object_get(msg, "op")));
+	const char *op = json_string_value(json_object_get(msg, "op"));
+	bool r = ctl->urgent ? !ctl_op_urgent(op) : ctl_op_heavy(op);
 	json_decref(msg);
 	return r;
 }
@@ -325,8 +355,11 @@ static bool ctl_client_request(struct ctl_client *c, char *text, size_t len)
 		return false;
 	}
 	struct hk_ctl_pending *pending = NULL;
+	bool was_in = ctl->in_request;
+	ctl->in_request = true;
 	ctl_handle_payload(ctl->ops, ctl->ops_ctx, &c->peer, ctl->fair, ev_now(ctl->loop),
 			   ctl_client_over(c), text, len, &frame, &flen, &pending, &c->pending_id);
+	ctl->in_request = was_in;
 	free(text);
 	ctl_budget_spent(ctl);
 	ctl->iter_spent += hk_time_mono_ns() - t0;
@@ -376,7 +409,7 @@ static bool ctl_client_process(struct ctl_client *c)
 		if (r == 1) {
 			size_t len = 0;
 			char *text = hk_proto_decoder_take(&c->dec, &len);
-			if (ctl_budget_spent(ctl) && ctl_heavy(text, len)) {
+			if (ctl_defer(ctl, text, len)) {
 				c->deferred = text;
 				c->deferred_len = len;
 				c->deferred_seq = ctl->deferrals++;
@@ -410,6 +443,8 @@ static void ctl_resume_cb(struct ev_loop *loop, ev_idle *w, int revents)
 		c->deferred = NULL;
 		if (ctl_client_request(c, text, c->deferred_len) && ctl_client_process(c))
 			ctl_client_arm(c);
+		/* a status call waits for one page at most, not for a budget of them */
+		hk_ctl_serve_urgent(ctl);
 	}
 }
 
@@ -495,11 +530,19 @@ static void ctl_refuse(int fd, int code, const char *message)
 	close(fd);
 }
 
+/* The listening socket is in the urgent set while it is accepted from. */
+static void ctl_urgent_listen(struct hk_ctl *ctl, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	epoll_ctl(ctl->urgent_ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, ctl->fd, &ev);
+}
+
 static void ctl_backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct hk_ctl *ctl = w->data;
 
 	ev_io_start(loop, &ctl->accept_w);
+	ctl_urgent_listen(ctl, true);
 }
 
 /* Take a slot for a new connection (fair.h) or refuse it: the error frame
@@ -545,6 +588,7 @@ static void ctl_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				/* out of descriptors: pause accepting instead of spinning */
 				log_warn("ctl", "%s: accept", ctl->path);
 				ev_io_stop(loop, &ctl->accept_w);
+				ctl_urgent_listen(ctl, false);
 				ev_timer_stop(loop, &ctl->backoff_w);
 				ev_timer_set(&ctl->backoff_w, HK_CTL_ACCEPT_BACKOFF, 0.0);
 				ev_timer_start(loop, &ctl->backoff_w);
@@ -702,6 +746,17 @@ int hk_ctl_create(struct ev_loop *loop, const char *path, mode_t mode, gid_t gid
 		goto fail;
 	}
 	ctl = hk_xcalloc(1, sizeof(*ctl));
+	ctl->urgent_ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
+	if (ctl->urgent_ep < 0 || epoll_ctl(ctl->urgent_ep, EPOLL_CTL_ADD, fd, &lev) < 0) {
+		r = -errno;
+		*cause = hk_xasprintf("%s: epoll: %s", path, strerror(errno));
+		unlink(path);
+		if (ctl->urgent_ep >= 0)
+			close(ctl->urgent_ep);
+		free(ctl);
+		goto fail;
+	}
 	ctl->loop = loop;
 	ctl->fd = fd;
 	ctl->path = hk_xstrdup(path);
@@ -741,6 +796,7 @@ void hk_ctl_free(struct hk_ctl *ctl)
 	ev_io_stop(ctl->loop, &ctl->accept_w);
 	ev_timer_stop(ctl->loop, &ctl->backoff_w);
 	ev_idle_stop(ctl->loop, &ctl->resume);
+	close(ctl->urgent_ep);
 	close(ctl->fd);
 	if (lstat(ctl->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == ctl->dev &&
 	    st.st_ino == ctl->ino)
@@ -766,4 +822,33 @@ void hk_ctl_set_user_idle_timeout(struct hk_ctl *ctl, double idle_timeout)
 size_t hk_ctl_clients(const struct hk_ctl *ctl)
 {
 	return ctl->n_clients;
+}
+
+int hk_ctl_urgent_fd(const struct hk_ctl *ctl)
+{
+	return ctl->urgent_ep;
+}
+
+void hk_ctl_serve_urgent(struct hk_ctl *ctl)
+{
+	struct epoll_event evs[HK_CTL_MAX_CLIENTS + 1];
+
+	if (ctl->urgent || ctl->in_request)
+		return;   /* never from inside itself, nor from inside a request */
+	int n = epoll_wait(ctl->urgent_ep, evs, (int)HK_ARRAY_SIZE(evs), 0);
+	if (n <= 0)
+		return;
+	ctl->urgent = true;
+	for (int i = 0; i < n; i++) {
+		struct ctl_client *c = evs[i].data.ptr;
+		/* each client is in evs once, and only a client's own callback
+		 * frees it: the others stay valid */
+		if (!c) {
+			if (ev_is_active(&ctl->accept_w))   /* not while backing off */
+				ctl_accept_cb(ctl->loop, &ctl->accept_w, EV_READ);
+		} else if (ev_is_active(&c->rio)) {
+			ctl_client_read_cb(ctl->loop, &c->rio, EV_READ);
+		}
+	}
+	ctl->urgent = false;
 }

@@ -293,4 +293,16 @@ void hk_ctl_set_user_idle_timeout(struct hk_ctl *ctl, double idle_timeout);
 /* Number of connected clients (for status and tests). */
 size_t hk_ctl_clients(const struct hk_ctl *ctl);
 
+/* Serving clients from inside long work. The engine's deletion batches,
+ * event backlogs and refreshes can hold the loop thread for tens of ms
+ * (under a flat-out writer, every unlink may sleep on the directory's
+ * lock for milliseconds). At safe points of that work (between batches,
+ * between the files of a batch) the engine asks: is the fd
+ * readable (a connection or a request waiting)? Then
+ * hk_ctl_serve_urgent accepts and reads, answers the requests that may
+ * be answered there (status, metrics: in-memory state only), and defers
+ * every other one to the loop, as it would be served anyway. */
+int hk_ctl_urgent_fd(const struct hk_ctl *ctl);
+void hk_ctl_serve_urgent(struct hk_ctl *ctl);
+
 #endif /* HK_CTL_H */

@@ -76,6 +76,8 @@ void ctl_reply_encode(int64_t id, struct hk_ctl_reply *reply, char **frame, size
 /* Is op (a request's "op") a query whose answer can be large, to be
  * answered within the per-iteration budget (ctl_ops.c's table)? */
 bool ctl_op_heavy(const char *op);
+/* May op be answered while the engine is in the middle of long work? */
+bool ctl_op_urgent(const char *op);
 void ctl_handle_payload(const struct hk_ctl_ops *ops, void *ops_ctx, const struct hk_ctl_peer *peer,
 			struct hk_fair *fair, double now, bool busy, const char *text, size_t len,
 			char **frame, size_t *frame_len, struct hk_ctl_pending **pending,

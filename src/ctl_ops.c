@@ -456,48 +456,62 @@ static void ctl_op_version(const struct hk_ctl_ops *ops, void *ctx, const struct
 /* The dispatch table. needs_write: the op may change state; its failures
  * are logged too. heavy: a query whose answer can be large (a page of
  * records, a list): such queries take turns across loop iterations
- * (ctl.c's budget). ops_offset: the vtable slot that must be set (or
- * SIZE_MAX). */
+ * (ctl.c's budget). urgent: a cheap read-only query of in-memory state
+ * that may be answered while the engine is in the middle of long work
+ * (hk_ctl_serve_urgent: between deletion batches, between the files of
+ * a batch); it must not touch the store,
+ * whose write transaction may be open. ops_offset: the vtable slot that
+ * must be set (or SIZE_MAX). */
 static const struct ctl_handle {
 	const char *op;
 	ctl_handler_fn handler;
 	bool needs_write;
 	bool heavy;
+	bool urgent;
 	size_t ops_offset;
 } ctl_handles[] = {
 #define CTL_OP(o) offsetof(struct hk_ctl_ops, o)
-	{ "register_cleanup", ctl_op_register, true, false, CTL_OP(register_cleanup) },
-	{ "update_cleanup_config", ctl_op_update, true, false, CTL_OP(update_cleanup_config) },
-	{ "remove_cleanup_config", ctl_op_remove, true, false, CTL_OP(remove_cleanup_config) },
-	{ "get_cleanup_configs", ctl_op_list, false, true, CTL_OP(get_cleanup_configs) },
-	{ "run_cleanup", ctl_op_run, true, false, CTL_OP(run_cleanup) },
-	{ "status", ctl_op_status, false, false, CTL_OP(status) },
-	{ "explain", ctl_op_explain, false, true, CTL_OP(explain) },
-	{ "audit", ctl_op_audit, false, true, CTL_OP(audit) },
-	{ "jobs", ctl_op_jobs, false, true, CTL_OP(jobs) },
-	{ "wait_job", ctl_op_wait_job, false, false, CTL_OP(wait_job) },
-	{ "reload", ctl_op_reload, true, false, CTL_OP(reload) },
-	{ "metrics", ctl_op_metrics, false, false, CTL_OP(metrics) },
-	{ "version", ctl_op_version, false, false, SIZE_MAX },
+	{ "register_cleanup", ctl_op_register, true, false, false, CTL_OP(register_cleanup) },
+	{ "update_cleanup_config", ctl_op_update, true, false, false, CTL_OP(update_cleanup_config) },
+	{ "remove_cleanup_config", ctl_op_remove, true, false, false, CTL_OP(remove_cleanup_config) },
+	{ "get_cleanup_configs", ctl_op_list, false, true, false, CTL_OP(get_cleanup_configs) },
+	{ "run_cleanup", ctl_op_run, true, false, false, CTL_OP(run_cleanup) },
+	{ "status", ctl_op_status, false, false, true, CTL_OP(status) },
+	{ "explain", ctl_op_explain, false, true, false, CTL_OP(explain) },
+	{ "audit", ctl_op_audit, false, true, false, CTL_OP(audit) },
+	{ "jobs", ctl_op_jobs, false, true, false, CTL_OP(jobs) },
+	{ "wait_job", ctl_op_wait_job, false, false, false, CTL_OP(wait_job) },
+	{ "reload", ctl_op_reload, true, false, false, CTL_OP(reload) },
+	{ "metrics", ctl_op_metrics, false, false, true, CTL_OP(metrics) },
+	{ "version", ctl_op_version, false, false, false, SIZE_MAX },
 #undef CTL_OP
 };
 
-bool ctl_op_heavy(const char *op)
+static const struct ctl_handle *ctl_handle_of(const char *op)
 {
 	for (size_t i = 0; op && i < HK_ARRAY_SIZE(ctl_handles); i++)
 		if (strcmp(op, ctl_handles[i].op) == 0)
-			return ctl_handles[i].heavy;
-	return false;
+			return &ctl_handles[i];
+	return NULL;
+}
+
+bool ctl_op_heavy(const char *op)
+{
+	const struct ctl_handle *h = ctl_handle_of(op);
+	return h && h->heavy;
+}
+
+bool ctl_op_urgent(const char *op)
+{
+	const struct ctl_handle *h = ctl_handle_of(op);
+	return h && h->urgent;
 }
 
 void hk_ctl_dispatch(const struct hk_ctl_ops *ops, void *ops_ctx, const struct hk_ctl_request *req,
 		     struct hk_ctl_reply *reply)
 {
-	const struct ctl_handle *h = NULL;
+	const struct ctl_handle *h = ctl_handle_of(req->op);
 
-	for (size_t i = 0; i < HK_ARRAY_SIZE(ctl_handles); i++)
-		if (strcmp(req->op, ctl_handles[i].op) == 0)
-			h = &ctl_handles[i];
 	if (!h) {
 		hk_ctl_reply_set_error(reply, HK_EPROTO, "unknown operation '%s'", req->op);
 		return;

@@ -402,6 +402,11 @@ static void daemon_raise_nofile(void)
 	}
 }
 
+static void daemon_serve_urgent(void *ctl)
+{
+	hk_ctl_serve_urgent(ctl);
+}
+
 /* The control socket: $HOUSEKEEPER_SOCKET, else [daemon] control_socket,
  * else <state dir>/housekeeper.sock when -S was given, else the default
  * under $runstatedir. Mode 0660, group control_group. */
@@ -429,6 +434,9 @@ static int daemon_start_ctl(struct daemon_state *st)
 			      &cause);
 	if (r < 0)
 		log_errx("ctl", "%s", cause ? cause : hk_strerror(r));
+	else   /* status is answered from inside the engine's long work too */
+		hk_engine_set_yield(st->engine, hk_ctl_urgent_fd(st->ctl), daemon_serve_urgent,
+				    st->ctl);
 	free(cause);
 	free(owned);
 	return r;
@@ -509,6 +517,8 @@ static int daemon_run(const struct daemon_opts *opts, struct hk_config *cfg)
 	ev_run(st.loop, 0);
 	rc = 0;
 out:
+	if (st.engine)   /* the control socket goes before the engine */
+		hk_engine_set_yield(st.engine, -1, NULL, NULL);
 	/* a cold index still being stored: finish, so the next start is warm */
 	while (st.engine && st.store && hk_engine_persist_step(st.engine, 65536))
 		hk_store_flush(st.store);

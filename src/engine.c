@@ -171,8 +171,21 @@ static void eng_reapers_configure(struct hk_engine *eng, const struct hk_config 
 	eng->reap_threads = (unsigned)want;
 }
 
+static void eng_apply(struct hk_engine *eng, const struct hk_config *cfg,
+		      struct hk_registration *const *api, size_t n_api);
+
+/* Nobody is served from inside the engine (engine_yield.c) while its
+ * registrations are being replaced: they are not whole until the end. */
 void hk_engine_apply(struct hk_engine *eng, const struct hk_config *cfg,
 		     struct hk_registration *const *api, size_t n_api)
+{
+	eng->yield_held++;
+	eng_apply(eng, cfg, api, n_api);
+	eng->yield_held--;
+}
+
+static void eng_apply(struct hk_engine *eng, const struct hk_config *cfg,
+		      struct hk_registration *const *api, size_t n_api)
 {
 	eng_reapers_configure(eng, cfg);
 	if (eng->clock_paused) {

@@ -178,6 +178,12 @@ void hk_engine_set_event_report(struct hk_engine *eng, struct hk_report *rep);
  * intent then stays open for a later start). Any other name with the
  * private prefix is left alone. */
 void hk_engine_set_leftovers(struct hk_engine *eng, struct hk_reap_leftover *los, size_t n);
+/* Whom the engine serves from inside long work (engine_yield.c): when
+ * fd is readable at a safe point (between deletion batches, between the
+ * files of a batch), serve(ctx) is called on the loop thread with the
+ * daemon's identity; it must only read the engine's state. fd < 0:
+ * nobody. */
+void hk_engine_set_yield(struct hk_engine *eng, int fd, void (*serve)(void *ctx), void *ctx);
 /* The control socket in use (path copied): like the state directory, the
  * reports and the metrics textfile, never indexed nor deleted. */
 void hk_engine_set_socket(struct hk_engine *eng, const char *path);

@@ -463,7 +463,8 @@ static long eng_reap_chunk(struct eng_reg *reg, struct eng_run *run, struct hk_r
 	 * before its files are renamed aside (NULL: each file is opened and
 	 * its locks probed instead, reap.c) */
 	struct hk_locks *locks = n_jobs ? hk_locks_read() : NULL;
-	hk_reap_many(reg->eng->reapers, jobs, n_jobs, locks, run->dry_run, reg->cred);
+	hk_reap_many(reg->eng->reapers, jobs, n_jobs, locks, run->dry_run, reg->cred,
+		     eng_reap_wait(reg->eng));
 	hk_locks_free(locks);
 	long changed = 0;
 	const struct hk_reap_result left = { .outcome = HK_REAP_GONE };
@@ -539,6 +540,7 @@ long eng_reap_batch(struct eng_reg *reg, struct eng_run *run, struct hk_report_r
 		 * out of the kernel queue now, so that a run of any length
 		 * never overflows it with its own events (watch.c: held) */
 		hk_watch_drain(reg->eng->watch);
+		eng_yield(reg->eng);
 	}
 	if (n >= ENG_REAP_BATCH_MIN && !run->dry_run) {
 		int64_t per = (hk_time_mono_ns() - t0) / (int64_t)n;
@@ -690,6 +692,7 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 		if (c < 0)
 			break;
 		changed += c;
+		eng_yield(reg->eng);
 		if (changed > ENG_CHANGED_RETRIES) {
 			log_warnx("reap", "%s: files keep changing under us; retrying later",
 				  reg->conf->directory);

@@ -59,6 +59,8 @@
 						  * of a flat-out writer's files took ~50 ms */
 #define ENG_RETRY_MIN 5.0          /* seconds before a failed deletion is retried */
 #define ENG_RETRY_MAX 300.0
+#define ENG_REFRESH_MAX 256        /* names waiting for their statx, at most */
+#define ENG_YIELD_NS (1000 * 1000)   /* looks at the yield fd at most this often */
 #define ENG_FD_RESERVE 128         /* fds never used for directories */
 #define ENG_FD_SHARE_USER 4        /* a non-root owner's directories: at most 1/4 of
 				    * the budget; */
@@ -219,6 +221,11 @@ struct hk_engine {
 	bool audit_failing;               /* intents cannot be written: no deletion */
 	bool no_index_store;              /* the index is not persisted (benchmarks) */
 	struct hk_reap_pool *reapers;     /* deletion threads (reap_pool.c) */
+	void (*yield_serve)(void *ctx);   /* engine_yield.c; NULL: none */
+	void *yield_ctx;
+	struct hk_reap_wait reap_wait;    /* ... its fd, for the reaping threads' caller */
+	int64_t yield_next_ns;            /* monotonic: the next look at the fd */
+	unsigned yield_held;              /* > 0: the state is not whole, nobody is served */
 	int64_t reap_file_ns;             /* one file's deletion, intents apart: a moving
 					   * average that sizes the event path's batches */
 	unsigned reap_threads;            /* ... counting the engine's own */
@@ -377,6 +384,10 @@ bool eng_entry_gone_in_run(const struct eng_reg *reg, const struct eng_run *run,
 			   const struct hk_entry *e);
 struct hk_report_file;
 struct hk_report_file *eng_report_slot(struct eng_run *run);
+
+/* engine_yield.c */
+void eng_yield(struct hk_engine *eng);
+const struct hk_reap_wait *eng_reap_wait(const struct hk_engine *eng);
 
 /* engine_fail.c */
 void eng_fail(struct hk_engine *eng, enum hk_failure cls, const char *reg_id,

@@ -92,8 +92,9 @@ void hk_reap_file(int dir_fd, const char *name, const struct hk_reap_expect *exp
 
 /* A batch of deletions run on several threads (reap_pool.c). Each job is
  * one hk_reap_file call; the results are in res when hk_reap_many
- * returns. The caller's thread takes part; nothing but the jobs' syscalls
- * runs on the others. */
+ * returns. The caller's thread takes part (and, given a struct
+ * hk_reap_wait, serves its fd between two of its jobs); nothing but the
+ * jobs' syscalls runs on the others. */
 struct hk_reap_job {
 	int dir_fd;
 	const char *name;
@@ -101,6 +102,14 @@ struct hk_reap_job {
 	struct hk_reap_result res;
 };
 struct hk_reap_pool;
+/* While a batch is deleted, the caller looks at fd between two of its
+ * jobs (at most every millisecond) and, when it is readable, calls
+ * serve(ctx), with its own identity (not the owner's of the jobs). */
+struct hk_reap_wait {
+	int fd;
+	void (*serve)(void *ctx);
+	void *ctx;
+};
 
 /* threads counts the caller: 1 (or a NULL pool) reaps on the caller alone. */
 struct hk_reap_pool *hk_reap_pool_new(unsigned threads);
@@ -108,9 +117,10 @@ struct hk_reap_pool *hk_reap_pool_new(unsigned threads);
  * own) on whichever thread takes it (cred.h); when the caller cannot take
  * that identity, every job fails with its error and nothing is touched.
  * locks: the batch's lock set, as for hk_reap_file (borrowed for the
- * call). */
+ * call). wait: NULL, or what the caller serves meanwhile. */
 void hk_reap_many(struct hk_reap_pool *pool, struct hk_reap_job *jobs, size_t n,
-		  const struct hk_locks *locks, bool dry_run, const struct hk_cred *cred);
+		  const struct hk_locks *locks, bool dry_run, const struct hk_cred *cred,
+		  const struct hk_reap_wait *wait);
 void hk_reap_pool_free(struct hk_reap_pool *pool);
 
 #endif /* HK_REAP_H */

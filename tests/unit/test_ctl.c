@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1067,6 +1068,79 @@ static void test_socket(void **state)
 }
 
 
+/* Serving from inside the engine's long work (hk_ctl_serve_urgent): without
+ * a turn of the loop, a new connection is accepted and its status or
+ * metrics request answered; anything else (a reload, a page of the audit
+ * trail) waits for the loop, which then answers it. The urgent fd is
+ * readable only while something waits that may be served there. */
+static bool urgent_readable(const struct hk_ctl *ctl)
+{
+	struct pollfd p = { .fd = hk_ctl_urgent_fd(ctl), .events = POLLIN };
+	return poll(&p, 1, 0) == 1;
+}
+
+static void test_socket_urgent(void **state)
+{
+	struct fx *fx = *state;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct hk_ctl *ctl = NULL;
+	char *path = hk_xasprintf("%s/urgent.sock", fx->tmp);
+	char *cause = NULL;
+	struct conn a = { 0 }, b = { 0 };
+	json_t *r;
+
+	assert_int_equal(hk_ctl_create(loop, path, 0660, (gid_t)-1, &fake_ops, &fx->fake, &ctl, &cause), 0);
+	assert_false(urgent_readable(ctl));
+	a.fd = conn_open(path);
+	conn_send_json(&a, "{\"v\":1,\"id\":1,\"op\":\"status\"}");
+	assert_true(urgent_readable(ctl));
+	hk_ctl_serve_urgent(ctl);
+	assert_string_equal(fx->fake.last_op, "status");
+	assert_true(conn_ready(&a));
+	r = conn_response(loop, &a);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	conn_send_json(&a, "{\"v\":1,\"id\":2,\"op\":\"metrics\"}");
+	hk_ctl_serve_urgent(ctl);
+	assert_string_equal(fx->fake.last_op, "metrics");
+	r = conn_response(loop, &a);
+	json_decref(r);
+
+	/* a reload and an audit page: read, not done, until the loop runs */
+	int calls = fx->fake.calls;
+	conn_send_json(&a, "{\"v\":1,\"id\":3,\"op\":\"reload\"}");
+	b.fd = conn_open(path);
+	conn_send_json(&b, "{\"v\":1,\"id\":4,\"op\":\"audit\"}");
+	hk_ctl_serve_urgent(ctl);
+	hk_ctl_serve_urgent(ctl);
+	assert_int_equal(fx->fake.calls, calls);
+	assert_string_equal(fx->fake.last_op, "metrics");
+	assert_false(conn_ready(&a));
+	assert_false(conn_ready(&b));
+	/* both wait for the loop: nothing more to serve, so no busy looking */
+	assert_false(urgent_readable(ctl));
+	r = conn_response(loop, &a);
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), 3);
+	assert_int_equal(fx->fake.calls, calls + 1);
+	json_decref(r);
+	r = conn_response(loop, &b);
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), 4);
+	assert_string_equal(fx->fake.last_op, "audit");
+	json_decref(r);
+
+	/* a client that hangs up is dropped from the set, not served forever */
+	close(b.fd);
+	assert_true(urgent_readable(ctl));
+	hk_ctl_serve_urgent(ctl);
+	assert_int_equal(hk_ctl_clients(ctl), 1);
+	assert_false(urgent_readable(ctl));
+
+	close(a.fd);
+	hk_ctl_free(ctl);
+	ev_loop_destroy(loop);
+	free(path);
+}
+
 /* Deferred replies ------------------------------------------------------------------ */
 
 static void test_deferred_reply(void **state)
@@ -1638,6 +1712,14 @@ static void test_heavy_ops(void **state)
 	assert_false(ctl_op_heavy("run_cleanup"));
 	assert_false(ctl_op_heavy("nosuch"));
 	assert_false(ctl_op_heavy(NULL));
+	/* answered from inside long work: in-memory reads only */
+	assert_true(ctl_op_urgent("status"));
+	assert_true(ctl_op_urgent("metrics"));
+	assert_false(ctl_op_urgent("audit"));
+	assert_false(ctl_op_urgent("reload"));
+	assert_false(ctl_op_urgent("run_cleanup"));
+	assert_false(ctl_op_urgent("register_cleanup"));
+	assert_false(ctl_op_urgent(NULL));
 }
 
 int main(void)
@@ -1654,6 +1736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_audit_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_ownership, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handle_payload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_urgent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_job_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_waiting_client, setup, teardown),

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -233,7 +234,8 @@ static struct hk_locks *locks_of_dir(const struct fixture *f)
 /* Every job through one pool (none: threads == 0), in batches of batch
  * files like the engine's, the pool reused; with a lock set read per batch
  * as the engine does (use_set), or the per-file check. */
-static void run_with(unsigned threads, bool dry_run, size_t batch, bool use_set)
+static void run_with_wait(unsigned threads, bool dry_run, size_t batch, bool use_set,
+			  const struct hk_reap_wait *wait)
 {
 	struct fixture *f = fixture_new();
 	struct hk_reap_pool *pool = threads ? hk_reap_pool_new(threads) : NULL;
@@ -242,12 +244,17 @@ static void run_with(unsigned threads, bool dry_run, size_t batch, bool use_set)
 		struct hk_locks *locks = use_set ? locks_of_dir(f) : NULL;
 		if (use_set)
 			assert_non_null(locks);
-		hk_reap_many(pool, f->jobs + at, n, locks, dry_run, NULL);
+		hk_reap_many(pool, f->jobs + at, n, locks, dry_run, NULL, wait);
 		hk_locks_free(locks);
 	}
 	check_outcomes(f, dry_run);
 	hk_reap_pool_free(pool);
 	fixture_free(f);
+}
+
+static void run_with(unsigned threads, bool dry_run, size_t batch, bool use_set)
+{
+	run_with_wait(threads, dry_run, batch, use_set, NULL);
 }
 
 static void run_with_threads(unsigned threads, bool dry_run, size_t batch)
@@ -258,16 +265,14 @@ static void run_with_threads(unsigned threads, bool dry_run, size_t batch)
 /* Jobs run with an owner's identity on every thread: as the unprivileged
  * user "nobody" (uid 65534) nothing in root's private directory can be
  * deleted, whichever thread takes the job; afterwards every thread is back
- * at the daemon's identity and the same jobs delete. Needs root. */
-static void test_owner_identity(void **state)
+ * at the daemon's identity and the same jobs delete. Needs root (the
+ * callers skip otherwise). */
+static void run_as_nobody(unsigned threads, const struct hk_reap_wait *wait)
 {
-	(void)state;
-	if (geteuid() != 0)
-		skip();
 	struct fixture *f = fixture_new();
 	struct hk_cred *nobody = hk_cred_for_uid(65534);
 	assert_non_null(nobody);
-	struct hk_reap_pool *pool = hk_reap_pool_new(4);
+	struct hk_reap_pool *pool = hk_reap_pool_new(threads);
 	size_t plain[64], n = 0;
 	for (size_t i = 0; i < N_FILES && n < 64; i++)
 		if (kind_of(i) == K_PLAIN)
@@ -275,7 +280,7 @@ static void test_owner_identity(void **state)
 	struct hk_reap_job jobs[64];
 	for (size_t k = 0; k < n; k++)
 		jobs[k] = f->jobs[plain[k]];
-	hk_reap_many(pool, jobs, n, NULL, false, nobody);
+	hk_reap_many(pool, jobs, n, NULL, false, nobody, wait);
 	assert_null(hk_cred_current());
 	for (size_t k = 0; k < n; k++) {
 		assert_int_equal(jobs[k].res.outcome, HK_REAP_FAILED);
@@ -284,12 +289,75 @@ static void test_owner_identity(void **state)
 	}
 	for (size_t k = 0; k < n; k++)
 		jobs[k] = f->jobs[plain[k]];
-	hk_reap_many(pool, jobs, n, NULL, false, NULL);
+	hk_reap_many(pool, jobs, n, NULL, false, NULL, wait);
 	for (size_t k = 0; k < n; k++)
 		assert_int_equal(jobs[k].res.outcome, HK_REAP_DELETED);
 	hk_reap_pool_free(pool);
 	hk_cred_free(nobody);
 	fixture_free(f);
+}
+
+static void test_owner_identity(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	run_as_nobody(4, NULL);
+}
+
+/* A caller that serves others meanwhile (struct hk_reap_wait): its fd is
+ * readable when the batch starts, so serve runs on the caller's thread
+ * between two of its jobs, with the caller's own identity; the outcomes
+ * are those of every other way. */
+struct serve_seen {
+	int fd;
+	unsigned calls;
+	bool as_owner;      /* serve ran with another identity than the daemon's */
+};
+
+static void serve_count(void *arg)
+{
+	struct serve_seen *seen = arg;
+	eventfd_t v;
+	seen->calls++;
+	if (hk_cred_current())
+		seen->as_owner = true;
+	(void)eventfd_read(seen->fd, &v);
+}
+
+static void run_serving(unsigned threads, bool dry_run)
+{
+	struct serve_seen seen = { .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+	struct hk_reap_wait wait = { .fd = seen.fd, .serve = serve_count, .ctx = &seen };
+	assert_true(seen.fd >= 0);
+	assert_int_equal(eventfd_write(seen.fd, 1), 0);
+	run_with_wait(threads, dry_run, 64, true, &wait);
+	assert_int_equal(seen.calls, 1);
+	assert_false(seen.as_owner);
+	close(seen.fd);
+}
+
+static void test_serving_caller(void **state)
+{
+	(void)state;
+	run_serving(1, false);   /* the caller alone */
+	run_serving(0, true);    /* no pool */
+}
+
+/* The caller serves as itself and goes on as the owner: as "nobody", the
+ * jobs after the serving still delete nothing of root's. */
+static void test_serving_caller_identity(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	struct serve_seen seen = { .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
+	struct hk_reap_wait wait = { .fd = seen.fd, .serve = serve_count, .ctx = &seen };
+	assert_int_equal(eventfd_write(seen.fd, 1), 0);
+	run_as_nobody(1, &wait);   /* the caller takes every job */
+	assert_int_equal(seen.calls, 1);
+	assert_false(seen.as_owner);
+	close(seen.fd);
 }
 
 static void test_no_pool(void **state)
@@ -427,6 +495,8 @@ int main(void)
 		cmocka_unit_test(test_per_file_check_dry_run),
 		cmocka_unit_test(test_unused_pool),
 		cmocka_unit_test(test_owner_identity),
+		cmocka_unit_test(test_serving_caller),
+		cmocka_unit_test(test_serving_caller_identity),
 		cmocka_unit_test(test_skip_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
