@@ -22,6 +22,7 @@
  */
 #include "autoconfig.h"
 
+#include <dirent.h>
 #include <ev.h>
 #include <sched.h>
 #include <stdio.h>
@@ -248,6 +249,19 @@ static void eng_apply(struct hk_engine *eng, const struct hk_config *cfg,
 	}
 }
 
+/* How many descriptors the process has open (0 when /proc is not there). */
+static rlim_t eng_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	rlim_t n = 0;
+	if (!d)
+		return 0;
+	for (struct dirent *de; (de = readdir(d));)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n > 0 ? n - 1 : 0;   /* not the one reading it */
+}
+
 struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config *cfg,
 				   struct hk_store *store, unsigned flags)
 {
@@ -258,7 +272,13 @@ struct hk_engine *hk_engine_create(struct ev_loop *loop, const struct hk_config 
 	struct rlimit rl;
 	rlim_t limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
 	rlim_t reserve = limit / 2 < ENG_FD_RESERVE ? limit / 2 : ENG_FD_RESERVE;
-	eng->fd_budget = limit == RLIM_INFINITY ? SIZE_MAX : (size_t)(limit - reserve);
+	/* the reserve is for what the daemon opens while it runs (clients,
+	 * deletions, reports, the lock set): the descriptors already open
+	 * (the store, the loop, the log) come off the budget first */
+	rlim_t open_now = eng_open_fds();
+	if (open_now > limit - reserve)
+		open_now = limit - reserve;
+	eng->fd_budget = limit == RLIM_INFINITY ? SIZE_MAX : (size_t)(limit - reserve - open_now);
 	/* each directory is an fd and an inotify watch: users' shares are
 	 * taken of whichever runs out first */
 	eng->user_dirs_budget = eng->fd_budget;
