@@ -58,8 +58,8 @@
 #define REAP_UTIL_LOW 70
 #define REAP_UTIL_HIGH 90
 #define REAP_PROBE_MIN_NS (20 * 1000000LL)    /* before trying one more worker */
-#define REAP_SERVE_NS (1000000LL)             /* between two looks at the caller's fd */
 #define REAP_PROBE_MAX_NS (640 * 1000000LL)
+#define REAP_SERVE_NS (1000000LL)             /* between two looks at the caller's fd */
 
 struct hk_reap_pool {
 	unsigned want_workers;      /* threads besides the caller */
