@@ -692,7 +692,6 @@ void eng_reg_enforce(struct eng_reg *reg, struct eng_run *run)
 		if (c < 0)
 			break;
 		changed += c;
-		eng_yield(reg->eng);
 		if (changed > ENG_CHANGED_RETRIES) {
 			log_warnx("reap", "%s: files keep changing under us; retrying later",
 				  reg->conf->directory);

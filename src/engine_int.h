@@ -221,9 +221,8 @@ struct hk_engine {
 	bool audit_failing;               /* intents cannot be written: no deletion */
 	bool no_index_store;              /* the index is not persisted (benchmarks) */
 	struct hk_reap_pool *reapers;     /* deletion threads (reap_pool.c) */
-	void (*yield_serve)(void *ctx);   /* engine_yield.c; NULL: none */
-	void *yield_ctx;
-	struct hk_reap_wait reap_wait;    /* ... its fd, for the reaping threads' caller */
+	struct hk_reap_wait yield;        /* whom long work serves (engine_yield.c; serve
+					   * NULL: nobody) */
 	int64_t yield_next_ns;            /* monotonic: the next look at the fd */
 	unsigned yield_held;              /* > 0: the state is not whole, nobody is served */
 	int64_t reap_file_ns;             /* one file's deletion, intents apart: a moving

@@ -25,37 +25,35 @@
 
 /* The serving runs with the daemon's own identity (a status call never
  * acts as the registration's owner whose files are being deleted), and
- * gives back the one it interrupted. */
-static void eng_serve(void *arg)
+ * gives back the one it interrupted. The reaping pool does the same for
+ * the serving between its caller's files (reap_pool.c). */
+static void eng_serve(struct hk_engine *eng)
 {
-	struct hk_engine *eng = arg;
 	const struct hk_cred *prev;
 	if (hk_cred_use(NULL, &prev) == 0)
-		eng->yield_serve(eng->yield_ctx);
+		eng->yield.serve(eng->yield.ctx);
 	hk_cred_use(prev, NULL);
 }
 
 void hk_engine_set_yield(struct hk_engine *eng, int fd, void (*serve)(void *ctx), void *ctx)
 {
-	eng->yield_serve = fd >= 0 ? serve : NULL;
-	eng->yield_ctx = ctx;
-	eng->reap_wait = (struct hk_reap_wait){ .fd = fd, .serve = eng_serve, .ctx = eng };
+	eng->yield = (struct hk_reap_wait){ .fd = fd, .serve = fd >= 0 ? serve : NULL, .ctx = ctx };
 }
 
 const struct hk_reap_wait *eng_reap_wait(const struct hk_engine *eng)
 {
-	return eng->yield_serve && !eng->yield_held ? &eng->reap_wait : NULL;
+	return eng->yield.serve && !eng->yield_held ? &eng->yield : NULL;
 }
 
 void eng_yield(struct hk_engine *eng)
 {
-	if (!eng->yield_serve || eng->yield_held)
+	if (!eng_reap_wait(eng))
 		return;
 	int64_t now = hk_time_mono_ns();
 	if (now < eng->yield_next_ns)
 		return;
 	eng->yield_next_ns = now + ENG_YIELD_NS;
-	struct pollfd p = { .fd = eng->reap_wait.fd, .events = POLLIN };
+	struct pollfd p = { .fd = eng->yield.fd, .events = POLLIN };
 	if (poll(&p, 1, 0) == 1)
 		eng_serve(eng);
 }
