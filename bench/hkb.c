@@ -15,12 +15,14 @@
  *                                    fstatat(AT_SYMLINK_NOFOLLOW), recursive;
  *                                    prints the number of regular files
  *   hkb count DIR                    entries in DIR (getdents64, no stat)
- *   hkb sweepfloor DIR SECS          the floor of a SPEC 7 sweep: getdents64,
+ *   hkb sweepfloor DIR SECS [THREADS] the floor of a SPEC 7 sweep: getdents64,
  *                                    statx of each name; each regular file
  *                                    older than SECS renamed aside
  *                                    (renameat2 NOREPLACE), statx checked
  *                                    against the first, unlinkat; /proc/locks
- *                                    read per 256; one directory, one thread
+ *                                    read per 256; one directory; each
+ *                                    getdents buffer's names shared out over
+ *                                    THREADS threads (default 1)
  *   hkb churn DIR N MAX MODE [SECS [RATE [WATCH_MS]]]   (SECS 0: N files, no time bound)
  *                                    writer creating N small files as fast as
  *                                    it can (or RATE files/s); MODE self = the ideal writer that
@@ -31,7 +33,11 @@
  *                                    and nothing else (inotify, a statx of each
  *                                    new name, per excess file renameat2 aside,
  *                                    statx, unlinkat; /proc/locks read per 256)
- *                                    with no index, store, audit or log.
+ *                                    with no index, store, audit or log;
+ *                                    MODE rawfloor = to a cleaner that only
+ *                                    unlinks each excess name as inotify
+ *                                    reports it (no statx, rename or lock
+ *                                    set): the floor of any cleaner.
  *                                    A sampler thread counts entries with
  *                                    getdents64 every ~10 ms; a watcher thread
  *                                    reads inotify IN_CREATE/IN_DELETE and
@@ -75,6 +81,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -317,11 +324,52 @@ static void floor_read_locks(void)
 	close(fd);
 }
 
+/* One thread's share of a getdents buffer's names (every THREADS-th). */
+struct sweep_part {
+	int dfd;
+	int64_t cutoff;
+	char (*names)[256];
+	size_t n, first, step;
+	unsigned long deleted, kept;
+};
+
+static void *sweep_part_run(void *arg)
+{
+	struct sweep_part *p = arg;
+	for (size_t i = p->first; i < p->n; i += p->step) {
+		struct statx a, b;
+		if (statx(p->dfd, p->names[i], AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &a) < 0 ||
+		    !S_ISREG(a.stx_mode) || a.stx_mtime.tv_sec >= p->cutoff) {
+			p->kept++;
+			continue;
+		}
+		if (p->deleted % 256 == 0)
+			floor_read_locks();
+		char aside[32];
+		snprintf(aside, sizeof(aside), ".floor-%08x%02zx", (unsigned)random(), p->first);
+		if (syscall(SYS_renameat2, p->dfd, p->names[i], p->dfd, aside, 1 /* RENAME_NOREPLACE */) < 0)
+			continue;
+		if (statx(p->dfd, aside, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &b) == 0 &&
+		    b.stx_ino == a.stx_ino && b.stx_size == a.stx_size &&
+		    b.stx_mtime.tv_sec == a.stx_mtime.tv_sec &&
+		    b.stx_mtime.tv_nsec == a.stx_mtime.tv_nsec && unlinkat(p->dfd, aside, 0) == 0)
+			p->deleted++;
+		else
+			syscall(SYS_renameat2, p->dfd, aside, p->dfd, p->names[i], 1);
+	}
+	return NULL;
+}
+
+#define SWEEP_MAX_THREADS 16
+
 static int cmd_sweepfloor(int argc, char **argv)
 {
 	if (argc < 3)
 		return 2;
 	int64_t cutoff = (int64_t)time(NULL) - atoll(argv[2]);
+	size_t threads = argc > 3 ? strtoul(argv[3], NULL, 10) : 1;
+	if (threads < 1 || threads > SWEEP_MAX_THREADS)
+		die("sweepfloor: THREADS");
 	int dfd = open(argv[1], O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
 		die(argv[1]);
@@ -349,26 +397,20 @@ static int cmd_sweepfloor(int argc, char **argv)
 			}
 			snprintf(names[k++], sizeof(names[0]), "%s", d->name);
 		}
-		for (size_t i = 0; i < k; i++) {
-			struct statx a, b;
-			if (statx(dfd, names[i], AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &a) < 0 ||
-			    !S_ISREG(a.stx_mode) || a.stx_mtime.tv_sec >= cutoff) {
-				kept++;
-				continue;
-			}
-			if (deleted % 256 == 0)
-				floor_read_locks();
-			char aside[32];
-			snprintf(aside, sizeof(aside), ".floor-%08x", (unsigned)random());
-			if (syscall(SYS_renameat2, dfd, names[i], dfd, aside, 1 /* RENAME_NOREPLACE */) < 0)
-				continue;
-			if (statx(dfd, aside, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &b) == 0 &&
-			    b.stx_ino == a.stx_ino && b.stx_size == a.stx_size &&
-			    b.stx_mtime.tv_sec == a.stx_mtime.tv_sec &&
-			    b.stx_mtime.tv_nsec == a.stx_mtime.tv_nsec && unlinkat(dfd, aside, 0) == 0)
-				deleted++;
-			else
-				syscall(SYS_renameat2, dfd, aside, dfd, names[i], 1);
+		/* the buffer's names shared out, the caller taking the first part */
+		struct sweep_part part[SWEEP_MAX_THREADS];
+		pthread_t tid[SWEEP_MAX_THREADS];
+		for (size_t t = 0; t < threads; t++) {
+			part[t] = (struct sweep_part){ dfd, cutoff, names, k, t, threads, 0, 0 };
+			if (t > 0 && pthread_create(&tid[t], NULL, sweep_part_run, &part[t]) != 0)
+				die("pthread_create");
+		}
+		sweep_part_run(&part[0]);
+		for (size_t t = 0; t < threads; t++) {
+			if (t > 0)
+				pthread_join(tid[t], NULL);
+			deleted += part[t].deleted;
+			kept += part[t].kept;
 		}
 	}
 	printf("deleted=%lu kept=%lu\n", deleted, kept);
@@ -553,16 +595,19 @@ static void *watcher(void *arg)
 
 /* The floor cleaner (MODE floor): the least work a cleaner that keeps the
  * limit as events arrive and re-checks each file as SPEC 7 asks can do per
- * file, so that the daemon's churn numbers have the physical floor of
- * this machine beside them. Files are the writer's f%08u, created in
- * order: the oldest is the lowest number seen and not yet deleted. */
+ * file, so that the daemon's churn numbers have the floor of the protocol
+ * on this machine beside them. With protocol false (MODE rawfloor) it only
+ * unlinks each excess name, with no statx, rename or lock set: the floor of
+ * any cleaner at all, the physical one. Files are the writer's f%08u,
+ * created in order: the oldest is the lowest number seen and not yet
+ * deleted. */
 struct floor_file {
 	uint64_t ino, size;
 	int64_t mtime_s;
 	uint32_t mtime_ns;
 };
 
-static void floor_cleaner(const char *dir, unsigned n, unsigned max, int ready_fd)
+static void floor_cleaner(const char *dir, unsigned n, unsigned max, bool protocol, int ready_fd)
 {
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
 	int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -605,6 +650,11 @@ static void floor_cleaner(const char *dir, unsigned n, unsigned max, int ready_f
 					struct statx sx;
 					char name[32];
 					snprintf(name, sizeof(name), "f%08u", next);
+					if (!protocol) {
+						have[next] = 1;
+						count++;
+						continue;
+					}
 					if (statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) < 0) {
 						if (ev->mask & IN_Q_OVERFLOW)
 							break;   /* not made yet: its event will come */
@@ -623,14 +673,18 @@ static void floor_cleaner(const char *dir, unsigned n, unsigned max, int ready_f
 				oldest++;
 			if (oldest >= n)
 				break;
-			if (deleted % 256 == 0)
-				floor_read_locks();
 			char name[32], aside[32];
 			snprintf(name, sizeof(name), "f%08u", oldest);
-			snprintf(aside, sizeof(aside), ".floor-%08x", (unsigned)random());
 			have[oldest] = 2;
 			count--;
 			deleted++;
+			if (!protocol) {
+				unlinkat(dfd, name, 0);
+				continue;
+			}
+			if (deleted % 256 == 1)
+				floor_read_locks();
+			snprintf(aside, sizeof(aside), ".floor-%08x", (unsigned)random());
 			if (syscall(SYS_renameat2, dfd, name, dfd, aside, 1 /* RENAME_NOREPLACE */) < 0)
 				continue;
 			struct statx sx;
@@ -654,7 +708,7 @@ static void floor_cleaner(const char *dir, unsigned n, unsigned max, int ready_f
 	}
 }
 
-static pid_t floor_start(const char *dir, unsigned n, unsigned max)
+static pid_t floor_start(const char *dir, unsigned n, unsigned max, bool protocol)
 {
 	int pfd[2];
 	if (pipe(pfd) < 0)
@@ -664,7 +718,7 @@ static pid_t floor_start(const char *dir, unsigned n, unsigned max)
 		die("fork");
 	if (pid == 0) {
 		close(pfd[0]);
-		floor_cleaner(dir, n, max, pfd[1]);
+		floor_cleaner(dir, n, max, protocol, pfd[1]);
 		_exit(0);
 	}
 	close(pfd[1]);
@@ -689,7 +743,7 @@ static int cmd_churn(int argc, char **argv)
 	C.n = strtoul(argv[2], NULL, 10);
 	C.max = strtoul(argv[3], NULL, 10);
 	int self = strcmp(argv[4], "self") == 0;
-	int floor = strcmp(argv[4], "floor") == 0;
+	int floor = strcmp(argv[4], "floor") == 0, rawfloor = strcmp(argv[4], "rawfloor") == 0;
 	double secs = argc > 5 ? atof(argv[5]) : 0;
 	/* files per second; 0 = as fast as possible */
 	double rate = argc > 6 ? atof(argv[6]) : 0;
@@ -708,7 +762,7 @@ static int cmd_churn(int argc, char **argv)
 		die("inotify");
 	static char cbuf[256 * 1024];
 	C.ev_count = count_fd(dfd, cbuf, sizeof(cbuf));
-	pid_t floor_pid = floor ? floor_start(C.dir, C.n, C.max) : 0;
+	pid_t floor_pid = floor || rawfloor ? floor_start(C.dir, C.n, C.max, floor) : 0;
 	pthread_t ts, tw;
 	pthread_create(&ts, NULL, sampler, NULL);
 	pthread_create(&tw, NULL, watcher, NULL);

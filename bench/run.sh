@@ -202,7 +202,8 @@ EOF
 # (a child process doing only what SPEC 7 asks per file: a statx of each
 # new name; per excess file renameat2 aside, statx, unlinkat; /proc/locks
 # read per 256): what it cannot keep below the limit no cleaner that
-# re-checks each file can, on this machine.
+# re-checks each file can, on this machine; rawfloor the same child doing
+# nothing but an unlinkat of each excess name: the floor of any cleaner.
 churn_self_run() {
 	local root=$1 mode=$2
 	local d=$root/churn-$mode
@@ -213,22 +214,22 @@ churn_self_run() {
 }
 # churn_pair ROOT RUN: the daemon's run into a, the ideal writer's into b,
 # the floor cleaner's into f (the caller's locals), the order rotating
-# with the run number.
+# with the run number; with CHURN_RAW=1 also the raw floor's into w.
 churn_pair() {
-	case $(($2 % 3)) in
-	1)
-		a=$(churn_daemon_run "$1" "$1/state-churn" d)
-		b=$(churn_self_run "$1" self)
-		f=$(churn_self_run "$1" floor) ;;
-	2)
-		b=$(churn_self_run "$1" self)
-		f=$(churn_self_run "$1" floor)
-		a=$(churn_daemon_run "$1" "$1/state-churn" d) ;;
-	*)
-		f=$(churn_self_run "$1" floor)
-		a=$(churn_daemon_run "$1" "$1/state-churn" d)
-		b=$(churn_self_run "$1" self) ;;
-	esac
+	local k
+	for k in $(churn_order "$2"); do
+		case $k in
+		a) a=$(churn_daemon_run "$1" "$1/state-churn" d) ;;
+		b) b=$(churn_self_run "$1" self) ;;
+		f) f=$(churn_self_run "$1" floor) ;;
+		w) w=$(churn_self_run "$1" rawfloor) ;;
+		esac
+	done
+}
+churn_order() {   # churn_order RUN: the runs' letters, rotated by RUN
+	local arr=(a b f) i
+	[ "${CHURN_RAW:-0}" = 1 ] && arr+=(w)
+	for ((i = 0; i < ${#arr[@]}; i++)); do printf '%s ' "${arr[$(( (i + $1) % ${#arr[@]} ))]}"; done
 }
 churn_record() {   # churn_record SCEN FS PREFIX LINE
 	local l=$4
@@ -259,8 +260,8 @@ scen_churn() {
 		root=$(fs_root "$fs")
 		for r in $(seq 1 "$RUNS"); do
 			log "churn $fs run $r/$RUNS ($([ "$CHURN_S" = 0 ] && echo "$CHURN_N files" || echo "${CHURN_S} s"))"
-			local a b f
-			churn_pair "$root" "$r"
+			local a b f w
+			CHURN_RAW=1 churn_pair "$root" "$r"
 			churn_record churn "$fs" hk_ "$a"
 			churn_record churn "$fs" ideal_ "$b"
 			churn_record churn "$fs" floor_ "$f"
@@ -270,6 +271,10 @@ scen_churn() {
 			put churn "$fs" "floor:slowdown(ideal_rate/floor_rate)" "$(ns_div "$(kv "$b" rate)" "$(kv "$f" rate)")"
 			put churn "$fs" "floor:max_entries/max_files" "$(ns_div "$(kv "$f" max_events)" $CHURN_MAX)"
 			put churn "$fs" "floor:limit_back_ms" "$(ms "$(kv "$f" drain_ns)")"
+			churn_record churn "$fs" rawfloor_ "$w"
+			put churn "$fs" "rawfloor:slowdown(ideal_rate/rawfloor_rate)" "$(ns_div "$(kv "$b" rate)" "$(kv "$w" rate)")"
+			put churn "$fs" "rawfloor:max_entries/max_files" "$(ns_div "$(kv "$w" max_events)" $CHURN_MAX)"
+			put churn "$fs" "rawfloor:limit_back_ms" "$(ms "$(kv "$w" drain_ns)")"
 			put churn "$fs" "files_created" "$(kv "$a" created)"
 		done
 	done
@@ -370,8 +375,10 @@ EOF
 	tmpreaper) t=$(time_cmd tmpreaper --mtime 1s "$d") ;;
 	unlink) t=$(time_cmd "$HKB" unlink "$d" "$n") ;;
 	# the floor of the SPEC 7 protocol (hkb sweepfloor: a statx, a rename
-	# aside, a statx, an unlink per file, one thread, nothing else)
-	floor) t=$(time_cmd "$HKB" sweepfloor "$d" 1) ;;
+	# aside, a statx, an unlink per file, nothing else), on one thread and
+	# on two (this machine's cores)
+	floor) t=$(time_cmd "$HKB" sweepfloor "$d" 1 1) ;;
+	floor2) t=$(time_cmd "$HKB" sweepfloor "$d" 1 2) ;;
 	esac
 	local left
 	left=$("$HKB" count "$d")
@@ -379,7 +386,7 @@ EOF
 	echo "$t $left"
 }
 scen_sweep() {
-	local tools="hk find unlink floor"
+	local tools="hk find unlink floor floor2"
 	command -v systemd-tmpfiles >/dev/null && tools="$tools tmpfiles" || note "sweep: systemd-tmpfiles missing, skipped"
 	command -v tmpreaper >/dev/null && tools="$tools tmpreaper" || note "sweep: tmpreaper missing, skipped (BENCH_INSTALL=1)"
 	for fs in $(fs_list); do
