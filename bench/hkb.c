@@ -647,14 +647,14 @@ static void floor_cleaner(const char *dir, unsigned n, unsigned max, bool protoc
 					continue;
 				/* the names up to j (any an overflow lost) */
 				for (; next <= (unsigned)j; next++) {
-					struct statx sx;
-					char name[32];
-					snprintf(name, sizeof(name), "f%08u", next);
 					if (!protocol) {
 						have[next] = 1;
 						count++;
 						continue;
 					}
+					struct statx sx;
+					char name[32];
+					snprintf(name, sizeof(name), "f%08u", next);
 					if (statx(dfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) < 0) {
 						if (ev->mask & IN_Q_OVERFLOW)
 							break;   /* not made yet: its event will come */

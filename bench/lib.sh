@@ -5,6 +5,12 @@ HKD_PID=
 SPAWN_PID=
 PIDS=()   # every process started, for the caller's EXIT trap
 
+rotate() {   # rotate K ITEM...: the items, starting at the K-th (mod their count)
+	local n=$(($# - 1)) k=$1 i
+	shift
+	local arr=("$@")
+	for ((i = 0; i < n; i++)); do printf '%s ' "${arr[$(( (i + k) % n ))]}"; done
+}
 rss_anon() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status"; }   # rss_anon PID: kB
 
 # start_hkd CONF STATE LOG [args]: the daemon in the foreground, its lines

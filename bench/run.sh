@@ -227,9 +227,7 @@ churn_pair() {
 	done
 }
 churn_order() {   # churn_order RUN: the runs' letters, rotated by RUN
-	local arr=(a b f) i
-	[ "${CHURN_RAW:-0}" = 1 ] && arr+=(w)
-	for ((i = 0; i < ${#arr[@]}; i++)); do printf '%s ' "${arr[$(( (i + $1) % ${#arr[@]} ))]}"; done
+	if [ "${CHURN_RAW:-0}" = 1 ]; then rotate "$1" a b f w; else rotate "$1" a b f; fi
 }
 churn_record() {   # churn_record SCEN FS PREFIX LINE
 	local l=$4
@@ -243,6 +241,11 @@ churn_record() {   # churn_record SCEN FS PREFIX LINE
 	put "$1" "$2" "$3deletes_per_s" "$(awk -v c="$(kv "$l" created)" -v m=$CHURN_MAX \
 		-v e="$(kv "$l" elapsed_ns)" -v d="$(kv "$l" drain_ns)" 'BEGIN{printf "%.0f", (c-m)/((e+d)/1e9)}')"
 	[ "$(kv "$l" overflows)" = 0 ] || note "$1/$2: the bench watcher's inotify queue overflowed"
+}
+churn_floor_rows() {   # churn_floor_rows FS NAME LINE IDEAL_LINE: a floor cleaner's target rows
+	put churn "$1" "$2:slowdown(ideal_rate/$2_rate)" "$(ns_div "$(kv "$4" rate)" "$(kv "$3" rate)")"
+	put churn "$1" "$2:max_entries/max_files" "$(ns_div "$(kv "$3" max_events)" $CHURN_MAX)"
+	put churn "$1" "$2:limit_back_ms" "$(ms "$(kv "$3" drain_ns)")"
 }
 # The flat-out writer: BENCH_CHURN_FILES (200,000) files per run, no time
 # bound (BENCH_CHURN_FILES=0: BENCH_CHURN_SECONDS instead). The targets
@@ -268,13 +271,9 @@ scen_churn() {
 			put churn "$fs" "slowdown(ideal_rate/hk_rate)" "$(ns_div "$(kv "$b" rate)" "$(kv "$a" rate)")"
 			put churn "$fs" "max_entries/max_files" "$(ns_div "$(kv "$a" max_events)" $CHURN_MAX)"
 			put churn "$fs" "limit_back_ms" "$(ms "$(kv "$a" drain_ns)")"
-			put churn "$fs" "floor:slowdown(ideal_rate/floor_rate)" "$(ns_div "$(kv "$b" rate)" "$(kv "$f" rate)")"
-			put churn "$fs" "floor:max_entries/max_files" "$(ns_div "$(kv "$f" max_events)" $CHURN_MAX)"
-			put churn "$fs" "floor:limit_back_ms" "$(ms "$(kv "$f" drain_ns)")"
+			churn_floor_rows "$fs" floor "$f" "$b"
 			churn_record churn "$fs" rawfloor_ "$w"
-			put churn "$fs" "rawfloor:slowdown(ideal_rate/rawfloor_rate)" "$(ns_div "$(kv "$b" rate)" "$(kv "$w" rate)")"
-			put churn "$fs" "rawfloor:max_entries/max_files" "$(ns_div "$(kv "$w" max_events)" $CHURN_MAX)"
-			put churn "$fs" "rawfloor:limit_back_ms" "$(ms "$(kv "$w" drain_ns)")"
+			churn_floor_rows "$fs" rawfloor "$w" "$b"
 			put churn "$fs" "files_created" "$(kv "$a" created)"
 		done
 	done
@@ -400,9 +399,8 @@ scen_sweep() {
 			[ "$n" -ge 1000000 ] && runs=$(( RUNS < 3 ? RUNS : 3 ))
 			for r in $(seq 1 "$runs"); do
 				log "sweep $fs $n files run $r/$runs"
-				# rotate the order
-				local order="" i=0 arr=($tools)
-				for ((i = 0; i < ${#arr[@]}; i++)); do order="$order ${arr[$(( (i + r) % ${#arr[@]} ))]}"; done
+				local order
+				order=$(rotate "$r" $tools)
 				declare -A W=()
 				for tool in $order; do
 					local out
@@ -983,8 +981,8 @@ scen_control_latency() {
 	cl_floor_start
 	for r in $(seq 1 "$RUNS"); do
 		# idle first (the ratios' baseline), the loads in a rotating order
-		local order="" i
-		for ((i = 0; i < ${#arr[@]}; i++)); do order="$order ${arr[$(( (i + r - 1) % ${#arr[@]} ))]}"; done
+		local order
+		order=$(rotate $((r - 1)) "${arr[@]}")
 		for c in idle $order; do
 			log "control-latency $c run $r/$RUNS (load $(cut -d' ' -f1 /proc/loadavg))"
 			"cl_$c"
